@@ -8,6 +8,8 @@ Description grammar (the same for the built-in network and for a user's JSON/YAM
 
     name: my_net                 # optional, a label
     input_channels: 3            # optional, default 3
+    input_scale: false           # optional: whether alpha thins the input channels too (a body
+                                 #   fragment, e.g. the paper's Table 3 single layer)
     base_resolution: 224         # optional, default 224: the resolution that rho=1 means
     layers:                      # in order; each entry is one of
       - {type: conv, kernel: 3, stride: 2, out: 32}        # standard conv + BN + ReLU
@@ -147,6 +149,7 @@ class Description:
     name: str
     input_channels: int
     base_resolution: int
+    input_scale: bool
     layers: tuple[dict[str, Any], ...]
     variants: Mapping[str, Mapping[str, Any]]
 
@@ -170,7 +173,7 @@ def parse_description(raw: Any, source: str = "description") -> Description:
     if not isinstance(raw, Mapping):
         raise CostModelError(f"{source}: top level must be a mapping with a 'layers' list, "
                              f"got {type(raw).__name__}")
-    known = {"name", "input_channels", "base_resolution", "layers", "variants"}
+    known = {"name", "input_channels", "input_scale", "base_resolution", "layers", "variants"}
     for key in raw:
         if key not in known:
             raise CostModelError(f"{source}: unknown top-level field {key!r}; allowed: "
@@ -220,10 +223,14 @@ def parse_description(raw: Any, source: str = "description") -> Description:
                 raise CostModelError(f"{source}: variant {vname!r} drops group {g!r}, which no "
                                      f"layer has; groups: {sorted(x for x in groups if x)}")
     name = raw.get("name", "custom")
+    input_scale = raw.get("input_scale", False)
+    if not isinstance(input_scale, bool):
+        raise _field_error(source, "input_scale", input_scale, "true or false")
     return Description(
         name=str(name),
         input_channels=_pos_int(raw, "input_channels", source, 3) or 3,
         base_resolution=_pos_int(raw, "base_resolution", source, 224) or 224,
+        input_scale=input_scale,
         layers=tuple(out_layers),
         variants={str(k): dict(v) for k, v in variants.items()},
     )
@@ -343,11 +350,11 @@ class Layer:
 
 
 def resolve_shapes(specs: Sequence[LayerSpec], alpha: Any, resolution: Any, rounding: str,
-                   classes: int, input_channels: int) -> list[Layer]:
+                   classes: int, input_channels: int, input_scale: bool = False) -> list[Layer]:
     """Shapes for every layer; alpha/resolution may be numpy arrays that broadcast."""
     rule = ROUNDING_RULES[rounding]
     layers: list[Layer] = []
-    c: Any = input_channels
+    c: Any = rule(input_channels, alpha) if input_scale else input_channels
     h: Any = resolution
     for i, sp in enumerate(specs):
         if sp.kind in ("conv", "pw"):
@@ -438,7 +445,7 @@ def resolve(desc: Description | None = None, variant: str = "mobilenet_v1", alph
     if isinstance(classes, bool) or not isinstance(classes, int) or classes < 1:
         raise CostModelError(f"classes {classes!r} is out of range; allowed: an integer >= 1")
     specs = expand(desc, variant)
-    layers = resolve_shapes(specs, a, r, rounding, classes, desc.input_channels)
+    layers = resolve_shapes(specs, a, r, rounding, classes, desc.input_channels, desc.input_scale)
     for layer in layers:
         if layer.out_channels < 1:
             raise CostModelError(

@@ -63,9 +63,11 @@ def register(kind: str) -> Callable[[Counter], Counter]:
 
 
 def _conv(layer: Layer, conv: Convention) -> Count:
-    # Weights: k*k*(C_in/groups)*C_out; each used once per output pixel. Depthwise: groups=C_in.
-    # Paper eq. (1)-(4): D_K*D_K*M*D_F*D_F for depthwise, M*N*D_F*D_F for pointwise.
-    weights = layer.kernel * layer.kernel * (layer.in_channels // layer.groups) * layer.out_channels
+    # Weights: k*k*(C_in/groups)*C_out; each used once per output pixel. A depthwise filter sees
+    # one input channel (groups = C_in). Paper eq. (1)-(4): D_K*D_K*M*D_F*D_F for depthwise,
+    # M*N*D_F*D_F for pointwise. Written without division so it also counts symbolically.
+    cin_per_group = 1 if layer.kind == "dw" else layer.in_channels
+    weights = layer.kernel * layer.kernel * cin_per_group * layer.out_channels
     pixels = layer.out_size * layer.out_size
     out_elems = layer.out_channels * pixels
     return Count(

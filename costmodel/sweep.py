@@ -79,7 +79,7 @@ def sweep(alphas: Iterable[Any] | Any, resolutions: Iterable[Any] | Any, *,
     r = _as_array(resolutions, check_resolution, np.int64)
     specs = expand(desc, variant)
     layers = resolve_shapes(specs, a[:, None], r[None, :], rounding, classes + conv.extra_classes,
-                            desc.input_channels)
+                            desc.input_channels, desc.input_scale)
     shape = (a.size, r.size)
     for layer in layers:
         ch = np.broadcast_to(layer.out_channels, shape)
