@@ -17,10 +17,10 @@ from costmodel.errors import CostModelError
 # One line per subcommand module; order is the order of `costmodel --help`.
 COMMAND_MODULES = (
     "costmodel.commands.table",
-    # "costmodel.commands.breakdown",
-    # "costmodel.commands.reproduce",
-    # "costmodel.commands.formula",
-    # "costmodel.commands.sweep",
+    "costmodel.commands.breakdown",
+    "costmodel.commands.reproduce",
+    "costmodel.commands.formula",
+    "costmodel.commands.sweep",
 )
 
 
