@@ -15,7 +15,7 @@ def _pp(x: Any) -> str:
 
 
 def _signed(x: Any) -> str:
-    return "" if x is None else f"{x:+.2f}"
+    return "" if x is None else f"{round(x, 2) + 0.0:+.2f}"  # no "-0.00"
 
 
 COLUMNS = (
