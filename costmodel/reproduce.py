@@ -76,7 +76,8 @@ def _alternatives(computed: float, printed: str, alternatives: dict[str, float])
     d = decimals(printed)
     for label, value in alternatives.items():
         if agrees(value, printed):
-            return f"equals the count {label} ({_fmt(value, d + 2)}); the full count is {_fmt(computed, d + 2)}"
+            return (f"equals the count {label} ({_fmt(value, d + 2)}); "
+                    f"the full count is {_fmt(computed, d + 2)}")
     return None
 
 
@@ -146,7 +147,7 @@ def _network_alternatives(t: LayerTable, quantity: str) -> dict[str, float]:
         "without the first conv layer": total - rows[0][key],
         "without the FC layer": total - sum(r[key] for r in rows if r["type"] == "FC"),
     }
-    knobs = {"variant": c.variant, "rounding": c.rounding, "convention": c.convention,
+    knobs: dict[str, Any] = {"variant": c.variant, "rounding": c.rounding, "convention": c.convention,
              "classes": c.classes}
     for conv in ("paper", "tfslim", "fvcore"):
         if conv != c.convention:

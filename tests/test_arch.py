@@ -6,8 +6,16 @@ import json
 
 import pytest
 
-from costmodel.arch import (expand, get_description, load_description, resolve, rho_to_resolution,
-                            round_divisible8, round_int, round_slim)
+from costmodel.arch import (
+    expand,
+    get_description,
+    load_description,
+    resolve,
+    rho_to_resolution,
+    round_divisible8,
+    round_int,
+    round_slim,
+)
 from costmodel.engine import layer_table
 from costmodel.errors import CostModelError
 

@@ -62,8 +62,8 @@ def resolution_from_args(args: argparse.Namespace) -> Any:
 
 def config_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     """Keyword arguments for costmodel.engine.layer_table (validated there)."""
-    from costmodel.arch import check_choice as _check
     from costmodel.arch import ROUNDING_RULES
+    from costmodel.arch import check_choice as _check
 
     _check("rounding", args.rounding, list(ROUNDING_RULES))
     _check("convention", args.convention, list(CONVENTIONS))

@@ -17,7 +17,8 @@ MAX_GRID = 2_000_000  # configs; a bigger grid would only exhaust memory
 def parse_grid(text: str, name: str, kind: Callable[[str], Any]) -> list[Any]:
     """'a,b,c' or 'start:stop:step' (stop included), e.g. 0.25:1.0:0.05 or 96:320:32."""
     text = str(text).strip()
-    allowed = f"a list like 0.5,0.75 or a range start:stop:step like {'96:320:32' if kind is int else '0.25:1.0:0.05'}"
+    example = "96:320:32" if kind is int else "0.25:1.0:0.05"
+    allowed = f"a list like 0.5,0.75 or a range start:stop:step like {example}"
     try:
         if ":" in text:
             parts = text.split(":")
@@ -70,11 +71,12 @@ def run(args: argparse.Namespace) -> int:
     df = s.to_frame()
     if not args.by_type:
         df = df[[c for c in df.columns if "[" not in c]]
-    records = df.to_dict("records")
+    records: list[dict[str, Any]] = [{str(k): v for k, v in r.items()} for r in df.to_dict("records")]
     cols = [Column("alpha", "alpha"), Column("resolution", "res"),
             Column("mult_adds", "mult-adds (M)", _m), Column("params", "params (M)", _m),
             Column("peak_activation_bytes", "peak act (MiB)", lambda x: f"{x / 2**20:.2f}")]
-    cols += [Column(c, c[len("mult_adds["):-1] + " MA (M)", _m) for c in df.columns if c.startswith("mult_adds[")]
+    cols += [Column(c, c[len("mult_adds["):-1] + " MA (M)", _m)
+             for c in df.columns if c.startswith("mult_adds[")]
     if fmt == "json":
         text = render("json", records, cols, json_obj={"config": s.config, "rows": records})
     elif fmt == "csv":
