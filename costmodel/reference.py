@@ -6,7 +6,7 @@ Pure stdlib (csv), so commands that compare with published figures stay quick to
 from __future__ import annotations
 
 import csv
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
@@ -23,7 +23,7 @@ SOURCES = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def read_reference(name: str) -> tuple[dict[str, str], ...]:
     """Rows of one reference CSV as dicts of strings (printed figures kept as printed)."""
     path = REFERENCE_DIR / name

@@ -15,8 +15,17 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from costmodel.arch import (Description, ROUNDING_RULES, check_alpha, check_choice,
-                            check_resolution, expand, get_description, min_alpha, resolve_shapes)
+from costmodel.arch import (
+    ROUNDING_RULES,
+    Description,
+    check_alpha,
+    check_choice,
+    check_resolution,
+    expand,
+    get_description,
+    min_alpha,
+    resolve_shapes,
+)
 from costmodel.conventions import Convention, get_convention
 from costmodel.engine import BYTES_FP32, count_layer, layer_type
 from costmodel.errors import CostModelError

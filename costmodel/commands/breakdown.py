@@ -6,7 +6,13 @@ import argparse
 from typing import Any
 
 from costmodel.commands._common import (
-    add_config_args, add_format_arg, check_format, config_kwargs, emit, resolution_from_args)
+    add_config_args,
+    add_format_arg,
+    check_format,
+    config_kwargs,
+    emit,
+    resolution_from_args,
+)
 from costmodel.formatting import Column, millions, plain, render
 
 
