@@ -120,3 +120,14 @@ def test_small_alpha_ok_with_slim_rounding():
     # slim keeps at least 8 channels, so alpha=0.01 is valid there
     t = layer_table(0.01, 224, rounding="slim")
     assert min(r["out_channels"] for r in t.rows) == 8
+
+
+def test_example_spec_in_readme_loads():
+    from pathlib import Path
+
+    spec = Path(__file__).resolve().parents[1] / "examples" / "tiny_net.yaml"
+    full = layer_table(1.0, 128, spec=str(spec), classes=10)
+    short = layer_table(1.0, 128, spec=str(spec), classes=10, variant="no_middle")
+    # dropping the two "middle" pairs removes exactly their rows
+    assert len(full.rows) - len(short.rows) == 4
+    assert full.config.spec == "tiny_net"
