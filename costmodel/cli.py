@@ -21,6 +21,8 @@ COMMAND_MODULES = (
     "costmodel.commands.reproduce",
     "costmodel.commands.formula",
     "costmodel.commands.sweep",
+    "costmodel.commands.pareto",
+    "costmodel.commands.recommend",
 )
 
 
