@@ -57,7 +57,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -168,8 +168,7 @@ def objectives(include_devices: bool = True) -> list[dict[str, Any]]:
             out.append(parse_objective(f"latency:{d['id']}").to_dict())
         if _latency_model() is not None:
             for d in devices():
-                if not d["published"]:
-                    out.append(parse_objective(f"latency_pred:{d['id']}").to_dict())
+                out.append(parse_objective(f"latency_pred:{d['id']}").to_dict())
     return out
 
 
@@ -297,17 +296,27 @@ def _latency_model() -> Any:
 
 
 def _predicted_latency(device: str, alphas: np.ndarray, resolutions: np.ndarray,
-                       config: Mapping[str, Any]) -> np.ndarray:
-    """Predicted latency (ms) per config from costmodel.latency_model, when it exists."""
+                       variant: str) -> np.ndarray:
+    """Predicted latency (ms) per config from costmodel.latency_model's model of the device,
+    fitted on all of that device's measured (or published) configs; the fit is cached per
+    file version (it takes seconds; predicting is milliseconds)."""
     lm = _latency_model()
-    if lm is None or not hasattr(lm, "predict_grid"):
+    if lm is None or not hasattr(lm, "fit_device"):
         raise CostModelError(f"objective 'latency_pred:{device}' needs costmodel.latency_model "
-                             f"(predict_grid), which this tree does not have yet; allowed: "
+                             f"(fit_device), which this tree does not have; allowed: "
                              f"latency:{device}")
-    spec = resolve_device(device)
-    pred = lm.predict_grid(spec.device_id, alphas, resolutions, backend=spec.backend,
-                           threads=spec.threads, **config)
+    model = _latency_fit(device, variant, _data_stamp())
+    pred = model.predict_configs(np.asarray(alphas, dtype=np.float64),
+                                 np.asarray(resolutions, dtype=np.int64))
     return np.asarray(pred, dtype=np.float64).reshape(np.shape(alphas))
+
+
+@lru_cache(maxsize=16)
+def _latency_fit(device: str, variant: str, stamp: tuple[tuple[str, int, int], ...]) -> Any:
+    spec = resolve_device(device)
+    lm = _latency_model()
+    return lm.fit_device(spec.device_id, backend=spec.backend, threads=spec.threads,
+                         precision=spec.precision, variant=variant)
 
 
 # ------------------------------------------------------------------------------------------
@@ -454,7 +463,7 @@ def points(objectives: Iterable[Any] | str = (), *, grid: bool = False,
               "classes": int(classes)}
     for o in objs:
         if o.kind == "latency_pred":
-            cols[o.name] = _predicted_latency(o.device or "", a, r, config)
+            cols[o.name] = _predicted_latency(o.device or "", a, r, variant)
 
     frame = pd.DataFrame(cols)
     if variant == "mobilenet_v1" and not allow_far:
