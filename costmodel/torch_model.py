@@ -91,14 +91,15 @@ def fold_batchnorm(model: CostModelNet) -> CostModelNet:
     b' = beta - mean * g / s with s = sqrt(var + eps); the BN becomes Identity."""
     folded = copy.deepcopy(model).eval()
     for block in folded.children():
-        if not isinstance(block, nn.Sequential) or not hasattr(block, "bn"):
+        if not isinstance(getattr(block, "bn", None), nn.BatchNorm2d):  # none, or folded already
             continue
         conv: nn.Conv2d = block.conv  # type: ignore[assignment]
         bn: nn.BatchNorm2d = block.bn  # type: ignore[assignment]
         assert bn.running_var is not None and bn.running_mean is not None
         scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
         fused = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size,  # type: ignore[arg-type]
-                          conv.stride, conv.padding, groups=conv.groups, bias=True)  # type: ignore[arg-type]
+                          conv.stride, conv.padding, groups=conv.groups, bias=True,  # type: ignore[arg-type]
+                          device=conv.weight.device, dtype=conv.weight.dtype)
         fused.weight.copy_(conv.weight * scale.reshape(-1, 1, 1, 1))
         assert fused.bias is not None
         fused.bias.copy_(bn.bias - bn.running_mean * scale)
