@@ -55,6 +55,7 @@ front. A point tied with another in one objective and worse in another is domina
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -503,9 +504,10 @@ def _check_senses(senses: Sequence[str], k: int) -> np.ndarray:
 def pareto_mask(values: Any, senses: Sequence[str]) -> np.ndarray:
     """Non-dominated rows of an (n, k) array; ``senses[j]`` is ``min`` or ``max``.
 
-    Duplicated rows are all non-dominated or all dominated together. O(n log n) for k <= 2;
-    for k >= 3, O(n * front size): rows in lexicographic order, each front row removing the
-    later rows it dominates (a row can only be dominated by one that sorts before it).
+    Duplicated rows are all non-dominated or all dominated together. Rows are deduplicated and
+    sorted lexicographically (a row can only be dominated by one that sorts before it); then
+    O(n log n) for k <= 3 (a running minimum for k = 2, a staircase for k = 3) and
+    O(n * front size) for k >= 4.
     """
     v = np.asarray(values, dtype=np.float64)
     if v.ndim == 1:
@@ -527,6 +529,24 @@ def pareto_mask(values: Any, senses: Sequence[str]) -> np.ndarray:
         # so row i is dominated iff some earlier row has y' <= y.
         prev_min = np.concatenate([[np.inf], np.minimum.accumulate(u[:-1, 1])])
         keep = u[:, 1] < prev_min
+    elif k == 3:
+        # Unique rows in lexicographic order: row i is dominated iff an earlier row has
+        # y' <= y and z' <= z. Keep the (y, z) staircase of the front so far (y ascending,
+        # z strictly descending); the last step with y' <= y has the least z' among them.
+        keep = np.zeros(len(u), dtype=bool)
+        ys: list[float] = []
+        zs: list[float] = []
+        for i, (y, z) in enumerate(u[:, 1:].tolist()):
+            pos = bisect.bisect_right(ys, y)
+            if pos and zs[pos - 1] <= z:
+                continue
+            keep[i] = True
+            lo = bisect.bisect_left(ys, y)
+            hi = lo
+            while hi < len(ys) and zs[hi] >= z:  # steps the new row covers
+                hi += 1
+            ys[lo:hi] = [y]
+            zs[lo:hi] = [z]
     else:
         # Walk the unique rows in lexicographic order; each surviving row is on the front and
         # removes every later row it dominates (<= everywhere; distinct rows then differ).
@@ -537,10 +557,10 @@ def pareto_mask(values: Any, senses: Sequence[str]) -> np.ndarray:
     return keep[inv]
 
 
-def _front_order(v: np.ndarray, mask: np.ndarray, labels: Sequence[str]) -> np.ndarray:
+def _front_order(v: np.ndarray, mask: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """0.. for front rows along the first objective ascending (then the others, then label)."""
     idx = np.flatnonzero(mask)
-    keys = [np.asarray(labels, dtype=str)[idx]] + [v[idx, j] for j in range(v.shape[1] - 1, -1, -1)]
+    keys = [labels[idx].astype(str)] + [v[idx, j] for j in range(v.shape[1] - 1, -1, -1)]
     order = idx[np.lexsort(keys)] if len(idx) else idx
     out = np.full(len(v), -1, dtype=np.int64)
     out[order] = np.arange(len(order))
@@ -561,12 +581,14 @@ def pareto(objectives: Iterable[Any] | str = ("mult_adds", "top1"), *,
             raise CostModelError(f"objective {o.name!r} is not a column of the frame; "
                                  f"allowed: {', '.join(map(str, pts.columns))}")
     attrs = dict(pts.attrs)
+    pts = pts.copy(deep=False)
+    pts.attrs = {}  # pandas deep-copies attrs on every operation: set them once, at the end
     v = pts[[o.name for o in objs]].to_numpy(np.float64)
+    labels = pts["label"].to_numpy(dtype=object)
     senses = [o.sense for o in objs]
     mask = pareto_mask(v, senses)
-    order = _front_order(v, mask, list(pts["label"]))
-    sign = _check_senses(senses, len(objs))
-    w = v * sign
+    order = _front_order(v, mask, labels)
+    w = v * _check_senses(senses, len(objs))
     fidx = np.flatnonzero(mask)
     dom_by = np.full(len(pts), "", dtype=object)
     didx = np.flatnonzero(~mask)
@@ -575,9 +597,10 @@ def pareto(objectives: Iterable[Any] | str = ("mult_adds", "top1"), *,
         f = w[fsorted]
         for start in range(0, len(didx), 512):
             d = didx[start:start + 512]
-            le = (f[None, :, :] <= w[d][:, None, :]).all(-1) & (f[None, :, :] < w[d][:, None, :]).any(-1)
-            first = le.argmax(axis=1)  # first dominating front point in front order
-            dom_by[d] = np.asarray(pts["label"], dtype=object)[fsorted[first]]
+            # a front point <= a dominated one everywhere dominates it (they cannot be equal:
+            # a copy of a front point is on the front)
+            le = (f[None, :, :] <= w[d][:, None, :]).all(-1)
+            dom_by[d] = labels[fsorted[le.argmax(axis=1)]]  # first in front order
     out = pts.assign(dominated=~mask, front_order=order, dominated_by=dom_by)
     rank = np.where(mask, order, len(pts) + np.argsort(np.argsort(v[:, 0], kind="stable")))
     out = out.iloc[np.argsort(rank, kind="stable")].reset_index(drop=True)
