@@ -58,6 +58,7 @@ from __future__ import annotations
 import bisect
 import math
 import re
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -316,8 +317,10 @@ def _predicted_latency(device: str, alphas: np.ndarray, resolutions: np.ndarray,
 def _latency_fit(device: str, variant: str, stamp: tuple[tuple[str, int, int], ...]) -> Any:
     spec = resolve_device(device)
     lm = _latency_model()
-    return lm.fit_device(spec.device_id, backend=spec.backend, threads=spec.threads,
-                         precision=spec.precision, variant=variant)
+    with warnings.catch_warnings():  # the optimizer's trial steps may overflow; harmless
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return lm.fit_device(spec.device_id, backend=spec.backend, threads=spec.threads,
+                             precision=spec.precision, variant=variant)
 
 
 # ------------------------------------------------------------------------------------------

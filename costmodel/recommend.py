@@ -76,13 +76,14 @@ def _record(frame: Any, i: int, lat_col: str | None) -> dict[str, Any]:
                v.item() if hasattr(v, "item") else v) for k, v in rec.items()}
     if lat_col is not None:
         out["latency_ms"] = out.get(lat_col)
+        out["latency_predicted"] = lat_col.startswith("latency_pred:")
     return out
 
 
 def recommend(max_latency_ms: Any = None, device: str | None = None, max_params_m: Any = None,
               max_mult_adds_m: Any = None, max_size_mb: Any = None,
               max_peak_activation_mb: Any = None, min_top1: Any = None, *, grid: bool = False,
-              **points_kwargs: Any) -> dict[str, Any]:
+              predicted_latency: bool = False, **points_kwargs: Any) -> dict[str, Any]:
     """The best config meeting every budget, the runner-up, and why. Plain dict:
 
     status ``ok`` or ``none_fits``; best, runner_up (point dicts: label, alpha, resolution, top1,
@@ -92,6 +93,10 @@ def recommend(max_latency_ms: Any = None, device: str | None = None, max_params_
     several together helps); slack ({budget: {limit, value, used_pct}} for the best); closest
     and needs ({budget: value needed}) when nothing fits; reason (one paragraph);
     budgets; considered; feasible; notes.
+
+    ``predicted_latency=True`` reads the device's latency from costmodel.latency_model (the
+    ``latency_pred:<device>`` objective) instead of measurements, so every grid config is a
+    candidate; points then carry ``latency_predicted`` True.
     """
     from costmodel.pareto import parse_objective, points
 
@@ -110,7 +115,8 @@ def recommend(max_latency_ms: Any = None, device: str | None = None, max_params_
     lat_col = None
     objs: list[str] = ["top1"]
     if device is not None:
-        lat_col = parse_objective(f"latency:{device}").name
+        kind = "latency_pred" if predicted_latency else "latency"
+        lat_col = parse_objective(f"{kind}:{device}").name
         objs.append(lat_col)
     frame = points(objs, grid=grid, **points_kwargs)
     n = len(frame)
@@ -134,6 +140,7 @@ def recommend(max_latency_ms: Any = None, device: str | None = None, max_params_
     rank[order] = np.arange(n)
 
     base = {"budgets": {k: v for k, v in limits.items() if v is not None}, "device": device,
+            "latency_predicted": bool(lat_col and predicted_latency),
             "considered": n, "feasible": int(feasible.sum()), "notes": list(frame.attrs["notes"]),
             "edition": frame.attrs["edition"], "binding": [], "jointly_binding": [],
             "slack": {}, "closest": None, "needs": {}, "runner_up": None, "best": None}

@@ -115,6 +115,21 @@ def test_grid_recommendation_is_labelled():
     assert r["best"]["top1"] >= recommend(max_params_m=3, max_mult_adds_m=300)["best"]["top1"]
 
 
+def test_predicted_latency_budget_on_the_grid():
+    pytest.importorskip("costmodel.latency_model", reason="latency model not in this tree")
+    from costmodel.pareto import points
+
+    r = recommend(max_latency_ms=10, device="pixel3_cpu4", max_params_m=3, grid=True,
+                  predicted_latency=True)
+    assert r["status"] == "ok" and r["latency_predicted"] is True
+    assert r["considered"] > 16  # every grid config has a predicted latency
+    assert r["best"]["latency_ms"] <= 10 and r["best"]["params"] <= 3e6
+    # it is the most accurate grid config whose prediction and params fit
+    pts = points(["top1", "latency_pred:pixel3_cpu4"], grid=True)
+    ok = pts[(pts["latency_pred:pixel3_cpu4"] <= 10) & (pts["params"] <= 3e6)]
+    assert r["best"]["top1"] == ok["top1"].max()
+
+
 @pytest.mark.parametrize("kwargs,match", [
     ({"max_params_m": -1}, "max_params_m -1 is out of range"),
     ({"max_params_m": 0}, "max_params_m 0 is out of range"),

@@ -20,8 +20,8 @@ _DISPLAY: dict[str, tuple[str, Any]] = {
     "size_fp32": ("size fp32 (MB)", lambda x: f"{x / 1e6:.2f}"),
     "size_int8": ("size int8 (MB)", lambda x: f"{x / 1e6:.2f}"),
     "peak_activation": ("peak act. (MB)", lambda x: f"{x / 1e6:.2f}"),
-    "latency": ("{device} (ms)", lambda x: "" if x is None or x != x else f"{x:.3g}"),
-    "latency_pred": ("{device} pred. (ms)", lambda x: "" if x is None or x != x else f"{x:.3g}"),
+    "latency": ("{device} (ms)", lambda x: "" if x is None or x != x else f"{x:.2f}"),
+    "latency_pred": ("{device} pred. (ms)", lambda x: "" if x is None or x != x else f"{x:.2f}"),
 }
 
 

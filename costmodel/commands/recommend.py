@@ -24,7 +24,7 @@ _COLUMNS = (
     Column("params", "params (M)", lambda x: f"{x / 1e6:.3f}"),
     Column("size_fp32", "size fp32 (MB)", lambda x: f"{x / 1e6:.2f}"),
     Column("peak_activation", "peak act. (MB)", lambda x: f"{x / 1e6:.2f}"),
-    Column("latency_ms", "latency (ms)", lambda x: "" if x is None else f"{x:.3g}"),
+    Column("latency_ms", "latency (ms)", lambda x: "" if x is None else f"{x:.2f}"),
 )
 
 
@@ -39,6 +39,9 @@ def register(sub: Any) -> None:
     p.add_argument("--max-peak-activation-mb", default=None,
                    help="peak activation memory budget (MB, fp32)")
     p.add_argument("--min-top1", default=None, help="minimum top-1 (%%)")
+    p.add_argument("--predicted-latency", action="store_true",
+                   help="budget the device's predicted latency (costmodel.latency_model) instead "
+                        "of measured, so --grid configs qualify")
     add_points_args(p)
     add_format_arg(p, FORMATS)
     p.set_defaults(func=run)
@@ -52,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
                     max_params_m=args.max_params_m, max_mult_adds_m=args.max_mult_adds_m,
                     max_size_mb=args.max_size_mb,
                     max_peak_activation_mb=args.max_peak_activation_mb,
-                    min_top1=args.min_top1, **points_kwargs(args))
+                    min_top1=args.min_top1, predicted_latency=args.predicted_latency,
+                    **points_kwargs(args))
     rows = []
     for role, key in (("best", "best"), ("runner-up", "runner_up"), ("closest", "closest")):
         rec = res.get(key)
@@ -68,7 +72,8 @@ def run(args: argparse.Namespace) -> int:
         text = render("csv", rows, cols, csv_keys=keys)
     else:
         budgets = ", ".join(f"{k} {v:g}" for k, v in res["budgets"].items()) or "none"
-        head = f"Budgets: {budgets}" + (f" (device {args.device})" if args.device else "")
+        head = f"Budgets: {budgets}" + (f" (device {args.device}" + (
+            ", predicted latency)" if args.predicted_latency else ")") if args.device else "")
         body = render("markdown" if fmt == "markdown" else "text", rows, cols)
         notes = "".join(f"note: {n}\n" for n in res["notes"])
         text = f"{head}\n{res['reason']}\n\n{body}{notes}"
