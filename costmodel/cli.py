@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "costmodel.commands.sweep",
     "costmodel.commands.pareto",
     "costmodel.commands.recommend",
+    "costmodel.commands.serve",
 )
 
 

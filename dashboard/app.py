@@ -1,0 +1,140 @@
+"""The app shell: page frame, the shared selection store, URL state, request guards.
+
+Each view (controls, Pareto chart, selected config) keeps its layout and callbacks in its own
+module under :mod:`dashboard.views`; this module only puts them on one page and wires them to one
+Flask server. ``create_app()`` builds a fresh app (tests build many); ``costmodel serve`` serves
+it with waitress.
+
+Robustness (issue 6): every request to ``/_dash-update-component`` is checked before Dash sees it
+(:func:`_check_callback_request`: a JSON object naming a registered callback with the right
+number of inputs, states and outputs); callbacks validate their values (dashboard.state), and a
+CostModelError becomes a one-line JSON 400. Nothing returns a traceback: debug stays off and the
+error handlers answer short JSON.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from dash import Dash, dcc, html
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from costmodel.errors import CostModelError
+from dashboard import state
+from dashboard.views import config_view, controls, pareto_view
+
+ASSETS = Path(__file__).resolve().parent / "assets"
+TITLE = "MobileNet-V1 design-space explorer"
+MAX_REQUEST_BYTES = 256 * 1024  # a callback request of this app is a few KB
+CALLBACK_PATH = "/_dash-update-component"
+
+log = logging.getLogger("costmodel.dashboard")
+
+
+def layout() -> Any:
+    return html.Div(className="page", children=[
+        dcc.Location(id="url", refresh=False),
+        # The validated selection (dashboard.state.Selection.to_dict()): the one input of every view.
+        dcc.Store(id="selection", storage_type="memory"),
+        html.Header(className="header", children=[
+            html.H1(TITLE),
+            html.P(["Width multiplier \u03b1 \u00d7 input resolution trade-offs of MobileNet-V1 "
+                    "(Howard et al., ", html.A("arXiv 1704.04861",
+                                               href="https://arxiv.org/abs/1704.04861"),
+                    "). Costs are exact counts; top-1 is published where a checkpoint exists and "
+                    "a labelled estimate elsewhere."]),
+        ]),
+        html.Div(className="main", children=[
+            html.Aside(className="sidebar", children=controls.layout()),
+            html.Main(className="content", children=[
+                pareto_view.layout(),
+                config_view.layout(),
+            ]),
+        ]),
+    ])
+
+
+def _json_error(status: int, message: str) -> Response:
+    resp = jsonify({"error": message[:300]})
+    resp.status_code = status
+    return resp
+
+
+def _check_callback_request(app: Dash) -> Response | None:
+    """Reject a malformed callback request with a 4xx before Dash indexes into it."""
+    if request.path != CALLBACK_PATH or request.method != "POST":
+        return None
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return _json_error(400, "callback request must be a JSON object")
+    output = body.get("output")
+    if not isinstance(output, str) or output not in app.callback_map:
+        return _json_error(400, "callback request names no registered callback output")
+    spec = app.callback_map[output]
+    for key, want in (("inputs", len(spec["inputs"])), ("state", len(spec["state"]))):
+        got = body.get(key, [])
+        if not isinstance(got, list) or len(got) != want or not all(
+                isinstance(x, dict) and "id" in x and "property" in x for x in got):
+            return _json_error(400, f"callback request field {key!r} must be a list of "
+                                    f"{want} {{id, property, value}} objects")
+    outputs = body.get("outputs")
+    n_out = len(spec["output"]) if isinstance(spec["output"], list) else 1
+    if n_out == 1 and isinstance(outputs, dict):
+        outputs = [outputs]
+    if not isinstance(outputs, list) or len(outputs) != n_out or not all(
+            isinstance(x, dict) and "id" in x and "property" in x for x in outputs):
+        return _json_error(400, f"callback request field 'outputs' must list {n_out} outputs")
+    changed = body.get("changedPropIds", [])
+    if not isinstance(changed, list) or not all(isinstance(c, str) for c in changed):
+        return _json_error(400, "callback request field 'changedPropIds' must be a list of strings")
+    return None
+
+
+def _install_guards(app: Dash) -> None:
+    server: Flask = app.server
+    server.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
+    server.config["PROPAGATE_EXCEPTIONS"] = False
+
+    @server.before_request
+    def _guard() -> Response | None:
+        return _check_callback_request(app)
+
+    @server.errorhandler(CostModelError)
+    def _bad_value(exc: CostModelError) -> Response:
+        return _json_error(400, str(exc))
+
+    @server.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> Response:
+        return _json_error(exc.code or 500, exc.description or exc.name)
+
+    @server.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        # A bug, not bad input: log it here, answer without internals.
+        log.exception("unhandled error in %s", request.path)
+        return _json_error(500, "internal error; see the server log")
+
+
+def _warm_up() -> None:
+    """Compute the default view once (imports, accuracy fit, sweep caches), so the first page
+    load does not pay for them."""
+    sel = state.DEFAULT.to_dict()
+    pareto_view.update_chart(sel)
+    config_view.update_config(sel)
+
+
+def create_app(*, warm: bool = False) -> Dash:
+    """A new Dash app with every view registered (debug off; the server is ``app.server``).
+    ``warm=True`` computes the default view before returning (``costmodel serve`` does)."""
+    app = Dash(__name__, title=TITLE, assets_folder=str(ASSETS), update_title=None,
+               serve_locally=True)
+    app.layout = layout()
+    controls.register(app)
+    pareto_view.register(app)
+    config_view.register(app)
+    _install_guards(app)
+    if warm:
+        _warm_up()
+    return app

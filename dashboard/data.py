@@ -1,0 +1,419 @@
+"""The dashboard's only door to the library: each function calls one library function and shapes
+its answer for a view. Nothing here counts, fits, ranks or recommends (issue 6: one source of
+truth); it names the library function that does.
+
+Caches: the library functions are pure for given inputs and data files, so results that are
+costly to rebuild (latency tables, which read CSVs) are cached per data-file state (path, mtime,
+size). Nothing here is mutated after it is built.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from costmodel import accuracy as acc
+from costmodel import latency_data, pareto, recommend
+from costmodel.arch import ROUNDING_RULES, VARIANTS
+from costmodel.breakdown import breakdown
+from costmodel.conventions import CONVENTIONS
+from costmodel.engine import COLUMNS, LayerTable, layer_table
+from costmodel.errors import CostModelError
+from costmodel.formatting import render_csv
+from costmodel.reduction import separable_reduction
+from dashboard.state import Selection
+
+VARIANT_LABELS = {
+    "mobilenet_v1": "MobileNet-V1 (depthwise separable)",
+    "full_conv": "Conv MobileNet (standard conv, Table 4)",
+    "shallow": "Shallow MobileNet (Table 5)",
+}
+ROUNDING_LABELS = {
+    "int": "int(c\u00b7\u03b1)  (paper, Keras)",
+    "slim": "max(int(c\u00b7\u03b1), 8)  (TF-slim)",
+    "divisible8": "multiple of 8  (timm, torchvision)",
+}
+CONVENTION_LABELS = {
+    "paper": "paper: conv + FC weights only",
+    "fvcore": "fvcore: + BatchNorm, pooling, biases",
+    "tfslim": "TF-slim: + BatchNorm params, 1001 classes",
+}
+
+
+def variant_options() -> list[dict[str, str]]:
+    return [{"label": VARIANT_LABELS.get(v, v), "value": v} for v in VARIANTS]
+
+
+def rounding_options() -> list[dict[str, str]]:
+    return [{"label": ROUNDING_LABELS.get(r, r), "value": r} for r in ROUNDING_RULES]
+
+
+def convention_options() -> list[dict[str, str]]:
+    return [{"label": CONVENTION_LABELS.get(c, c), "value": c} for c in CONVENTIONS]
+
+
+# ------------------------------------------------------------------------------------------
+# Devices and chart axes (costmodel.pareto: objectives, devices, points, fronts)
+# ------------------------------------------------------------------------------------------
+def _latency_state() -> tuple[tuple[str, float, int], ...]:
+    """What the latency CSVs look like now (name, mtime, size): the cache key of anything read
+    from data/latency/, so a new `costmodel bench` row shows up without a restart."""
+    base = latency_data.LATENCY_DIR
+    if not base.is_dir():
+        return ()
+    return tuple(sorted((p.name, p.stat().st_mtime, p.stat().st_size) for p in base.glob("*.csv")))
+
+
+@lru_cache(maxsize=4)
+def _devices(_state: tuple[Any, ...]) -> tuple[dict[str, Any], ...]:
+    return tuple(pareto.devices())
+
+
+@lru_cache(maxsize=4)
+def _objective_names(_state: tuple[Any, ...]) -> frozenset[str]:
+    return frozenset(o["name"] for o in pareto.objectives(include_devices=True))
+
+
+def devices() -> tuple[dict[str, Any], ...]:
+    """Latency devices (pareto.devices): measured ones from data/latency, then published phones."""
+    return _devices(_latency_state())
+
+
+def device_keys() -> list[str]:
+    return [d["id"] for d in devices()]
+
+
+def device_label(d: dict[str, Any]) -> str:
+    kind = "published" if d["published"] else "measured"
+    th = f", {d['threads']} thr" if d.get("threads") else ""
+    prec = f", {d['precision']}" if d.get("precision") not in (None, "float32") else ""
+    return f"{d['device_id']} \u00b7 {d['backend']}{th}{prec} ({kind})"
+
+
+def device_options() -> list[dict[str, Any]]:
+    return [{"label": device_label(d), "value": d["id"]} for d in devices()]
+
+
+def device_info(key: str) -> dict[str, Any]:
+    for d in devices():
+        if d["id"] == key:
+            return d
+    raise CostModelError(f"device {key!r} is unknown; allowed: {', '.join(device_keys())}")
+
+
+def default_device() -> str | None:
+    """The first measured device, else the first published one (pareto.devices order)."""
+    devs = sorted(devices(), key=lambda d: d["published"])
+    return devs[0]["id"] if devs else None
+
+
+# x axis: a cost objective of costmodel.pareto, or a latency kind that takes the chosen device.
+# key -> (axis title, unit shown, divisor from the library's unit)
+X_AXES: dict[str, tuple[str, str, float]] = {
+    "mult_adds": ("Mult-adds", "millions", 1e6),
+    "params": ("Parameters", "millions", 1e6),
+    "size_fp32": ("Model size, fp32", "MB", 1e6),
+    "size_int8": ("Model size, int8", "MB", 1e6),
+    "peak_activation": ("Peak activation memory, fp32", "MB", 1e6),
+    "latency": ("Latency (measured or published)", "ms", 1.0),
+    "latency_pred": ("Predicted latency (latency model)", "ms", 1.0),
+}
+DEVICE_AXES = ("latency", "latency_pred")
+
+
+def x_keys() -> list[str]:
+    return list(X_AXES)
+
+
+def x_options() -> list[dict[str, Any]]:
+    have_pred = any(n.startswith("latency_pred:") for n in _objective_names(_latency_state()))
+    return [{"label": f"{title} ({unit})" + ("" if k != "latency_pred" or have_pred
+                                              else " \u2013 not available yet"),
+             "value": k, "disabled": k == "latency_pred" and not have_pred}
+            for k, (title, unit, _) in X_AXES.items()]
+
+
+def objective_name(x: str, device: str | None) -> str:
+    """The costmodel.pareto objective the x axis shows (``latency:<device>`` for latency)."""
+    if x not in DEVICE_AXES:
+        return x
+    dev = device or default_device()
+    if dev is None:
+        raise CostModelError(f"x axis {x!r} needs a device; none has latency data")
+    return f"{x}:{dev}"
+
+
+def axis_title(x: str, device: str | None) -> str:
+    title, unit, _ = X_AXES[x]
+    if x in DEVICE_AXES:
+        d = device_info(device or default_device() or "")
+        what = "Published latency" if d["published"] and x == "latency" else title.split(" (")[0]
+        return f"{what} on {device_label(d)} ({unit})"
+    return f"{title} ({unit})"
+
+
+def x_scale(x: str) -> float:
+    return X_AXES[x][2]
+
+
+def config_from_click(click: Any) -> dict[str, Any]:
+    """The (alpha, resolution) a chart click points at: ``points[0].customdata[:2]``; {} if the
+    click carries nothing usable (the chart's line traces carry no customdata)."""
+    try:
+        cd = click["points"][0]["customdata"]
+        return {"alpha": cd[0], "resolution": cd[1]}
+    except (KeyError, IndexError, TypeError):
+        return {}
+
+
+# The chart's candidate configs for cost axes: alpha 0.25..1.0 step 0.05 x resolution 128..224
+# step 16 -- the published range (every estimate interpolated), 112 points, seven resolutions
+# so each gets its own marker; the 16 published configs are on it.
+GRID_ALPHAS = tuple(round(0.25 + 0.05 * i, 2) for i in range(16))
+GRID_RESOLUTIONS = tuple(range(128, 225, 16))
+
+
+@lru_cache(maxsize=64)
+def _front(objective: str, rounding: str, convention: str, _state: tuple[Any, ...]) -> Any:
+    kind = objective.partition(":")[0]
+    grid = {} if kind == "latency" else {"alphas": GRID_ALPHAS, "resolutions": GRID_RESOLUTIONS}
+    frame = pareto.pareto([objective, "top1"], grid=True, rounding=rounding,
+                          convention=convention, **grid)
+    return frame
+
+
+def front_frame(sel: Selection) -> Any:
+    """pareto.pareto([x, top1]) over the chart's configs (MobileNet-V1; the selection's rounding
+    and convention), cached. Read-only: do not modify the returned frame."""
+    return _front(objective_name(sel.x, sel.device), sel.rounding, sel.convention,
+                  _latency_state())
+
+
+@lru_cache(maxsize=64)
+def _latency_lookup(device: str, variant: str, _state: tuple[Any, ...]) -> dict[tuple[float, int], float]:
+    try:
+        t = pareto.load_latency(device, variant=variant)
+    except CostModelError:
+        return {}
+    return {(round(float(a), 6), int(r)): float(v)
+            for a, r, v in zip(t["alpha"], t["resolution"], t["latency_ms"], strict=True)}
+
+
+def latency_at(device: str, variant: str, alpha: float, resolution: int) -> float | None:
+    """The latency (ms) pareto.load_latency has for one config on a device, or None."""
+    return _latency_lookup(device, variant, _latency_state()).get((round(alpha, 6), resolution))
+
+
+def selected_point(sel: Selection) -> dict[str, Any]:
+    """The selected config's figures on the chart's axes (pareto.config_point), with ``x`` in
+    display units (None where the config has no such figure: a latency not measured there)."""
+    obj = objective_name(sel.x, sel.device)
+    kind, _, dev = obj.partition(":")
+    objs = ["top1", obj] if kind == "latency_pred" else ["top1"]
+    variant = "mobilenet_v1"  # accuracy exists for MobileNet-V1 only; see pareto_view
+    p = pareto.config_point(sel.alpha, sel.resolution, objs, rounding=sel.rounding,
+                            convention=sel.convention, allow_far=True, variant=variant)
+    raw = latency_at(dev, variant, sel.alpha, sel.resolution) if kind == "latency" else p.get(obj)
+    p["x"] = None if raw is None else raw / x_scale(sel.x)
+    p["objective"] = obj
+    return p
+
+
+# ------------------------------------------------------------------------------------------
+# The selected configuration
+# ------------------------------------------------------------------------------------------
+def table(sel: Selection) -> LayerTable:
+    return layer_table(sel.alpha, sel.resolution, **sel.knobs)
+
+
+def top1(sel: Selection) -> dict[str, Any] | None:
+    """Top-1 of the selected config (costmodel.accuracy): published where a checkpoint exists,
+    else the labelled estimate (``range`` interpolated / extrapolated / far). Other variants:
+    the paper's figure where it prints one (Tables 4, 5: 1.0-224 only), else None."""
+    if sel.variant != "mobilenet_v1":
+        pub = acc.load_published("paper")
+        hit = pub[(pub["variant"] == sel.variant) & (pub["alpha"] == sel.alpha)
+                  & (pub["resolution"] == sel.resolution)]
+        if not len(hit):
+            return None
+        return {"top1": float(hit["top1"].iloc[0]), "estimated": False, "range": "published",
+                "source": str(hit["source"].iloc[0])}
+    return acc.accuracy(sel.alpha, sel.resolution, allow_far=True)
+
+
+def top1_text(a: dict[str, Any] | None) -> str:
+    if a is None:
+        return "not published for this variant"
+    if not a["estimated"]:
+        return f"{a['top1']:.1f} % (published)"
+    tag = {"interpolated": "estimate", "extrapolated": "extrapolated estimate"}.get(
+        a["range"], "far outside published range: unreliable estimate")
+    return f"{a['top1']:.1f} % ({tag})"
+
+
+def latency_rows(sel: Selection) -> list[dict[str, Any]]:
+    """Latency of the selected config: measured or published (pareto.load_latency) on every
+    device that has a figure for it, and predicted (pareto's ``latency_pred`` objective, fitted
+    by costmodel.latency_model) on the chosen device. One device's fit takes seconds the first
+    time (then it is cached), so only the chosen device is predicted."""
+    pred_obj = f"latency_pred:{sel.device}" if sel.device else None
+    predicted = None
+    if pred_obj and pred_obj in _objective_names(_latency_state()):
+        try:
+            predicted = pareto.config_point(sel.alpha, sel.resolution, [pred_obj],
+                                            variant=sel.variant, rounding=sel.rounding,
+                                            convention=sel.convention, allow_far=True).get(pred_obj)
+        except CostModelError:
+            predicted = None
+    rows = []
+    for d in devices():
+        m = latency_at(d["id"], sel.variant, sel.alpha, sel.resolution)
+        p = predicted if d["id"] == sel.device else None
+        if m is not None or p is not None:
+            rows.append({"device": d["id"], "label": device_label(d), "published": d["published"],
+                         "measured_ms": m, "predicted_ms": p})
+    return rows
+
+
+def config_details(sel: Selection) -> dict[str, Any]:
+    t = table(sel)
+    a = top1(sel)
+    c = t.config
+    title = (f"Selected: {c.alpha:g} MobileNet-{c.resolution} \u00b7 {VARIANT_LABELS.get(c.variant)}"
+             f" \u00b7 rounding {c.rounding} \u00b7 {c.convention} convention")
+    summary = {**{k: t.totals[k] for k in ("mult_adds", "params", "weight_bytes",
+                                            "peak_activation_bytes")},
+               "top1": a, "top1_text": top1_text(a)}
+    return {
+        "title": title,
+        "summary": summary,
+        "layers": t.rows,
+        "breakdown": breakdown(sel.alpha, sel.resolution, **sel.knobs),
+        "latency": latency_rows(sel),
+        "reduction": separable_reduction(sel.alpha, sel.resolution, **sel.knobs),
+    }
+
+
+def layer_csv(sel: Selection) -> str:
+    """Exactly ``costmodel table --format csv`` for the selection (engine.COLUMNS)."""
+    return render_csv(table(sel).rows, COLUMNS)
+
+
+def csv_filename(sel: Selection) -> str:
+    return (f"{sel.variant}_{sel.alpha:g}_{sel.resolution}_{sel.rounding}_{sel.convention}"
+            f"_layers.csv")
+
+
+
+def variant_point(sel: Selection) -> dict[str, Any]:
+    """A full_conv / shallow config's figures on the chart's x axis (no accuracy: top1 None)."""
+    obj = objective_name(sel.x, sel.device)
+    kind, _, dev = obj.partition(":")
+    objs = [obj] if kind == "latency_pred" else []
+    p = pareto.config_point(sel.alpha, sel.resolution, objs, variant=sel.variant,
+                            rounding=sel.rounding, convention=sel.convention, allow_far=True)
+    raw = latency_at(dev, sel.variant, sel.alpha, sel.resolution) if kind == "latency" \
+        else p.get(obj)
+    p.update(x=None if raw is None else raw / x_scale(sel.x), top1=None, objective=obj)
+    return p
+
+
+# ------------------------------------------------------------------------------------------
+# Budgets and the recommendation (costmodel.recommend)
+# ------------------------------------------------------------------------------------------
+def budget_on_axis(sel: Selection) -> float | None:
+    """The budget that limits the chart's x axis, in the axis's display units, if one is set."""
+    if sel.x == "mult_adds":
+        return sel.max_mult_adds_m
+    if sel.x == "params":
+        return sel.max_params_m
+    if sel.x in DEVICE_AXES and sel.max_latency_ms is not None:
+        return sel.max_latency_ms
+    return None
+
+
+# Budget fields of the selection -> their names in costmodel.recommend (the same names).
+BUDGET_NAMES = {"max_latency_ms": "max latency", "max_mult_adds_m": "max mult-adds",
+                "max_params_m": "max params"}
+
+
+@lru_cache(maxsize=256)
+def _recommend(budgets: tuple[tuple[str, float], ...], device: str | None, rounding: str,
+               convention: str, _state: tuple[Any, ...]) -> dict[str, Any]:
+    return recommend.recommend(device=device, grid=True, rounding=rounding,
+                               convention=convention, **dict(budgets))
+
+
+def _x_of(point: dict[str, Any], sel: Selection) -> float | None:
+    """A recommend/pareto point's value on the chart's x axis, in display units."""
+    obj = objective_name(sel.x, sel.device)
+    kind, _, dev = obj.partition(":")
+    if kind == "latency":
+        raw = latency_at(dev, "mobilenet_v1", point["alpha"], int(point["resolution"]))
+    elif kind == "latency_pred":
+        raw = pareto.config_point(point["alpha"], point["resolution"], [obj],
+                                  rounding=sel.rounding, convention=sel.convention,
+                                  allow_far=True).get(obj)
+    else:
+        raw = point.get(obj)
+    return None if raw is None else float(raw) / x_scale(sel.x)
+
+
+def _binding_text(rec: dict[str, Any]) -> str:
+    def name(b: str) -> str:
+        return BUDGET_NAMES.get(b, b)
+
+    if rec["binding"]:
+        parts = [f"{name(b['budget'])} {b['limit']:g} {b['unit']} ({b['next']['label']}, "
+                 f"{b['next']['top1']:.1f} %, needs {b['needs']:.4g})" for b in rec["binding"]]
+        return "Binding budget: " + "; ".join(parts)
+    if rec["jointly_binding"]:
+        return "Binding jointly: " + " and ".join(name(b) for b in rec["jointly_binding"])
+    return "No budget binds: the most accurate candidate meets every budget."
+
+
+def recommendation(sel: Selection) -> dict[str, Any] | None:
+    """costmodel.recommend.recommend for the selection's budgets (MobileNet-V1, fine grid, the
+    selection's rounding and convention; the device only when a latency budget is set), shaped
+    for the chart. None without budgets."""
+    if not sel.budgets:
+        return None
+    device = None
+    if sel.max_latency_ms is not None:
+        device = sel.device or default_device()
+    rec = _recommend(tuple(sorted(sel.budgets.items())), device, sel.rounding, sel.convention,
+                     _latency_state())
+    out: dict[str, Any] = {"reason": rec["reason"], "status": rec["status"], "device": device}
+    if rec["status"] != "ok":
+        closest = rec.get("closest") or {}
+        out.update(message=rec["reason"], best=None, closest=closest.get("label"))
+        return out
+    best = dict(rec["best"])
+    best.update(estimated=bool(best["top1_estimated"]), x=_x_of(best, sel))
+    runner = rec.get("runner_up")
+    out.update(best=best, binding=rec["binding"], binding_text=_binding_text(rec),
+               runner_up=None if runner is None else
+               f"{runner['label']} ({runner['top1']:.1f} %)",
+               feasible=rec["feasible"], considered=rec["considered"])
+    return out
+
+
+def over_budget(frame: Any, sel: Selection) -> set[str]:
+    """Labels of the chart's points that break a budget, by costmodel.recommend.BUDGETS (the
+    column, unit scale and direction recommend itself uses). A latency budget applies to points
+    that have a latency on the budget's device."""
+    out: set[str] = set()
+    for name, limit in sel.budgets.items():
+        b = recommend.BUDGETS[name]
+        if b.column == "latency":
+            dev = sel.device or default_device()
+            if dev is None:
+                continue
+            vals = [latency_at(dev, "mobilenet_v1", a, int(r))
+                    for a, r in zip(frame["alpha"], frame["resolution"], strict=True)]
+        else:
+            vals = list(frame[b.column])
+        for label, v in zip(frame["label"], vals, strict=True):
+            if v is not None and (v / b.scale > limit if b.upper else v / b.scale < limit):
+                out.add(label)
+    return out

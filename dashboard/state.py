@@ -1,0 +1,187 @@
+"""The explorer's selection: what is chosen, validated, and how it reads in the URL.
+
+One :class:`Selection` is the whole view state (config knobs, chart axis, device, budgets). It
+travels in the shared ``dcc.Store`` and in the query string, so a link reopens the same view.
+Every value that reaches a callback from a browser is untrusted: :func:`parse` validates strictly
+(raising CostModelError, which the app turns into a 400), :func:`coerce` leniently (bad fields fall
+back to their defaults and come back as one-line messages for the page).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+from urllib.parse import parse_qs, urlencode
+
+from costmodel.arch import ROUNDING_RULES, VARIANTS, check_alpha, check_choice, check_resolution
+from costmodel.conventions import CONVENTIONS
+from costmodel.errors import CostModelError
+
+# The sliders' ranges (issue 6: alpha continuous 0.1..1.5, resolution 96..320). The engine accepts
+# alpha down to 1/32 (below it conv1 gets 0 channels); the explorer keeps to the slider range.
+ALPHA_MIN, ALPHA_MAX, ALPHA_STEP = 0.1, 1.5, 0.01
+RES_MIN, RES_MAX, RES_STEP = 96, 320, 1
+# Budgets: positive finite numbers; the cap only rejects absurd input (1e12 ms, M mult-adds ...).
+BUDGET_MAX = 1e9
+BUDGET_FIELDS = ("max_latency_ms", "max_mult_adds_m", "max_params_m")
+BUDGET_LABELS = {"max_latency_ms": "max latency (ms)", "max_mult_adds_m": "max mult-adds (M)",
+                 "max_params_m": "max params (M)"}
+DEFAULT_X = "mult_adds"
+_MAX_TEXT = 200  # longest string accepted for a choice field (a device id, an axis key)
+
+
+@dataclass(frozen=True)
+class Selection:
+    alpha: float = 1.0
+    resolution: int = 224
+    variant: str = "mobilenet_v1"
+    rounding: str = "int"
+    convention: str = "paper"
+    x: str = DEFAULT_X
+    device: str | None = None
+    max_latency_ms: float | None = None
+    max_mult_adds_m: float | None = None
+    max_params_m: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def knobs(self) -> dict[str, Any]:
+        """Keyword arguments for costmodel.engine.layer_table and friends."""
+        return {"variant": self.variant, "rounding": self.rounding, "convention": self.convention}
+
+    @property
+    def budgets(self) -> dict[str, float]:
+        return {k: v for k in BUDGET_FIELDS if (v := getattr(self, k)) is not None}
+
+
+FIELD_NAMES = tuple(f.name for f in fields(Selection))
+DEFAULT = Selection()
+
+
+def _text(name: str, value: Any) -> str:
+    if not isinstance(value, str) or len(value) > _MAX_TEXT:
+        shown = repr(value) if not isinstance(value, str) else repr(value[:40] + "...")
+        raise CostModelError(f"{name} {shown} is not a valid choice; allowed: a short string")
+    return value
+
+
+def check_slider_alpha(value: Any) -> float:
+    if isinstance(value, bool):
+        raise CostModelError(f"alpha {value!r} is not a number; allowed: {ALPHA_MIN} to {ALPHA_MAX}")
+    if isinstance(value, str) and len(value) > 40:
+        value = value[:40] + "..."
+    a = check_alpha(value)
+    if not ALPHA_MIN - 1e-9 <= a <= ALPHA_MAX + 1e-9:
+        raise CostModelError(f"alpha {value!r} is out of range; allowed: {ALPHA_MIN} to {ALPHA_MAX}")
+    return round(a, 6)
+
+
+def check_slider_resolution(value: Any) -> int:
+    if isinstance(value, str) and len(value) > 40:
+        value = value[:40] + "..."
+    r = check_resolution(value)
+    if not RES_MIN <= r <= RES_MAX:
+        raise CostModelError(f"resolution {value!r} is out of range; allowed: {RES_MIN} to {RES_MAX}")
+    return r
+
+
+def check_budget(name: str, value: Any) -> float | None:
+    """A budget: empty (None or "") means no budget; otherwise a finite number > 0."""
+    label = BUDGET_LABELS.get(name, name)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise CostModelError(f"{label} {value!r} is not a number; allowed: a number > 0, or empty")
+    try:
+        v = float(value)
+    except ValueError:
+        shown = value if len(value) <= 40 else value[:40] + "..."
+        raise CostModelError(f"{label} {shown!r} is not a number; allowed: a number > 0, "
+                             f"or empty") from None
+    if not math.isfinite(v) or v <= 0 or v > BUDGET_MAX:
+        raise CostModelError(f"{label} {value!r} is out of range; allowed: a number > 0 and "
+                             f"<= {BUDGET_MAX:g}, or empty")
+    return v
+
+
+def _checkers(x_options: Iterable[str] | None, devices: Iterable[str] | None
+              ) -> dict[str, Callable[[Any], Any]]:
+    xs = list(x_options) if x_options is not None else None
+    devs = list(devices) if devices is not None else None
+
+    def check_x(v: Any) -> str:
+        v = _text("x axis", v)
+        return check_choice("x axis", v, xs) if xs is not None else v
+
+    def check_device(v: Any) -> str | None:
+        if v is None or v == "":
+            return None
+        v = _text("device", v)
+        return check_choice("device", v, devs) if devs is not None else v
+
+    def choice(name: str, allowed: list[str]) -> Callable[[Any], str]:
+        return lambda v: check_choice(name, _text(name, v), allowed)
+
+    return {
+        "alpha": check_slider_alpha,
+        "resolution": check_slider_resolution,
+        "variant": choice("variant", list(VARIANTS)),
+        "rounding": choice("rounding", list(ROUNDING_RULES)),
+        "convention": choice("convention", list(CONVENTIONS)),
+        "x": check_x,
+        "device": check_device,
+        **{b: (lambda v, _b=b: check_budget(_b, v)) for b in BUDGET_FIELDS},
+    }
+
+
+def parse(raw: Any, *, x_options: Iterable[str] | None = None,
+          devices: Iterable[str] | None = None) -> Selection:
+    """Strict: a mapping with any subset of the fields; a bad or unknown field raises."""
+    if not isinstance(raw, Mapping):
+        raise CostModelError(f"selection {type(raw).__name__} is not a mapping; allowed: an object "
+                             f"with fields {', '.join(FIELD_NAMES)}")
+    unknown = [str(k)[:40] for k in raw if k not in FIELD_NAMES]
+    if unknown:
+        raise CostModelError(f"selection field {unknown[0]!r} is unknown; allowed: "
+                             f"{', '.join(FIELD_NAMES)}")
+    checks = _checkers(x_options, devices)
+    return replace(DEFAULT, **{k: checks[k](v) for k, v in raw.items()})
+
+
+def coerce(raw: Mapping[str, Any], *, base: Selection = DEFAULT,
+           x_options: Iterable[str] | None = None, devices: Iterable[str] | None = None
+           ) -> tuple[Selection, list[str]]:
+    """Lenient: each bad field keeps ``base``'s value and yields a one-line message."""
+    checks = _checkers(x_options, devices)
+    good: dict[str, Any] = {}
+    errors: list[str] = []
+    for k, v in raw.items():
+        if k not in checks:
+            continue
+        try:
+            good[k] = checks[k](v)
+        except CostModelError as exc:
+            errors.append(str(exc))
+    return replace(base, **good), errors
+
+
+def to_query(sel: Selection) -> str:
+    """``?alpha=0.75&resolution=160...``: the knobs always, the rest when not default/empty."""
+    q: dict[str, str] = {"alpha": f"{sel.alpha:g}", "resolution": str(sel.resolution)}
+    for k in FIELD_NAMES[2:]:
+        v = getattr(sel, k)
+        if v is not None and v != getattr(DEFAULT, k):
+            q[k] = f"{v:g}" if isinstance(v, float) else str(v)
+    return "?" + urlencode(q)
+
+
+def from_query(search: str | None) -> dict[str, str]:
+    """The query string's fields (last value wins; unknown keys dropped; nothing validated)."""
+    if not isinstance(search, str) or not search:
+        return {}
+    qs = parse_qs(search.lstrip("?")[:4000], keep_blank_values=True)
+    return {k: v[-1] for k, v in qs.items() if k in FIELD_NAMES}

@@ -1,0 +1,122 @@
+"""The control panel and the one callback that keeps controls, URL and selection store in step.
+
+:func:`sync_selection` is the only writer of the ``selection`` store. Its inputs are the URL's
+query string, every control and a click on the chart; it validates them (dashboard.state) and
+writes back the normalised controls, the query string (so a link reopens the view) and the store.
+A bad value from the page (a budget typed as -5) keeps the last good value and says why in the
+status line; a request that carries malformed values in place of the store is refused with a 400
+by the views that read the store (state.parse).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dash import Input, Output, State, ctx, dcc, html
+
+from dashboard import data, state
+
+CONTROL_IDS = ("alpha", "resolution", "variant", "rounding", "convention", "x", "device",
+               *state.BUDGET_FIELDS)
+_TRIGGER_IDS = ("url", "pareto-chart", *CONTROL_IDS)
+
+
+def _label(text: str, for_id: str, hint: str = "") -> Any:
+    children: list[Any] = [text]
+    if hint:
+        children.append(html.Span(hint, className="hint"))
+    return html.Label(children, htmlFor=for_id)
+
+
+def layout() -> list[Any]:
+    d = state.DEFAULT
+    alpha_marks = {v: f"{v:g}" for v in (0.25, 0.5, 0.75, 1.0, 1.25, 1.5)}
+    res_marks = {v: str(v) for v in (96, 128, 160, 192, 224, 256, 288, 320)}
+    return [
+        html.Section(className="card", children=[
+            html.H2("Configuration"),
+            _label("Width multiplier \u03b1", "alpha", "0.1 to 1.5"),
+            dcc.Slider(id="alpha", min=state.ALPHA_MIN, max=state.ALPHA_MAX, step=state.ALPHA_STEP,
+                       value=d.alpha, marks=alpha_marks, updatemode="mouseup", allow_direct_input=True,
+                       tooltip={"placement": "bottom", "always_visible": False}),
+            _label("Input resolution (px)", "resolution", "96 to 320"),
+            dcc.Slider(id="resolution", min=state.RES_MIN, max=state.RES_MAX, step=state.RES_STEP,
+                       value=d.resolution, marks=res_marks, updatemode="mouseup", allow_direct_input=True,
+                       tooltip={"placement": "bottom", "always_visible": False}),
+            _label("Variant", "variant"),
+            dcc.Dropdown(id="variant", options=data.variant_options(), value=d.variant,
+                         clearable=False, searchable=False),
+            _label("Channel rounding", "rounding"),
+            dcc.Dropdown(id="rounding", options=data.rounding_options(), value=d.rounding,
+                         clearable=False, searchable=False),
+            _label("Counting convention", "convention"),
+            dcc.Dropdown(id="convention", options=data.convention_options(), value=d.convention,
+                         clearable=False, searchable=False),
+        ]),
+        html.Section(className="card", children=[
+            html.H2("Chart"),
+            _label("x axis", "x"),
+            dcc.Dropdown(id="x", options=data.x_options(), value=d.x, clearable=False,
+                         searchable=False),
+            _label("Device / backend", "device", "for latency axes and budget"),
+            dcc.Dropdown(id="device", options=data.device_options(), value=d.device,
+                         clearable=True, searchable=True, placeholder="choose a device"),
+        ]),
+        html.Section(className="card", children=[
+            html.H2("Budgets"),
+            html.P("Leave empty for no limit. Press Enter or leave the box to apply.",
+                   className="hint"),
+            *[item for b in state.BUDGET_FIELDS for item in (
+                _label(state.BUDGET_LABELS[b][0].upper() + state.BUDGET_LABELS[b][1:], b),
+                dcc.Input(id=b, type="number", min=0, debounce=True, value=None,
+                          placeholder="no limit", className="budget-input"))],
+        ]),
+        html.Div(id="status", className="status", role="status"),
+    ]
+
+
+def sync_selection(trigger: str | None, search: str | None, values: dict[str, Any],
+                   click: Any, current: Any) -> tuple[list[Any], str, dict[str, Any], list[str]]:
+    """Pure body of the sync callback.
+
+    ``trigger`` is the id that fired (None on page load); ``values`` the controls by id;
+    ``click`` the chart's clickData; ``current`` the store's last selection. Returns the control
+    values (in :data:`CONTROL_IDS` order), the query string, the store data and messages.
+    """
+    x_keys, dev_keys = data.x_keys(), data.device_keys()
+    try:
+        base = state.parse(current, x_options=x_keys, devices=dev_keys) if current else state.DEFAULT
+    except Exception:  # noqa: BLE001 - a hostile store value: start from the defaults
+        base = state.DEFAULT
+    if trigger in (None, "url"):
+        raw: dict[str, Any] = state.from_query(search)
+        base = state.DEFAULT  # the URL is the whole view: unspecified fields take defaults
+    elif trigger == "pareto-chart":
+        raw = data.config_from_click(click)
+    else:
+        raw = {k: values.get(k) for k in CONTROL_IDS}
+    sel, errors = state.coerce(raw, base=base, x_options=x_keys, devices=dev_keys)
+    controls_out = [getattr(sel, k) for k in CONTROL_IDS]
+    return controls_out, state.to_query(sel), sel.to_dict(), errors
+
+
+def _callback(search: Any, *args: Any) -> tuple[Any, ...]:
+    *control_values, click, current = args
+    values = dict(zip(CONTROL_IDS, control_values, strict=True))
+    trigger = ctx.triggered_id if isinstance(ctx.triggered_id, str) else None
+    controls_out, query, store, errors = sync_selection(trigger, search, values, click, current)
+    status = [html.Div(e, className="error") for e in errors]
+    return (*controls_out, query, store, status)
+
+
+def register(app: Any) -> None:
+    app.callback(
+        *[Output(c, "value") for c in CONTROL_IDS],
+        Output("url", "search"),
+        Output("selection", "data"),
+        Output("status", "children"),
+        Input("url", "search"),
+        *[Input(c, "value") for c in CONTROL_IDS],
+        Input("pareto-chart", "clickData"),
+        State("selection", "data"),
+    )(_callback)

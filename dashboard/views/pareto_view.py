@@ -1,0 +1,316 @@
+"""The Pareto chart: top-1 against the chosen cost, the front, the selected and recommended
+configs, and the budgets.
+
+The figure is built as a plain plotly JSON dict (no graph_objects validation on every slider
+move); :func:`figure` is a pure function of a chart model (:func:`chart_model`), which gathers
+everything from the library through dashboard.data.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from dash import Input, Output, dcc, html
+
+from dashboard import data, state
+
+# One marker per resolution (in the order resolutions appear, smallest first); open variants for
+# estimated top-1, filled with a dark outline for published top-1.
+SYMBOLS = ("circle", "square", "diamond", "triangle-up", "triangle-down", "star", "cross", "x",
+           "pentagon", "hexagram", "bowtie", "hourglass")
+COLORSCALE = "Viridis"
+ALPHA_RANGE = (0.25, 1.0)
+FONT = "Inter, Segoe UI, Helvetica, Arial, sans-serif"
+GRAPH_CONFIG: dict[str, Any] = {
+    "displaylogo": False,
+    "modeBarButtonsToRemove": ["lasso2d", "select2d"],
+    "toImageButtonOptions": {"format": "png", "filename": "mobilenet_pareto", "height": 620,
+                             "width": 1100, "scale": 2},
+}
+
+
+def layout() -> Any:
+    return html.Section(className="card chart-card", children=[
+        dcc.Graph(id="pareto-chart", config=GRAPH_CONFIG, className="pareto-graph",
+                  figure={"data": [], "layout": {"height": 560}}),
+        html.Div(className="chart-foot", children=[
+            html.Div(id="recommendation", className="recommendation", role="status"),
+            html.Div(className="export", children=[
+                html.Span("Chart download format (camera icon):", className="hint"),
+                dcc.RadioItems(id="image-format", options=[{"label": " PNG", "value": "png"},
+                                                           {"label": " SVG", "value": "svg"}],
+                               value="png", inline=True),
+            ]),
+        ]),
+        html.Div(id="chart-notes", className="hint"),
+    ])
+
+
+def _fmt_x(v: float, unit: str) -> str:
+    return f"{v:,.1f} ms" if unit == "ms" else f"{v:,.2f} {'M' if unit == 'millions' else unit}"
+
+
+def _point_text(p: dict[str, Any], unit: str) -> str:
+    if p["estimated"]:
+        acc = {"interpolated": "estimate", "extrapolated": "extrapolated estimate"}.get(
+            p["range"], "far-outside estimate")
+    else:
+        acc = "published"
+    lines = [f"<b>{p['label']}</b>  (\u03b1 {p['alpha']:g}, {p['resolution']} px)",
+             f"top-1 {p['top1']:.1f} % ({acc})",
+             f"x: {_fmt_x(p['x'], unit)}",
+             f"mult-adds {p['mult_adds'] / 1e6:,.1f} M \u00b7 params {p['params'] / 1e6:,.2f} M",
+             f"size {p['size_fp32'] / 1e6:,.2f} MB fp32"]
+    if p.get("dominated_by"):
+        lines.append(f"dominated by {p['dominated_by']}")
+    elif not p.get("dominated", True):
+        lines.append("on the Pareto front")
+    if not p.get("feasible", True):
+        lines.append("<i>over budget</i>")
+    return "<br>".join(lines)
+
+
+def chart_model(sel: state.Selection) -> dict[str, Any]:
+    """Everything the figure shows, from the library (pareto front, accuracy, recommendation)."""
+    frame = data.front_frame(sel)
+    obj = data.objective_name(sel.x, sel.device)
+    scale = data.x_scale(sel.x)
+    unit = data.X_AXES[sel.x][1]
+    cols = ["label", "alpha", "resolution", "top1", "top1_estimated", "range", "dominated",
+            "front_order", "dominated_by", "mult_adds", "params", "size_fp32"]
+    pts = []
+    for rec in frame[list(dict.fromkeys([*cols, obj]))].to_dict("records"):
+        rec["x"] = float(rec[obj]) / scale
+        rec["estimated"] = bool(rec.pop("top1_estimated"))
+        rec["dominated"] = bool(rec["dominated"])
+        rec["feasible"] = True
+        pts.append(rec)
+    rec_model = data.recommendation(sel)
+    infeasible = data.over_budget(frame, sel)
+    for p in pts:
+        p["feasible"] = p["label"] not in infeasible
+    front = sorted((p for p in pts if not p["dominated"]), key=lambda p: p["front_order"])
+    notes = list(frame.attrs.get("notes", []))
+    if sel.variant != "mobilenet_v1":
+        notes.append(f"Accuracy exists for MobileNet-V1 only: the chart shows the MobileNet-V1 "
+                     f"front; the selected {sel.variant} config is the dashed line at its cost.")
+    selected = data.selected_point(sel) if sel.variant == "mobilenet_v1" else \
+        data.variant_point(sel)
+    return {
+        "title": f"ImageNet top-1 vs {data.X_AXES[sel.x][0].split(' (')[0].lower()} "
+                 f"\u2014 MobileNet-V1, {sel.convention} convention, {sel.rounding} rounding",
+        "x_title": data.axis_title(sel.x, sel.device),
+        "unit": unit,
+        "log_x": True,
+        "points": pts,
+        "front": front,
+        "selected": selected,
+        "budget_x": data.budget_on_axis(sel),
+        "recommendation": rec_model,
+        "notes": notes,
+    }
+
+
+def _symbol_map(pts: list[dict[str, Any]]) -> dict[int, str]:
+    res = sorted({int(p["resolution"]) for p in pts})
+    return {r: SYMBOLS[i % len(SYMBOLS)] for i, r in enumerate(res)}
+
+
+def _marker_trace(name: str, pts: list[dict[str, Any]], symbols: dict[int, str], unit: str,
+                  published: bool, *, colorbar: bool) -> dict[str, Any]:
+    opacity = [1.0 if p["feasible"] and not p["dominated"] else 0.55 if p["feasible"] else 0.18
+               for p in pts]
+    marker: dict[str, Any] = {
+        "symbol": [symbols[int(p["resolution"])] + ("" if published else "-open")
+                   for p in pts],
+        "color": [p["alpha"] for p in pts],
+        "colorscale": COLORSCALE, "cmin": ALPHA_RANGE[0], "cmax": ALPHA_RANGE[1],
+        "size": 13 if published else 9,
+        "opacity": opacity,
+        "line": {"width": 1.2 if published else 1.6, "color": "#222" if published else None},
+    }
+    if not published:
+        marker["line"] = {"width": 1.8}
+    if colorbar:
+        marker["colorbar"] = {"title": {"text": "Width \u03b1", "side": "top"}, "thickness": 14,
+                              "len": 0.42, "y": 0.0, "yanchor": "bottom", "x": 1.02,
+                              "xanchor": "left", "tickvals": [0.25, 0.5, 0.75, 1.0]}
+    return {
+        "type": "scatter", "mode": "markers", "name": name, "legendgroup": name,
+        "showlegend": False,
+        "x": [p["x"] for p in pts], "y": [p["top1"] for p in pts],
+        "customdata": [[p["alpha"], int(p["resolution"])] for p in pts],
+        "text": [_point_text(p, unit) for p in pts],
+        "hovertemplate": "%{text}<extra></extra>",
+        "marker": marker,
+    }
+
+
+def figure(model: dict[str, Any]) -> dict[str, Any]:
+    """The plotly figure (JSON dict) of a chart model."""
+    pts = model["points"]
+    unit = model["unit"]
+    symbols = _symbol_map(pts)
+    est = [p for p in pts if p["estimated"]]
+    pub = [p for p in pts if not p["estimated"]]
+    traces: list[dict[str, Any]] = []
+    front = model["front"]
+    traces.append({
+        "type": "scatter", "mode": "lines", "name": "Pareto front",
+        "x": [p["x"] for p in front], "y": [p["top1"] for p in front],
+        "line": {"shape": "hv", "color": "#d62728", "width": 2.2}, "hoverinfo": "skip",
+    })
+    # Estimated and published points: one trace each (symbol per resolution, colour per alpha);
+    # the legend shows a neutral key for each (same legendgroup, so clicking it toggles them).
+    for name, group, published, key in (
+            ("Estimated top-1 (fit)", est, False, "circle-open"),
+            ("Published top-1", pub, True, "circle")):
+        if not group:
+            continue
+        traces.append(_marker_trace(name, group, symbols, unit, published,
+                                    colorbar=published == (not est)))
+        traces.append({"type": "scatter", "mode": "markers", "x": [None], "y": [None],
+                       "name": name, "legendgroup": name, "hoverinfo": "skip",
+                       "marker": {"symbol": key, "size": 10 if published else 9, "color": "#666",
+                                  "line": {"color": "#222", "width": 1.2 if published else 1.8}}})
+    # Legend entries for the resolution markers (grey, no data).
+    for r, sym in symbols.items():
+        traces.append({"type": "scatter", "mode": "markers", "x": [None], "y": [None],
+                       "name": f"{r} px", "legend": "legend2", "showlegend": True,
+                       "marker": {"symbol": sym, "color": "#777", "size": 9},
+                       "hoverinfo": "skip"})
+    shapes: list[dict[str, Any]] = []
+    annotations: list[dict[str, Any]] = []
+    xs = [p["x"] for p in pts if p["x"] and p["x"] > 0]
+    x_lo, x_hi = (min(xs), max(xs)) if xs else (1.0, 10.0)
+    b = model.get("budget_x")
+    if b:
+        hi = max(x_hi, b) * 1.6
+        shapes.append({"type": "rect", "xref": "x", "yref": "paper", "x0": b, "x1": hi,
+                       "y0": 0, "y1": 1, "fillcolor": "rgba(120,120,120,0.16)",
+                       "line": {"width": 0}, "layer": "below"})
+        shapes.append({"type": "line", "xref": "x", "yref": "paper", "x0": b, "x1": b, "y0": 0,
+                       "y1": 1, "line": {"color": "#555", "width": 1.5, "dash": "dash"}})
+        annotations.append({"x": math.log10(b) if model["log_x"] else b, "xref": "x",
+                            "y": 0.02, "yref": "paper", "xanchor": "left", "yanchor": "bottom",
+                            "text": f" over budget ({_fmt_x(b, unit)})", "showarrow": False,
+                            "font": {"size": 12, "color": "#444"}})
+    rec = model.get("recommendation") or {}
+    if rec.get("best") and rec["best"].get("x") is not None:
+        best = rec["best"]
+        traces.append({"type": "scatter", "mode": "markers", "name": f"Recommended: {best['label']}",
+                       "x": [best["x"]], "y": [best["top1"]],
+                       "customdata": [[best["alpha"], int(best["resolution"])]],
+                       "text": [f"<b>Recommended {best['label']}</b><br>top-1 {best['top1']:.1f} %"
+                                f"<br>{rec.get('binding_text', '')}"],
+                       "hovertemplate": "%{text}<extra></extra>",
+                       "marker": {"symbol": "star", "size": 24, "color": "#f2b600",
+                                  "line": {"color": "#5a4400", "width": 1.5}}})
+    sel = model["selected"]
+    if sel and sel.get("x") is not None:
+        if sel.get("top1") is not None and sel.get("range") != "far":
+            traces.append({"type": "scatter", "mode": "markers",
+                           "name": f"Selected: {sel['label']}",
+                           "x": [sel["x"]], "y": [sel["top1"]],
+                           "customdata": [[sel["alpha"], int(sel["resolution"])]],
+                           "text": [f"<b>Selected {sel['label']}</b><br>top-1 {sel['top1']:.1f} %"
+                                    f" ({'estimate' if sel.get('top1_estimated') else 'published'})"
+                                    f"<br>x: {_fmt_x(sel['x'], unit)}"],
+                           "hovertemplate": "%{text}<extra></extra>",
+                           "marker": {"symbol": "circle-x-open", "size": 22, "color": "#000",
+                                      "line": {"width": 2.5}}})
+        shapes.append({"type": "line", "xref": "x", "yref": "paper", "x0": sel["x"],
+                       "x1": sel["x"], "y0": 0, "y1": 1,
+                       "line": {"color": "#000", "width": 1, "dash": "dot"}})
+        x_lo, x_hi = min(x_lo, sel["x"]), max(x_hi, sel["x"])
+    if b:
+        x_hi = max(x_hi, b)
+    pad = 1.25
+    x_range = ([math.log10(x_lo / pad), math.log10(x_hi * pad)] if model["log_x"]
+               else [x_lo / pad, x_hi * pad])
+    return {
+        "data": traces,
+        "layout": {
+            "title": {"text": model["title"], "x": 0.01, "xanchor": "left", "y": 0.975,
+                      "yanchor": "top",
+                      "font": {"size": 17}},
+            "font": {"family": FONT, "size": 13},
+            "height": 580, "margin": {"l": 70, "r": 20, "t": 92, "b": 64},
+            "xaxis": {"title": {"text": model["x_title"] + (", log scale" if model["log_x"] else "")},
+                      "type": "log" if model["log_x"] else "linear", "range": x_range,
+                      **_log_ticks(x_lo / pad, x_hi * pad, unit),
+                      "gridcolor": "#e6e6e6", "zeroline": False},
+            "yaxis": {"title": {"text": "ImageNet top-1 accuracy (%)"}, "gridcolor": "#e6e6e6",
+                      "zeroline": False},
+            "legend": {"orientation": "h", "x": 0.0, "y": 1.0, "xanchor": "left",
+                       "yanchor": "bottom", "font": {"size": 12}, "itemclick": "toggle"},
+            "legend2": {"title": {"text": "Resolution"}, "x": 1.02, "y": 1.0, "xanchor": "left",
+                        "yanchor": "top", "font": {"size": 12}},
+            "plot_bgcolor": "#fff", "paper_bgcolor": "#fff",
+            "hovermode": "closest", "clickmode": "event",
+            "shapes": shapes, "annotations": annotations,
+            "uirevision": f"{model['x_title']}",
+        },
+    }
+
+
+def _log_ticks(lo: float, hi: float, unit: str) -> dict[str, Any]:
+    """1-2-5 ticks across [lo, hi] (plotly's default log ticks label only the decades)."""
+    vals = []
+    for e in range(math.floor(math.log10(lo)) - 1, math.ceil(math.log10(hi)) + 1):
+        vals += [m * 10.0 ** e for m in (1, 2, 5)]
+    vals = [v for v in vals if lo <= v <= hi]
+    if len(vals) < 3:
+        return {}
+    return {"tickvals": vals, "ticktext": [f"{v:g}" for v in vals]}
+
+
+def recommendation_view(rec: dict[str, Any] | None) -> Any:
+    """The recommendation line under the chart (costmodel.recommend's answer, shortened; its
+    full reason in the tooltip)."""
+    if not rec:
+        return html.Span("Set a budget (left) to get a recommended configuration.",
+                         className="hint")
+    if rec.get("best") is None:
+        return html.Div([html.Strong("No configuration fits. "), rec.get("message", "")],
+                        className="warn", title=rec.get("reason", ""))
+    best = rec["best"]
+    children: list[Any] = [
+        html.Strong("Recommended: "),
+        html.Span(best["label"], id="recommended-label", className="rec-label"),
+        f"  top-1 {best['top1']:.1f} % ({'estimate' if best.get('estimated') else 'published'})",
+        f" \u00b7 {rec['feasible']} of {rec['considered']} candidates meet every budget",
+    ]
+    if rec.get("binding_text"):
+        children += [html.Br(), html.Span(rec["binding_text"], id="binding", className="binding")]
+    if rec.get("runner_up"):
+        children += [html.Br(), html.Span(f"Runner-up: {rec['runner_up']}", className="hint")]
+    return html.Div(children, title=rec.get("reason", ""))
+
+
+def update_chart(selection: Any) -> tuple[Any, Any, Any]:
+    """Callback body: store selection -> figure, recommendation, notes. Raises CostModelError
+    (-> 400) on a malformed selection."""
+    sel = state.parse(selection, x_options=data.x_keys(), devices=data.device_keys())
+    model = chart_model(sel)
+    notes = [html.Div(n) for n in model["notes"]]
+    return figure(model), recommendation_view(model["recommendation"]), notes
+
+
+def image_config(fmt: Any) -> dict[str, Any]:
+    """Callback body: the modebar's download button saves PNG or SVG."""
+    fmt = fmt if fmt in ("png", "svg") else "png"
+    return {**GRAPH_CONFIG, "toImageButtonOptions": {**GRAPH_CONFIG["toImageButtonOptions"],
+                                                     "format": fmt}}
+
+
+def register(app: Any) -> None:
+    app.callback(
+        Output("pareto-chart", "figure"),
+        Output("recommendation", "children"),
+        Output("chart-notes", "children"),
+        Input("selection", "data"),
+        prevent_initial_call=True,
+    )(update_chart)
+    app.callback(Output("pareto-chart", "config"), Input("image-format", "value"))(image_config)
