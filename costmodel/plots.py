@@ -1,0 +1,531 @@
+"""Plot helpers shared by the report notebooks: one style, one colour-blind-safe palette, figures
+saved as PNG + PDF (or SVG) for a report.
+
+Every function here draws numbers it is given; it computes nothing but presentation (percent of a
+total, a ratio to a reference, an axis range). The numbers come from the library: ``breakdown``,
+``reproduce``, ``formula.compare``, ``sweep``, ``latency_data``, ``latency_model``, ``pareto``,
+``recommend``.
+
+Figures are built with the object-oriented API on an Agg canvas (``matplotlib.figure.Figure`` +
+``FigureCanvasAgg``): no pyplot, no GUI backend, no global figure registry, and the process-wide
+backend is left alone (a notebook's own ``%matplotlib inline`` keeps working).
+:func:`save_figure` writes the files and returns a :class:`SavedFigure`, which a notebook shows by
+making it the last expression of a cell (it displays the PNG that was written).
+
+Style: 6.4 x 4 in at 150 dpi, 10 pt text, light grid, no top/right spines; the Okabe-Ito palette
+(Okabe & Ito 2008, "Color Universal Design"), with markers and line styles that also tell the
+series apart in grey-scale print. Layer types keep one colour and marker in every figure.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+from costmodel.errors import CostModelError
+
+# ---------------------------------------------------------------------------------------------
+# Style
+# ---------------------------------------------------------------------------------------------
+WIDTH_IN, HEIGHT_IN, DPI = 6.4, 4.0, 150
+FORMATS = ("png", "pdf", "svg")
+
+# Okabe-Ito: distinguishable under the common colour-vision deficiencies.
+OKABE_ITO = {
+    "blue": "#0072B2", "orange": "#E69F00", "green": "#009E73", "vermillion": "#D55E00",
+    "purple": "#CC79A7", "sky": "#56B4E9", "yellow": "#F0E442", "black": "#000000",
+    "grey": "#7F7F7F",
+}
+PALETTE: tuple[str, ...] = tuple(OKABE_ITO[c] for c in (
+    "blue", "orange", "green", "vermillion", "purple", "sky", "black", "yellow"))
+MARKERS: tuple[str, ...] = ("o", "s", "^", "D", "v", "P", "X", "*")
+LINESTYLES: tuple[str, ...] = ("-", "--", "-.", ":")
+
+TYPE_ORDER: tuple[str, ...] = ("Conv 1x1", "Conv DW 3x3", "Conv 3x3", "FC", "Avg Pool")
+TYPE_COLORS: dict[str, str] = {
+    "Conv 1x1": OKABE_ITO["blue"], "Conv DW 3x3": OKABE_ITO["orange"],
+    "Conv 3x3": OKABE_ITO["green"], "FC": OKABE_ITO["vermillion"], "Avg Pool": OKABE_ITO["purple"],
+    "other": OKABE_ITO["grey"],
+}
+TYPE_MARKERS: dict[str, str] = {"Conv 1x1": "o", "Conv DW 3x3": "s", "Conv 3x3": "^", "FC": "D",
+                                "Avg Pool": "v", "other": "X"}
+
+STYLE: dict[str, Any] = {
+    "figure.figsize": (WIDTH_IN, HEIGHT_IN),
+    "figure.dpi": DPI,
+    "savefig.dpi": DPI,
+    "font.size": 10,
+    "axes.titlesize": 11,
+    "axes.labelsize": 10,
+    "xtick.labelsize": 9,
+    "ytick.labelsize": 9,
+    "legend.fontsize": 8.5,
+    "legend.framealpha": 0.9,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "grid.linewidth": 0.6,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.prop_cycle": matplotlib.cycler(color=list(PALETTE)),
+    "lines.linewidth": 1.6,
+    "lines.markersize": 5,
+    "pdf.fonttype": 42,  # TrueType in PDFs: editable text, no Type 3 fonts
+    "svg.fonttype": "none",
+}
+
+
+@contextmanager
+def style() -> Iterator[None]:
+    """The project's matplotlib style, for the duration of a ``with`` block."""
+    with matplotlib.rc_context(STYLE):
+        yield
+
+
+def new_figure(nrows: int = 1, ncols: int = 1, *, width: float = WIDTH_IN,
+               height: float = HEIGHT_IN, **subplot_kw: Any) -> tuple[Figure, Any]:
+    """A Figure on an Agg canvas with constrained layout, and its axes (``Figure.subplots``)."""
+    with style():
+        fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+        FigureCanvasAgg(fig)
+        axes = fig.subplots(nrows, ncols, squeeze=True, **subplot_kw)
+    return fig, axes
+
+
+def _millions(x: float, _pos: Any = None) -> str:
+    return f"{x / 1e6:g}"
+
+
+def _percent_log_formatter(x: float, _pos: Any = None) -> str:
+    return f"{x:g}"
+
+
+def _log_axis(ax: Axes, axis: str = "y", subs: Sequence[float] = (1.0, 2.0, 5.0)) -> None:
+    """Log scale with plain decimal tick labels (0.1, 1, 10, 100), not 10^k; ``subs``: the
+    mantissas that get a labelled tick in each decade."""
+    getattr(ax, f"set_{axis}scale")("log")
+    a = ax.yaxis if axis == "y" else ax.xaxis
+    # An explicit numticks: 'auto' thins a narrow axis to no ticks at all when subs has several.
+    a.set_major_locator(LogLocator(base=10, subs=tuple(subs), numticks=40))
+    a.set_major_formatter(FuncFormatter(_percent_log_formatter))
+    a.set_minor_locator(LogLocator(base=10, subs=tuple(range(1, 10)), numticks=40))
+    a.set_minor_formatter(NullFormatter())
+
+
+# ---------------------------------------------------------------------------------------------
+# Checking and saving
+# ---------------------------------------------------------------------------------------------
+def _data_axes(fig: Figure) -> list[Axes]:
+    """Axes that show data (not colorbars, not hidden axes)."""
+    return [ax for ax in fig.axes
+            if ax.get_visible() and ax.axison and not hasattr(ax, "_colorbar")
+            and getattr(ax, "_colorbar_info", None) is None
+            and ax.get_label() != "<colorbar>"]
+
+
+def _label_of(ax: Axes, axis: str) -> str:
+    """An axes' x or y label, or that of an axes sharing that axis (one label serves a row or
+    column of shared panels)."""
+    get = "get_xlabel" if axis == "x" else "get_ylabel"
+    shared = ax.get_shared_x_axes() if axis == "x" else ax.get_shared_y_axes()
+    for other in [ax, *shared.get_siblings(ax)]:
+        label = getattr(other, get)().strip()
+        if label:
+            return label
+    return ""
+
+
+def figure_problems(fig: Figure) -> list[str]:
+    """What a reader would miss: axes without an x or y label (its own or a shared panel's),
+    several labelled series without a legend. [] when the figure is fine."""
+    problems = []
+    for i, ax in enumerate(_data_axes(fig)):
+        where = f"axes {i}" + (f" ({ax.get_title()!r})" if ax.get_title() else "")
+        if not _label_of(ax, "x"):
+            problems.append(f"{where}: no x-axis label")
+        if not _label_of(ax, "y"):
+            problems.append(f"{where}: no y-axis label")
+        handles, _labels = ax.get_legend_handles_labels()
+        if len(handles) > 1 and ax.get_legend() is None and not fig.legends:
+            problems.append(f"{where}: {len(handles)} labelled series but no legend")
+    return problems
+
+
+@dataclass(frozen=True)
+class SavedFigure:
+    """The files one figure was written to. Shown in a notebook as the PNG that was written."""
+
+    name: str
+    paths: tuple[Path, ...]
+
+    @property
+    def png(self) -> Path | None:
+        return next((p for p in self.paths if p.suffix == ".png"), None)
+
+    def _repr_png_(self) -> bytes | None:
+        return self.png.read_bytes() if self.png else None
+
+    def __repr__(self) -> str:
+        return f"SavedFigure({self.name!r}: {', '.join(str(p) for p in self.paths)})"
+
+
+def _file_mode() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def _write_atomic(fig: Figure, path: Path, fmt: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".{fmt}", dir=path.parent)
+    os.close(fd)
+    try:
+        with style():
+            fig.savefig(tmp, format=fmt, dpi=DPI, metadata=_metadata(fmt))
+        os.chmod(tmp, _file_mode())  # mkstemp makes 0600; a figure is an ordinary file
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _metadata(fmt: str) -> dict[str, Any]:
+    # Reproducible files: no creation date in PDF/SVG (PNG carries only the Software key).
+    if fmt == "pdf":
+        return {"CreationDate": None, "Creator": "costmodel"}
+    if fmt == "svg":
+        return {"Date": None, "Creator": "costmodel"}
+    return {"Software": "costmodel"}
+
+
+def save_figure(fig: Figure, folder: str | Path, name: str,
+                formats: Sequence[str] = ("png", "pdf"), *, strict: bool = True) -> SavedFigure:
+    """Write ``fig`` as ``<folder>/<name>.<fmt>`` for each format (PNG at 150 dpi; PDF/SVG as
+    vector), creating the folder. Each file is written to a temp file and renamed, so a failure
+    never leaves a partial figure. With ``strict`` (default), a figure with an unlabelled axis
+    or several series without a legend is refused (CostModelError)."""
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
+        raise CostModelError(f"figure name {name!r} is not valid; allowed: letters, digits, "
+                             f"'_', '.', '-' (no folder, no extension)")
+    fmts = [formats] if isinstance(formats, str) else list(formats)
+    bad = [f for f in fmts if f not in FORMATS]
+    if bad or not fmts:
+        raise CostModelError(f"figure format {bad[0] if bad else fmts!r} is not valid; "
+                             f"allowed: {', '.join(FORMATS)}")
+    if strict:
+        problems = figure_problems(fig)
+        if problems:
+            raise CostModelError(f"figure {name!r} is not ready for a report: {'; '.join(problems)}")
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for fmt in dict.fromkeys(fmts):
+        path = out / f"{name}.{fmt}"
+        _write_atomic(fig, path, fmt)
+        paths.append(path)
+    return SavedFigure(name, tuple(paths))
+
+
+def _legend(ax: Axes, **kw: Any) -> None:
+    ax.legend(**{"frameon": True, **kw})
+
+
+def _types_present(types: Sequence[str]) -> list[str]:
+    return [t for t in TYPE_ORDER if t in types] + [t for t in types if t not in TYPE_ORDER]
+
+
+# ---------------------------------------------------------------------------------------------
+# Notebook 1: reproducing the paper
+# ---------------------------------------------------------------------------------------------
+def breakdown_bar(rows: Sequence[Mapping[str, Any]], *, config_label: str = "computed",
+                  published_label: str = "published (Table 2)",
+                  notes: Mapping[str, str] | None = None) -> Figure:
+    """Table 2 as a chart: each layer type's share of mult-adds and of parameters, computed
+    (from :func:`costmodel.breakdown.breakdown`) beside the published share. Log axis, so the
+    small types (Conv 3x3, FC) are as readable as Conv 1x1; every bar carries its value.
+    ``notes`` ({type: text}, e.g. a disagreement's explanation) star the type's published
+    mult-adds bar and are printed as footnotes."""
+    shown = [r for r in rows if r["mult_adds"] or r["params"]
+             or r.get("published_mult_adds_pct") is not None]
+    order = _types_present([r["type"] for r in shown])
+    shown = sorted(shown, key=lambda r: order.index(r["type"]))
+    fig, axes = new_figure(1, 2, width=WIDTH_IN, height=3.6, sharey=True)
+    y = np.arange(len(shown))
+    h = 0.38
+    panels = (("mult_adds_pct", "published_mult_adds_pct", "share of mult-adds (%)"),
+              ("params_pct", "published_params_pct", "share of parameters (%)"))
+    with style():
+        for ax, (key, pub_key, xlabel) in zip(axes, panels):
+            comp = [float(r[key]) for r in shown]
+            pub = [r.get(pub_key) for r in shown]
+            ax.barh(y - h / 2, comp, h, color=OKABE_ITO["blue"], label=config_label)
+            ax.barh(y + h / 2, [p if p is not None else 0.0 for p in pub], h,
+                    color=OKABE_ITO["orange"], hatch="///", edgecolor="white", linewidth=0,
+                    label=published_label)
+            for yi, r, c, p in zip(y, shown, comp, pub):
+                star = " *" if notes and r["type"] in notes and key == "mult_adds_pct" else ""
+                ax.text(c * 1.12 if c > 0 else 0.012, yi - h / 2, f"{c:.2f}", va="center",
+                        fontsize=8)
+                ax.text(p * 1.12 if p else 0.012, yi + h / 2,
+                        (f"{p:.2f}" if p is not None else "n/a") + star, va="center", fontsize=8,
+                        color=OKABE_ITO["vermillion"] if star else "#444444",
+                        fontweight="bold" if star else "normal")
+            _log_axis(ax, "x", subs=(1.0,))
+            ax.set_xlim(0.01, 1000)
+            ax.set_xticks([0.01, 0.1, 1, 10, 100])
+            ax.set_xlabel(xlabel)
+            ax.grid(axis="y", visible=False)
+        axes[0].set_yticks(y, [r["type"] for r in shown])
+        axes[0].set_ylabel("layer type")
+        axes[0].invert_yaxis()
+        axes[1].tick_params(labelleft=False)
+        fig.legend(*axes[0].get_legend_handles_labels(), loc="outside upper center", ncols=2)
+        if notes:
+            text = "\n".join(f"* {t}: {n}" for t, n in notes.items())
+            fig.text(0.01, 0.0, text, fontsize=8, color=OKABE_ITO["vermillion"], va="bottom",
+                     ha="left", wrap=True)
+            bottom = 0.06 * len(notes) + 0.02
+            fig.get_layout_engine().set(rect=(0, bottom, 1, 1 - bottom))
+    return fig
+
+
+def breakdown_shift(panels: Sequence[tuple[str, Sequence[float], Sequence[Sequence[Mapping[str, Any]]]]],
+                    *, quantity: str = "mult_adds", reference: Sequence[float | None] = (),
+                    title: str = "") -> Figure:
+    """How Table 2 shifts: each layer type's share of ``quantity`` (``mult_adds`` or ``params``)
+    along one knob per panel. ``panels``: (x-axis label, x values, breakdown rows at each x).
+    ``reference``: per panel, the x of the published config (a dotted line), or None."""
+    key = {"mult_adds": "mult_adds_pct", "params": "params_pct"}.get(quantity)
+    if key is None:
+        raise CostModelError(f"quantity {quantity!r} is not valid; allowed: mult_adds, params")
+    ylabel = "share of mult-adds (%)" if quantity == "mult_adds" else "share of parameters (%)"
+    n = len(panels)
+    fig, axes = new_figure(1, n, width=WIDTH_IN if n > 1 else WIDTH_IN * 0.75, height=3.8,
+                           sharey=True)
+    axes = np.atleast_1d(axes)
+    with style():
+        for i, (ax, (xlabel, xs, rows_list)) in enumerate(zip(axes, panels)):
+            types = _types_present([r["type"] for r in rows_list[0]])
+            for t in types:
+                vals = [next(float(r[key]) for r in rows if r["type"] == t) for rows in rows_list]
+                if not any(v > 0 for v in vals):
+                    continue
+                ax.plot(xs, vals, color=TYPE_COLORS.get(t, TYPE_COLORS["other"]),
+                        marker=TYPE_MARKERS.get(t, "o"), markersize=4, label=t)
+            ref = reference[i] if i < len(reference) else None
+            if ref is not None:
+                ax.axvline(ref, color=OKABE_ITO["grey"], linestyle=":", linewidth=1.2,
+                           label="Table 2 config")
+            _log_axis(ax, "y")
+            ax.set_xlabel(xlabel)
+            if i == 0:
+                ax.set_ylabel(ylabel)
+        handles, labels = axes[0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="outside upper center",
+                   ncols=min(len(labels), 5 if n > 1 else 3))
+        if title:
+            fig.suptitle(title)
+    return fig
+
+
+_EXPLANATION_KINDS: tuple[tuple[str, str], ...] = (
+    ("truncated", "printed truncated / rounded up"),
+    ("rounded up", "printed truncated / rounded up"),
+    ("equals the count", "a different count (layer left out)"),
+    ("digits transposed", "digits transposed"),
+    ("within", "arithmetic slip"),
+    ("the printed column sums", "column does not sum to 100%"),
+    ("printed s", "misprinted stride"),
+    ("unexplained", "unexplained"),
+)
+
+
+def explanation_kind(explanation: str) -> str:
+    """The kind of a :mod:`costmodel.reproduce` explanation, for a legend ('' if it agrees)."""
+    if not explanation:
+        return ""
+    for prefix, kind in _EXPLANATION_KINDS:
+        if explanation.startswith(prefix):
+            return kind
+    return "other"
+
+
+def _check_label(c: Mapping[str, Any]) -> str:
+    q = {"mult-adds (M)": "MA", "params (M)": "params", "% mult-adds": "% MA",
+         "% params": "% params"}.get(c["quantity"], c["quantity"])
+    item = str(c["item"])
+    if item.startswith("MobileNet_v1_"):
+        item = "checkpoint " + item.removeprefix("MobileNet_v1_")
+    return f"{c['source']}: {item} ({q})"
+
+
+def reproduce_deviations(checks: Sequence[Any]) -> Figure:
+    """The published figures that disagree with the count: how far each printed figure is from
+    the computed one (percent of the computed value, symmetric-log axis), coloured by the
+    computed explanation. ``checks``: :func:`costmodel.reproduce.reproduce` (Check objects or
+    their dicts); Table 1's stride check is left out (not a quantity)."""
+    rows = [c.as_dict() if hasattr(c, "as_dict") else dict(c) for c in checks]
+    rows = [r for r in rows if not r["agree"] and r["source"] != "Table 1" and r["computed"]]
+    if not rows:
+        raise CostModelError("no disagreeing figures to plot; allowed: checks with a disagreement")
+    kinds = list(dict.fromkeys(explanation_kind(r["explanation"]) for r in rows))
+    fig, ax = new_figure(width=WIDTH_IN, height=0.27 * len(rows) + 2.0)
+    y = np.arange(len(rows))
+    with style():
+        for k, kind in enumerate(kinds):
+            idx = [i for i, r in enumerate(rows) if explanation_kind(r["explanation"]) == kind]
+            dev = [100.0 * (float(rows[i]["published"]) / rows[i]["computed"] - 1.0) for i in idx]
+            ax.scatter(dev, y[idx], color=PALETTE[k % len(PALETTE)], marker=MARKERS[k % len(MARKERS)],
+                       s=36, zorder=3, label=kind)
+            for i, d in zip(idx, dev):
+                r = rows[i]
+                ax.annotate(f"{r['published']} vs {r['computed']:.2f}", (d, y[i]),
+                            xytext=(7, 0), textcoords="offset points", ha="left", va="center",
+                            fontsize=7.5, bbox={"facecolor": "white", "edgecolor": "none",
+                                                "pad": 0.6, "alpha": 0.85})
+        ax.axvline(0, color="black", linewidth=0.8)
+        ax.set_xscale("symlog", linthresh=1.0, linscale=0.5)
+        ax.set_xlim(-100, 1000)
+        ax.set_xticks([-100, -10, -1, 0, 1, 10, 100])
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:+g}" if v else "0"))
+        ax.set_yticks(y, [_check_label(r) for r in rows], fontsize=8)
+        ax.set_ylim(len(rows) - 0.5, -0.5)
+        ax.set_xlabel("printed vs computed (% of computed; symmetric log axis)")
+        ax.set_ylabel("published figure (MA = mult-adds)")
+        ax.grid(axis="y", visible=False)
+        fig.legend(*ax.get_legend_handles_labels(), loc="outside upper center", ncols=2,
+                   title="explanation found by computation", title_fontsize=8.5)
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# Notebook 2: scaling
+# ---------------------------------------------------------------------------------------------
+_QUANTITY_LABELS = {"mult_adds": "mult-adds (millions)", "params": "parameters (millions)"}
+_KNOB_LABELS = {"alpha": "width multiplier $\\alpha$", "resolution": "input resolution (pixels)"}
+_LAW_SYMBOL = {"alpha": "\\alpha", "resolution": "\\rho"}
+
+
+def scaling_plot(series: Mapping[str, Sequence[Mapping[str, Any]]], *, x: str = "alpha",
+                 quantity: str = "mult_adds", law: float = 2.0, reference_x: float | None = None,
+                 title: str = "") -> Figure:
+    """Exact counts vs the closed-form polynomial along one knob, with the pure power law.
+
+    ``series``: {label: rows of :func:`costmodel.formula.compare`} (e.g. one per channel-rounding
+    rule; the polynomial is the same for all, drawn once from the first). Top panel (log-log):
+    polynomial (line), exact counts (markers), and ``value(reference_x) * (x / reference_x)^law``
+    (dashed: the alpha^2 or rho^2 law). Bottom panel: exact count vs polynomial, in percent: where
+    channel rounding (int/slim/divisible-by-8) or the ceil of 'SAME' padding bends the law."""
+    if x not in _KNOB_LABELS:
+        raise CostModelError(f"x {x!r} is not valid; allowed: alpha, resolution")
+    if quantity not in _QUANTITY_LABELS:
+        raise CostModelError(f"quantity {quantity!r} is not valid; allowed: mult_adds, params")
+    first = next(iter(series.values()))
+    xs0 = np.array([float(r[x]) for r in first])
+    poly = np.array([float(r[f"{quantity}_formula"]) for r in first])
+    ref = float(reference_x if reference_x is not None else xs0.max())
+    ref_val = float(np.interp(ref, xs0, poly))
+    fig, (top, bottom) = new_figure(2, 1, width=WIDTH_IN, height=5.2, sharex=True,
+                                    gridspec_kw={"height_ratios": [2.2, 1]})
+    sym = _LAW_SYMBOL[x]
+    with style():
+        law_label = f"pure law $\\propto {sym}^{{{law:g}}}$"
+        top.plot(xs0, ref_val * (xs0 / ref) ** law / 1e6, color=OKABE_ITO["grey"], linestyle="--",
+                 linewidth=1.3, label=law_label, zorder=1)
+        top.plot(xs0, poly / 1e6, color="black", linewidth=1.4, label="closed-form polynomial",
+                 zorder=2)
+        many = len(xs0) > 40
+        for k, (label, rows) in enumerate(series.items()):
+            xs = np.array([float(r[x]) for r in rows])
+            exact = np.array([float(r[quantity]) for r in rows])
+            formula = np.array([float(r[f"{quantity}_formula"]) for r in rows])
+            color, marker = PALETTE[k % len(PALETTE)], MARKERS[k % len(MARKERS)]
+            style_kw: dict[str, Any] = (
+                {"linestyle": "none", "marker": marker, "markersize": 2.5 if many else 4.5,
+                 "markevery": 1})
+            top.plot(xs, exact / 1e6, color=color, label=f"exact, {label}", alpha=0.9,
+                     zorder=3 + k, **style_kw)
+            bottom.plot(xs, 100.0 * (exact / formula - 1.0), color=color,
+                        linewidth=0.9 if many else 1.3, marker=marker,
+                        markersize=2.0 if many else 4, label=f"_{label}", alpha=0.9)
+        top.set_xscale("log")
+        top.set_yscale("log")
+        lo, hi = float(xs0.min()), float(xs0.max())
+        ticks = ([t for t in range(32, 1025, 32) if lo <= t <= hi] if x == "resolution" else
+                 [t for t in (0.05, 0.1, 0.125, 0.25, 0.375, 0.5, 0.75, 1.0, 1.5, 2.0)
+                  if lo <= t <= hi])
+        top.set_xticks(ticks)
+        top.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:g}"))
+        top.xaxis.set_minor_formatter(NullFormatter())
+        top.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:g}"))
+        top.yaxis.set_minor_formatter(FuncFormatter(lambda v, _p: f"{v:g}"
+                                      if _nice_minor(v) else ""))
+        top.set_ylabel(f"{_QUANTITY_LABELS[quantity]}\n(log scale)")
+        top.legend(loc="upper left")
+        bottom.axhline(0, color="black", linewidth=0.8)
+        bottom.set_ylabel("exact vs\npolynomial (%)")
+        bottom.set_xlabel(_KNOB_LABELS[x] + " (log scale)")
+        top.tick_params(labelbottom=False)
+        if title:
+            top.set_title(title)
+    return fig
+
+
+def _nice_minor(v: float) -> bool:
+    if v <= 0:
+        return False
+    mant = v / 10 ** math.floor(math.log10(v) + 1e-12)
+    return round(mant, 6) in (2.0, 3.0, 5.0)
+
+
+def cost_map(result: Any, *, quantity: str = "mult_adds",
+             marks: Sequence[tuple[float, int]] = (), marks_label: str = "published configs",
+             levels: Sequence[float] | None = None) -> Figure:
+    """Iso-cost contours over the alpha x resolution plane from a :func:`costmodel.sweep.sweep`
+    result (``quantity``: mult_adds, params, peak_activation_bytes or weight_bytes, shown in
+    millions / MB). ``marks``: configs to point out (e.g. the 16 published checkpoints)."""
+    units = {"mult_adds": ("mult-adds (millions)", 1e6), "params": ("parameters (millions)", 1e6),
+             "peak_activation_bytes": ("peak activation memory (MB)", 1e6),
+             "weight_bytes": ("weight memory, fp32 (MB)", 1e6)}
+    if quantity not in units:
+        raise CostModelError(f"quantity {quantity!r} is not valid; allowed: {', '.join(units)}")
+    label, scale = units[quantity]
+    z = np.asarray(getattr(result, quantity), dtype=float) / scale
+    a = np.asarray(result.alphas, dtype=float)
+    r = np.asarray(result.resolutions, dtype=float)
+    if levels is None:
+        lo, hi = z.min(), z.max()
+        cands = [m * 10.0 ** e for e in range(-3, 6) for m in (1, 2, 5)]
+        levels = [v for v in cands if lo <= v <= hi]
+    fig, ax = new_figure(width=WIDTH_IN, height=4.4)
+    with style():
+        from matplotlib.colors import LogNorm
+
+        mesh = ax.pcolormesh(r, a, z, shading="auto", cmap="viridis",
+                             norm=LogNorm(vmin=z.min(), vmax=z.max()))
+        cs = ax.contour(r, a, z, levels=list(levels), colors="white", linewidths=0.9)
+        ax.clabel(cs, fmt=lambda v: f"{v:g}", fontsize=8, inline=True)
+        if marks:
+            ax.scatter([m[1] for m in marks], [m[0] for m in marks], marker="o", s=28,
+                       facecolor="white", edgecolor="black", linewidth=1.0,
+                       label=marks_label, zorder=3)
+            fig.legend(loc="outside upper center")
+        cbar = fig.colorbar(mesh, ax=ax)
+        cbar.set_label(f"{label}, log scale")
+        _log_axis(cbar.ax, "y")
+        ax.set_xlabel(_KNOB_LABELS["resolution"])
+        ax.set_ylabel(_KNOB_LABELS["alpha"])
+        ax.grid(False)
+    return fig
