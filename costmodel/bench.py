@@ -207,36 +207,47 @@ class Timing:
     times_s: list[float]  # per-call seconds, one per sample (block mean)
     number_per_sample: int
     timed_s: float
+    cpu_s: float = float("nan")  # process CPU seconds per call (all threads), warm-up excluded
 
     def stats_ms(self) -> dict[str, float]:
         ms = sorted(t * 1e3 for t in self.times_s)
         q = statistics.quantiles(ms, n=4, method="inclusive") if len(ms) > 1 else [ms[0]] * 3
         return {"median_ms": statistics.median(ms), "q1_ms": q[0], "q3_ms": q[2],
-                "iqr_ms": q[2] - q[0], "min_ms": ms[0], "mean_ms": statistics.fmean(ms)}
+                "iqr_ms": q[2] - q[0], "min_ms": ms[0], "mean_ms": statistics.fmean(ms),
+                "cpu_ms": self.cpu_s * 1e3}
 
 
 def time_callable(call: Callable[[], Any], *, threads: int = 1, repeats: int = 10,
                   min_time: float = 1.0, warmup: int = 3) -> Timing:
     """Warm up, then torch.utils.benchmark blocked_autorange until ``min_time`` seconds are timed
-    and at least ``repeats`` samples exist."""
+    and at least ``repeats`` samples exist. Also counts every call after warm-up and the process
+    CPU time they took (``cpu_s``)."""
     from torch.utils.benchmark import Timer
 
     t0 = time.perf_counter()
     for _ in range(warmup):
         call()
     per_call = (time.perf_counter() - t0) / warmup if warmup else 0.0
-    timer = Timer(stmt="call()", globals={"call": call}, num_threads=threads)
+    calls = [0]
+
+    def counted() -> None:
+        calls[0] += 1
+        call()
+
+    timer = Timer(stmt="call()", globals={"call": counted}, num_threads=threads)
     # Ask for enough timed seconds that `repeats` blocks fit (blocks are >= ~1 ms or 1 call).
     want = max(float(min_time), repeats * max(per_call, 1e-3) * 1.2)
     times: list[float] = []
     number, timed = 1, 0.0
+    cpu0 = time.process_time()
     while len(times) < repeats or timed < min_time:
         m = timer.blocked_autorange(min_run_time=want if not times else
                                     max(want / 4, per_call * (repeats - len(times))))
         number = int(m.number_per_run)
         times += [float(t) for t in m.times]
         timed += sum(m.times) * m.number_per_run
-    return Timing(times, number, timed)
+    cpu = (time.process_time() - cpu0) / max(calls[0], 1)
+    return Timing(times, number, timed, cpu)
 
 
 def measure(alpha: Any, resolution: Any, opts: BenchOptions | None = None,
@@ -251,7 +262,6 @@ def measure(alpha: Any, resolution: Any, opts: BenchOptions | None = None,
             import torch
 
             call = _torch_call(model, opts)
-
             prev = torch.get_num_threads()
             torch.set_num_threads(opts.threads)
             try:
@@ -310,14 +320,19 @@ def planned_row_key(alpha: float, resolution: int, opts: BenchOptions, device_id
 
 def run_grid(configs: Iterable[tuple[Any, Any]], options: Sequence[BenchOptions], *,
              output_csv: str | Path | None = None, device_id: str | None = None,
-             resume: bool = True, progress: bool = True,
+             resume: bool = True, progress: bool = True, passes: int = 1,
              on_row: Callable[[dict[str, Any]], None] | None = None) -> GridResult:
-    """Measure every (config, options) pair; each finished row is written to ``output_csv``
-    at once (atomically), and with ``resume`` pairs whose key is already there are skipped.
-    ``output_csv=None`` measures without saving. Configs are the outer loop so that a burst of
-    other load on the machine touches all backends alike."""
+    """Measure every (config, options) pair ``passes`` times; each finished row is written to
+    ``output_csv`` at once (atomically). With ``resume``, a pair that already has ``passes`` rows
+    there is skipped (and one with fewer gets only the missing passes). ``output_csv=None``
+    measures without saving.
+
+    Order: pass by pass, configs outer, backends/threads inner, so a burst of other load on a
+    shared machine hits one pass of a few neighbouring rows, not every measurement of a key;
+    readers take the least disturbed pass of each key."""
     from tqdm import tqdm
 
+    _positive_int("passes", passes)
     opts_list = [o.checked() for o in options]
     cfgs = [(check_alpha(a), check_resolution(r)) for a, r in configs]
     if not cfgs or not opts_list:
@@ -327,19 +342,24 @@ def run_grid(configs: Iterable[tuple[Any, Any]], options: Sequence[BenchOptions]
     if result.path is not None and not result.path.parent.is_dir():
         raise CostModelError(f"output folder {str(result.path.parent)!r} does not exist; "
                              f"allowed: a file in an existing folder")
-    done = latency_data.measured_keys(result.path) if (result.path and resume) else set()
-    todo = []
-    for a, r in cfgs:
-        for o in opts_list:
-            key = planned_row_key(a, r, o, ids[o.device])
-            (result.skipped if key in done else todo).append({"alpha": a, "resolution": r,
-                                                              "opts": o, "key": key})
-            done.add(key)  # a pair listed twice is measured once
+    have = latency_data.measured_counts(result.path) if (result.path and resume) else {}
+    seen: set[tuple[str, ...]] = set()
+    todo: list[dict[str, Any]] = []
+    for p in range(passes):
+        for a, r in cfgs:
+            for o in opts_list:
+                key = planned_row_key(a, r, o, ids[o.device])
+                if (key, p) in seen:
+                    continue  # a pair listed twice is measured once per pass
+                seen.add((key, p))
+                item = {"alpha": a, "resolution": r, "opts": o, "key": key, "pass": p}
+                (result.skipped if have.get(key, 0) > p else todo).append(item)
     bar = tqdm(todo, desc="bench", unit="run", disable=not progress or not todo,
                file=sys.stderr, dynamic_ncols=True)
     for item in bar:
         o = item["opts"]
-        bar.set_postfix_str(f"{o.backend} {o.threads}t {item['alpha']:g}-{item['resolution']}")
+        bar.set_postfix_str(f"pass {item['pass'] + 1} {o.backend} {o.threads}t "
+                            f"{item['alpha']:g}-{item['resolution']}")
         row = measure(item["alpha"], item["resolution"], o)
         if device_id:
             row["device_id"] = device_id
@@ -356,7 +376,7 @@ def run_grid(configs: Iterable[tuple[Any, Any]], options: Sequence[BenchOptions]
 # Per-layer-type time (torch profiler)
 # ------------------------------------------------------------------------------------------
 def profile_layers(alpha: Any, resolution: Any, opts: BenchOptions | None = None, *,
-                   runs: int = 10, **kwargs: Any) -> list[dict[str, Any]]:
+                   runs: int = 10, convention: str = "paper", **kwargs: Any) -> list[dict[str, Any]]:
     """Time per layer type for the torch backend, beside each type's share of mult-adds.
 
     Each child module (named like its table row) runs inside ``torch.profiler.record_function``
@@ -378,7 +398,7 @@ def profile_layers(alpha: Any, resolution: Any, opts: BenchOptions | None = None
     a, r = check_alpha(alpha), check_resolution(resolution)
     model = _build(a, r, opts)
     table = layer_table(a, r, variant=opts.variant, rounding=opts.rounding, classes=opts.classes,
-                        spec=opts.spec)
+                        spec=opts.spec, convention=convention)
     type_of = {row["name"]: row["type"] for row in table.rows}
     ranges: dict[str, Any] = {}
 
@@ -482,5 +502,5 @@ def store_hardware(threads: int = 1, device: str = "cpu", *, device_id: str | No
 def summary_columns(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """What `costmodel bench` prints of each row."""
     return [{k: r.get(k) for k in ("alpha", "resolution", "backend", "device_type", "threads",
-                                   "batch", "median_ms", "iqr_ms", "min_ms", "samples",
+                                   "batch", "median_ms", "iqr_ms", "min_ms", "cpu_ms", "samples",
                                    "loadavg_start")} for r in rows]

@@ -21,6 +21,8 @@ COMMAND_MODULES = (
     "costmodel.commands.reproduce",
     "costmodel.commands.formula",
     "costmodel.commands.sweep",
+    "costmodel.commands.bench",
+    "costmodel.commands.verify",
     "costmodel.commands.pareto",
     "costmodel.commands.recommend",
     "costmodel.commands.serve",

@@ -44,6 +44,9 @@ median_ms           median latency of one inference (one batch), milliseconds
 q1_ms, q3_ms        first and third quartile; ``iqr_ms`` = q3 - q1
 iqr_ms
 min_ms, mean_ms     fastest and mean sample
+cpu_ms              process CPU time per inference (all threads summed; mean over every call
+                    made, warm-up excluded). With 1 thread, wall time minus the time the
+                    process waited for a core: a contention-free view when the machine is shared
 samples             number of timed samples (torch.utils.benchmark blocks)
 number_per_sample   inferences per sample (a sample's time is the block mean)
 timed_s             total timed seconds
@@ -56,8 +59,10 @@ date                UTC ISO-8601 timestamp when the row was written
 ==================  ========================================================================
 
 A row's *key* (:data:`KEY_COLUMNS`) says what was measured; re-running ``costmodel bench`` skips
-keys already in the file. Versions and date are not in the key: re-measure after an upgrade with
-``--no-resume`` (rows are then appended, and readers take the smallest median per key).
+keys already in the file (with ``--passes N``: keys that have N rows). A key may have several rows
+(``--passes``, ``--no-resume``): readers take, per key, the smallest median (and smallest min and
+cpu time), i.e. the least disturbed pass. Versions and date are not in the key: re-measure after
+an upgrade with ``--no-resume``.
 
 The tidy frame that :func:`load_latency` returns has, for every device (measured or published),
 at least :data:`TIDY_COLUMNS`: ``device_id, device, backend, device_type, precision, threads,
@@ -101,7 +106,8 @@ COLUMNS: tuple[str, ...] = (
     "device_id", "device", "cpu_model", "cpu_cores", "logical_cpus", "gpu_name",
     "backend", "device_type", "precision", "threads", "batch", "channels_last",
     "alpha", "resolution", "variant", "rounding", "classes", "spec",
-    "median_ms", "q1_ms", "q3_ms", "iqr_ms", "min_ms", "mean_ms", "samples", "number_per_sample",
+    "median_ms", "q1_ms", "q3_ms", "iqr_ms", "min_ms", "mean_ms", "cpu_ms", "samples",
+    "number_per_sample",
     "timed_s", "loadavg_start", "loadavg_end",
     "torch_version", "onnxruntime_version", "python_version", "date",
 )
@@ -116,7 +122,7 @@ TIDY_COLUMNS: tuple[str, ...] = (
 )
 _INT_COLUMNS = ("cpu_cores", "logical_cpus", "threads", "batch", "resolution", "classes",
                 "samples", "number_per_sample")
-_FLOAT_COLUMNS = ("alpha", "median_ms", "q1_ms", "q3_ms", "iqr_ms", "min_ms", "mean_ms",
+_FLOAT_COLUMNS = ("alpha", "median_ms", "q1_ms", "q3_ms", "iqr_ms", "min_ms", "mean_ms", "cpu_ms",
                   "timed_s", "loadavg_start", "loadavg_end")
 
 # Published devices: column of the reference CSV -> (device_id, backend, device_type, threads).
@@ -311,6 +317,15 @@ def measured_keys(path: str | Path) -> set[tuple[str, ...]]:
     return {row_key(r) for r in read_rows(path)}
 
 
+def measured_counts(path: str | Path) -> dict[tuple[str, ...], int]:
+    """How many rows each key has (``costmodel bench --passes N`` measures a key N times)."""
+    counts: dict[tuple[str, ...], int] = {}
+    for r in read_rows(path):
+        k = row_key(r)
+        counts[k] = counts.get(k, 0) + 1
+    return counts
+
+
 # ------------------------------------------------------------------------------------------
 # Loaders (pandas)
 # ------------------------------------------------------------------------------------------
@@ -421,7 +436,8 @@ def latency_table(device_id: str, *, backend: str | None = None, threads: int | 
     budget reads. ``backend`` defaults to ``onnxruntime`` (then ``torch``) on measured devices and
     to ``tflite-cpu`` on the published phones; ``threads`` defaults to the fewest measured.
     Repeated measurements of one key give their smallest median (the least disturbed run).
-    Columns: alpha, resolution, median_ms, min_ms, iqr_ms, backend, threads, published, source."""
+    Columns: alpha, resolution, median_ms, min_ms, iqr_ms, rows (measurements of the key),
+    cpu_ms (measured devices), backend, threads, published, source."""
     frame = load_latency(device_id, batch=batch, precision=precision, data_dir=data_dir)
     if backend is None:
         have = set(frame["backend"])
@@ -439,9 +455,12 @@ def latency_table(device_id: str, *, backend: str | None = None, threads: int | 
     if not len(frame):
         raise CostModelError(f"no latency rows for device {device_id!r} backend {backend!r} "
                              f"threads {threads!r} variant {variant!r}; see `costmodel latency devices`")
-    agg = (frame.groupby(["alpha", "resolution"], as_index=False)
-           .agg(median_ms=("median_ms", "min"), min_ms=("min_ms", "min"),
-                iqr_ms=("iqr_ms", "first")))
+    frame = frame.sort_values("median_ms")  # "first" below: the IQR of the least disturbed row
+    spec = {"median_ms": ("median_ms", "min"), "min_ms": ("min_ms", "min"),
+            "iqr_ms": ("iqr_ms", "first"), "rows": ("median_ms", "size")}
+    if "cpu_ms" in frame:
+        spec["cpu_ms"] = ("cpu_ms", "min")
+    agg = frame.groupby(["alpha", "resolution"], as_index=False).agg(**spec)
     return agg.assign(backend=backend, threads=threads, published=bool(frame["published"].iloc[0]),
                       source=frame["source"].iloc[0])
 
