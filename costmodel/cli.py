@@ -22,7 +22,6 @@ COMMAND_MODULES = (
     "costmodel.commands.formula",
     "costmodel.commands.sweep",
     "costmodel.commands.bench",
-    "costmodel.commands.verify",
     "costmodel.commands.pareto",
     "costmodel.commands.recommend",
     "costmodel.commands.serve",
