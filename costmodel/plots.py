@@ -31,6 +31,7 @@ from typing import Any
 
 import matplotlib
 import numpy as np
+from cycler import cycler
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -80,7 +81,7 @@ STYLE: dict[str, Any] = {
     "grid.linewidth": 0.6,
     "axes.spines.top": False,
     "axes.spines.right": False,
-    "axes.prop_cycle": matplotlib.cycler(color=list(PALETTE)),
+    "axes.prop_cycle": cycler(color=list(PALETTE)),
     "lines.linewidth": 1.6,
     "lines.markersize": 5,
     "pdf.fonttype": 42,  # TrueType in PDFs: editable text, no Type 3 fonts
@@ -91,17 +92,18 @@ STYLE: dict[str, Any] = {
 @contextmanager
 def style() -> Iterator[None]:
     """The project's matplotlib style, for the duration of a ``with`` block."""
-    with matplotlib.rc_context(STYLE):
+    with matplotlib.rc_context(STYLE):  # type: ignore[arg-type]  # keys are valid rcParams
         yield
 
 
 def new_figure(nrows: int = 1, ncols: int = 1, *, width: float = WIDTH_IN,
                height: float = HEIGHT_IN, **subplot_kw: Any) -> tuple[Figure, Any]:
     """A Figure on an Agg canvas with constrained layout, and its axes (``Figure.subplots``)."""
+    subplot_kw.setdefault("squeeze", True)
     with style():
         fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
         FigureCanvasAgg(fig)
-        axes = fig.subplots(nrows, ncols, squeeze=True, **subplot_kw)
+        axes = fig.subplots(nrows, ncols, **subplot_kw)
     return fig, axes
 
 
@@ -297,7 +299,9 @@ def breakdown_bar(rows: Sequence[Mapping[str, Any]], *, config_label: str = "com
             fig.text(0.01, 0.0, text, fontsize=8, color=OKABE_ITO["vermillion"], va="bottom",
                      ha="left", wrap=True)
             bottom = 0.06 * len(notes) + 0.02
-            fig.get_layout_engine().set(rect=(0, bottom, 1, 1 - bottom))
+            engine = fig.get_layout_engine()
+            if engine is not None:
+                engine.set(rect=(0, bottom, 1, 1 - bottom))  # type: ignore[call-arg]
     return fig
 
 
@@ -528,4 +532,292 @@ def cost_map(result: Any, *, quantity: str = "mult_adds",
         ax.set_xlabel(_KNOB_LABELS["resolution"])
         ax.set_ylabel(_KNOB_LABELS["alpha"])
         ax.grid(False)
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# Notebook 4: choosing a configuration (Pareto fronts, recommendations)
+# ---------------------------------------------------------------------------------------------
+def objective_axis(objective: Mapping[str, Any]) -> tuple[str, float]:
+    """Axis label and divisor for an objective dict (``pareto.objectives()`` /
+    ``frame.attrs["objectives"]``): counts in millions, bytes in MB (10^6), else its unit."""
+    label, unit = str(objective["label"]), str(objective["unit"])
+    if unit == "count":
+        return f"{label} (millions)", 1e6
+    if unit == "bytes":
+        return f"{label} (MB)", 1e6
+    return f"{label} ({unit})", 1.0
+
+
+def device_title(device: Mapping[str, Any]) -> str:
+    """A short title for a latency device dict of :func:`costmodel.pareto.devices`."""
+    parts = [str(device.get("backend") or "")]
+    threads = device.get("threads")
+    if threads is not None and threads == threads:
+        parts.append(f"{int(threads)} thread{'s' if int(threads) != 1 else ''}")
+    if device.get("precision") not in (None, "float32"):
+        parts.append(str(device["precision"]))
+    kind = "published" if device.get("published") else "measured"
+    return f"{device.get('device_id', device.get('id'))}: {', '.join(p for p in parts if p)} ({kind})"
+
+
+def _frame_objectives(frame: Any) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
+    objs = frame.attrs.get("objectives") if hasattr(frame, "attrs") else None
+    if not objs or len(objs) < 2:
+        raise CostModelError("frame has no objectives in attrs; allowed: a frame from "
+                             "costmodel.pareto.pareto()")
+    return objs[0], objs[1]
+
+
+_CORNERS = {"ul": (-4, 3, "right", "bottom"), "ur": (4, 3, "left", "bottom"),
+            "dl": (-4, -3, "right", "top"), "dr": (4, -3, "left", "top")}
+
+
+def _corner(c: str, offset: float) -> tuple[float, float, str, str]:
+    dx, dy, ha, va = _CORNERS[c]
+    return math.copysign(offset, dx), math.copysign(offset * 0.75, dy), ha, va
+
+
+def _place_labels(ax: Axes, x: np.ndarray, y: np.ndarray, labels: np.ndarray, idx: Sequence[int],
+                  corners: Sequence[str], color: str, fontsize: float = 6.5,
+                  offset: float = 4.0) -> None:
+    """Label points at the first corner (in ``corners`` order) whose text box overlaps no label
+    placed before and no point; the first corner if none is free. Estimated in display pixels."""
+    fig = ax.get_figure()
+    assert fig is not None
+    ax.autoscale_view()
+    px_per_pt = fig.dpi / 72.0
+    pts = ax.transData.transform(np.column_stack([x, y]))
+    placed: list[tuple[float, float, float, float]] = getattr(ax, "_cm_label_boxes", [])
+    r = offset * px_per_pt  # marker radius
+    for i in idx:
+        text = str(labels[i])
+        w = 0.6 * fontsize * px_per_pt * len(text)
+        h = 1.2 * fontsize * px_per_pt
+        cx, cy = pts[i]
+        chosen = corners[0]
+        for c in corners:
+            dx, dy, ha, va = _corner(c, offset)
+            x0 = cx + dx * px_per_pt - (w if ha == "right" else 0.0)
+            y0 = cy + dy * px_per_pt - (h if va == "top" else 0.0)
+            box = (x0, y0, x0 + w, y0 + h)
+            hit_label = any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3]
+                            for b in placed)
+            hit_point = any(box[0] - r < px_ < box[2] + r and box[1] - r < py_ < box[3] + r
+                            for j, (px_, py_) in enumerate(pts) if j != i)
+            if not hit_label and not hit_point:
+                chosen = c
+                break
+        dx, dy, ha, va = _corner(chosen, offset)
+        x0 = cx + dx * px_per_pt - (w if ha == "right" else 0.0)
+        y0 = cy + dy * px_per_pt - (h if va == "top" else 0.0)
+        placed.append((x0, y0, x0 + w, y0 + h))
+        ax.annotate(text, (x[i], y[i]), xytext=(dx, dy), textcoords="offset points", ha=ha, va=va,
+                    fontsize=fontsize, color=color)
+    ax._cm_label_boxes = placed  # type: ignore[attr-defined]
+
+
+def _draw_front(ax: Axes, frame: Any, *, annotate: bool = True, log_x: bool = True,
+                grid_front: Any = None, label_every: int = 1) -> None:
+    xo, yo = _frame_objectives(frame)
+    xlabel, xs = objective_axis(xo)
+    ylabel, ys = objective_axis(yo)
+    x = frame[xo["name"]].to_numpy(dtype=float) / xs
+    y = frame[yo["name"]].to_numpy(dtype=float) / ys
+    dom = frame["dominated"].to_numpy(dtype=bool)
+    est = (frame["top1_estimated"].to_numpy(dtype=bool) if "top1_estimated" in frame
+           else np.zeros(len(frame), dtype=bool))
+    order = frame["front_order"].to_numpy()
+    front = np.flatnonzero(~dom)
+    front = front[np.argsort(order[front])]
+    if grid_front is not None:
+        gxo, gyo = _frame_objectives(grid_front)
+        g = grid_front[~grid_front["dominated"].to_numpy(dtype=bool)].sort_values("front_order")
+        ax.step(g[gxo["name"]].to_numpy(dtype=float) / xs, g[gyo["name"]].to_numpy(dtype=float) / ys,
+                where="post", color=OKABE_ITO["sky"], linewidth=1.4, linestyle="--",
+                label="front over the fine grid (top-1 estimated)", zorder=1)
+    sense_x = xo.get("sense", "min")
+    ax.step(x[front], y[front], where="post" if sense_x == "min" else "pre",
+            color=OKABE_ITO["blue"], linewidth=1.3, alpha=0.8, zorder=2)
+    pub_f = front[~est[front]]
+    est_f = front[est[front]]
+    size = 12 if len(frame) > 60 else 30
+    if len(pub_f):
+        ax.scatter(x[pub_f], y[pub_f], color=OKABE_ITO["blue"], marker="o", s=size, zorder=3,
+                   label="on the Pareto front")
+    if len(est_f):
+        ax.scatter(x[est_f], y[est_f], facecolor="white", edgecolor=OKABE_ITO["blue"], marker="o",
+                   s=size, linewidth=0.8, zorder=3, label="on the front, top-1 estimated")
+    many = len(frame) > 60  # a fine grid: dominated points as a light cloud, front unlabelled
+    if dom.any() and many:
+        ax.scatter(x[dom], y[dom], color=OKABE_ITO["grey"], marker=".", s=6, alpha=0.5,
+                   linewidth=0, zorder=1, label="dominated")
+    elif dom.any():
+        ax.scatter(x[dom], y[dom], facecolor="none", edgecolor=OKABE_ITO["vermillion"],
+                   marker="X", s=34, linewidth=1.0, zorder=3, label="dominated")
+    if log_x:
+        _log_axis(ax, "x")
+    if annotate and not many:
+        labels = frame["label"].to_numpy(dtype=object)
+        keep = [int(i) for k, i in enumerate(front) if k % label_every == 0 or k == len(front) - 1]
+        # Up-left of a front point lies above the staircase and down-right of a dominated point
+        # inside the dominated region: usually empty; the other corners are the fall-backs.
+        _place_labels(ax, x, y, labels, keep, ("ul", "dr", "ur", "dl"), "#333333")
+        _place_labels(ax, x, y, labels, [int(i) for i in np.flatnonzero(dom)], ("dr", "ur", "dl", "ul"),
+                      OKABE_ITO["vermillion"])
+    ax.set_xlabel(xlabel + (", log scale" if log_x else ""))
+    ax.set_ylabel(ylabel)
+
+
+def pareto_front(frame: Any, *, grid_front: Any = None, title: str = "", annotate: bool = True,
+                 log_x: bool = True) -> Figure:
+    """One Pareto front from :func:`costmodel.pareto.pareto` (x = first objective, y = second):
+    front points joined by their staircase, dominated points marked, each labelled alpha-resolution.
+    ``grid_front``: the same objectives over the fine grid (estimated top-1), drawn dashed."""
+    fig, ax = new_figure(width=WIDTH_IN, height=4.2)
+    with style():
+        _draw_front(ax, frame, annotate=annotate, log_x=log_x, grid_front=grid_front)
+        ax.legend(loc="lower right")
+        if title:
+            ax.set_title(title)
+    return fig
+
+
+def pareto_fronts(frames: Mapping[str, Any], *, ncols: int = 2, annotate: bool = False,
+                  log_x: bool = True, title: str = "") -> Figure:
+    """Small multiples: one Pareto front per panel (``{panel title: pareto() frame}``), e.g.
+    top-1 vs latency on each device. Panels share the y axis; the legend is shared."""
+    if not frames:
+        raise CostModelError("no fronts to plot; allowed: at least one pareto() frame")
+    n = len(frames)
+    ncols = min(ncols, n)
+    nrows = math.ceil(n / ncols)
+    fig, axes = new_figure(nrows, ncols, width=WIDTH_IN, height=2.3 * nrows + 0.9, sharey=True,
+                           squeeze=False)
+    flat = list(np.ravel(axes))
+    with style():
+        for ax, (name, frame) in zip(flat, frames.items()):
+            _draw_front(ax, frame, annotate=annotate, log_x=log_x)
+            ax.set_title(name, fontsize=8.5)
+            xo, _ = _frame_objectives(frame)
+            if str(xo.get("kind", "")).startswith("latency"):  # the device is in the title
+                kind = "predicted latency" if xo["kind"] == "latency_pred" else "latency"
+                ax.set_xlabel(f"{kind} ({xo['unit']}){', log scale' if log_x else ''}")
+        for ax in flat[n:]:
+            ax.set_visible(False)
+        for r in range(nrows):
+            for c in range(1, ncols):
+                axes[r][c].set_ylabel("")
+        handles: dict[str, Any] = {}
+        for ax in flat[:n]:
+            for h, lab in zip(*ax.get_legend_handles_labels()):
+                handles.setdefault(lab, h)
+        fig.legend(list(handles.values()), list(handles), loc="outside upper center",
+                   ncols=len(handles))
+        if title:
+            fig.suptitle(title)
+    return fig
+
+
+def _draw_recommendation(ax: Axes, frame: Any, result: Mapping[str, Any], *, log_x: bool,
+                         label_markers: bool) -> None:
+    from costmodel.recommend import BUDGETS
+
+    xo, yo = _frame_objectives(frame)
+    _xlabel, xs = objective_axis(xo)
+    _ylabel, ys = objective_axis(yo)
+
+    def xy(rec: Any) -> tuple[float, float]:
+        return float(rec[xo["name"]]) / xs, float(rec[yo["name"]]) / ys
+
+    _draw_front(ax, frame, annotate=False, log_x=log_x)
+    x_all = frame[xo["name"]].to_numpy(dtype=float) / xs
+    lo, hi = float(np.nanmin(x_all)), float(np.nanmax(x_all))
+    base = str(xo["name"]).split(":", 1)[0]
+    for name, limit in result.get("budgets", {}).items():
+        b = BUDGETS[name]
+        if b.column != base and not (b.column == "latency" and base.startswith("latency")):
+            continue  # a budget on another quantity: not on this axis
+        v = float(limit) * b.scale / xs
+        ax.axvline(v, color=OKABE_ITO["black"], linestyle="--", linewidth=1.2,
+                   label=f"budget: {name} = {float(limit):g} {b.unit}")
+        ax.axvspan(v, max(hi, v) * 10, color=OKABE_ITO["grey"], alpha=0.15, linewidth=0,
+                   label="over budget")
+        ax.set_xlim(lo / 1.3, max(hi, v) * 1.3)
+    by_label = {str(lab): i for i, lab in enumerate(frame["label"])}
+    marked: list[tuple[float, float, str, str]] = []
+    for b in result.get("binding", []):
+        i = by_label.get(str(b["next"]["label"]))
+        if i is None:
+            continue
+        px, py = xy(frame.iloc[i])
+        ax.scatter([px], [py], marker="o", s=150, facecolor="none",
+                   edgecolor=OKABE_ITO["vermillion"], linewidth=1.6, zorder=4,
+                   label=f"kept out by {b['budget']}: {b['next']['label']}, "
+                         f"needs {b['needs']:.3g} {b['unit']}")
+        marked.append((px, py, str(b["next"]["label"]), OKABE_ITO["vermillion"]))
+    for key, marker, color, text, z in (("closest", "P", OKABE_ITO["purple"], "closest", 5),
+                                        ("runner_up", "D", OKABE_ITO["orange"], "runner-up", 6),
+                                        ("best", "*", OKABE_ITO["green"], "best", 7)):
+        rec = result.get(key)
+        if not rec:
+            continue
+        px, py = xy(rec)
+        est = " (est.)" if rec.get("top1_estimated") else ""
+        ax.scatter([px], [py], marker=marker, s=200 if marker == "*" else 70, color=color,
+                   edgecolor="black", linewidth=0.7, zorder=z,
+                   label=f"{text}: {rec['label']}, top-1 {rec['top1']:.1f}%{est}")
+        marked.append((px, py, str(rec["label"]), "black"))
+    if label_markers and marked:
+        mx = np.array([m[0] for m in marked])
+        my = np.array([m[1] for m in marked])
+        labels = np.array([m[2] for m in marked], dtype=object)
+        for k, m in enumerate(marked):
+            _place_labels(ax, mx, my, labels, [k], ("ul", "dr", "ur", "dl"), m[3], fontsize=7.5,
+                          offset=8.0)
+
+
+def recommendation_plot(frame: Any, result: Mapping[str, Any], *, title: str = "",
+                        log_x: bool = True,
+                        zoom: bool | tuple[float, float, float, float] = False) -> Figure:
+    """A :func:`costmodel.recommend.recommend` answer on its Pareto plot: the front of ``frame``
+    (a ``pareto()`` frame whose x objective carries a budget), the budget on that axis as a line
+    with the excluded side shaded, the best and runner-up configs, and the more accurate configs
+    that a binding budget keeps out. ``zoom`` = (x0, x1, y0, y1) adds a second panel around the
+    answer (for a fine grid, where the candidates crowd together), its configs labelled;
+    ``zoom=True`` centres it on the best (or closest) config: x within a factor 1.25, top-1
+    within 1.5 points."""
+    if zoom is True:
+        xo, yo = _frame_objectives(frame)
+        rec = result.get("best") or result.get("closest")
+        if rec is None:
+            raise CostModelError("zoom=True needs a best or closest config in the result")
+        cx = float(rec[xo["name"]]) / objective_axis(xo)[1]
+        cy = float(rec[yo["name"]]) / objective_axis(yo)[1]
+        zoom = (cx / 1.25, cx * 1.25, cy - 1.5, cy + 1.5)
+    ncols = 2 if zoom else 1
+    kw: dict[str, Any] = {"width_ratios": [1.35, 1]} if zoom else {}
+    fig, axes = new_figure(1, ncols, width=WIDTH_IN, height=4.9 if zoom else 4.7, **kw)
+    axes = list(np.atleast_1d(axes))
+    with style():
+        _draw_recommendation(axes[0], frame, result, log_x=log_x, label_markers=not zoom)
+        if zoom and not isinstance(zoom, bool):
+            from matplotlib.patches import Rectangle
+            from matplotlib.ticker import MaxNLocator
+
+            z = axes[1]
+            _draw_recommendation(z, frame, result, log_x=log_x, label_markers=True)
+            z.set_xlim(zoom[0], zoom[1])
+            z.set_ylim(zoom[2], zoom[3])
+            z.xaxis.set_major_locator(MaxNLocator(5))
+            z.xaxis.set_minor_locator(MaxNLocator(25))
+            z.set_xlabel(axes[0].get_xlabel().replace(", log scale", ""), fontsize=8)
+            z.set_title("around the answer", fontsize=9)
+            axes[0].add_patch(Rectangle((zoom[0], zoom[2]), zoom[1] - zoom[0], zoom[3] - zoom[2],
+                                        fill=False, edgecolor="black", linewidth=0.9, zorder=8))
+            axes[0].set_xlabel(axes[0].get_xlabel(), fontsize=8)
+        handles, labels = axes[0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="outside lower center", ncols=2, fontsize=7.5)
+        if title:
+            fig.suptitle(title)
     return fig
