@@ -416,11 +416,18 @@ class Verification:
         """One record per disagreeing layer, counter total or counter error."""
         out: list[dict[str, Any]] = []
         for r in self.layers:
-            if not r.ok:
-                out.append({"config": self.label, "what": f"layer {r.name}",
-                            "detail": (f"mult-adds residual {r.mult_adds_residual:,}, params "
-                                       f"residual {r.params_residual:,}, shape table "
-                                       f"{r.out_shape} model {r.model_shape}")})
+            if r.ok:
+                continue
+            parts = []
+            if r.mult_adds_residual:
+                parts.append(f"mult-adds: fvcore {r.fvcore_mult_adds:,}, engine (fvcore "
+                             f"convention) {r.expected_mult_adds:,}, residual {r.mult_adds_residual:,}")
+            if r.params_residual:
+                parts.append(f"params: fvcore {r.fvcore_params:,}, engine (fvcore convention) "
+                             f"{r.expected_params:,}, residual {r.params_residual:,}")
+            if not r.shape_ok:
+                parts.append(f"output shape: table {r.out_shape}, torch {r.model_shape}")
+            out.append({"config": self.label, "what": f"layer {r.name}", "detail": "; ".join(parts)})
         for c in self.counters:
             if not c.ok:
                 out.append({"config": self.label, "what": f"{c.counter} {c.quantity}",
@@ -487,22 +494,25 @@ def check_size(table: LayerTable) -> None:
             f"{MAX_MULT_ADDS / 1e9:g} G mult-adds (a smaller alpha or resolution)")
 
 
-def _forward_shapes(model: nn.Module, x: torch.Tensor) -> dict[str, str]:
-    """Output shape of every top-level child in a forward pass, as 'HxWxC'."""
+@contextlib.contextmanager
+def record_shapes(model: nn.Module) -> Iterator[dict[str, str]]:
+    """Record the output shape ('HxWxC') of every top-level child in the forward passes run
+    inside the block (fvcore's trace runs one, so no extra pass is needed)."""
     shapes: dict[str, str] = {}
-    handles = []
-    for name, child in model.named_children():
-        def hook(_m: nn.Module, _i: Any, out: torch.Tensor, name: str = name) -> None:
-            s = tuple(out.shape[1:])
+
+    def hook(name: str) -> Callable[[nn.Module, Any, torch.Tensor], None]:
+        def record(_m: nn.Module, _i: Any, out: torch.Tensor) -> None:
+            s = [int(d) for d in out.shape[1:]]
             h, w, c = (s[1], s[2], s[0]) if len(s) == 3 else (1, 1, s[0])
             shapes[name] = f"{h}x{w}x{c}"
-        handles.append(child.register_forward_hook(hook))
+        return record
+
+    handles = [child.register_forward_hook(hook(name)) for name, child in model.named_children()]
     try:
-        model(x)
+        yield shapes
     finally:
         for h in handles:
             h.remove()
-    return shapes
 
 
 def _check_model(model: CostModelNet, table: LayerTable, classes: int) -> None:
@@ -541,7 +551,8 @@ def verify(alpha: float = 1.0, resolution: int = 224, *, variant: str = "mobilen
     if not _installed("fvcore"):
         raise CostModelError("costmodel verify needs fvcore, which is not installed; "
                              "allowed: install it with pip install 'costmodel[torch]'")
-    from fvcore.nn import FlopCountAnalysis, parameter_count
+    with quiet():  # importing fvcore warns about torch.jit.script
+        from fvcore.nn import FlopCountAnalysis, parameter_count
 
     if model is None:
         model = build_model(alpha, resolution, variant=variant, rounding=rounding,
@@ -552,12 +563,15 @@ def verify(alpha: float = 1.0, resolution: int = 224, *, variant: str = "mobilen
     x = model.example_input(1)
 
     with torch.no_grad(), quiet():
-        shapes = _forward_shapes(model, x)
         analysis = FlopCountAnalysis(model, x)
         analysis.unsupported_ops_warnings(False)
         analysis.uncalled_modules_warnings(False)
         analysis.tracer_warnings("none")
-        by_module = analysis.by_module()
+        with record_shapes(model) as shapes:
+            by_module = analysis.by_module()  # traces the model: one forward pass
+        if not shapes:
+            with record_shapes(model) as shapes:
+                model(x)
         fv_total = int(analysis.total())
         fv_params = parameter_count(model)
 
