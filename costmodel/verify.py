@@ -465,7 +465,7 @@ def reconcile(spec: CounterSpec, quantity: str, measured: int, table: LayerTable
         comps = [c for c in profile if c.term == key]
         counted = sum(c.coef * q[c.quantity] for c in comps)
         engine = table.totals[field_name] if field_name else 0
-        if comps or engine:
+        if counted or engine:
             terms.append(Term(key, label, _rule(comps, q), counted, engine))
     ma = quantity == "mult_adds"
     return CounterCheck(spec.name, version, spec.call if ma else spec.params_call,

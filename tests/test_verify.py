@@ -208,6 +208,31 @@ def test_every_counter_reconciles_on_random_configs(alpha, resolution, rounding,
 
 
 # ------------------------------------------------------------------- shapes, models, misc
+# Even and large kernels, stride 3 and a strided 1x1: asymmetric SAME padding (ZeroPad2d) in
+# most blocks, which every counter must count as 0.
+ODD_SPEC = {"name": "odd", "layers": [
+    {"type": "conv", "kernel": 2, "stride": 2, "out": 24},
+    {"type": "separable", "kernel": 5, "stride": 3, "out": 40},
+    {"type": "dw", "kernel": 4, "stride": 2},
+    {"type": "pw", "stride": 2, "out": 56, "scale": False},
+    {"type": "avgpool"}, {"type": "fc"}]}
+# A body fragment: no pooling, no FC, alpha thins the input too.
+FRAGMENT = {"name": "fragment", "input_channels": 512, "input_scale": True,
+            "layers": [{"type": "separable", "out": 512}, {"type": "conv", "kernel": 2,
+                                                            "stride": 2, "out": 64}]}
+
+
+@pytest.mark.parametrize("spec,alpha,resolution", [(ODD_SPEC, 0.7, 45), (FRAGMENT, 0.5, 14)])
+def test_user_descriptions_agree_with_every_counter(spec, alpha, resolution):
+    v = V.verify(alpha, resolution, spec=spec, classes=10)
+    assert not v.errors and v.mismatches() == []
+    assert [r.name for r in v.layers] == [r["name"] for r in layer_table(
+        alpha, resolution, spec=spec, classes=10).rows]
+    if spec is FRAGMENT:  # no pooling or FC: those terms are absent
+        assert {t.key for t in v.counter("fvcore").terms} == {"weights", "bn"}
+        assert V.not_counted(v.counter("fvcore")) == ["ReLU", "avg pool", "FC bias adds"]
+
+
 def test_a_wrong_forward_shape_is_a_mismatch():
     model = build_model(0.25, 64)
     model.conv_dw_2.conv.stride = (1, 1)  # the table says stride 2
