@@ -152,6 +152,10 @@ def _torch_call(model: Any, opts: BenchOptions) -> Callable[[], Any]:
     import torch
 
     x = model.example_input(opts.batch)
+    if opts.device == "cuda" or opts.channels_last:
+        import copy
+
+        model = copy.deepcopy(model)  # .cuda()/.to() work in place: keep a grid's model as built
     if opts.device == "cuda":
         model, x = model.cuda(), x.cuda()
     if opts.channels_last:
@@ -181,10 +185,11 @@ def export_onnx(model: Any, batch: int, path: str | Path) -> Path:
     return Path(path)
 
 
-def _onnx_call(model: Any, opts: BenchOptions, tmpdir: str) -> Callable[[], Any]:
+def _onnx_call(model: Any, opts: BenchOptions, path: Path) -> Callable[[], Any]:
     import onnxruntime as ort
 
-    path = export_onnx(model, opts.batch, Path(tmpdir) / "model.onnx")
+    if not path.exists():
+        export_onnx(model, opts.batch, path)
     so = ort.SessionOptions()
     so.intra_op_num_threads = opts.threads
     so.inter_op_num_threads = 1
@@ -197,6 +202,11 @@ def _onnx_call(model: Any, opts: BenchOptions, tmpdir: str) -> Callable[[], Any]
         return session.run(None, feed)
 
     return call
+
+
+def _onnx_name(alpha: float, resolution: int, opts: BenchOptions, spec_name: str) -> str:
+    return (f"{latency_data.slug(spec_name)}-{opts.variant}-{opts.rounding}-{alpha:g}-{resolution}"
+            f"-c{opts.classes}-b{opts.batch}.onnx")
 
 
 # ------------------------------------------------------------------------------------------
@@ -250,13 +260,16 @@ def time_callable(call: Callable[[], Any], *, threads: int = 1, repeats: int = 1
     return Timing(times, number, timed, cpu)
 
 
-def measure(alpha: Any, resolution: Any, opts: BenchOptions | None = None,
-            **kwargs: Any) -> dict[str, Any]:
-    """Measure one configuration; returns one CSV row (see latency_data.COLUMNS)."""
+def measure(alpha: Any, resolution: Any, opts: BenchOptions | None = None, *,
+            model: Any = None, onnx_dir: str | Path | None = None, **kwargs: Any) -> dict[str, Any]:
+    """Measure one configuration; returns one CSV row (see latency_data.COLUMNS). ``model`` (the
+    folded model of this config) and ``onnx_dir`` (where exported models are kept) let a grid
+    reuse work across backends, thread counts and passes."""
     opts = (opts or BenchOptions(**kwargs)).checked()
     a, r = check_alpha(alpha), check_resolution(resolution)
     load0 = os.getloadavg()[0]
-    model = _build(a, r, opts)
+    if model is None:
+        model = _build(a, r, opts)
     with tempfile.TemporaryDirectory(prefix="costmodel-bench-") as tmp:
         if opts.backend == "torch":
             import torch
@@ -270,9 +283,11 @@ def measure(alpha: Any, resolution: Any, opts: BenchOptions | None = None,
             finally:
                 torch.set_num_threads(prev)
         else:
-            call = _onnx_call(model, opts, tmp)
+            folder = Path(onnx_dir) if onnx_dir is not None else Path(tmp)
+            call = _onnx_call(model, opts, folder / _onnx_name(a, r, opts, model.config["spec"]))
             timing = time_callable(call, threads=opts.threads, repeats=opts.repeats,
                                    min_time=opts.min_time, warmup=opts.warmup)
+            del call  # free the session before the temp folder goes
     row: dict[str, Any] = device_info(opts.device)
     row.update(backend=opts.backend, device_type=opts.device, precision="float32",
                threads=opts.threads, batch=opts.batch, channels_last=opts.channels_last,
@@ -343,7 +358,7 @@ def run_grid(configs: Iterable[tuple[Any, Any]], options: Sequence[BenchOptions]
         raise CostModelError(f"output folder {str(result.path.parent)!r} does not exist; "
                              f"allowed: a file in an existing folder")
     have = latency_data.measured_counts(result.path) if (result.path and resume) else {}
-    seen: set[tuple[str, ...]] = set()
+    seen: set[tuple[tuple[str, ...], int]] = set()
     todo: list[dict[str, Any]] = []
     for p in range(passes):
         for a, r in cfgs:
@@ -356,18 +371,26 @@ def run_grid(configs: Iterable[tuple[Any, Any]], options: Sequence[BenchOptions]
                 (result.skipped if have.get(key, 0) > p else todo).append(item)
     bar = tqdm(todo, desc="bench", unit="run", disable=not progress or not todo,
                file=sys.stderr, dynamic_ncols=True)
-    for item in bar:
-        o = item["opts"]
-        bar.set_postfix_str(f"pass {item['pass'] + 1} {o.backend} {o.threads}t "
-                            f"{item['alpha']:g}-{item['resolution']}")
-        row = measure(item["alpha"], item["resolution"], o)
-        if device_id:
-            row["device_id"] = device_id
-        if result.path is not None:
-            latency_data.append_row(result.path, row)
-        result.rows.append(row)
-        if on_row:
-            on_row(row)
+    built: tuple[Any, Any] = (None, None)  # the model of the config being measured
+    with tempfile.TemporaryDirectory(prefix="costmodel-onnx-") as onnx_dir:
+        for item in bar:
+            o = item["opts"]
+            bar.set_postfix_str(f"pass {item['pass'] + 1} {o.backend} {o.threads}t "
+                                f"{item['alpha']:g}-{item['resolution']}")
+            mkey = (item["alpha"], item["resolution"], o.variant, o.rounding, o.classes,
+                    str(o.spec))
+            if built[0] != mkey:
+                built = (None, None)  # free the previous model first
+                built = (mkey, _build(item["alpha"], item["resolution"], o))
+            row = measure(item["alpha"], item["resolution"], o, model=built[1],
+                          onnx_dir=onnx_dir)
+            if device_id:
+                row["device_id"] = device_id
+            if result.path is not None:
+                latency_data.append_row(result.path, row)
+            result.rows.append(row)
+            if on_row:
+                on_row(row)
     bar.close()
     return result
 

@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "costmodel.commands.formula",
     "costmodel.commands.sweep",
     "costmodel.commands.bench",
+    "costmodel.commands.latency",
     "costmodel.commands.verify",
     "costmodel.commands.pareto",
     "costmodel.commands.recommend",

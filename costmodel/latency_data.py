@@ -377,11 +377,9 @@ def list_devices(data_dir: str | Path | None = None) -> pd.DataFrame:
     allf = pd.concat([f for f in frames if len(f)], ignore_index=True)
     keys = ["device_id", "device", "backend", "device_type", "precision", "threads", "batch",
             "published", "source"]
-    out = (allf.assign(threads=allf["threads"].astype(float))
-           .groupby(keys, dropna=False, sort=False)
-           .apply(lambda g: len(g[["alpha", "resolution", "variant"]].drop_duplicates()),
-                  include_groups=False)
-           .rename("configs").reset_index())
+    allf = allf.assign(threads=allf["threads"].astype(float))
+    configs = allf.drop_duplicates([*keys, "alpha", "resolution", "variant"])
+    out = configs.groupby(keys, dropna=False, sort=False).size().rename("configs").reset_index()
     return out.sort_values(["published", "device_id", "backend", "precision", "threads", "batch"],
                            kind="stable").reset_index(drop=True)
 

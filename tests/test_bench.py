@@ -1,0 +1,291 @@
+"""Measured latency (issue #4): measurement on tiny configs, the CSV (round trip, atomic writes,
+interruption, resume), the per-layer profile, the published phone devices, bad inputs."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from costmodel import latency_data
+from costmodel.errors import CostModelError
+
+torch = pytest.importorskip("torch", reason="torch is not installed")
+bench = pytest.importorskip("costmodel.bench", reason="costmodel.bench needs torch")
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = {"repeats": 3, "min_time": 0.05, "warmup": 1}
+
+
+def _cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "costmodel", *args], capture_output=True,
+                          text=True, cwd=ROOT, timeout=timeout)
+
+
+# ---------------------------------------------------------------------------------------------
+# Timing statistics and the timing loop
+# ---------------------------------------------------------------------------------------------
+def test_stats_of_known_samples() -> None:
+    # samples 1..5 ms: median 3, quartiles (inclusive) 2 and 4, IQR 2, min 1, mean 3
+    t = bench.Timing([0.001, 0.002, 0.003, 0.004, 0.005], number_per_sample=1, timed_s=0.015,
+                     cpu_s=0.0025)
+    s = t.stats_ms()
+    assert s["median_ms"] == pytest.approx(3.0)
+    assert (s["q1_ms"], s["q3_ms"], s["iqr_ms"]) == pytest.approx((2.0, 4.0, 2.0))
+    assert (s["min_ms"], s["mean_ms"], s["cpu_ms"]) == pytest.approx((1.0, 3.0, 2.5))
+
+
+def test_time_callable_times_a_known_sleep() -> None:
+    # time.sleep(0.004) takes at least 4 ms of wall time and almost no CPU time
+    timing = bench.time_callable(lambda: time.sleep(0.004), repeats=5, min_time=0.1, warmup=1)
+    s = timing.stats_ms()
+    assert len(timing.times_s) >= 5
+    assert timing.timed_s >= 0.1
+    assert 4.0 <= s["min_ms"] <= s["median_ms"] < 50.0
+    assert s["cpu_ms"] < 2.0
+
+
+# ---------------------------------------------------------------------------------------------
+# Measuring tiny configs
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("backend", ["torch", "onnxruntime"])
+def test_measure_tiny_config_fills_every_column(backend: str) -> None:
+    if backend == "onnxruntime":
+        pytest.importorskip("onnxruntime", reason="onnxruntime is not installed")
+    row = bench.measure(0.25, 32, backend=backend, threads=1, **TINY)
+    assert set(latency_data.COLUMNS) <= set(row)
+    assert row["device_id"] == latency_data.cpu_device_id()
+    assert (row["backend"], row["device_type"], row["threads"], row["batch"]) == (backend, "cpu", 1, 1)
+    assert (row["alpha"], row["resolution"], row["spec"]) == (0.25, 32, "mobilenet_v1")
+    assert row["samples"] >= 3
+    assert 0 < row["min_ms"] <= row["median_ms"] <= row["q3_ms"]
+    assert row["iqr_ms"] == pytest.approx(row["q3_ms"] - row["q1_ms"], abs=1e-5)
+    assert row["cpu_ms"] > 0
+    assert row["torch_version"] == torch.__version__
+
+
+def test_onnx_export_computes_the_same_as_torch(tmp_path: Path) -> None:
+    ort = pytest.importorskip("onnxruntime", reason="onnxruntime is not installed")
+    from costmodel.torch_model import build_model
+
+    model = build_model(0.5, 40, fold_bn=True)  # 40 is odd after strides: SAME pads asymmetric
+    path = bench.export_onnx(model, 2, tmp_path / "m.onnx")
+    x = model.example_input(2)
+    with torch.inference_mode():
+        want = model(x).numpy()
+    got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(
+        None, {"input": x.numpy()})[0]
+    assert got.shape == (2, 1000)
+    assert abs(got - want).max() < 1e-3
+
+
+def test_batch_and_channels_last_are_recorded() -> None:
+    row = bench.measure(0.25, 32, backend="torch", batch=2, channels_last=True, **TINY)
+    assert (row["batch"], row["channels_last"]) == (2, True)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU on this machine")
+def test_measure_on_cuda() -> None:
+    row = bench.measure(0.25, 64, backend="torch", device="cuda", **TINY)
+    assert row["device_type"] == "cuda" and row["gpu_name"]
+    assert row["device_id"].endswith("-cuda")
+    assert 0 < row["min_ms"] <= row["median_ms"]
+
+
+# ---------------------------------------------------------------------------------------------
+# The CSV: round trip, resume, passes, atomic writes, interruption
+# ---------------------------------------------------------------------------------------------
+def test_grid_round_trip_and_resume(tmp_path: Path) -> None:
+    dev = "test-device-cpu"
+    csv_path = latency_data.latency_path(dev, tmp_path)
+    opts = [bench.BenchOptions(backend="torch", **TINY)]
+    first = bench.run_grid([(0.25, 32), (0.5, 32)], opts, output_csv=csv_path, device_id=dev,
+                           progress=False)
+    assert len(first.rows) == 2 and not first.skipped
+
+    frame = latency_data.load_latency(dev, data_dir=tmp_path)
+    assert list(frame["alpha"]) == [0.25, 0.5]
+    assert list(frame["resolution"]) == [32, 32]
+    assert list(frame["median_ms"]) == pytest.approx([r["median_ms"] for r in first.rows])
+    assert not frame["published"].any()
+    assert set(latency_data.TIDY_COLUMNS) <= set(frame.columns)
+
+    # Re-running the same grid measures nothing; one new config is measured alone.
+    again = bench.run_grid([(0.25, 32), (0.5, 32), (0.25, 40)], opts, output_csv=csv_path,
+                           device_id=dev, progress=False)
+    assert [(r["alpha"], r["resolution"]) for r in again.rows] == [(0.25, 40)]
+    assert len(again.skipped) == 2
+    assert len(latency_data.read_rows(csv_path)) == 3
+
+    # passes=2: every key gets a second row; readers take the smaller median per key.
+    more = bench.run_grid([(0.25, 32)], opts, output_csv=csv_path, device_id=dev, passes=2,
+                          progress=False)
+    assert len(more.rows) == 1 and len(more.skipped) == 1
+    table = latency_data.latency_table(dev, backend="torch", data_dir=tmp_path)
+    got = table.set_index(["alpha", "resolution"]).loc[(0.25, 32)]
+    medians = [r["median_ms"] for r in (first.rows[0], more.rows[0])]
+    assert got["median_ms"] == pytest.approx(min(medians))
+    assert got["rows"] == 2
+
+    devices = latency_data.list_devices(tmp_path)
+    mine = devices[devices["device_id"] == dev]
+    assert list(mine["configs"]) == [3]
+
+
+def test_reader_drops_a_partial_last_line(tmp_path: Path) -> None:
+    p = tmp_path / "x-cpu.csv"
+    row = {c: "1" for c in latency_data.COLUMNS}
+    latency_data.append_row(p, {**row, "alpha": "0.5", "resolution": "96"})
+    text = p.read_text()
+    p.write_text(text + "x-cpu,desc,model,2,2,,torch,cpu")  # a torn line, no newline
+    rows = latency_data.read_rows(p)
+    assert len(rows) == 1 and rows[0]["resolution"] == "96"
+    p.write_text(text + "too,few,fields\n")  # a complete but malformed line
+    assert len(latency_data.read_rows(p)) == 1
+
+
+def test_failed_write_leaves_the_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    p = tmp_path / "x-cpu.csv"
+    latency_data.append_row(p, {"alpha": 0.5, "resolution": 96})
+    before = p.read_bytes()
+
+    def boom(*_: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(latency_data.os, "replace", boom)
+    with pytest.raises(OSError):
+        latency_data.append_row(p, {"alpha": 0.75, "resolution": 96})
+    assert p.read_bytes() == before
+    assert [f.name for f in tmp_path.iterdir()] == ["x-cpu.csv"]  # no temp file left behind
+
+
+@pytest.mark.slow
+def test_killed_grid_keeps_finished_rows_and_resumes(tmp_path: Path) -> None:
+    csv_path = tmp_path / "kill-test-cpu.csv"
+    args = ["bench", "--alphas", "0.25", "--resolutions", "32:96:8", "--backend", "torch",
+            "--repeats", "3", "--min-time", "0.3", "--warmup", "1", "--output-csv",
+            str(csv_path), "--device-id", "kill-test-cpu", "--no-progress"]
+    proc = subprocess.Popen([sys.executable, "-m", "costmodel", *args], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and len(latency_data.read_rows(csv_path)) < 2:
+            time.sleep(0.05)
+        n_seen = len(latency_data.read_rows(csv_path))
+        assert proc.poll() is None, "the grid finished before it could be interrupted"
+        os.kill(proc.pid, signal.SIGKILL)  # no chance to clean up
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    rows = latency_data.read_rows(csv_path)
+    assert 2 <= n_seen <= len(rows) < 9  # 32..96 step 8 = 9 configs; no finished row lost
+    frame = latency_data.load_latency("kill-test-cpu", data_dir=tmp_path)
+    assert frame["median_ms"].notna().all() and (frame["median_ms"] > 0).all()
+    # a temp file a kill may leave is hidden and never read as a device
+    assert set(latency_data.device_ids(tmp_path)) - set(latency_data.PUBLISHED_NAMES) == {"kill-test-cpu"}
+    done = {int(r["resolution"]) for r in rows}
+
+    out = _cli(*args, timeout=300)
+    assert out.returncode == 0, out.stderr
+    rows2 = latency_data.read_rows(csv_path)
+    res = sorted(int(r["resolution"]) for r in rows2)
+    assert res == list(range(32, 97, 8))  # each config exactly once
+    assert f"{len(done)} already measured there" in out.stdout
+
+
+# ---------------------------------------------------------------------------------------------
+# Per-layer-type time, hardware limits
+# ---------------------------------------------------------------------------------------------
+def test_profile_layers_by_type() -> None:
+    rows = {r["type"]: r for r in bench.profile_layers(0.25, 64, runs=2, warmup=1)}
+    assert set(rows) == {"Conv 3x3", "Conv DW 3x3", "Conv 1x1", "Avg Pool", "FC", "other"}
+    # Table 1: one standard conv, 13 depthwise + 13 pointwise, one pool, one FC
+    assert [rows[t]["layers"] for t in ("Conv 3x3", "Conv DW 3x3", "Conv 1x1", "Avg Pool", "FC")] \
+        == [1, 13, 13, 1, 1]
+    assert sum(r["mult_adds_pct"] for r in rows.values()) == pytest.approx(100.0)
+    assert sum(r["time_pct"] for r in rows.values()) == pytest.approx(100.0, abs=0.5)
+    assert all(rows[t]["time_ms"] > 0 for t in ("Conv 3x3", "Conv DW 3x3", "Conv 1x1", "FC"))
+
+
+def test_hardware_limits_round_trip(tmp_path: Path) -> None:
+    rec = bench.store_hardware(1, "cpu", device_id="hw-test-cpu", data_dir=tmp_path,
+                               min_time=0.05, matmul_n=128, copy_mib=4)
+    assert rec["peak_gflops"] > 0 and rec["bandwidth_gbs"] > 0
+    stored = latency_data.load_hardware("hw-test-cpu", tmp_path)
+    assert stored["limits"]["cpu:1"]["peak_gflops"] == rec["peak_gflops"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Devices, ids, published phones
+# ---------------------------------------------------------------------------------------------
+def test_device_id_slugs() -> None:
+    assert latency_data.slug("Intel(R) Xeon(R) Processor") == "intel-xeon-processor"
+    assert latency_data.slug("Intel(R) Core(TM) i7-8700 CPU @ 3.20GHz") == "intel-core-i7-8700-3-20ghz"
+    assert latency_data.slug("NVIDIA H100 80GB HBM3") == "nvidia-h100-80gb-hbm3"
+    assert latency_data.cpu_device_id().endswith("-cpu")
+
+
+def test_published_phones_load_as_devices() -> None:
+    frame = latency_data.load_latency("pixel3", backend="tflite-cpu", precision="float32")
+    assert len(frame) == 16 and frame["published"].all() and (frame["threads"] == 4).all()
+    # hosted_models.md: Mobilenet_V1_1.0_224 float, Pixel 3 CPU 4 threads: 24 ms
+    got = frame.set_index(["alpha", "resolution"]).loc[(1.0, 224), "median_ms"]
+    assert got == 24.0
+    # models.md: Pixel 2 TFLite one thread, 0.25_128 float: 6.2 ms
+    table = latency_data.latency_table("pixel2")
+    assert table.set_index(["alpha", "resolution"]).loc[(0.25, 128), "median_ms"] == 6.2
+    assert {"pixel2", "pixel3"} <= set(latency_data.list_devices()["device_id"])
+
+
+# ---------------------------------------------------------------------------------------------
+# Bad inputs
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("kwargs, words", [
+    ({"backend": "tf"}, "backend 'tf' is unknown; allowed: torch, onnxruntime"),
+    ({"repeats": 0}, "repeats 0 is out of range"),
+    ({"threads": 0}, "threads 0 is out of range"),
+    ({"batch": -1}, "batch -1 is out of range"),
+    ({"min_time": 0}, "min-time 0 is out of range"),
+    ({"device": "tpu"}, "device 'tpu' is unknown"),
+    ({"backend": "onnxruntime", "device": "cuda"}, "not supported by backend onnxruntime"),
+    ({"backend": "onnxruntime", "channels_last": True}, "channels-last applies to backend torch"),
+])
+def test_bad_options(kwargs: dict[str, object], words: str) -> None:
+    with pytest.raises(CostModelError, match=words.replace("(", r"\(").replace(")", r"\)")):
+        bench.BenchOptions(**kwargs).checked()  # type: ignore[arg-type]
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA GPU is present")
+def test_cuda_without_gpu_is_a_clear_error() -> None:
+    with pytest.raises(CostModelError, match="device 'cuda' requested but .* no CUDA GPU"):
+        bench.measure(0.25, 32, backend="torch", device="cuda")
+
+
+@pytest.mark.parametrize("args, words", [
+    (["bench", "--backend", "tensorflow"], "backend 'tensorflow' is unknown"),
+    (["bench", "--repeats", "0"], "repeats '0' is out of range"),
+    (["bench", "--threads", "two"], "threads 'two' is not an integer list"),
+    (["bench", "--alpha", "0"], "alpha '0' is out of range"),
+    (["latency", "predict", "--device-id", "no-such-cpu"], "device id 'no-such-cpu' is unknown"),
+    (["latency", "evaluate", "--device-id", "pixel3", "--backend", "torch"],
+     "backend 'torch' has no latency rows"),
+])
+def test_cli_bad_input_is_one_line_exit_2(args: list[str], words: str) -> None:
+    out = _cli(*args, "--no-save" if args[0] == "bench" else "--form=sum")
+    assert out.returncode == 2
+    assert out.stderr.count("\n") == 1 and words in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA GPU is present")
+def test_cli_cuda_without_gpu(tmp_path: Path) -> None:
+    target = tmp_path / "never.csv"
+    out = _cli("bench", "--device", "cuda", "--output-csv", str(target))
+    assert out.returncode == 2 and "no CUDA GPU" in out.stderr
+    assert not target.exists()

@@ -1,0 +1,188 @@
+"""The latency model (issue #4): per-layer features, fits with a known answer, held-out
+evaluation, roofline bounds, the CLI, bad inputs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from costmodel import latency_data
+from costmodel import latency_model as lm
+from costmodel.engine import layer_table
+from costmodel.errors import CostModelError
+
+ROOT = Path(__file__).resolve().parents[1]
+GRID = [(a, r) for a in (0.25, 0.375, 0.5, 0.625, 0.75, 0.875, 1.0) for r in range(96, 257, 32)]
+
+# A made-up device: seconds per mult-add, per byte and per layer, for each type.
+TRUE_COEF = {
+    "Conv 3x3": {"a": 1 / 20e9, "b": 1 / 8e9, "c": 4e-6},
+    "Conv DW 3x3": {"a": 1 / 4e9, "b": 1 / 6e9, "c": 3e-6},
+    "Conv 1x1": {"a": 1 / 60e9, "b": 1 / 10e9, "c": 2e-6},
+    "Avg Pool": {"a": 0.0, "b": 1 / 5e9, "c": 5e-6},
+    "FC": {"a": 1 / 10e9, "b": 1 / 12e9, "c": 6e-6},
+}
+
+
+def _features(configs: list[tuple[float, int]]) -> lm.LayerFeatures:
+    return lm.layer_features([a for a, _ in configs], [r for _, r in configs])
+
+
+def _subset(f: lm.LayerFeatures, idx: np.ndarray) -> lm.LayerFeatures:
+    return lm.LayerFeatures(f.names, f.types, f.mult_adds[:, idx], f.bytes[:, idx],
+                            f.alphas[idx], f.resolutions[idx])
+
+
+def test_features_come_from_the_engine() -> None:
+    f = _features([(0.5, 160), (1.0, 224)])
+    for j, (a, r) in enumerate([(0.5, 160), (1.0, 224)]):
+        rows = layer_table(a, r).rows
+        assert f.names == [row["name"] for row in rows]
+        assert f.types == [row["type"] for row in rows]
+        assert list(f.mult_adds[:, j]) == [row["mult_adds"] for row in rows]
+    # conv1 at 1.0-224: weights 3*3*3*32 = 864, input 224*224*3 = 150528, output 112*112*32
+    # = 401408 values, 4 bytes each: (864 + 150528 + 401408) * 4 = 2211200 bytes
+    assert f.bytes[0, 1] == 2_211_200
+    # batch 2 doubles activations and mult-adds, not weights: (864 + 2 * 551936) * 4
+    f2 = lm.layer_features([1.0], [224], batch=2)
+    assert f2.bytes[0, 0] == (864 + 2 * 551_936) * 4
+    assert f2.mult_adds[0, 0] == 2 * rows[0]["mult_adds"]
+
+
+@pytest.mark.parametrize("form", ["sum", "roofline"])
+def test_fit_recovers_a_known_model_on_held_out_configs(form: str) -> None:
+    f = _features(GRID)
+    y = lm._predict(form, TRUE_COEF, f) * 1e3
+    test = np.asarray([(a, r) in lm.PAPER_CONFIGS for a, r in GRID])
+    model = lm.fit(_subset(f, np.flatnonzero(~test)), y[~test], form=form)
+    pred = model.predict_features(_subset(f, np.flatnonzero(test)))
+    tol = 1e-6 if form == "sum" else 1e-3  # linear: exact; roofline: a numerical optimum
+    assert np.abs(pred / y[test] - 1).max() < tol
+    # The compute rate of 1x1 convs, the dominant term, is identified: 60 GMAC/s.
+    rates = {r["type"]: r for r in model.rates()}
+    assert rates["Conv 1x1"]["gmacs"] == pytest.approx(60.0, rel=1e-2)
+
+
+def test_roofline_form_beats_the_sum_form_on_roofline_data() -> None:
+    f = _features(GRID)
+    y = lm._predict("roofline", TRUE_COEF, f) * 1e3
+    err = {form: np.abs(lm.fit(f, y, form=form).predict_features(f) / y - 1).max()
+           for form in lm.FORMS}
+    assert err["roofline"] < 1e-3 < err["sum"]
+
+
+def test_baseline_k_closed_form() -> None:
+    # y = 2x exactly: k = sum(x/y) / sum((x/y)^2) = (0.5 + 0.5) / (0.25 + 0.25) = 2
+    assert lm.baseline_k(np.array([1.0, 2.0]), np.array([2.0, 4.0])) == pytest.approx(2.0)
+
+
+def _write_device(tmp_path: Path, dev: str, ys: np.ndarray, configs: list[tuple[float, int]],
+                  backend: str = "onnxruntime") -> None:
+    base = {c: "" for c in latency_data.COLUMNS}
+    path = latency_data.latency_path(dev, tmp_path)
+    rows = [{**base, "device_id": dev, "backend": backend, "device_type": "cpu",
+             "precision": "float32", "threads": 1, "batch": 1, "channels_last": False,
+             "alpha": a, "resolution": r, "variant": "mobilenet_v1", "rounding": "int",
+             "classes": 1000, "spec": "mobilenet_v1", "median_ms": y, "min_ms": y * 0.98,
+             "iqr_ms": 0.0, "cpu_ms": y * 0.97}
+            for (a, r), y in zip(configs, ys, strict=True)]
+    header = list(latency_data.COLUMNS)
+    latency_data._write_atomic(path, header, rows)
+
+
+def test_evaluate_on_a_synthetic_device(tmp_path: Path) -> None:
+    f = _features(GRID)
+    y = lm._predict("roofline", TRUE_COEF, f) * 1e3
+    _write_device(tmp_path, "synthetic-cpu", y, GRID)
+    ev = lm.evaluate("synthetic-cpu", data_dir=tmp_path)
+    # default split: the 16 paper configs are held out, the other 42 - 16 = 26 train
+    assert (ev.split, ev.n_train, ev.n_test) == ("paper", 26, 16)
+    assert ev.within == 1.0 and ev.max_err < 1e-3
+    # fixed per-layer costs make latency not proportional to mult-adds: the baseline misses
+    assert ev.baseline_within < 1.0
+    assert {(r["alpha"], r["resolution"]) for r in ev.rows} == lm.PAPER_CONFIGS
+    loo = lm.evaluate("synthetic-cpu", data_dir=tmp_path, split="loo", form="sum")
+    assert loo.n_test == 42
+    rnd = lm.evaluate("synthetic-cpu", data_dir=tmp_path, split="random", test_fraction=0.5)
+    assert (rnd.n_train, rnd.n_test) == (21, 21)  # 42 * 0.5 = 21 held out
+    again = lm.evaluate("synthetic-cpu", data_dir=tmp_path, split="random", test_fraction=0.5)
+    assert [r["alpha"] for r in again.rows] == [r["alpha"] for r in rnd.rows]  # seeded
+
+
+def test_fit_device_and_predict(tmp_path: Path) -> None:
+    f = _features(GRID)
+    y = lm._predict("roofline", TRUE_COEF, f) * 1e3
+    _write_device(tmp_path, "synthetic-cpu", y, GRID)
+    model = lm.fit_device("synthetic-cpu", data_dir=tmp_path)
+    want = lm._predict("roofline", TRUE_COEF, _features([(0.6, 200)]))[0] * 1e3
+    # Off the training grid the answer is close, not exact: with one Conv 3x3, one pool and one
+    # FC layer per config, the grid fits exactly with more than one set of coefficients.
+    got = model.predict(0.6, 200)
+    assert got == pytest.approx(want, rel=1e-2)
+    grid = model.predict_grid([0.5, 0.6], [128, 200])
+    assert grid.shape == (2, 2) and grid[1, 1] == pytest.approx(got, rel=1e-9)
+    assert grid[0, 0] == pytest.approx(y[GRID.index((0.5, 128))], rel=1e-6)  # a training config
+    # stat=cpu fits cpu_ms = 0.97 * median: the same fit, scaled (the fit is scale-equivariant)
+    cpu = lm.fit_device("synthetic-cpu", data_dir=tmp_path, stat="cpu")
+    assert cpu.predict(0.6, 200) == pytest.approx(0.97 * got, rel=1e-4)
+
+
+def test_published_pixel2_is_predicted_within_10_percent() -> None:
+    # Pixel 2, TFLite 1 thread (models.md): leave-one-out over the 16 published models
+    ev = lm.evaluate("pixel2", backend="tflite-cpu", form="sum")
+    assert ev.split == "loo" and ev.n_test == 16
+    assert ev.within >= 0.9 > ev.baseline_within
+
+
+def test_roofline_bound_closed_form() -> None:
+    # Infinite-like bandwidth: the bound is compute only, 2 * 568740352 flops (1.0-224's
+    # mult-adds, Table 1 counted: 569M in the paper) at 1 GFLOP/s = 1137.480704 ms
+    got = lm.roofline_bound_ms([1.0], [224], peak_gflops=1.0, bandwidth_gbs=1e12)
+    assert got[0] == pytest.approx(1137.480704, rel=1e-6)
+    # Infinite-like compute: the bound is memory only, total bytes at 1 GB/s
+    f = _features([(1.0, 224)])
+    got = lm.roofline_bound_ms([1.0], [224], peak_gflops=1e12, bandwidth_gbs=1.0)
+    assert got[0] == pytest.approx(f.bytes.sum() / 1e9 * 1e3, rel=1e-6)
+
+
+@pytest.mark.parametrize("call, words", [
+    (lambda: lm.fit(_features([(1.0, 224), (0.5, 224)]), [1.0]), "one measured latency per config"),
+    (lambda: lm.fit(_features([(1.0, 224), (0.5, 224)]), [1.0, -1.0]), "finite and > 0"),
+    (lambda: lm.fit(_features([(1.0, 224), (0.5, 224)]), [1.0, 2.0], form="cubic"),
+     "form 'cubic' is unknown"),
+    (lambda: lm.evaluate("no-such-cpu"), "device id 'no-such-cpu' is unknown"),
+    (lambda: lm.evaluate("pixel3", split="paper"), "split 'paper' needs measured configs"),
+    (lambda: lm.evaluate("pixel3", stat="cpu"), "stat 'cpu' has no data"),
+    (lambda: lm.evaluate("pixel3", split="halves"), "split 'halves' is unknown"),
+    (lambda: lm.layer_features([0.5, 1.0], [224]), "need one resolution per alpha"),
+    (lambda: lm.roofline_bound_ms([1.0], [224], peak_gflops=0, bandwidth_gbs=1),
+     "must be > 0"),
+])
+def test_bad_inputs(call: object, words: str) -> None:
+    with pytest.raises(CostModelError, match=words):
+        call()  # type: ignore[operator]
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "costmodel", *args], capture_output=True,
+                          text=True, cwd=ROOT, timeout=120)
+
+
+def test_cli_evaluate_predict_devices() -> None:
+    out = _cli("latency", "evaluate", "--device-id", "pixel2", "--form", "sum")
+    assert out.returncode == 0, out.stderr
+    assert "within +/-10%: model" in out.stdout and "split loo" in out.stdout
+    out = _cli("latency", "predict", "--device-id", "pixel3", "--alpha", "1.0",
+               "--resolution", "224", "--format", "json")
+    assert out.returncode == 0, out.stderr
+    import json
+
+    pred = json.loads(out.stdout)["predictions"][0]
+    assert pred["measured_ms"] == 24.0  # published Pixel 3 CPU, 1.0_224 float
+    assert abs(pred["predicted_ms"] / 24.0 - 1) < 0.1
+    out = _cli("latency", "devices", "--format", "csv")
+    assert out.returncode == 0 and "pixel3,tflite-gpu" in out.stdout
