@@ -161,7 +161,8 @@ def test_folded_model_gives_the_same_outputs(alpha, resolution, variant, roundin
     # folded in float64, the algebra is exact up to float64 rounding
     model64 = model.double()
     with torch.no_grad():
-        y64, yf64 = model64(x.double()), fold_batchnorm(model64)(x.double())
+        x64 = x[:1].double()
+        y64, yf64 = model64(x64), fold_batchnorm(model64)(x64)
     torch.testing.assert_close(yf64, y64, rtol=1e-10, atol=1e-10 * float(y64.abs().max()))
 
 

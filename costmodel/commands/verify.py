@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -120,7 +121,7 @@ def _layer_columns(convention: str) -> tuple[Column, ...]:
         Column("fvcore_params", "fvcore params"),
         Column("params_diff", "diff", _signed),
         Column("params_residual", "residual", _signed),
-        Column("status", "", numeric=False),
+        Column("status", "status", numeric=False),
     )
 
 
@@ -147,7 +148,7 @@ def _layer_records(v: Verification) -> tuple[list[dict[str, Any]], list[dict[str
     for r in v.layers:
         d = r.record()
         d["shape"] = "ok" if r.shape_ok else r.model_shape
-        d["status"] = "" if r.ok else "MISMATCH"
+        d["status"] = "ok" if r.ok else "MISMATCH"
         rows.append(d)
     keys = ("engine_mult_adds", "fvcore_mult_adds", "mult_adds_diff", "mult_adds_residual",
             "engine_params", "fvcore_params", "params_diff", "params_residual")
@@ -232,7 +233,7 @@ def render_single(fmt: str, v: Verification) -> str:
     out = [f"{h2}{_title(v)}\n\n",
            f"{h3}Per layer: engine vs fvcore by_module() and parameter_count()\n{gap}",
            render(fmt, rows, _layer_columns(conv), footer=total),
-           f"{gap}{LEGEND.format(conv=conv)}\n\n",
+           f"{gap}{textwrap.fill(LEGEND.format(conv=conv), 110)}\n\n",
            f"{h3}Mult-add totals explained as engine terms (convention {conv})\n\n"]
     for c in v.counters:
         if c.quantity != "mult_adds":
@@ -243,7 +244,9 @@ def render_single(fmt: str, v: Verification) -> str:
         if md:
             out.append(f"{heading}\n\n{body}\nHow it counts: {c.notes}\n\n")
         else:
-            out.append(f"{heading}\n{_indent(body)}  how it counts: {c.notes}\n\n")
+            notes = textwrap.fill(f"how it counts: {c.notes}", 110, initial_indent="  ",
+                                  subsequent_indent="    ")
+            out.append(f"{heading}\n{_indent(body)}{notes}\n\n")
     params = [_param_record(c) for c in v.counters if c.quantity == "params"]
     if params:
         fv = v.counter("fvcore", "params")
