@@ -821,3 +821,166 @@ def recommendation_plot(frame: Any, result: Mapping[str, Any], *, title: str = "
         if title:
             fig.suptitle(title)
     return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# Notebook 3: latency
+# ---------------------------------------------------------------------------------------------
+def _latency_column(frame: Any) -> Mapping[str, Any]:
+    objs = frame.attrs.get("objectives") if hasattr(frame, "attrs") else None
+    for o in objs or []:
+        if str(o.get("kind", "")).startswith("latency"):
+            return dict(o)
+    raise CostModelError("frame has no latency objective in attrs; allowed: a frame from "
+                         "costmodel.pareto.points(['latency:<device>'])")
+
+
+def latency_vs_mult_adds(frames: Mapping[str, Any], *,
+                         bounds: Mapping[str, tuple[Sequence[float], Sequence[float]]] | None = None,
+                         title: str = "") -> Figure:
+    """Latency against mult-adds, one series per device/backend (log-log).
+
+    ``frames``: {series label: :func:`costmodel.pareto.points` frame with one ``latency:<id>``
+    objective}. ``bounds``: {label: (mult-adds, bound in ms)}, e.g. a roofline bound from
+    :func:`costmodel.latency_model.roofline_bound_ms`, drawn as lines. A dotted guide of slope 1
+    (latency proportional to mult-adds) runs through the largest config of the first series: a
+    series that flattens below it pays a fixed cost per layer or per call."""
+    if not frames:
+        raise CostModelError("no latency series to plot; allowed: at least one points() frame")
+    fig, ax = new_figure(width=WIDTH_IN, height=4.6)
+    with style():
+        first = True
+        for k, (label, frame) in enumerate(frames.items()):
+            col = _latency_column(frame)["name"]
+            order = np.argsort(frame["mult_adds"].to_numpy(dtype=float))
+            x = frame["mult_adds"].to_numpy(dtype=float)[order] / 1e6
+            y = frame[col].to_numpy(dtype=float)[order]
+            ax.scatter(x, y, color=PALETTE[k % len(PALETTE)], marker=MARKERS[k % len(MARKERS)],
+                       s=16 if len(x) > 30 else 26, alpha=0.85, label=label, zorder=3)
+            if first:
+                i = int(np.argmax(x))
+                xx = np.array([x.min(), x.max()])
+                ax.plot(xx, y[i] * xx / x[i], color=OKABE_ITO["grey"], linestyle=":", linewidth=1.2,
+                        label="latency ∝ mult-adds (through the largest config)", zorder=1)
+                first = False
+        for k, (label, (bx, by)) in enumerate((bounds or {}).items()):
+            bx_ = np.asarray(bx, dtype=float) / 1e6
+            order = np.argsort(bx_)
+            ax.plot(bx_[order], np.asarray(by, dtype=float)[order], color="black",
+                    linestyle=LINESTYLES[(k + 1) % len(LINESTYLES)], linewidth=1.2, label=label,
+                    zorder=2)
+        _log_axis(ax, "x")
+        _log_axis(ax, "y")
+        ax.set_xlabel("mult-adds (millions), log scale")
+        ax.set_ylabel("latency, batch 1 (ms), log scale")
+        fig.legend(loc="outside lower center", ncols=2, fontsize=7.5)
+        if title:
+            ax.set_title(title)
+    return fig
+
+
+def time_share_bar(profiles: Mapping[str, Sequence[Mapping[str, Any]]], *, title: str = "") -> Figure:
+    """Each layer type's share of time beside its share of mult-adds (Table 2's question asked
+    of time), one panel per profiled config. ``profiles``: {panel title: rows with ``type``,
+    ``time_pct``, ``mult_adds_pct``} (:func:`costmodel.bench.profile_layers` or the stored
+    profile)."""
+    if not profiles:
+        raise CostModelError("no profiles to plot; allowed: at least one profile")
+    n = len(profiles)
+    fig, axes = new_figure(1, n, width=WIDTH_IN, height=3.4 + 0.1 * n, sharey=True, squeeze=False)
+    axes = list(np.ravel(axes))
+    types: list[str] = []
+    for rows in profiles.values():
+        types += [str(r["type"]) for r in rows if str(r["type"]) not in types]
+    types = _types_present(types)
+    y = np.arange(len(types))
+    h = 0.38
+    with style():
+        for ax, (name, rows) in zip(axes, profiles.items()):
+            by_type = {str(r["type"]): r for r in rows}
+            ma = [float(by_type[t]["mult_adds_pct"]) if t in by_type else 0.0 for t in types]
+            tm = [float(by_type[t]["time_pct"]) if t in by_type else 0.0 for t in types]
+            ax.barh(y - h / 2, ma, h, color=OKABE_ITO["sky"], label="share of mult-adds")
+            ax.barh(y + h / 2, tm, h, color=OKABE_ITO["vermillion"], label="share of time")
+            for yi, a, t in zip(y, ma, tm):
+                ax.text(a + 1.5, yi - h / 2, f"{a:.1f}", va="center", fontsize=7)
+                ax.text(t + 1.5, yi + h / 2, f"{t:.1f}", va="center", fontsize=7)
+            ax.set_xlim(0, 115)
+            ax.set_xticks([0, 25, 50, 75, 100])
+            ax.set_xlabel("share (%)")
+            ax.set_title(name, fontsize=9)
+            ax.grid(axis="y", visible=False)
+        axes[0].set_yticks(y, types)
+        axes[0].set_ylabel("layer type")
+        axes[0].invert_yaxis()
+        fig.legend(*axes[0].get_legend_handles_labels(), loc="outside upper center", ncols=2)
+        if title:
+            fig.suptitle(title)
+    return fig
+
+
+def _eval_get(ev: Any, key: str) -> Any:
+    return ev[key] if isinstance(ev, Mapping) else getattr(ev, key)
+
+
+def prediction_plot(evaluations: Mapping[str, Any], *, title: str = "") -> Figure:
+    """The latency model's held-out predictions against measurements.
+
+    ``evaluations``: {series label: :func:`costmodel.latency_model.evaluate` result (or its
+    dict)}. Left: predicted vs measured (log-log) with the +/-10% band. Right: each test
+    config's error against its measured latency, the model (filled) beside the baseline that
+    assumes latency proportional to mult-adds (hollow); the legend gives each series' share
+    within +/-10%."""
+    if not evaluations:
+        raise CostModelError("no evaluations to plot; allowed: at least one evaluate() result")
+    fig, (left, right) = new_figure(1, 2, width=WIDTH_IN, height=4.1 + 0.17 * len(evaluations),
+                                    gridspec_kw={"width_ratios": [1.1, 1]})
+    with style():
+        lo, hi, abs_err = np.inf, 0.0, 0.0
+        for k, (label, ev) in enumerate(evaluations.items()):
+            rows = _eval_get(ev, "rows")
+            meas = np.array([r["measured_ms"] for r in rows], dtype=float)
+            pred = np.array([r["predicted_ms"] for r in rows], dtype=float)
+            err = np.array([r["error_pct"] for r in rows], dtype=float)
+            berr = np.array([r["baseline_error_pct"] for r in rows], dtype=float)
+            color, marker = PALETTE[k % len(PALETTE)], MARKERS[k % len(MARKERS)]
+            within = 100 * float(_eval_get(ev, "within"))
+            bwithin = 100 * float(_eval_get(ev, "baseline_within"))
+            left.scatter(meas, pred, color=color, marker=marker, s=18, alpha=0.85, zorder=3,
+                         label=f"{label}: {within:.0f}% within ±10% "
+                               f"(baseline {bwithin:.0f}%)")
+            lo, hi = min(lo, meas.min(), pred.min()), max(hi, meas.max(), pred.max())
+            abs_err = max(abs_err, float(np.abs(err).max()), float(np.abs(berr).max()))
+            right.scatter(meas, err, color=color, marker=marker, s=16, alpha=0.85, zorder=3)
+            right.scatter(meas, berr, facecolor="none", edgecolor=color, marker=marker, s=16,
+                          alpha=0.7, linewidth=0.8, zorder=2)
+        line = np.array([lo / 1.2, hi * 1.2])
+        left.fill_between(line, line * 0.9, line * 1.1, color=OKABE_ITO["grey"], alpha=0.2,
+                          linewidth=0, label="±10% of measured", zorder=1)
+        left.plot(line, line, color="black", linewidth=0.9, zorder=2)
+        _log_axis(left, "x")
+        _log_axis(left, "y")
+        left.set_xlim(line[0], line[1])
+        left.set_ylim(line[0], line[1])
+        left.set_xlabel("measured latency (ms), log scale")
+        left.set_ylabel("predicted latency, held out (ms), log scale")
+        right.axhspan(-10, 10, color=OKABE_ITO["grey"], alpha=0.2, linewidth=0)
+        right.axhline(0, color="black", linewidth=0.8)
+        _log_axis(right, "x")
+        right.set_xlim(line[0], line[1])
+        right.set_xlabel("measured latency (ms), log scale")
+        right.set_ylabel("prediction error (% of measured)")
+        right.set_ylim(-max(abs_err * 1.1, 15), max(abs_err * 1.1, 15))
+        from matplotlib.lines import Line2D
+
+        proxies = [Line2D([], [], color="#444444", marker="o", linestyle="none",
+                          label="filled: latency model (held out)"),
+                   Line2D([], [], color="#444444", marker="o", markerfacecolor="none",
+                          linestyle="none", label="hollow: baseline ∝ mult-adds")]
+        handles, labels = left.get_legend_handles_labels()
+        handles += proxies
+        labels += [str(p.get_label()) for p in proxies]
+        fig.legend(handles, labels, loc="outside lower center", ncols=1, fontsize=7.5)
+        if title:
+            fig.suptitle(title)
+    return fig
