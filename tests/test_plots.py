@@ -291,3 +291,78 @@ def test_objective_axis_units() -> None:
     assert plots.objective_axis({"label": "model size, fp32", "unit": "bytes"}) == \
         ("model size, fp32 (MB)", 1e6)
     assert plots.objective_axis({"label": "latency on x", "unit": "ms"}) == ("latency on x (ms)", 1.0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Notebook 3 figures (latency)
+# ---------------------------------------------------------------------------------------------
+def _published_float_devices(n: int) -> list[dict]:
+    pareto = pytest.importorskip("costmodel.pareto")
+    devs = [d for d in pareto.devices() if d["published"] and d["precision"] == "float32"][:n]
+    if not devs:
+        pytest.skip("no published latency devices")
+    return devs
+
+
+def test_latency_vs_mult_adds_plots_the_joined_data(tmp_path: Path) -> None:
+    pareto = pytest.importorskip("costmodel.pareto")
+    devs = _published_float_devices(2)
+    frames = {plots.device_title(d): pareto.points([f"latency:{d['id']}"], grid=True, allow_far=True)
+              for d in devs}
+    first = next(iter(frames.values()))
+    bound_x = first["mult_adds"].to_numpy(float)
+    bound_y = first[f"latency:{devs[0]['id']}"].to_numpy(float) / 3  # any series: drawn as given
+    fig = plots.latency_vs_mult_adds(frames, bounds={"a bound": (bound_x, bound_y)})
+    _assert_readable(fig)
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+    for coll, (name, frame) in zip(ax.collections, frames.items()):
+        assert coll.get_label() == name
+        col = f"latency:{devs[list(frames).index(name)]['id']}"
+        got = sorted(map(tuple, coll.get_offsets().tolist()))
+        want = sorted(zip(frame["mult_adds"] / 1e6, frame[col]))
+        assert np.allclose(got, want)
+    bound = next(line for line in ax.get_lines() if line.get_label() == "a bound")
+    assert sorted(bound.get_ydata()) == pytest.approx(sorted(bound_y))
+    # the slope-1 guide: latency / mult-adds constant along it
+    guide = next(line for line in ax.get_lines() if "∝ mult-adds" in str(line.get_label()))
+    gx, gy = guide.get_xdata(), guide.get_ydata()
+    assert gy[0] / gx[0] == pytest.approx(gy[-1] / gx[-1])
+    _save_and_check(fig, tmp_path, "latency")
+
+
+def test_time_share_bar_draws_the_given_shares(tmp_path: Path) -> None:
+    # Shares as a profile reports them (type, time_pct, mult_adds_pct); the mult-add shares are
+    # the engine's (breakdown), the time shares any numbers that sum to 100.
+    ma = {r["type"]: r["mult_adds_pct"] for r in breakdown(1.0, 224)}
+    time_pct = {"Conv 1x1": 50.0, "Conv DW 3x3": 35.0, "Conv 3x3": 5.0, "FC": 1.0, "Avg Pool": 1.0,
+                "other": 8.0}
+    rows = [{"type": t, "time_pct": p, "mult_adds_pct": ma.get(t, 0.0)} for t, p in time_pct.items()]
+    fig = plots.time_share_bar({"1.0-224": rows, "again": rows})
+    _assert_readable(fig)
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == ["Conv 1x1", "Conv DW 3x3", "Conv 3x3", "FC", "Avg Pool", "other"]
+    n = len(labels)
+    widths = [b.get_width() for b in ax.patches]
+    assert widths[:n] == pytest.approx([ma.get(t, 0.0) for t in labels])
+    assert widths[n:] == pytest.approx([time_pct[t] for t in labels])
+    _save_and_check(fig, tmp_path, "share")
+
+
+def test_prediction_plot_shows_held_out_predictions(tmp_path: Path) -> None:
+    lm = pytest.importorskip("costmodel.latency_model")
+    pytest.importorskip("scipy", reason="the latency model fits with scipy")
+    ev = lm.evaluate("pixel3", backend="tflite-cpu")
+    fig = plots.prediction_plot({"pixel3 cpu": ev})
+    _assert_readable(fig)
+    left, right = fig.axes[:2]
+    pts = left.collections[0].get_offsets()
+    assert np.allclose(pts[:, 0], [r["measured_ms"] for r in ev.rows])
+    assert np.allclose(pts[:, 1], [r["predicted_ms"] for r in ev.rows])
+    errs = np.concatenate([c.get_offsets()[:, 1] for c in right.collections[:2]])
+    assert np.allclose(errs, [r["error_pct"] for r in ev.rows] + [r["baseline_error_pct"] for r in ev.rows])
+    legend_text = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert f"pixel3 cpu: {100 * ev.within:.0f}% within ±10% (baseline {100 * ev.baseline_within:.0f}%)" \
+        in legend_text
+    _save_and_check(fig, tmp_path, "prediction")
