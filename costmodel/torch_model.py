@@ -76,11 +76,15 @@ def build_model(alpha: float = 1.0, resolution: int = 224, *, variant: str = "mo
     """Build the network of one configuration (eval mode). Raises CostModelError on bad input."""
     desc = get_description(spec)
     layers = resolve(desc, variant, alpha, resolution, rounding, classes)
-    if seed is not None:
-        torch.manual_seed(seed)
-    model = CostModelNet(layers, {"alpha": float(alpha), "resolution": int(resolution),
-                                  "variant": variant, "rounding": rounding, "classes": classes,
-                                  "spec": desc.name})
+    config = {"alpha": float(alpha), "resolution": int(resolution), "variant": variant,
+              "rounding": rounding, "classes": classes, "spec": desc.name}
+    if seed is None:
+        model = CostModelNet(layers, config)
+    else:
+        # Seeded weights without touching the caller's global random state.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            model = CostModelNet(layers, config)
     model.eval()
     return fold_batchnorm(model) if fold_bn else model
 
