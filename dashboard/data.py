@@ -241,6 +241,12 @@ def top1(sel: Selection) -> dict[str, Any] | None:
     return acc.accuracy(sel.alpha, sel.resolution, allow_far=True)
 
 
+def edition_source(edition: str) -> str:
+    """The citation of a published accuracy edition (costmodel.accuracy.editions)."""
+    ed = acc.editions().get(edition)
+    return ed.source if ed else edition
+
+
 def top1_text(a: dict[str, Any] | None) -> str:
     if a is None:
         return "not published for this variant"

@@ -48,7 +48,7 @@ def layout() -> Any:
 
 
 def _fmt_x(v: float, unit: str) -> str:
-    return f"{v:,.1f} ms" if unit == "ms" else f"{v:,.2f} {'M' if unit == 'millions' else unit}"
+    return f"{v:,.4g} {'M' if unit == 'millions' else unit}"
 
 
 def _point_text(p: dict[str, Any], unit: str) -> str:
@@ -71,6 +71,15 @@ def _point_text(p: dict[str, Any], unit: str) -> str:
     return "<br>".join(lines)
 
 
+def _accuracy_note(frame: Any) -> str:
+    """Where the chart's top-1 figures come from (costmodel.pareto's frame says)."""
+    edition = data.edition_source(str(frame.attrs.get("edition", "")))
+    est = frame.loc[frame["top1_estimated"], "top1_source"]
+    how = str(est.iloc[0]) if len(est) else ""
+    return (f"Filled markers: published top-1 ({edition}). Open markers: {how}."
+            if how else f"Top-1: published ({edition}).")
+
+
 def chart_model(sel: state.Selection) -> dict[str, Any]:
     """Everything the figure shows, from the library (pareto front, accuracy, recommendation)."""
     frame = data.front_frame(sel)
@@ -91,7 +100,7 @@ def chart_model(sel: state.Selection) -> dict[str, Any]:
     for p in pts:
         p["feasible"] = p["label"] not in infeasible
     front = sorted((p for p in pts if not p["dominated"]), key=lambda p: p["front_order"])
-    notes = list(frame.attrs.get("notes", []))
+    notes = [_accuracy_note(frame), *frame.attrs.get("notes", [])]
     if sel.variant != "mobilenet_v1":
         notes.append(f"Accuracy exists for MobileNet-V1 only: the chart shows the MobileNet-V1 "
                      f"front; the selected {sel.variant} config is the dashed line at its cost.")
@@ -194,7 +203,7 @@ def figure(model: dict[str, Any]) -> dict[str, Any]:
                        "y1": 1, "line": {"color": "#555", "width": 1.5, "dash": "dash"}})
         annotations.append({"x": math.log10(b) if model["log_x"] else b, "xref": "x",
                             "y": 0.02, "yref": "paper", "xanchor": "left", "yanchor": "bottom",
-                            "text": f" over budget ({_fmt_x(b, unit)})", "showarrow": False,
+                            "text": f" over budget (> {_fmt_x(b, unit)})", "showarrow": False,
                             "font": {"size": 12, "color": "#444"}})
     rec = model.get("recommendation") or {}
     if rec.get("best") and rec["best"].get("x") is not None:
@@ -236,7 +245,7 @@ def figure(model: dict[str, Any]) -> dict[str, Any]:
                       "yanchor": "top",
                       "font": {"size": 17}},
             "font": {"family": FONT, "size": 13},
-            "height": 580, "margin": {"l": 70, "r": 20, "t": 92, "b": 64},
+            "height": 570, "margin": {"l": 70, "r": 20, "t": 78, "b": 64},
             "xaxis": {"title": {"text": model["x_title"] + (", log scale" if model["log_x"] else "")},
                       "type": "log" if model["log_x"] else "linear", "range": x_range,
                       **_log_ticks(x_lo / pad, x_hi * pad, unit),

@@ -1,0 +1,194 @@
+"""End-to-end: the dashboard served by waitress on loopback, driven by headless Chromium.
+
+Skipped with a reason when chromium/chromedriver or selenium are missing. Every wait is an
+explicit WebDriverWait on the page state the test needs; nothing sleeps to synchronise.
+The main view's screenshot goes to test-output/dashboard.png.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("dash", reason="dash is not installed (pip install -e .[dash])")
+pytest.importorskip("waitress", reason="waitress is not installed (pip install -e .[dash])")
+webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed "
+                                "(pip install -e .[dev])")
+
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+from costmodel.engine import layer_table  # noqa: E402
+from costmodel.recommend import recommend  # noqa: E402
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow,
+              # selenium 4.2 calls a urllib3 API that urllib3 2.x deprecates: not ours
+              pytest.mark.filterwarnings("ignore:HTTPResponse.getheader:DeprecationWarning")]
+
+ROOT = Path(__file__).resolve().parents[1]
+SCREENSHOT = ROOT / "test-output" / "dashboard.png"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+WAIT_S = 45  # generous: a 2-core CI machine runs other tests beside this one
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    from waitress.server import create_server
+
+    from dashboard.app import create_app
+
+    app = create_app(warm=True)
+    srv = create_server(app.server, host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{srv.effective_port}/"
+    srv.close()
+
+
+@pytest.fixture(scope="module")
+def downloads(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("downloads")
+
+
+@pytest.fixture(scope="module")
+def browser(downloads: Path) -> Iterator[Any]:
+    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
+        pytest.skip(f"headless Chromium not installed ({CHROMIUM}, {CHROMEDRIVER}); "
+                    f"scripts/setup.sh installs it with apt")
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+                "--window-size=1600,1250", "--hide-scrollbars"):
+        opts.add_argument(arg)
+    opts.add_experimental_option("prefs", {"download.default_directory": str(downloads),
+                                           "download.prompt_for_download": False})
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    try:
+        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    except Exception as exc:  # a broken browser install is an environment problem: skip
+        pytest.skip(f"Chromium could not start: {str(exc).splitlines()[0]}")
+    driver.execute_cdp_cmd("Page.setDownloadBehavior",
+                           {"behavior": "allow", "downloadPath": str(downloads)})
+    yield driver
+    driver.quit()
+
+
+def wait_for(driver: Any, cond: Callable[[Any], Any], what: str, timeout: float = WAIT_S) -> Any:
+    return WebDriverWait(driver, timeout, poll_frequency=0.1).until(
+        lambda d: cond(d), message=f"timed out waiting for {what}")
+
+
+def text(driver: Any, css: str) -> str:
+    els = driver.find_elements(By.CSS_SELECTOR, css)
+    return els[0].text if els else ""
+
+
+def cell(driver: Any, row_id: str, col: str) -> str:
+    return text(driver, f"#layer-table .ag-row[row-id='{row_id}'] [col-id='{col}']")
+
+
+def open_view(driver: Any, url: str, expect_title: str) -> None:
+    """Open a URL and wait until the chart, the layer table and the title show that view."""
+    driver.get(url)
+    wait_for(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#pareto-chart .scatterlayer "
+                                                                ".trace"), "the chart")
+    wait_for(driver, lambda d: expect_title in text(d, "#config-title"), f"title {expect_title}")
+    wait_for(driver, lambda d: cell(d, "fc", "name") == "fc", "the layer table")
+
+
+def severe_logs(driver: Any) -> list[str]:
+    return [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+
+
+def test_main_view_loads_without_console_errors(browser: Any, server: str) -> None:
+    browser.get_log("browser")  # drop anything from before
+    open_view(browser, server + "?alpha=0.75&resolution=160&max_mult_adds_m=300",
+              "0.75 MobileNet-160")
+    lib = recommend(max_mult_adds_m=300, grid=True)
+    wait_for(browser, lambda d: text(d, "#recommended-label") == lib["best"]["label"],
+             "the recommendation")
+    # the totals show the engine's figures for 0.75-160: 166.4 M mult-adds
+    assert text(browser, "#total-mult-adds .total-value") == \
+        f"{layer_table(0.75, 160).totals['mult_adds'] / 1e6:,.1f} M"
+    assert "max mult-adds" in text(browser, "#binding")
+    legend = browser.find_element(By.CSS_SELECTOR, "#pareto-chart .legend").text
+    for key in ("Pareto front", "Estimated top-1", "Published top-1", "Recommended", "Selected"):
+        assert key in legend
+    assert "log scale" in text(browser, "#pareto-chart .xtitle")
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(SCREENSHOT))
+    assert severe_logs(browser) == []
+
+
+def test_alpha_slider_changes_totals_and_table(browser: Any, server: str) -> None:
+    open_view(browser, server + "?alpha=0.75&resolution=160", "0.75 MobileNet-160")
+    before_total = text(browser, "#total-mult-adds .total-value")
+    assert cell(browser, "conv1", "out_shape") == "80x80x24"  # int(32 * 0.75) = 24
+    thumb = browser.find_element(By.CSS_SELECTOR, "#alpha [role='slider']")
+    thumb.click()
+    for _ in range(5):  # step 0.01: 0.75 -> 0.70
+        thumb.send_keys(Keys.ARROW_LEFT)
+    wait_for(browser, lambda d: "alpha=0.7&" in d.current_url, "the URL to follow the slider")
+    wait_for(browser, lambda d: "0.7 MobileNet-160" in text(d, "#config-title"), "the new title")
+    # int(32 * 0.7) = 22 channels out of conv1; totals are the engine's for 0.7-160
+    wait_for(browser, lambda d: cell(d, "conv1", "out_shape") == "80x80x22", "the table")
+    expected = f"{layer_table(0.7, 160).totals['mult_adds'] / 1e6:,.1f} M"
+    wait_for(browser, lambda d: text(d, "#total-mult-adds .total-value") == expected, "totals")
+    assert expected != before_total
+    assert browser.find_element(By.CSS_SELECTOR, "#alpha [role='slider']") \
+        .get_attribute("aria-valuenow") == "0.7"
+    assert severe_logs(browser) == []
+
+
+def test_budget_change_moves_the_recommendation(browser: Any, server: str) -> None:
+    open_view(browser, server + "?alpha=1&resolution=224", "1 MobileNet-224")
+    box = browser.find_element(By.ID, "max_mult_adds_m")
+    labels = []
+    for budget in (300, 100):
+        box.send_keys(Keys.CONTROL, "a")
+        box.send_keys(str(budget), Keys.ENTER)
+        want = recommend(max_mult_adds_m=budget, grid=True)["best"]["label"]
+        wait_for(browser, lambda d, w=want: text(d, "#recommended-label") == w,
+                 f"recommendation {want} for {budget} M")
+        wait_for(browser, lambda d, b=budget: f"max_mult_adds_m={b}" in d.current_url, "the URL")
+        labels.append(want)
+    assert labels[0] != labels[1]
+    assert severe_logs(browser) == []
+
+
+def test_csv_download_has_the_selected_configs_rows(browser: Any, server: str,
+                                                    downloads: Path) -> None:
+    open_view(browser, server + "?alpha=0.5&resolution=128&rounding=slim", "0.5 MobileNet-128")
+    target = downloads / "mobilenet_v1_0.5_128_slim_paper_layers.csv"
+    target.unlink(missing_ok=True)
+    browser.find_element(By.ID, "download-csv").click()
+    wait_for(browser, lambda d: target.exists() and target.stat().st_size > 0
+             and not list(downloads.glob("*.crdownload")), "the CSV download")
+    with target.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    expected = layer_table(0.5, 128, rounding="slim").rows
+    assert [r["name"] for r in rows] == [r["name"] for r in expected]
+    assert [int(r["mult_adds"]) for r in rows] == [r["mult_adds"] for r in expected]
+    # conv1 at 0.5-128: 3*3*3*16 weights on 64*64 outputs = 442,368 mult-adds
+    assert int(rows[0]["mult_adds"]) == 3 * 3 * 3 * 16 * 64 * 64
+
+
+def test_link_reopens_the_same_view(browser: Any, server: str) -> None:
+    open_view(browser, server + "?alpha=0.5&resolution=192&convention=fvcore&x=params",
+              "0.5 MobileNet-192")
+    assert "fvcore convention" in text(browser, "#config-title")
+    wait_for(browser, lambda d: "Parameters (millions)" in text(d, "#pareto-chart .xtitle"),
+             "the x axis")
+    thumbs = browser.find_elements(By.CSS_SELECTOR, "[role='slider']")
+    assert [t.get_attribute("aria-valuenow") for t in thumbs[:2]] == ["0.5", "192"]
+    assert severe_logs(browser) == []
