@@ -512,3 +512,81 @@ def save_hardware(device_id: str, device_type: str, threads: int, record: Mappin
             Path(tmp).unlink(missing_ok=True)
             raise
     return p
+
+
+# ------------------------------------------------------------------------------------------
+# Per-layer-type profiles of a measured device: data/latency/<id>.profile.csv
+# (bench.profile_layers rows, stored so a report reads them instead of re-measuring)
+# ------------------------------------------------------------------------------------------
+PROFILE_CONFIG_COLUMNS: tuple[str, ...] = (
+    "device_id", "device", "backend", "device_type", "threads", "batch", "channels_last",
+    "alpha", "resolution", "variant", "rounding", "classes", "convention", "runs",
+)
+PROFILE_COLUMNS: tuple[str, ...] = (
+    *PROFILE_CONFIG_COLUMNS, "type", "layers", "time_ms", "time_pct", "mult_adds",
+    "mult_adds_pct", "loadavg_start", "torch_version", "date",
+)
+_PROFILE_KEY = tuple(c for c in PROFILE_CONFIG_COLUMNS if c not in ("device", "runs"))
+_PROFILE_NUMERIC = {"threads": int, "batch": int, "resolution": int, "classes": int, "runs": int,
+                    "layers": int, "mult_adds": int, "alpha": float, "time_ms": float,
+                    "time_pct": float, "mult_adds_pct": float, "loadavg_start": float}
+
+
+def profile_path(device_id: str, data_dir: str | Path | None = None) -> Path:
+    base = Path(data_dir) if data_dir is not None else LATENCY_DIR
+    return base / f"{check_device_id(device_id)}.profile.csv"
+
+
+def _profile_key(row: Mapping[str, Any]) -> tuple[str, ...]:
+    return tuple(_norm(c, row.get(c)) for c in _PROFILE_KEY)
+
+
+def save_profile(device_id: str, config: Mapping[str, Any], rows: Sequence[Mapping[str, Any]], *,
+                 data_dir: str | Path | None = None) -> Path:
+    """Store one profiled configuration (``config``: the PROFILE_CONFIG_COLUMNS and the
+    loadavg/version/date columns; ``rows``: :func:`costmodel.bench.profile_layers`), replacing an
+    earlier profile of the same configuration. Atomic, like :func:`append_row`."""
+    p = profile_path(device_id, data_dir)
+    if not p.parent.is_dir():
+        raise CostModelError(f"output folder {str(p.parent)!r} does not exist; "
+                             f"allowed: a file in an existing folder")
+    new = [{**config, "device_id": device_id, **r} for r in rows]
+    if not new:
+        raise CostModelError("no profile rows to store; allowed: the rows of a profile")
+    key = _profile_key(new[0])
+    with _locked(p):
+        old = [r for r in read_rows(p) if _profile_key(r) != key]
+        _write_atomic(p, PROFILE_COLUMNS, [*old, *new])
+    return p
+
+
+def load_profiles(device_id: str | None = None,
+                  data_dir: str | Path | None = None) -> list[dict[str, Any]]:
+    """The stored profiles of a device (every measured device when ``device_id`` is None), one
+    dict per profiled configuration, in file order: ``label`` (alpha-resolution, as 1.0-224),
+    the PROFILE_CONFIG_COLUMNS, ``loadavg_start``, ``torch_version``, ``date`` and ``rows``
+    (type, layers, time_ms, time_pct, mult_adds, mult_adds_pct). [] if none are stored."""
+    base = Path(data_dir) if data_dir is not None else LATENCY_DIR
+    if device_id is None:
+        ids = sorted(p.name.removesuffix(".profile.csv") for p in base.glob("*.profile.csv")
+                     if not p.name.startswith(".")) if base.is_dir() else []
+        return [p for d in ids for p in load_profiles(d, base)]
+    out: dict[tuple[str, ...], dict[str, Any]] = {}
+    for raw in read_rows(profile_path(device_id, base)):
+        r: dict[str, Any] = dict(raw)
+        for col, conv in _PROFILE_NUMERIC.items():
+            try:
+                r[col] = conv(float(r[col])) if conv is int else conv(r[col])
+            except (KeyError, TypeError, ValueError):
+                r[col] = None
+        r["channels_last"] = str(r.get("channels_last", "")).lower() in ("true", "1")
+        key = _profile_key(raw)
+        if key not in out:
+            head = {c: r.get(c) for c in (*PROFILE_CONFIG_COLUMNS, "loadavg_start",
+                                           "torch_version", "date")}
+            a = float(r["alpha"])
+            label = f"{a:.1f}" if a.is_integer() else f"{a:g}"
+            out[key] = {"label": f"{label}-{r['resolution']}", **head, "rows": []}
+        out[key]["rows"].append({c: r.get(c) for c in ("type", "layers", "time_ms", "time_pct",
+                                                          "mult_adds", "mult_adds_pct")})
+    return list(out.values())

@@ -1,0 +1,97 @@
+"""Stored per-layer-type profiles (data/latency/<device-id>.profile.csv): round trip, replacing a
+profile of the same configuration, atomic writes, bad input; and the profile script."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from costmodel import latency_data as ld
+from costmodel.breakdown import breakdown
+from costmodel.errors import CostModelError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _config(alpha: float, resolution: int, **extra: object) -> dict[str, object]:
+    return {"device": "test cpu", "backend": "torch", "device_type": "cpu", "threads": 1,
+            "batch": 1, "channels_last": False, "alpha": alpha, "resolution": resolution,
+            "variant": "mobilenet_v1", "rounding": "int", "classes": 1000, "convention": "paper",
+            "runs": 5, "loadavg_start": 0.5, "torch_version": "x", "date": "2026-01-01", **extra}
+
+
+def _rows(alpha: float, resolution: int, time_scale: float = 1.0) -> list[dict[str, object]]:
+    # Mult-adds from the engine (breakdown); times any positive numbers.
+    return [{"type": r["type"], "layers": 1, "time_ms": time_scale * (i + 1),
+             "time_pct": 100.0 * (i + 1) / 15, "mult_adds": r["mult_adds"],
+             "mult_adds_pct": r["mult_adds_pct"]}
+            for i, r in enumerate(breakdown(alpha, resolution))]
+
+
+def test_round_trip_and_labels(tmp_path: Path) -> None:
+    assert ld.load_profiles("dev-a", tmp_path) == []
+    ld.save_profile("dev-a", _config(1.0, 224), _rows(1.0, 224), data_dir=tmp_path)
+    ld.save_profile("dev-a", _config(0.25, 128), _rows(0.25, 128), data_dir=tmp_path)
+    got = ld.load_profiles("dev-a", tmp_path)
+    assert [p["label"] for p in got] == ["1.0-224", "0.25-128"]
+    assert got[0]["rows"] == _rows(1.0, 224)  # numbers come back as numbers
+    assert got[1]["alpha"] == 0.25 and got[1]["resolution"] == 128 and got[1]["threads"] == 1
+    assert got[0]["channels_last"] is False
+    # A profile file is not a latency device and does not disturb the latency loaders.
+    assert "dev-a" not in ld.device_ids(tmp_path)
+    assert [p["device_id"] for p in ld.load_profiles(None, tmp_path)] == ["dev-a", "dev-a"]
+
+
+def test_same_config_is_replaced_other_configs_kept(tmp_path: Path) -> None:
+    ld.save_profile("dev-a", _config(1.0, 224), _rows(1.0, 224), data_dir=tmp_path)
+    ld.save_profile("dev-a", _config(1.0, 224, threads=2), _rows(1.0, 224), data_dir=tmp_path)
+    ld.save_profile("dev-a", _config(1.0, 224), _rows(1.0, 224, time_scale=3.0), data_dir=tmp_path)
+    got = ld.load_profiles("dev-a", tmp_path)
+    assert [(p["label"], p["threads"]) for p in got] == [("1.0-224", 2), ("1.0-224", 1)]
+    assert got[1]["rows"][0]["time_ms"] == 3.0
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp files
+
+
+def test_bad_input(tmp_path: Path) -> None:
+    with pytest.raises(CostModelError, match="device id 'Bad Id' is not valid"):
+        ld.save_profile("Bad Id", _config(1.0, 224), _rows(1.0, 224), data_dir=tmp_path)
+    with pytest.raises(CostModelError, match="no profile rows"):
+        ld.save_profile("dev-a", _config(1.0, 224), [], data_dir=tmp_path)
+    with pytest.raises(CostModelError, match="does not exist"):
+        ld.save_profile("dev-a", _config(1.0, 224), _rows(1.0, 224), data_dir=tmp_path / "missing")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_torn_last_line_is_dropped(tmp_path: Path) -> None:
+    path = ld.save_profile("dev-a", _config(1.0, 224), _rows(1.0, 224), data_dir=tmp_path)
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text + text.splitlines()[1][:20], encoding="utf-8")  # partial line, no newline
+    assert ld.load_profiles("dev-a", tmp_path)[0]["rows"] == _rows(1.0, 224)
+
+
+def test_script_rejects_bad_config(tmp_path: Path) -> None:
+    out = subprocess.run([sys.executable, str(ROOT / "scripts" / "store_layer_profiles.py"),
+                          "--configs", "1.0x224", "--data-dir", str(tmp_path)],
+                         capture_output=True, text=True, check=False)
+    assert out.returncode == 2
+    assert out.stderr.strip() == ("store_layer_profiles: error: config '1.0x224' is not valid; "
+                                  "allowed: ALPHA-RESOLUTION, e.g. 1.0-224")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_script_profiles_and_stores(tmp_path: Path) -> None:
+    pytest.importorskip("torch", reason="profiling needs torch")
+    out = subprocess.run([sys.executable, str(ROOT / "scripts" / "store_layer_profiles.py"),
+                          "--configs", "0.25-64", "--runs", "2", "--data-dir", str(tmp_path)],
+                         capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr
+    (profile,) = ld.load_profiles(None, tmp_path)
+    assert profile["label"] == "0.25-64" and profile["device_id"] == ld.cpu_device_id()
+    by_type = {r["type"]: r for r in profile["rows"]}
+    ma = {r["type"]: r["mult_adds"] for r in breakdown(0.25, 64)}
+    assert {t: by_type[t]["mult_adds"] for t in ma} == ma
+    assert sum(r["time_pct"] for r in profile["rows"]) == pytest.approx(100.0, abs=0.5)
