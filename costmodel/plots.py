@@ -107,10 +107,6 @@ def new_figure(nrows: int = 1, ncols: int = 1, *, width: float = WIDTH_IN,
     return fig, axes
 
 
-def _millions(x: float, _pos: Any = None) -> str:
-    return f"{x / 1e6:g}"
-
-
 def _percent_log_formatter(x: float, _pos: Any = None) -> str:
     return f"{x:g}"
 
