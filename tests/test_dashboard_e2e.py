@@ -21,6 +21,7 @@ pytest.importorskip("waitress", reason="waitress is not installed (pip install -
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed "
                                 "(pip install -e .[dev])")
 
+from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
@@ -84,13 +85,20 @@ def browser(downloads: Path) -> Iterator[Any]:
 
 
 def wait_for(driver: Any, cond: Callable[[Any], Any], what: str, timeout: float = WAIT_S) -> Any:
-    return WebDriverWait(driver, timeout, poll_frequency=0.1).until(
+    # Dash re-renders components on every update: an element found a moment ago may be gone.
+    return WebDriverWait(driver, timeout, poll_frequency=0.1,
+                         ignored_exceptions=[StaleElementReferenceException]).until(
         lambda d: cond(d), message=f"timed out waiting for {what}")
 
 
 def text(driver: Any, css: str) -> str:
-    els = driver.find_elements(By.CSS_SELECTOR, css)
-    return els[0].text if els else ""
+    for _ in range(5):  # re-find when React replaced the node between find and read
+        els = driver.find_elements(By.CSS_SELECTOR, css)
+        try:
+            return els[0].text if els else ""
+        except StaleElementReferenceException:
+            continue
+    return ""
 
 
 def cell(driver: Any, row_id: str, col: str) -> str:
@@ -145,8 +153,8 @@ def test_alpha_slider_changes_totals_and_table(browser: Any, server: str) -> Non
     expected = f"{layer_table(0.7, 160).totals['mult_adds'] / 1e6:,.1f} M"
     wait_for(browser, lambda d: text(d, "#total-mult-adds .total-value") == expected, "totals")
     assert expected != before_total
-    assert browser.find_element(By.CSS_SELECTOR, "#alpha [role='slider']") \
-        .get_attribute("aria-valuenow") == "0.7"
+    wait_for(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#alpha [role='slider']")
+             .get_attribute("aria-valuenow") == "0.7", "the slider at 0.7")
     assert severe_logs(browser) == []
 
 
@@ -189,6 +197,7 @@ def test_link_reopens_the_same_view(browser: Any, server: str) -> None:
     assert "fvcore convention" in text(browser, "#config-title")
     wait_for(browser, lambda d: "Parameters (millions)" in text(d, "#pareto-chart .xtitle"),
              "the x axis")
-    thumbs = browser.find_elements(By.CSS_SELECTOR, "[role='slider']")
-    assert [t.get_attribute("aria-valuenow") for t in thumbs[:2]] == ["0.5", "192"]
+    wait_for(browser, lambda d: [t.get_attribute("aria-valuenow") for t in
+                                 d.find_elements(By.CSS_SELECTOR, "[role='slider']")[:2]]
+             == ["0.5", "192"], "the sliders at 0.5 and 192")
     assert severe_logs(browser) == []
