@@ -83,11 +83,14 @@ def device_keys() -> list[str]:
     return [d["id"] for d in devices()]
 
 
-def device_label(d: dict[str, Any]) -> str:
-    kind = "published" if d["published"] else "measured"
+def device_short(d: dict[str, Any]) -> str:
     th = f", {d['threads']} thr" if d.get("threads") else ""
     prec = f", {d['precision']}" if d.get("precision") not in (None, "float32") else ""
-    return f"{d['device_id']} \u00b7 {d['backend']}{th}{prec} ({kind})"
+    return f"{d['device_id']} \u00b7 {d['backend']}{th}{prec}"
+
+
+def device_label(d: dict[str, Any]) -> str:
+    return f"{device_short(d)} ({'published' if d['published'] else 'measured'})"
 
 
 def device_options() -> list[dict[str, Any]]:
@@ -147,8 +150,11 @@ def axis_title(x: str, device: str | None) -> str:
     title, unit, _ = X_AXES[x]
     if x in DEVICE_AXES:
         d = device_info(device or default_device() or "")
-        what = "Published latency" if d["published"] and x == "latency" else title.split(" (")[0]
-        return f"{what} on {device_label(d)} ({unit})"
+        if x == "latency":
+            what = "Published latency" if d["published"] else "Measured latency"
+        else:
+            what = "Predicted latency"
+        return f"{what} on {device_short(d)} ({unit})"
     return f"{title} ({unit})"
 
 
@@ -389,7 +395,9 @@ def recommendation(sel: Selection) -> dict[str, Any] | None:
         device = sel.device or default_device()
     rec = _recommend(tuple(sorted(sel.budgets.items())), device, sel.rounding, sel.convention,
                      _latency_state())
-    out: dict[str, Any] = {"reason": rec["reason"], "status": rec["status"], "device": device}
+    out: dict[str, Any] = {"reason": rec["reason"], "status": rec["status"], "device": device,
+                           "device_text": "" if device is None else
+                           f"latency on {device_short(device_info(device))}"}
     if rec["status"] != "ok":
         closest = rec.get("closest") or {}
         out.update(message=rec["reason"], best=None, closest=closest.get("label"))

@@ -201,3 +201,22 @@ def test_link_reopens_the_same_view(browser: Any, server: str) -> None:
                                  d.find_elements(By.CSS_SELECTOR, "[role='slider']")[:2]]
              == ["0.5", "192"], "the sliders at 0.5 and 192")
     assert severe_logs(browser) == []
+
+
+def test_clicking_a_point_selects_it(browser: Any, server: str) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    open_view(browser, server + "?alpha=1&resolution=224", "1 MobileNet-224")
+    # The published 0.25-128 checkpoint: the bottom-left point, far from any other.
+    find_point = """
+        const gd = document.querySelector('#pareto-chart .js-plotly-plot');
+        const ti = gd._fullData.findIndex(t => t.name === 'Published top-1');
+        const pi = gd._fullData[ti].customdata.findIndex(c => c[0] === 0.25 && c[1] === 128);
+        const tr = gd.querySelectorAll('.scatterlayer .trace')[ti];
+        return tr ? tr.querySelectorAll('path.point')[pi] : null;"""
+    point = wait_for(browser, lambda d: d.execute_script(find_point), "the 0.25-128 point")
+    ActionChains(browser).move_to_element(point).click().perform()
+    wait_for(browser, lambda d: "0.25 MobileNet-128" in text(d, "#config-title"), "the selection")
+    wait_for(browser, lambda d: "alpha=0.25&resolution=128" in d.current_url, "the URL")
+    wait_for(browser, lambda d: cell(d, "conv1", "out_shape") == "64x64x8", "the table")  # 32/4
+    assert severe_logs(browser) == []

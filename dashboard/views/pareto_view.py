@@ -32,8 +32,11 @@ GRAPH_CONFIG: dict[str, Any] = {
 
 def layout() -> Any:
     return html.Section(className="card chart-card", children=[
-        dcc.Graph(id="pareto-chart", config=GRAPH_CONFIG, className="pareto-graph",
-                  figure={"data": [], "layout": {"height": 560}}),
+        # The spinner shows only when an update takes over half a second (a latency model's
+        # first fit), not on every slider move.
+        dcc.Loading(type="circle", delay_show=500, children=dcc.Graph(
+            id="pareto-chart", config=GRAPH_CONFIG, className="pareto-graph",
+            figure={"data": [], "layout": {"height": 570}})),
         html.Div(className="chart-foot", children=[
             html.Div(id="recommendation", className="recommendation", role="status"),
             html.Div(className="export", children=[
@@ -293,6 +296,8 @@ def recommendation_view(rec: dict[str, Any] | None) -> Any:
     ]
     if rec.get("binding_text"):
         children += [html.Br(), html.Span(rec["binding_text"], id="binding", className="binding")]
+    if rec.get("device_text"):
+        children += [html.Br(), html.Span(f"Latency budget: {rec['device_text']}", className="hint")]
     if rec.get("runner_up"):
         children += [html.Br(), html.Span(f"Runner-up: {rec['runner_up']}", className="hint")]
     return html.Div(children, title=rec.get("reason", ""))
