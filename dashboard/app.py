@@ -128,7 +128,8 @@ def _warm_up() -> None:
 def create_app(*, warm: bool = False) -> Dash:
     """A new Dash app with every view registered (debug off; the server is ``app.server``).
     ``warm=True`` computes the default view before returning (``costmodel serve`` does)."""
-    app = Dash(__name__, title=TITLE, assets_folder=str(ASSETS), update_title=None,
+    app = Dash(__name__, title=TITLE, assets_folder=str(ASSETS),
+               update_title=None,  # type: ignore[arg-type]  # None: keep the title while updating
                serve_locally=True)
     app.layout = layout()
     controls.register(app)

@@ -181,11 +181,11 @@ GRID_RESOLUTIONS = tuple(range(128, 225, 16))
 
 @lru_cache(maxsize=64)
 def _front(objective: str, rounding: str, convention: str, _state: tuple[Any, ...]) -> Any:
-    kind = objective.partition(":")[0]
-    grid = {} if kind == "latency" else {"alphas": GRID_ALPHAS, "resolutions": GRID_RESOLUTIONS}
-    frame = pareto.pareto([objective, "top1"], grid=True, rounding=rounding,
-                          convention=convention, **grid)
-    return frame
+    if objective.partition(":")[0] == "latency":  # the configs the device has latency for
+        return pareto.pareto([objective, "top1"], grid=True, rounding=rounding,
+                             convention=convention)
+    return pareto.pareto([objective, "top1"], grid=True, alphas=GRID_ALPHAS,
+                         resolutions=GRID_RESOLUTIONS, rounding=rounding, convention=convention)
 
 
 def front_frame(sel: Selection) -> Any:
@@ -352,8 +352,9 @@ BUDGET_NAMES = {"max_latency_ms": "max latency", "max_mult_adds_m": "max mult-ad
 @lru_cache(maxsize=256)
 def _recommend(budgets: tuple[tuple[str, float], ...], device: str | None, rounding: str,
                convention: str, _state: tuple[Any, ...]) -> dict[str, Any]:
+    limits: dict[str, Any] = dict(budgets)
     return recommend.recommend(device=device, grid=True, rounding=rounding,
-                               convention=convention, **dict(budgets))
+                               convention=convention, **limits)
 
 
 def _x_of(point: dict[str, Any], sel: Selection) -> float | None:

@@ -99,7 +99,8 @@ def check_budget(name: str, value: Any) -> float | None:
     try:
         v = float(value)
     except ValueError:
-        shown = value if len(value) <= 40 else value[:40] + "..."
+        text = str(value)
+        shown = text if len(text) <= 40 else text[:40] + "..."
         raise CostModelError(f"{label} {shown!r} is not a number; allowed: a number > 0, "
                              f"or empty") from None
     if not math.isfinite(v) or v <= 0 or v > BUDGET_MAX:
@@ -134,8 +135,12 @@ def _checkers(x_options: Iterable[str] | None, devices: Iterable[str] | None
         "convention": choice("convention", list(CONVENTIONS)),
         "x": check_x,
         "device": check_device,
-        **{b: (lambda v, _b=b: check_budget(_b, v)) for b in BUDGET_FIELDS},
+        **{b: _budget_checker(b) for b in BUDGET_FIELDS},
     }
+
+
+def _budget_checker(name: str) -> Callable[[Any], float | None]:
+    return lambda v: check_budget(name, v)
 
 
 def parse(raw: Any, *, x_options: Iterable[str] | None = None,

@@ -452,3 +452,47 @@ def test_debug_is_off() -> None:
     app = create_app()
     assert not app.server.debug
     assert not app._dev_tools["ui"] and not app._dev_tools["prune_errors"]  # no dev tools
+
+
+# ------------------------------------------------------------------------------------------
+# costmodel serve: options and bad input (the server itself runs in the e2e tests)
+# ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("argv,match", [
+    (["--port", "abc"], "port 'abc' is not an integer; allowed: 1 to 65535"),
+    (["--port", "70000"], "port '70000' is out of range; allowed: 1 to 65535"),
+    (["--threads", "0"], "threads '0' is out of range; allowed: 1 to 64"),
+    (["--host", "no-such-host.invalid"], "host 'no-such-host.invalid' cannot be resolved"),
+])
+def test_serve_bad_options_are_one_line_errors(argv: list[str], match: str,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    from costmodel.cli import main
+
+    assert main(["serve", *argv]) == 2
+    err = capsys.readouterr().err
+    assert match in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_serve_refuses_a_busy_port(capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    from costmodel.cli import main
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(1)
+        port = s.getsockname()[1]
+        assert main(["serve", "--port", str(port)]) == 2
+    assert f"port {port} on 127.0.0.1 is not available" in capsys.readouterr().err
+
+
+def test_serve_defaults_and_no_dash_at_parse_time() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys; from costmodel.cli import build_parser; "
+            "a = build_parser().parse_args(['serve']); "
+            "print(a.host, a.port, a.debug, "
+            "sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('dash', 'flask', 'waitress', 'plotly', 'dashboard')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["127.0.0.1", "8050", "False", "[]"]

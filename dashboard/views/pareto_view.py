@@ -35,7 +35,8 @@ def layout() -> Any:
         # The spinner shows only when an update takes over half a second (a latency model's
         # first fit), not on every slider move.
         dcc.Loading(type="circle", delay_show=500, children=dcc.Graph(
-            id="pareto-chart", config=GRAPH_CONFIG, className="pareto-graph",
+            id="pareto-chart", config=GRAPH_CONFIG,  # type: ignore[arg-type]
+            className="pareto-graph",
             figure={"data": [], "layout": {"height": 570}})),
         html.Div(className="chart-foot", children=[
             html.Div(id="recommendation", className="recommendation", role="status"),
