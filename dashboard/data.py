@@ -3,13 +3,18 @@ its answer for a view. Nothing here counts, fits, ranks or recommends (issue 6: 
 truth); it names the library function that does.
 
 Caches: the library functions are pure for given inputs and data files, so results that are
-costly to rebuild (latency tables, which read CSVs) are cached per data-file state (path, mtime,
-size). Nothing here is mutated after it is built.
+costly to rebuild (fronts, recommendations, latency tables read from CSVs) are cached, keyed by
+the data-file state (name, mtime, size) where they read data/latency. Nothing cached is mutated
+after it is built. The caches are single-flight (:func:`_cached`): when a key is missing, one
+thread computes it and concurrent requests for it wait instead of all computing it at once (a
+new latency row invalidates every latency key while the server is under load).
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
+import threading
+from collections.abc import Callable
+from functools import lru_cache, wraps
 from typing import Any
 
 from costmodel import accuracy as acc
@@ -22,6 +27,27 @@ from costmodel.errors import CostModelError
 from costmodel.formatting import render_csv
 from costmodel.reduction import separable_reduction
 from dashboard.state import Selection
+
+_CACHE_LOCK = threading.RLock()
+
+
+def _cached(maxsize: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """lru_cache behind one lock: a hit costs a lock round trip (microseconds); a miss is
+    computed once while other threads wait for it."""
+
+    def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
+        cached = lru_cache(maxsize=maxsize)(fn)
+
+        @wraps(fn)
+        def wrapper(*args: Any) -> Any:
+            with _CACHE_LOCK:
+                return cached(*args)
+
+        wrapper.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
+        return wrapper
+
+    return deco
+
 
 VARIANT_LABELS = {
     "mobilenet_v1": "MobileNet-V1 (depthwise separable)",
@@ -64,12 +90,12 @@ def _latency_state() -> tuple[tuple[str, float, int], ...]:
     return tuple(sorted((p.name, p.stat().st_mtime, p.stat().st_size) for p in base.glob("*.csv")))
 
 
-@lru_cache(maxsize=4)
+@_cached(maxsize=4)
 def _devices(_state: tuple[Any, ...]) -> tuple[dict[str, Any], ...]:
     return tuple(pareto.devices())
 
 
-@lru_cache(maxsize=4)
+@_cached(maxsize=4)
 def _objective_names(_state: tuple[Any, ...]) -> frozenset[str]:
     return frozenset(o["name"] for o in pareto.objectives(include_devices=True))
 
@@ -179,7 +205,7 @@ GRID_ALPHAS = tuple(round(0.25 + 0.05 * i, 2) for i in range(16))
 GRID_RESOLUTIONS = tuple(range(128, 225, 16))
 
 
-@lru_cache(maxsize=64)
+@_cached(maxsize=64)
 def _front(objective: str, rounding: str, convention: str, _state: tuple[Any, ...]) -> Any:
     if objective.partition(":")[0] == "latency":  # the configs the device has latency for
         return pareto.pareto([objective, "top1"], grid=True, rounding=rounding,
@@ -191,11 +217,12 @@ def _front(objective: str, rounding: str, convention: str, _state: tuple[Any, ..
 def front_frame(sel: Selection) -> Any:
     """pareto.pareto([x, top1]) over the chart's configs (MobileNet-V1; the selection's rounding
     and convention), cached. Read-only: do not modify the returned frame."""
-    return _front(objective_name(sel.x, sel.device), sel.rounding, sel.convention,
-                  _latency_state())
+    obj = objective_name(sel.x, sel.device)
+    # Cost axes do not read data/latency: their front survives new latency rows.
+    return _front(obj, sel.rounding, sel.convention, _latency_state() if ":" in obj else ())
 
 
-@lru_cache(maxsize=64)
+@_cached(maxsize=64)
 def _latency_lookup(device: str, variant: str, _state: tuple[Any, ...]) -> dict[tuple[float, int], float]:
     try:
         t = pareto.load_latency(device, variant=variant)
@@ -207,7 +234,10 @@ def _latency_lookup(device: str, variant: str, _state: tuple[Any, ...]) -> dict[
 
 def latency_at(device: str, variant: str, alpha: float, resolution: int) -> float | None:
     """The latency (ms) pareto.load_latency has for one config on a device, or None."""
-    return _latency_lookup(device, variant, _latency_state()).get((round(alpha, 6), resolution))
+    published = any(d["id"] == device and d["published"] for d in devices())
+    # Published phones come from data/reference: new rows in data/latency do not touch them.
+    state_ = () if published else _latency_state()
+    return _latency_lookup(device, variant, state_).get((round(alpha, 6), resolution))
 
 
 def selected_point(sel: Selection) -> dict[str, Any]:
@@ -349,7 +379,7 @@ BUDGET_NAMES = {"max_latency_ms": "max latency", "max_mult_adds_m": "max mult-ad
                 "max_params_m": "max params"}
 
 
-@lru_cache(maxsize=256)
+@_cached(maxsize=256)
 def _recommend(budgets: tuple[tuple[str, float], ...], device: str | None, rounding: str,
                convention: str, _state: tuple[Any, ...]) -> dict[str, Any]:
     limits: dict[str, Any] = dict(budgets)
@@ -395,7 +425,7 @@ def recommendation(sel: Selection) -> dict[str, Any] | None:
     if sel.max_latency_ms is not None:
         device = sel.device or default_device()
     rec = _recommend(tuple(sorted(sel.budgets.items())), device, sel.rounding, sel.convention,
-                     _latency_state())
+                     _latency_state() if device else ())
     out: dict[str, Any] = {"reason": rec["reason"], "status": rec["status"], "device": device,
                            "device_text": "" if device is None else
                            f"latency on {device_short(device_info(device))}"}
