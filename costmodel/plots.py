@@ -51,8 +51,10 @@ OKABE_ITO = {
     "purple": "#CC79A7", "sky": "#56B4E9", "yellow": "#F0E442", "black": "#000000",
     "grey": "#7F7F7F",
 }
+# Yellow is left out of the series palette: too light on white. 7 colours x 8 markers give 56
+# distinct (colour, marker) pairs in order.
 PALETTE: tuple[str, ...] = tuple(OKABE_ITO[c] for c in (
-    "blue", "orange", "green", "vermillion", "purple", "sky", "black", "yellow"))
+    "blue", "orange", "green", "vermillion", "purple", "sky", "black"))
 MARKERS: tuple[str, ...] = ("o", "s", "^", "D", "v", "P", "X", "*")
 LINESTYLES: tuple[str, ...] = ("-", "--", "-.", ":")
 
@@ -545,16 +547,35 @@ def objective_axis(objective: Mapping[str, Any]) -> tuple[str, float]:
     return f"{label} ({unit})", 1.0
 
 
-def device_title(device: Mapping[str, Any]) -> str:
-    """A short title for a latency device dict of :func:`costmodel.pareto.devices`."""
+def series_label(device: Mapping[str, Any]) -> str:
+    """Backend, threads and (if not float32) precision of a latency device dict of
+    :func:`costmodel.pareto.devices`: ``onnxruntime, 2 threads``."""
     parts = [str(device.get("backend") or "")]
     threads = device.get("threads")
     if threads is not None and threads == threads:
         parts.append(f"{int(threads)} thread{'s' if int(threads) != 1 else ''}")
     if device.get("precision") not in (None, "float32"):
         parts.append(str(device["precision"]))
-    kind = "published" if device.get("published") else "measured"
-    return f"{device.get('device_id', device.get('id'))}: {', '.join(p for p in parts if p)} ({kind})"
+    return ", ".join(p for p in parts if p)
+
+
+def series_labels(devices: Sequence[Mapping[str, Any]]) -> tuple[dict[str, str], str]:
+    """Legend labels for several latency devices ({id: label}) and a caption: when they are all
+    one device, the labels are :func:`series_label` and the caption its description; otherwise
+    the labels are :func:`device_title` and the caption lists the devices."""
+    ids = list(dict.fromkeys(str(d.get("device_id")) for d in devices))
+    if len(ids) == 1:
+        return ({str(d["id"]): series_label(d) for d in devices},
+                str(devices[0].get("description") or ids[0]))
+    return {str(d["id"]): device_title(d) for d in devices}, ", ".join(ids)
+
+
+def device_title(device: Mapping[str, Any], *, with_kind: bool = True) -> str:
+    """A short title for a latency device dict of :func:`costmodel.pareto.devices`:
+    ``pixel3: tflite-cpu, 4 threads (published)`` (without the last part: ``with_kind=False``)."""
+    kind = " (published)" if device.get("published") else " (measured)"
+    return (f"{device.get('device_id', device.get('id'))}: {series_label(device)}"
+            f"{kind if with_kind else ''}")
 
 
 def _frame_objectives(frame: Any) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
@@ -708,10 +729,10 @@ def pareto_fronts(frames: Mapping[str, Any], *, ncols: int = 2, annotate: bool =
         for ax in flat[:n]:
             for h, lab in zip(*ax.get_legend_handles_labels()):
                 handles.setdefault(lab, h)
-        fig.legend(list(handles.values()), list(handles), loc="outside upper center",
+        fig.legend(list(handles.values()), list(handles), loc="outside lower center",
                    ncols=len(handles))
         if title:
-            fig.suptitle(title)
+            fig.suptitle(title, fontsize=10)
     return fig
 
 
@@ -869,7 +890,8 @@ def latency_vs_mult_adds(frames: Mapping[str, Any], *,
         _log_axis(ax, "y")
         ax.set_xlabel("mult-adds (millions), log scale")
         ax.set_ylabel("latency, batch 1 (ms), log scale")
-        fig.legend(loc="outside lower center", ncols=2, fontsize=7.5)
+        longest = max(len(str(t)) for t in ax.get_legend_handles_labels()[1])
+        fig.legend(loc="outside lower center", ncols=1 if longest > 44 else 2, fontsize=7.5)
         if title:
             ax.set_title(title)
     return fig
@@ -904,14 +926,14 @@ def time_share_bar(profiles: Mapping[str, Sequence[Mapping[str, Any]]], *, title
             ax.set_xlim(0, 115)
             ax.set_xticks([0, 25, 50, 75, 100])
             ax.set_xlabel("share (%)")
-            ax.set_title(name, fontsize=9)
+            ax.set_title(name, fontsize=8.5)
             ax.grid(axis="y", visible=False)
         axes[0].set_yticks(y, types)
         axes[0].set_ylabel("layer type")
         axes[0].invert_yaxis()
-        fig.legend(*axes[0].get_legend_handles_labels(), loc="outside upper center", ncols=2)
+        fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=2)
         if title:
-            fig.suptitle(title)
+            fig.suptitle(title, fontsize=10)
     return fig
 
 
@@ -962,7 +984,7 @@ def prediction_plot(evaluations: Mapping[str, Any], *, title: str = "") -> Figur
         left.set_ylabel("predicted latency, held out (ms), log scale")
         right.axhspan(-10, 10, color=OKABE_ITO["grey"], alpha=0.2, linewidth=0)
         right.axhline(0, color="black", linewidth=0.8)
-        _log_axis(right, "x")
+        _log_axis(right, "x", subs=(1.0, 3.0))
         right.set_xlim(line[0], line[1])
         right.set_xlabel("measured latency (ms), log scale")
         right.set_ylabel("prediction error (% of measured)")
@@ -978,5 +1000,5 @@ def prediction_plot(evaluations: Mapping[str, Any], *, title: str = "") -> Figur
         labels += [str(p.get_label()) for p in proxies]
         fig.legend(handles, labels, loc="outside lower center", ncols=1, fontsize=7.5)
         if title:
-            fig.suptitle(title)
+            fig.suptitle(title, fontsize=10)
     return fig
