@@ -366,3 +366,22 @@ def test_prediction_plot_shows_held_out_predictions(tmp_path: Path) -> None:
     assert f"pixel3 cpu: {100 * ev.within:.0f}% within ±10% (baseline {100 * ev.baseline_within:.0f}%)" \
         in legend_text
     _save_and_check(fig, tmp_path, "prediction")
+
+
+def test_device_labels() -> None:
+    cpu1 = {"id": "box-cpu/onnxruntime/1", "device_id": "box-cpu", "description": "Box CPU",
+            "backend": "onnxruntime", "threads": 1, "precision": "float32", "published": False}
+    cpu2 = {**cpu1, "id": "box-cpu/torch/2", "backend": "torch", "threads": 2}
+    gpu = {"id": "pixel3_gpu", "device_id": "pixel3", "description": "Pixel 3",
+           "backend": "tflite-gpu", "threads": None, "precision": "float32", "published": True}
+    q8 = {**gpu, "id": "pixel3_cpu4_uint8", "backend": "tflite-cpu", "threads": 4, "precision": "uint8"}
+    assert plots.series_label(cpu2) == "torch, 2 threads"
+    assert plots.series_label(q8) == "tflite-cpu, 4 threads, uint8"
+    assert plots.device_title(gpu) == "pixel3: tflite-gpu (published)"
+    assert plots.device_title(cpu1, with_kind=False) == "box-cpu: onnxruntime, 1 thread"
+    # One device: short labels and its description; several: full titles.
+    assert plots.series_labels([cpu1, cpu2]) == (
+        {"box-cpu/onnxruntime/1": "onnxruntime, 1 thread", "box-cpu/torch/2": "torch, 2 threads"},
+        "Box CPU")
+    labels, caption = plots.series_labels([cpu1, gpu])
+    assert labels["pixel3_gpu"] == "pixel3: tflite-gpu (published)" and caption == "box-cpu, pixel3"
