@@ -344,7 +344,7 @@ def run_grid(configs: Iterable[tuple[Any, Any]], options: Sequence[BenchOptions]
 
     Order: pass by pass, configs outer, backends/threads inner, so a burst of other load on a
     shared machine hits one pass of a few neighbouring rows, not every measurement of a key;
-    readers take the least disturbed pass of each key."""
+    readers combine the passes of each key (latency_data.latency_table)."""
     from tqdm import tqdm
 
     _positive_int("passes", passes)

@@ -60,8 +60,9 @@ date                UTC ISO-8601 timestamp when the row was written
 
 A row's *key* (:data:`KEY_COLUMNS`) says what was measured; re-running ``costmodel bench`` skips
 keys already in the file (with ``--passes N``: keys that have N rows). A key may have several rows
-(``--passes``, ``--no-resume``): readers take, per key, the smallest median (and smallest min and
-cpu time), i.e. the least disturbed pass. Versions and date are not in the key: re-measure after
+(``--passes``, ``--no-resume``): :func:`latency_table` combines them per key, by default with the
+median over rows of each statistic (the typical pass), or with ``across="min"`` (the least
+disturbed pass). Versions and date are not in the key: re-measure after
 an upgrade with ``--no-resume``.
 
 The tidy frame that :func:`load_latency` returns has, for every device (measured or published),
@@ -101,6 +102,7 @@ PUBLISHED_CSV = DATA_DIR / "reference" / "tflite_mobilenet_v1_latency.csv"
 PUBLISHED_SOURCE = ("TFLite hosted models (tensorflow/lite/g3doc/guide/hosted_models.md, "
                     "models.md) via data/reference/tflite_mobilenet_v1_latency.csv")
 MEASURED_SOURCE = "measured (costmodel bench)"
+DATA_FILE_MODE = 0o644
 
 COLUMNS: tuple[str, ...] = (
     "device_id", "device", "cpu_model", "cpu_cores", "logical_cpus", "gpu_name",
@@ -138,6 +140,7 @@ PUBLISHED_NAMES = {"pixel3": "Google Pixel 3 (published, TFLite)",
 # Backend a reader gets when it does not name one (the fastest float backend of each kind).
 DEFAULT_BACKEND = {"pixel3": "tflite-cpu", "pixel2": "tflite-cpu"}
 MEASURED_DEFAULT_BACKENDS = ("onnxruntime", "torch")
+ACROSS = ("median", "min")  # how latency_table combines repeated rows (passes) of one key
 
 
 # ------------------------------------------------------------------------------------------
@@ -284,6 +287,7 @@ def _locked(path: Path) -> Iterator[None]:
 def _write_atomic(path: Path, header: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, DATA_FILE_MODE)  # mkstemp makes 0600; data files are shared, 0644
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             w = csv.DictWriter(fh, fieldnames=list(header), extrasaction="ignore",
                                lineterminator="\n")
@@ -428,14 +432,16 @@ def load_latency(device_id: str | None = None, *, backend: str | None = None,
 
 def latency_table(device_id: str, *, backend: str | None = None, threads: int | None = None,
                   batch: int = 1, precision: str = "float32", variant: str = "mobilenet_v1",
-                  channels_last: bool = False,
+                  channels_last: bool = False, across: str = "median",
                   data_dir: str | Path | None = None) -> pd.DataFrame:
     """One latency per (alpha, resolution) of one device: the objective a Pareto front or a
     budget reads. ``backend`` defaults to ``onnxruntime`` (then ``torch``) on measured devices and
     to ``tflite-cpu`` on the published phones; ``threads`` defaults to the fewest measured.
-    Repeated measurements of one key give their smallest median (the least disturbed run).
-    Columns: alpha, resolution, median_ms, min_ms, iqr_ms, rows (measurements of the key),
-    cpu_ms (measured devices), backend, threads, published, source."""
+    Repeated measurements of one key (``--passes``) are combined ``across`` them: ``median``
+    (default: the typical pass; on a shared machine it reproduces better than the minimum, see
+    issue #4's report) or ``min`` (the least disturbed pass).
+    Columns: alpha, resolution, median_ms, min_ms, iqr_ms, cpu_ms (measured devices), rows
+    (measurements of the key), backend, threads, published, source."""
     frame = load_latency(device_id, batch=batch, precision=precision, data_dir=data_dir)
     if backend is None:
         have = set(frame["backend"])
@@ -453,11 +459,12 @@ def latency_table(device_id: str, *, backend: str | None = None, threads: int | 
     if not len(frame):
         raise CostModelError(f"no latency rows for device {device_id!r} backend {backend!r} "
                              f"threads {threads!r} variant {variant!r}; see `costmodel latency devices`")
-    frame = frame.sort_values("median_ms")  # "first" below: the IQR of the least disturbed row
-    spec = {"median_ms": ("median_ms", "min"), "min_ms": ("min_ms", "min"),
-            "iqr_ms": ("iqr_ms", "first"), "rows": ("median_ms", "size")}
+    if across not in ACROSS:
+        raise CostModelError(f"across {across!r} is unknown; allowed: {', '.join(ACROSS)}")
+    spec = {"median_ms": ("median_ms", across), "min_ms": ("min_ms", across),
+            "iqr_ms": ("iqr_ms", across), "rows": ("median_ms", "size")}
     if "cpu_ms" in frame:
-        spec["cpu_ms"] = ("cpu_ms", "min")
+        spec["cpu_ms"] = ("cpu_ms", across)
     agg = frame.groupby(["alpha", "resolution"], as_index=False).agg(**spec)
     return agg.assign(backend=backend, threads=threads, published=bool(frame["published"].iloc[0]),
                       source=frame["source"].iloc[0])
@@ -503,6 +510,7 @@ def save_hardware(device_id: str, device_type: str, threads: int, record: Mappin
         data["limits"] = dict(sorted(data["limits"].items()))
         fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
         try:
+            os.fchmod(fd, DATA_FILE_MODE)
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 fh.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
                 fh.flush()

@@ -36,6 +36,7 @@ one after another, so ``measured / bound`` says how far a backend is from the ha
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,17 +82,32 @@ class LayerFeatures:
     bytes: np.ndarray
     alphas: np.ndarray
     resolutions: np.ndarray
+    exact_mult_adds: np.ndarray | None = None  # (L, N) when ``mult_adds`` are channel-padded
 
     @property
     def total_mult_adds(self) -> np.ndarray:
-        return self.mult_adds.sum(axis=0)
+        """Total (unpadded) mult-adds per config: what the baseline scales."""
+        ma = self.mult_adds if self.exact_mult_adds is None else self.exact_mult_adds
+        return ma.sum(axis=0)
+
+    def subset(self, idx: np.ndarray) -> LayerFeatures:
+        """The same layers for the configs ``idx``."""
+        return LayerFeatures(self.names, self.types, self.mult_adds[:, idx], self.bytes[:, idx],
+                             self.alphas[idx], self.resolutions[idx],
+                             None if self.exact_mult_adds is None else self.exact_mult_adds[:, idx])
 
 
 def layer_features(alphas: Sequence[Any] | np.ndarray, resolutions: Sequence[Any] | np.ndarray, *,
                    variant: str = "mobilenet_v1", rounding: str = "int", classes: int = 1000,
-                   spec: Any = None, batch: int = 1) -> LayerFeatures:
+                   spec: Any = None, batch: int = 1, pad: int = 1) -> LayerFeatures:
     """Mult-adds and bytes of every layer for each (alphas[i], resolutions[i]) pair, counted by
-    the engine's counting functions (paper convention) on numpy arrays."""
+    the engine's counting functions (paper convention) on numpy arrays.
+
+    ``pad`` > 1: the compute term counts each layer with its channel counts rounded up to a
+    multiple of ``pad`` (what a kernel that works on ``pad``-wide vector registers computes;
+    e.g. 16 fp32 lanes of AVX-512), still with the engine's counting function; bytes stay exact."""
+    if isinstance(pad, bool) or not isinstance(pad, int | np.integer) or pad < 1:
+        raise CostModelError(f"pad {pad!r} is out of range; allowed: an integer >= 1")
     a = np.asarray([check_alpha(v) for v in np.atleast_1d(alphas)], dtype=np.float64)
     r = np.asarray([check_resolution(v) for v in np.atleast_1d(resolutions)], dtype=np.int64)
     if a.shape != r.shape or a.size == 0:
@@ -104,19 +120,27 @@ def layer_features(alphas: Sequence[Any] | np.ndarray, resolutions: Sequence[Any
     layers = resolve_shapes(specs, a, r, rounding, classes + conv.extra_classes,
                             desc.input_channels, desc.input_scale)
     zeros = np.zeros(a.shape, dtype=np.float64)
-    ma, by = [], []
+    ma, by, exact = [], [], []
     for layer in layers:
         if (np.asarray(layer.out_channels) < 1).any():
             raise CostModelError(f"alpha {a.min():g} gives layer {layer.name} 0 channels under "
                                  f"rounding {rounding!r}; allowed: alpha >= "
                                  f"{min_alpha(specs, rounding):.6g}")
         c = count_layer(layer, conv)
+        if pad > 1:
+            padded = dataclasses.replace(layer, in_channels=-(-layer.in_channels // pad) * pad,
+                                         out_channels=-(-layer.out_channels // pad) * pad)
+            compute = count_layer(padded, conv).mult_adds
+        else:
+            compute = c.mult_adds
         acts = (layer.in_channels * layer.in_size * layer.in_size
                 + layer.out_channels * layer.out_size * layer.out_size)
-        ma.append(zeros + c.mult_adds * batch)
+        ma.append(zeros + compute * batch)
+        exact.append(zeros + c.mult_adds * batch)
         by.append(zeros + (c.params + acts * batch) * BYTES_FP32)
     return LayerFeatures([lay.name for lay in layers], [layer_type(lay) for lay in layers],
-                         np.vstack(ma), np.vstack(by), a, r)
+                         np.vstack(ma), np.vstack(by), a, r,
+                         np.vstack(exact) if pad > 1 else None)
 
 
 # ------------------------------------------------------------------------------------------
@@ -135,6 +159,7 @@ class LatencyModel:
     spec: Any = None
     batch: int = 1
     meta: dict[str, Any] = field(default_factory=dict)
+    pad: int = 1  # channel multiple of the compute term (see layer_features)
 
     def predict_features(self, f: LayerFeatures) -> np.ndarray:
         return _predict(self.form, self.coef, f) * 1e3
@@ -153,7 +178,7 @@ class LatencyModel:
 
     def features(self, alphas: Sequence[Any], resolutions: Sequence[Any]) -> LayerFeatures:
         return layer_features(alphas, resolutions, variant=self.variant, rounding=self.rounding,
-                              classes=self.classes, spec=self.spec, batch=self.batch)
+                              classes=self.classes, spec=self.spec, batch=self.batch, pad=self.pad)
 
     def rates(self) -> list[dict[str, Any]]:
         """Readable coefficients: effective GMAC/s, GB/s and fixed microseconds per layer type.
@@ -205,7 +230,7 @@ def _unpack(theta: np.ndarray, types: Sequence[str]) -> dict[str, dict[str, floa
 
 def fit(f: LayerFeatures, measured_ms: Sequence[float] | np.ndarray, *, form: str = "roofline",
         variant: str = "mobilenet_v1", rounding: str = "int", classes: int = 1000,
-        spec: Any = None, batch: int = 1) -> LatencyModel:
+        spec: Any = None, batch: int = 1, pad: int = 1) -> LatencyModel:
     """Fit the per-type coefficients to measured milliseconds (minimizing relative error)."""
     from scipy.optimize import least_squares, nnls
 
@@ -269,7 +294,7 @@ def fit(f: LayerFeatures, measured_ms: Sequence[float] | np.ndarray, *, form: st
         assert best is not None
         coef = params(best.x)
     return LatencyModel(form, coef, variant, rounding, classes, spec, batch,
-                        meta={"n_train": int(y.size), "types": types})
+                        meta={"n_train": int(y.size), "types": types}, pad=pad)
 
 
 # ------------------------------------------------------------------------------------------
@@ -277,7 +302,8 @@ def fit(f: LayerFeatures, measured_ms: Sequence[float] | np.ndarray, *, form: st
 # ------------------------------------------------------------------------------------------
 def measured_configs(device_id: str, *, backend: str | None = None, threads: int | None = None,
                      batch: int = 1, variant: str = "mobilenet_v1", precision: str = "float32",
-                     stat: str = "median", data_dir: str | Path | None = None) -> pd.DataFrame:
+                     stat: str = "median", across: str = "median",
+                     data_dir: str | Path | None = None) -> pd.DataFrame:
     """One row per measured (alpha, resolution) of a device/backend (least disturbed of repeated
     measurements), with the columns of latency_data.latency_table, rounding/classes, and ``y_ms``:
     the figure ``stat`` names (median_ms, min_ms or cpu_ms)."""
@@ -285,7 +311,8 @@ def measured_configs(device_id: str, *, backend: str | None = None, threads: int
 
     check_choice("stat", stat, STATS)
     frame = latency_data.latency_table(device_id, backend=backend, threads=threads, batch=batch,
-                                       precision=precision, variant=variant, data_dir=data_dir)
+                                       precision=precision, variant=variant, across=across,
+                                       data_dir=data_dir)
     col = f"{stat}_ms"
     if col not in frame or frame[col].isna().all():
         raise CostModelError(f"stat {stat!r} has no data for device {device_id!r} (published "
@@ -299,16 +326,17 @@ def measured_configs(device_id: str, *, backend: str | None = None, threads: int
 
 def fit_device(device_id: str, *, backend: str | None = None, threads: int | None = None,
                batch: int = 1, form: str = "roofline", variant: str = "mobilenet_v1",
-               precision: str = "float32", stat: str = "median",
-               data_dir: str | Path | None = None) -> LatencyModel:
+               precision: str = "float32", stat: str = "median", pad: int = 1,
+               across: str = "median", data_dir: str | Path | None = None) -> LatencyModel:
     """Fit on every measured config of one device/backend/threads/batch."""
     data = measured_configs(device_id, backend=backend, threads=threads, batch=batch,
-                            variant=variant, precision=precision, stat=stat, data_dir=data_dir)
+                            variant=variant, precision=precision, stat=stat, across=across,
+                            data_dir=data_dir)
     rounding, classes = str(data["rounding"].iloc[0]), int(data["classes"].iloc[0])
     f = layer_features(data["alpha"].to_numpy(float), data["resolution"].to_numpy(int),
-                       variant=variant, rounding=rounding, classes=classes, batch=batch)
+                       variant=variant, rounding=rounding, classes=classes, batch=batch, pad=pad)
     model = fit(f, data["y_ms"].to_numpy(float), form=form, variant=variant, rounding=rounding,
-                classes=classes, batch=batch)
+                classes=classes, batch=batch, pad=pad)
     model.meta.update(device_id=device_id, backend=str(data["backend"].iloc[0]),
                       threads=_num(data["threads"].iloc[0]), precision=precision, stat=stat,
                       published=bool(data["published"].iloc[0]),
@@ -379,13 +407,14 @@ def _splits(alphas: np.ndarray, res: np.ndarray, split: str, *, test_fraction: f
 def evaluate(device_id: str, *, backend: str | None = None, threads: int | None = None,
              batch: int = 1, form: str = "roofline", split: str | None = None,
              variant: str = "mobilenet_v1", precision: str = "float32", stat: str = "median",
-             test_fraction: float = 0.3, seed: int = 0,
+             pad: int = 1, across: str = "median", test_fraction: float = 0.3, seed: int = 0,
              data_dir: str | Path | None = None) -> Evaluation:
     """Held-out evaluation. ``split`` defaults to ``paper`` when the device has configs outside
     the paper's 16, else ``loo``."""
     check_choice("form", form, FORMS)
     data = measured_configs(device_id, backend=backend, threads=threads, batch=batch,
-                            variant=variant, precision=precision, stat=stat, data_dir=data_dir)
+                            variant=variant, precision=precision, stat=stat, across=across,
+                            data_dir=data_dir)
     a = data["alpha"].to_numpy(float)
     r = data["resolution"].to_numpy(int)
     y = data["y_ms"].to_numpy(float)
@@ -394,18 +423,15 @@ def evaluate(device_id: str, *, backend: str | None = None, threads: int | None 
         split = "paper" if 0 < inside < len(a) - 4 else "loo"
     check_choice("split", split, SPLITS)
     rounding, classes = str(data["rounding"].iloc[0]), int(data["classes"].iloc[0])
-    f = layer_features(a, r, variant=variant, rounding=rounding, classes=classes, batch=batch)
+    f = layer_features(a, r, variant=variant, rounding=rounding, classes=classes, batch=batch,
+                       pad=pad)
     pred = np.full(y.shape, np.nan)
     base = np.full(y.shape, np.nan)
     n_train = 0
     for train, test in _splits(a, r, split, test_fraction=test_fraction, seed=seed):
-        sub = LayerFeatures(f.names, f.types, f.mult_adds[:, train], f.bytes[:, train],
-                            a[train], r[train])
-        model = fit(sub, y[train], form=form, variant=variant, rounding=rounding,
-                    classes=classes, batch=batch)
-        tf = LayerFeatures(f.names, f.types, f.mult_adds[:, test], f.bytes[:, test],
-                           a[test], r[test])
-        pred[test] = model.predict_features(tf)
+        model = fit(f.subset(train), y[train], form=form, variant=variant, rounding=rounding,
+                    classes=classes, batch=batch, pad=pad)
+        pred[test] = model.predict_features(f.subset(test))
         base[test] = baseline_k(f.total_mult_adds[train], y[train]) * f.total_mult_adds[test]
         n_train = max(n_train, int(train.size))
     tested = ~np.isnan(pred)

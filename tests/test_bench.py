@@ -108,6 +108,7 @@ def test_grid_round_trip_and_resume(tmp_path: Path) -> None:
                            progress=False)
     assert len(first.rows) == 2 and not first.skipped
 
+    assert csv_path.stat().st_mode & 0o777 == 0o644  # readable by others, like any data file
     frame = latency_data.load_latency(dev, data_dir=tmp_path)
     assert list(frame["alpha"]) == [0.25, 0.5]
     assert list(frame["resolution"]) == [32, 32]
@@ -122,15 +123,17 @@ def test_grid_round_trip_and_resume(tmp_path: Path) -> None:
     assert len(again.skipped) == 2
     assert len(latency_data.read_rows(csv_path)) == 3
 
-    # passes=2: every key gets a second row; readers take the smaller median per key.
+    # passes=2: every key gets a second row; latency_table combines a key's rows with the
+    # median over them (of two rows: their mean), or with across="min" the smaller.
     more = bench.run_grid([(0.25, 32)], opts, output_csv=csv_path, device_id=dev, passes=2,
                           progress=False)
     assert len(more.rows) == 1 and len(more.skipped) == 1
-    table = latency_data.latency_table(dev, backend="torch", data_dir=tmp_path)
-    got = table.set_index(["alpha", "resolution"]).loc[(0.25, 32)]
     medians = [r["median_ms"] for r in (first.rows[0], more.rows[0])]
-    assert got["median_ms"] == pytest.approx(min(medians))
-    assert got["rows"] == 2
+    for across, want in (("median", sum(medians) / 2), ("min", min(medians))):
+        table = latency_data.latency_table(dev, backend="torch", across=across, data_dir=tmp_path)
+        got = table.set_index(["alpha", "resolution"]).loc[(0.25, 32)]
+        assert got["median_ms"] == pytest.approx(want)
+        assert got["rows"] == 2
 
     devices = latency_data.list_devices(tmp_path)
     mine = devices[devices["device_id"] == dev]

@@ -33,8 +33,7 @@ def _features(configs: list[tuple[float, int]]) -> lm.LayerFeatures:
 
 
 def _subset(f: lm.LayerFeatures, idx: np.ndarray) -> lm.LayerFeatures:
-    return lm.LayerFeatures(f.names, f.types, f.mult_adds[:, idx], f.bytes[:, idx],
-                            f.alphas[idx], f.resolutions[idx])
+    return f.subset(idx)
 
 
 def test_features_come_from_the_engine() -> None:
@@ -51,6 +50,25 @@ def test_features_come_from_the_engine() -> None:
     f2 = lm.layer_features([1.0], [224], batch=2)
     assert f2.bytes[0, 0] == (864 + 2 * 551_936) * 4
     assert f2.mult_adds[0, 0] == 2 * rows[0]["mult_adds"]
+
+
+def test_padded_compute_term() -> None:
+    # alpha 0.25, 224: conv_pw_1 maps int(32*0.25) = 8 to int(64*0.25) = 16 channels at 112x112.
+    # exact: 8*16*112*112 = 1605632; padded to 16: 16*16*112*112 = 3211264; bytes unchanged
+    f = lm.layer_features([0.25], [224], pad=16)
+    exact = lm.layer_features([0.25], [224])
+    i = f.names.index("conv_pw_1")
+    assert f.mult_adds[i, 0] == 3_211_264 and exact.mult_adds[i, 0] == 1_605_632
+    assert (f.bytes == exact.bytes).all()
+    assert f.total_mult_adds[0] == exact.total_mult_adds[0]  # the baseline uses exact counts
+    # 1.0-224: every width is a multiple of 16 except conv1's 3 input channels (3 -> 16) and
+    # the 1000 classes (-> 1008): fc 1024*1008 = 1032192
+    g, e = lm.layer_features([1.0], [224], pad=16), lm.layer_features([1.0], [224])
+    assert g.mult_adds[0, 0] == e.mult_adds[0, 0] * 16 // 3
+    assert g.mult_adds[-1, 0] == 1_032_192 and e.mult_adds[-1, 0] == 1_024_000
+    assert (g.mult_adds[1:-1] == e.mult_adds[1:-1]).all()
+    with pytest.raises(CostModelError, match="pad 0 is out of range"):
+        lm.layer_features([1.0], [224], pad=0)
 
 
 @pytest.mark.parametrize("form", ["sum", "roofline"])

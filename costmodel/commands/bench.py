@@ -119,7 +119,7 @@ def register(sub: Any) -> None:
     g.add_argument("--no-save", action="store_true", help="measure and print, write no CSV")
     g.add_argument("--passes", default="1",
                    help="measure each key this many times, pass after pass over the grid; "
-                        "readers take the least disturbed pass (default 1)")
+                        "readers take the median over passes (default 1)")
     g.add_argument("--no-resume", action="store_true",
                    help="measure keys already in the CSV again (rows are appended)")
     g.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -72,6 +72,11 @@ def _add_selection(p: argparse.ArgumentParser) -> None:
     p.add_argument("--form", default="roofline", help="model form: roofline (default) or sum")
     p.add_argument("--stat", default="median",
                    help="measured figure to fit: median (default), min, cpu")
+    p.add_argument("--across", default="median",
+                   help="how repeated passes of a config combine: median (default) or min")
+    p.add_argument("--pad", default="1",
+                   help="round channels up to this multiple in the compute term, e.g. 16 for "
+                        "AVX-512 fp32 lanes (default 1: exact mult-adds)")
     p.add_argument("--variant", default="mobilenet_v1", help="variant (default mobilenet_v1)")
     p.add_argument("--data-dir", default=None, help="folder of <device-id>.csv files "
                                                     "(default data/latency)")
@@ -113,7 +118,10 @@ def _selection(args: argparse.Namespace) -> dict[str, Any]:
 
     check_choice("form", args.form, latency_model.FORMS)
     check_choice("stat", args.stat, latency_model.STATS)
-    return {"backend": args.backend,
+    from costmodel import latency_data
+
+    check_choice("across", args.across, latency_data.ACROSS)
+    return {"backend": args.backend, "across": args.across, "pad": int_list(args.pad, "pad")[0],
             "threads": None if args.threads is None else int_list(args.threads, "threads")[0],
             "batch": int_list(args.batch, "batch")[0], "form": args.form, "stat": args.stat,
             "variant": args.variant, "data_dir": args.data_dir}
@@ -169,7 +177,7 @@ def run_predict(args: argparse.Namespace) -> int:
     base = meta["k_baseline"] * f.total_mult_adds
     measured = latency_model.measured_configs(
         device_id, backend=meta["backend"], threads=meta["threads"], batch=sel["batch"],
-        variant=sel["variant"], stat=sel["stat"], data_dir=sel["data_dir"])
+        variant=sel["variant"], stat=sel["stat"], across=sel["across"], data_dir=sel["data_dir"])
     known = {(round(float(a), 6), int(r)): y for a, r, y in
              zip(measured["alpha"], measured["resolution"], measured["y_ms"], strict=True)}
     limits = None
@@ -194,7 +202,8 @@ def run_predict(args: argparse.Namespace) -> int:
     threads = meta["threads"]
     title = (f"{device_id} {meta['backend']}"
              f"{'' if threads is None else f' {threads} thread(s)'} batch {sel['batch']}: "
-             f"{model.form} model fitted on {meta['n_train']} measured configs ({sel['stat']}); "
+             f"{model.form} model fitted on {meta['n_train']} measured configs ({sel['stat']}, "
+             f"{sel['across']} over passes{', pad ' + str(sel['pad']) if sel['pad'] > 1 else ''}); "
              f"{'published figures' if meta['published'] else latency_data.MEASURED_SOURCE}")
     if limits is None and not meta["published"]:
         title += "\n(no hardware limits stored: `costmodel bench --roofline` measures them)"
@@ -229,7 +238,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
                                 seed=int_list(args.seed, "seed", minimum=0)[0], **sel)
     s = ev.summary()
     threads = "" if ev.threads is None else f" {ev.threads} thread(s)"
-    head = (f"{device_id} {ev.backend}{threads}: {ev.form} model ({ev.stat}), split {ev.split}: "
+    pad = f", channels padded to {sel['pad']}" if sel["pad"] > 1 else ""
+    head = (f"{device_id} {ev.backend}{threads}: {ev.form} model ({ev.stat}, {sel['across']} over "
+            f"passes{pad}), split {ev.split}: "
             f"fit on {ev.n_train}, tested on {ev.n_test} held-out configs\n"
             f"within +/-10%: model {100 * ev.within:.1f}%, baseline (latency = k * mult-adds) "
             f"{100 * ev.baseline_within:.1f}%; mean |error|: model {100 * ev.mape:.1f}%, "
