@@ -292,3 +292,15 @@ def test_cli_cuda_without_gpu(tmp_path: Path) -> None:
     out = _cli("bench", "--device", "cuda", "--output-csv", str(target))
     assert out.returncode == 2 and "no CUDA GPU" in out.stderr
     assert not target.exists()
+
+
+def test_cli_no_save_writes_nothing(tmp_path: Path) -> None:
+    hw = latency_data.hardware_path(latency_data.cpu_device_id())
+    before = hw.stat().st_mtime_ns if hw.exists() else None
+    csv_before = {p: p.stat().st_mtime_ns for p in latency_data.LATENCY_DIR.glob("*.csv")}
+    out = _cli("bench", "--alpha", "0.25", "--resolution", "32", "--repeats", "1",
+               "--min-time", "0.01", "--no-save", "--roofline", "--no-progress")
+    assert out.returncode == 0, out.stderr
+    assert "not saved (--no-save)" in out.stdout and "peak GFLOP/s" in out.stdout
+    assert (hw.stat().st_mtime_ns if hw.exists() else None) == before
+    assert {p: p.stat().st_mtime_ns for p in latency_data.LATENCY_DIR.glob("*.csv")} == csv_before

@@ -195,9 +195,16 @@ def run(args: argparse.Namespace) -> int:
     hardware: list[dict[str, Any]] = []
     if args.roofline:
         for t in threads:
-            rec = bench.store_hardware(t, device, device_id=device_id,
-                                       data_dir=None if out_csv is None else Path(out_csv).parent)
+            if out_csv is None:  # --no-save: measure and print only
+                rec = bench.measure_hardware(t, device)
+            else:
+                rec = bench.store_hardware(t, device, device_id=device_id,
+                                           data_dir=Path(out_csv).parent)
             hardware.append({"device_type": device, "threads": t, **rec})
+        where = (latency_data.hardware_path(device_id, Path(out_csv).parent) if out_csv is not None
+                 else None)
+        notes.append(f"hardware limits stored in {where}" if where
+                     else "hardware limits measured, not saved (--no-save)")
 
     if fmt == "json":
         text = render("json", rows, ROW_COLUMNS, json_obj={
