@@ -17,6 +17,12 @@ so e.g. a depthwise conv may reach a far lower share of peak than a 1x1 conv. Tw
   parameters, so every rate stays positive) from the ``sum`` fit as a start.
 * ``sum``: ``T = sum_l a_t * M_l + b_t * B_l + c_t``: linear, fitted with ``scipy.optimize.nnls``.
 
+Options: ``stat`` picks the measured figure fitted (``median`` per pass, ``min``, or ``cpu``: process
+CPU time per call); ``across`` how a config's repeated passes combine (``median``/``min``, see
+:func:`costmodel.latency_data.latency_table`); ``pad`` > 1 counts the compute term with channels
+rounded up to that multiple (16 = AVX-512 fp32 lanes), which captures kernels that waste lanes on
+widths like 12 or 20 (alpha 0.375, 0.625).
+
 Both minimize *relative* error (rows scaled by 1/measured), the quantity the +/-10% target is
 about. The fixed costs of all types are summed over the same layer count in every config of one
 variant, so only their total is determined by such data; nnls picks one split and predictions do
