@@ -130,3 +130,13 @@ def test_console_script_installed():
     assert p.returncode == 0 and "conv_pw_13" in p.stdout
     p = subprocess.run([str(exe), "table", "--alpha", "0"], capture_output=True, text=True, timeout=60)
     assert p.returncode == 2 and p.stderr.count("\n") == 1 and "Traceback" not in p.stderr
+
+
+def test_output_file_mode_follows_umask(capsys, tmp_path):
+    out = tmp_path / "t.csv"
+    old = os.umask(0o022)
+    try:
+        rc, _, _ = run_cli(capsys, "table", "--format", "csv", "-o", str(out))
+    finally:
+        os.umask(old)
+    assert rc == 0 and (out.stat().st_mode & 0o777) == 0o644  # 0666 & ~0022
