@@ -3,6 +3,10 @@
     costmodel latency devices
     costmodel latency predict  --device-id ID [--backend B] [--threads N] --alpha A --resolution R
     costmodel latency evaluate --device-id ID [--backend B] [--threads N] [--split paper|loo|random]
+
+--form, --stat and --pad default to ``auto``: chosen by leave-one-out on the configs a model is
+fitted on (for evaluate: on each fold's training configs only; see
+costmodel.latency_model.select_settings).
 """
 
 from __future__ import annotations
@@ -69,14 +73,18 @@ def _add_selection(p: argparse.ArgumentParser) -> None:
                    help="backend (default: onnxruntime on measured devices, tflite-cpu on phones)")
     p.add_argument("--threads", default=None, help="thread count (default: fewest measured)")
     p.add_argument("--batch", default="1", help="batch size (default 1)")
-    p.add_argument("--form", default="roofline", help="model form: roofline (default) or sum")
-    p.add_argument("--stat", default="median",
-                   help="measured figure to fit: median (default), min, cpu")
+    p.add_argument("--form", default="auto",
+                   help="model form: roofline, sum, or auto (default: chosen by leave-one-out "
+                        "on the training configs)")
+    p.add_argument("--stat", default="auto",
+                   help="measured figure to fit and predict: median, min, cpu (one thread), or "
+                        "auto (default: chosen by leave-one-out on the training configs)")
     p.add_argument("--across", default="median",
                    help="how repeated passes of a config combine: median (default) or min")
-    p.add_argument("--pad", default="1",
-                   help="round channels up to this multiple in the compute term, e.g. 16 for "
-                        "AVX-512 fp32 lanes (default 1: exact mult-adds)")
+    p.add_argument("--pad", default="auto",
+                   help="round channels up to this multiple in the compute term, e.g. 8 for "
+                        "AVX2, 16 for AVX-512 fp32 lanes, 1 for exact mult-adds, or auto "
+                        "(default: 1, 8 or 16 chosen by leave-one-out on the training configs)")
     p.add_argument("--variant", default="mobilenet_v1", help="variant (default mobilenet_v1)")
     p.add_argument("--data-dir", default=None, help="folder of <device-id>.csv files "
                                                     "(default data/latency)")
@@ -116,15 +124,27 @@ def _selection(args: argparse.Namespace) -> dict[str, Any]:
     from costmodel.arch import check_choice
     from costmodel.commands.bench import int_list
 
-    check_choice("form", args.form, latency_model.FORMS)
-    check_choice("stat", args.stat, latency_model.STATS)
+    form = latency_model.check_setting("form", args.form)
+    stat = latency_model.check_setting("stat", args.stat)
     from costmodel import latency_data
 
     check_choice("across", args.across, latency_data.ACROSS)
-    return {"backend": args.backend, "across": args.across, "pad": int_list(args.pad, "pad")[0],
+    pad = latency_model.AUTO if args.pad == latency_model.AUTO else int_list(args.pad, "pad")[0]
+    return {"backend": args.backend, "across": args.across, "pad": pad,
             "threads": None if args.threads is None else int_list(args.threads, "threads")[0],
-            "batch": int_list(args.batch, "batch")[0], "form": args.form, "stat": args.stat,
+            "batch": int_list(args.batch, "batch")[0], "form": form, "stat": stat,
             "variant": args.variant, "data_dir": args.data_dir}
+
+
+def _selection_line(selected: list[dict[str, Any]], folds: int) -> str:
+    """``settings chosen by leave-one-out on the training configs only: ...``"""
+    parts = []
+    for c in selected:
+        where = f" in {c['folds']} of {folds} folds" if folds > 1 else ""
+        parts.append(f"{c['form']}, stat {c['stat']}, pad {c['pad']}{where} (inner LOO over "
+                     f"{c['n_inner']} configs: {100 * c['inner_within']:.1f}% within +/-10%, "
+                     f"mean |error| {100 * c['inner_mape']:.1f}%)")
+    return "settings chosen by leave-one-out on the training configs only: " + "; ".join(parts)
 
 
 def _check_device(device_id: str, data_dir: Any) -> str:
@@ -177,7 +197,7 @@ def run_predict(args: argparse.Namespace) -> int:
     base = meta["k_baseline"] * f.total_mult_adds
     measured = latency_model.measured_configs(
         device_id, backend=meta["backend"], threads=meta["threads"], batch=sel["batch"],
-        variant=sel["variant"], stat=sel["stat"], across=sel["across"], data_dir=sel["data_dir"])
+        variant=sel["variant"], stat=meta["stat"], across=sel["across"], data_dir=sel["data_dir"])
     known = {(round(float(a), 6), int(r)): y for a, r, y in
              zip(measured["alpha"], measured["resolution"], measured["y_ms"], strict=True)}
     limits = None
@@ -202,9 +222,11 @@ def run_predict(args: argparse.Namespace) -> int:
     threads = meta["threads"]
     title = (f"{device_id} {meta['backend']}"
              f"{'' if threads is None else f' {threads} thread(s)'} batch {sel['batch']}: "
-             f"{model.form} model fitted on {meta['n_train']} measured configs ({sel['stat']}, "
-             f"{sel['across']} over passes{', pad ' + str(sel['pad']) if sel['pad'] > 1 else ''}); "
+             f"{model.form} model fitted on {meta['n_train']} measured configs ({meta['stat']}, "
+             f"{sel['across']} over passes{', pad ' + str(model.pad) if model.pad > 1 else ''}); "
              f"{'published figures' if meta['published'] else latency_data.MEASURED_SOURCE}")
+    if meta.get("selection"):
+        title += "\n" + _selection_line([{**meta["selection"], "folds": 1}], 1)
     if limits is None and not meta["published"]:
         title += "\n(no hardware limits stored: `costmodel bench --roofline` measures them)"
     if fmt == "json":
@@ -238,10 +260,13 @@ def run_evaluate(args: argparse.Namespace) -> int:
                                 seed=int_list(args.seed, "seed", minimum=0)[0], **sel)
     s = ev.summary()
     threads = "" if ev.threads is None else f" {ev.threads} thread(s)"
-    pad = f", channels padded to {sel['pad']}" if sel["pad"] > 1 else ""
+    pad = (f", channels padded to {ev.pad}" if ev.pad != 1 and ev.pad != latency_model.AUTO
+           else ", pad chosen per fold" if ev.pad == latency_model.AUTO else "")
     head = (f"{device_id} {ev.backend}{threads}: {ev.form} model ({ev.stat}, {sel['across']} over "
             f"passes{pad}), split {ev.split}: "
             f"fit on {ev.n_train}, tested on {ev.n_test} held-out configs\n"
+            + (_selection_line(s["selected"], len(ev.selections)) + "\n" if ev.selections else "")
+            +
             f"within +/-10%: model {100 * ev.within:.1f}%, baseline (latency = k * mult-adds) "
             f"{100 * ev.baseline_within:.1f}%; mean |error|: model {100 * ev.mape:.1f}%, "
             f"baseline {100 * ev.baseline_mape:.1f}%; worst model error {100 * ev.max_err:.1f}%")
