@@ -565,7 +565,7 @@ def _fit_device_cached(stamp: tuple[Any, ...], backend: str | None, threads: int
     thr = _num(data["threads"].iloc[0])
     stats = auto_stats(data, thr) if stat == AUTO else [stat]
     ys = {s: data[f"{s}_ms"].to_numpy(float) for s in stats}
-    kw = {"variant": variant, "rounding": rounding, "classes": classes, "batch": batch}
+    kw: dict[str, Any] = {"variant": variant, "rounding": rounding, "classes": classes, "batch": batch}
     sel = _select_or_fixed(a, r, ys, form, stat, pad, **kw)
     if sel is not None:
         form, stat, pad = sel.form, sel.stat, sel.pad
@@ -689,7 +689,7 @@ def evaluate(device_id: str, *, backend: str | None = None, threads: int | None 
         split = "paper" if 0 < inside < len(a) - 4 else "loo"
     check_choice("split", split, SPLITS)
     rounding, classes = str(data["rounding"].iloc[0]), int(data["classes"].iloc[0])
-    kw = {"variant": variant, "rounding": rounding, "classes": classes, "batch": batch}
+    kw: dict[str, Any] = {"variant": variant, "rounding": rounding, "classes": classes, "batch": batch}
     feats: dict[int, LayerFeatures] = {}
 
     def features(p: int) -> LayerFeatures:
@@ -706,7 +706,7 @@ def evaluate(device_id: str, *, backend: str | None = None, threads: int | None 
     for train, test in _splits(a, r, split, test_fraction=test_fraction, seed=seed):
         sel = _select_or_fixed(a[train], r[train], {s: v[train] for s, v in ys.items()},
                                form, stat, pad, **kw)
-        fo, st, pa = (sel.form, sel.stat, sel.pad) if sel is not None else (form, stat, pad)
+        fo, st, pa = (sel.form, sel.stat, sel.pad) if sel is not None else (form, stat, int(pad))
         if sel is not None:
             selections.append(sel.summary())
         used.append((fo, st, pa))
