@@ -53,18 +53,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from costmodel.arch import (
-    ROUNDING_RULES,
     check_alpha,
     check_choice,
     check_resolution,
-    expand,
     get_description,
-    min_alpha,
-    resolve_shapes,
 )
 from costmodel.conventions import get_convention
 from costmodel.engine import BYTES_FP32, count_layer, layer_type
 from costmodel.errors import CostModelError
+from costmodel.sweep import resolve_arrays
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -123,19 +120,12 @@ def layer_features(alphas: Sequence[Any] | np.ndarray, resolutions: Sequence[Any
     if a.shape != r.shape or a.size == 0:
         raise CostModelError(f"need one resolution per alpha, got {a.size} alphas and {r.size} "
                              f"resolutions; allowed: equal, non-empty lists")
-    check_choice("rounding", rounding, list(ROUNDING_RULES))
     conv = get_convention("paper")
-    desc = get_description(spec)
-    specs = expand(desc, variant)
-    layers = resolve_shapes(specs, a, r, rounding, classes + conv.extra_classes,
-                            desc.input_channels, desc.input_scale)
+    layers = resolve_arrays(a, r, variant=variant, rounding=rounding,
+                            classes=classes + conv.extra_classes, desc=get_description(spec))
     zeros = np.zeros(a.shape, dtype=np.float64)
     ma, by, exact = [], [], []
     for layer in layers:
-        if (np.asarray(layer.out_channels) < 1).any():
-            raise CostModelError(f"alpha {a.min():g} gives layer {layer.name} 0 channels under "
-                                 f"rounding {rounding!r}; allowed: alpha >= "
-                                 f"{min_alpha(specs, rounding):.6g}")
         c = count_layer(layer, conv)
         if pad > 1:
             padded = dataclasses.replace(layer, in_channels=-(-layer.in_channels // pad) * pad,

@@ -18,6 +18,7 @@ import numpy as np
 from costmodel.arch import (
     ROUNDING_RULES,
     Description,
+    Layer,
     check_alpha,
     check_choice,
     check_resolution,
@@ -69,6 +70,25 @@ class SweepResult:
         return pd.DataFrame(cols)
 
 
+def resolve_arrays(alphas: np.ndarray, resolutions: np.ndarray, *, variant: str, rounding: str,
+                   classes: int, desc: Description) -> list[Layer]:
+    """Shapes of every layer for validated alpha/resolution arrays that broadcast (a grid, or
+    pairs), with the same 0-channel check as the single-config path."""
+    check_choice("rounding", rounding, list(ROUNDING_RULES))
+    specs = expand(desc, variant)
+    layers = resolve_shapes(specs, alphas, resolutions, rounding, classes, desc.input_channels,
+                            desc.input_scale)
+    shape = np.broadcast_shapes(np.shape(alphas), np.shape(resolutions))
+    for layer in layers:
+        ch = np.broadcast_to(layer.out_channels, shape)
+        if (ch < 1).any():
+            bad = np.broadcast_to(alphas, shape)[ch < 1].min()
+            raise CostModelError(
+                f"alpha {bad:g} gives layer {layer.name} 0 channels under rounding {rounding!r}; "
+                f"allowed: alpha >= {min_alpha(specs, rounding):.6g}")
+    return layers
+
+
 def _as_array(values: Iterable[Any] | Any, check: Any, dtype: Any) -> np.ndarray:
     vals = [values] if np.isscalar(values) or isinstance(values, str) else list(values)
     if not vals:
@@ -83,20 +103,11 @@ def sweep(alphas: Iterable[Any] | Any, resolutions: Iterable[Any] | Any, *,
     """Count every (alpha, resolution) pair of the grid at once. Same rules as layer_table."""
     conv = get_convention(convention)
     desc = get_description(spec)
-    check_choice("rounding", rounding, list(ROUNDING_RULES))
     a = _as_array(alphas, check_alpha, np.float64)
     r = _as_array(resolutions, check_resolution, np.int64)
-    specs = expand(desc, variant)
-    layers = resolve_shapes(specs, a[:, None], r[None, :], rounding, classes + conv.extra_classes,
-                            desc.input_channels, desc.input_scale)
+    layers = resolve_arrays(a[:, None], r[None, :], variant=variant, rounding=rounding,
+                            classes=classes + conv.extra_classes, desc=desc)
     shape = (a.size, r.size)
-    for layer in layers:
-        ch = np.broadcast_to(layer.out_channels, shape)
-        if (ch < 1).any():
-            bad = a[(ch < 1).any(axis=1)].min()
-            raise CostModelError(
-                f"alpha {bad:g} gives layer {layer.name} 0 channels under rounding {rounding!r}; "
-                f"allowed: alpha >= {min_alpha(specs, rounding):.6g}")
     zeros = np.zeros(shape, dtype=np.int64)
     mult_adds = zeros.copy()
     params = zeros.copy()
