@@ -1,4 +1,4 @@
-"""First-call cost of costmodel.latency_model.fit_device (issue #4): the default (form, stat and
+"""First-call cost of costmodel.latency.model.fit_device (issue #4): the default (form, stat and
 pad chosen by leave-one-out) against fixed settings (one fit), and the cached second call.
 
     .venv/bin/python benchmarks/bench_latency_fit.py [--device-id ID] [--repeats N] [--old REV]
@@ -24,7 +24,7 @@ import importlib.util, sys, time, warnings
 warnings.simplefilter("ignore")
 path, kwargs = sys.argv[1], eval(sys.argv[2])
 if path == "-":
-    import costmodel.latency_model as lm
+    import costmodel.latency.model as lm
 else:
     spec = importlib.util.spec_from_file_location("old_latency_model", path)
     lm = importlib.util.module_from_spec(spec); sys.modules[spec.name] = lm
@@ -56,7 +56,7 @@ def main() -> None:
     ]
     tmpdir = tempfile.TemporaryDirectory()
     if args.old:
-        src = subprocess.run(["git", "show", f"{args.old}:costmodel/latency_model.py"], cwd=ROOT,
+        src = subprocess.run(["git", "show", f"{args.old}:costmodel/latency/model.py"], cwd=ROOT,
                              capture_output=True, text=True, check=True).stdout
         old = Path(tmpdir.name) / "old_latency_model.py"
         old.write_text(src)

@@ -20,9 +20,9 @@ import time
 import warnings
 from collections.abc import Callable
 
-from costmodel import pareto as P
-from costmodel.engine import layer_table
-from costmodel.recommend import recommend
+from costmodel.core.engine import layer_table
+from costmodel.search import pareto as P
+from costmodel.search.recommend import recommend
 
 
 def main() -> None:

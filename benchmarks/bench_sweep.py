@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 
-from costmodel.sweep import sweep
+from costmodel.core.sweep import sweep
 
 
 def time_sweep(alphas: np.ndarray, res: np.ndarray, repeats: int = 7) -> float:
@@ -32,7 +32,7 @@ def time_fvcore(repeats: int = 3) -> float:
     import torch
     from fvcore.nn import FlopCountAnalysis
 
-    from costmodel.torch_model import build_model
+    from costmodel.crosscheck.torch_model import build_model
 
     logging.getLogger("fvcore").setLevel(logging.ERROR)
     ts = []

@@ -17,15 +17,16 @@ from collections.abc import Callable
 from functools import lru_cache, wraps
 from typing import Any
 
-from costmodel import accuracy as acc
-from costmodel import latency_data, pareto, recommend
-from costmodel.arch import ROUNDING_RULES, VARIANTS
-from costmodel.breakdown import breakdown
-from costmodel.conventions import CONVENTIONS
-from costmodel.engine import COLUMNS, LayerTable, layer_table
+from costmodel.core.arch import ROUNDING_RULES, VARIANTS
+from costmodel.core.breakdown import breakdown
+from costmodel.core.conventions import CONVENTIONS
+from costmodel.core.engine import COLUMNS, LayerTable, layer_table
+from costmodel.core.reduction import separable_reduction
 from costmodel.errors import CostModelError
-from costmodel.formatting import render_csv
-from costmodel.reduction import separable_reduction
+from costmodel.io import latency_data
+from costmodel.report.formatting import render_csv
+from costmodel.search import accuracy as acc
+from costmodel.search import pareto, recommend
 from dashboard.state import Selection
 
 _CACHE_LOCK = threading.RLock()
@@ -79,7 +80,7 @@ def convention_options() -> list[dict[str, str]]:
 
 
 # ------------------------------------------------------------------------------------------
-# Devices and chart axes (costmodel.pareto: objectives, devices, points, fronts)
+# Devices and chart axes (costmodel.search.pareto: objectives, devices, points, fronts)
 # ------------------------------------------------------------------------------------------
 def _latency_state() -> tuple[tuple[str, float, int], ...]:
     """What the latency CSVs look like now (name, mtime, size): the cache key of anything read
@@ -136,7 +137,7 @@ def default_device() -> str | None:
     return devs[0]["id"] if devs else None
 
 
-# x axis: a cost objective of costmodel.pareto, or a latency kind that takes the chosen device.
+# x axis: a cost objective of costmodel.search.pareto, or a latency kind that takes the chosen device.
 # key -> (axis title, unit shown, divisor from the library's unit)
 X_AXES: dict[str, tuple[str, str, float]] = {
     "mult_adds": ("Mult-adds", "millions", 1e6),
@@ -163,7 +164,7 @@ def x_options() -> list[dict[str, Any]]:
 
 
 def objective_name(x: str, device: str | None) -> str:
-    """The costmodel.pareto objective the x axis shows (``latency:<device>`` for latency)."""
+    """The costmodel.search.pareto objective the x axis shows (``latency:<device>`` for latency)."""
     if x not in DEVICE_AXES:
         return x
     dev = device or default_device()
@@ -263,7 +264,7 @@ def table(sel: Selection) -> LayerTable:
 
 
 def top1(sel: Selection) -> dict[str, Any] | None:
-    """Top-1 of the selected config (costmodel.accuracy): published where a checkpoint exists,
+    """Top-1 of the selected config (costmodel.search.accuracy): published where a checkpoint exists,
     else the labelled estimate (``range`` interpolated / extrapolated / far). Other variants:
     the paper's figure where it prints one (Tables 4, 5: 1.0-224 only), else None."""
     if sel.variant != "mobilenet_v1":
@@ -278,7 +279,7 @@ def top1(sel: Selection) -> dict[str, Any] | None:
 
 
 def edition_source(edition: str) -> str:
-    """The citation of a published accuracy edition (costmodel.accuracy.editions)."""
+    """The citation of a published accuracy edition (costmodel.search.accuracy.editions)."""
     ed = acc.editions().get(edition)
     return ed.source if ed else edition
 
@@ -296,7 +297,7 @@ def top1_text(a: dict[str, Any] | None) -> str:
 def latency_rows(sel: Selection) -> list[dict[str, Any]]:
     """Latency of the selected config: measured or published (pareto.load_latency) on every
     device that has a figure for it, and predicted (pareto's ``latency_pred`` objective, fitted
-    by costmodel.latency_model) on the chosen device. One device's fit takes seconds the first
+    by costmodel.latency.model) on the chosen device. One device's fit takes seconds the first
     time (then it is cached), so only the chosen device is predicted."""
     pred_obj = f"latency_pred:{sel.device}" if sel.device else None
     predicted = None
@@ -361,7 +362,7 @@ def variant_point(sel: Selection) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------------------
-# Budgets and the recommendation (costmodel.recommend)
+# Budgets and the recommendation (costmodel.search.recommend)
 # ------------------------------------------------------------------------------------------
 def budget_on_axis(sel: Selection) -> float | None:
     """The budget that limits the chart's x axis, in the axis's display units, if one is set."""
@@ -374,7 +375,7 @@ def budget_on_axis(sel: Selection) -> float | None:
     return None
 
 
-# Budget fields of the selection -> their names in costmodel.recommend (the same names).
+# Budget fields of the selection -> their names in costmodel.search.recommend (the same names).
 BUDGET_NAMES = {"max_latency_ms": "max latency", "max_mult_adds_m": "max mult-adds",
                 "max_params_m": "max params"}
 
@@ -416,7 +417,7 @@ def _binding_text(rec: dict[str, Any]) -> str:
 
 
 def recommendation(sel: Selection) -> dict[str, Any] | None:
-    """costmodel.recommend.recommend for the selection's budgets (MobileNet-V1, fine grid, the
+    """costmodel.search.recommend.recommend for the selection's budgets (MobileNet-V1, fine grid, the
     selection's rounding and convention; the device only when a latency budget is set), shaped
     for the chart. None without budgets."""
     if not sel.budgets:
@@ -444,7 +445,7 @@ def recommendation(sel: Selection) -> dict[str, Any] | None:
 
 
 def over_budget(frame: Any, sel: Selection) -> set[str]:
-    """Labels of the chart's points that break a budget, by costmodel.recommend.BUDGETS (the
+    """Labels of the chart's points that break a budget, by costmodel.search.recommend.BUDGETS (the
     column, unit scale and direction recommend itself uses). A latency budget applies to points
     that have a latency on the budget's device."""
     out: set[str] = set()

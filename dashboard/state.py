@@ -15,8 +15,8 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
-from costmodel.arch import ROUNDING_RULES, VARIANTS, check_alpha, check_choice, check_resolution
-from costmodel.conventions import CONVENTIONS
+from costmodel.core.arch import ROUNDING_RULES, VARIANTS, check_alpha, check_choice, check_resolution
+from costmodel.core.conventions import CONVENTIONS
 from costmodel.errors import CostModelError
 
 # The sliders' ranges (issue 6: alpha continuous 0.1..1.5, resolution 96..320). The engine accepts
@@ -50,7 +50,7 @@ class Selection:
 
     @property
     def knobs(self) -> dict[str, Any]:
-        """Keyword arguments for costmodel.engine.layer_table and friends."""
+        """Keyword arguments for costmodel.core.engine.layer_table and friends."""
         return {"variant": self.variant, "rounding": self.rounding, "convention": self.convention}
 
     @property

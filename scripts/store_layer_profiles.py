@@ -1,4 +1,4 @@
-"""Profile time per layer type (torch eager, BN folded: costmodel.bench.profile_layers) for a few
+"""Profile time per layer type (torch eager, BN folded: costmodel.latency.bench.profile_layers) for a few
 configurations and store it in data/latency/<device-id>.profile.csv, where
 notebooks/03_latency.ipynb reads it (the notebook never measures).
 
@@ -17,12 +17,13 @@ import os
 import sys
 from datetime import UTC, datetime
 
-from costmodel import bench, latency_data
 from costmodel.errors import CostModelError
+from costmodel.io import latency_data
+from costmodel.latency import bench
 
 
 def parse_configs(text: str) -> list[tuple[float, int]]:
-    from costmodel.arch import check_alpha, check_resolution
+    from costmodel.core.arch import check_alpha, check_resolution
 
     out = []
     for item in text.split(","):

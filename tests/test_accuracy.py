@@ -13,8 +13,8 @@ import math
 import numpy as np
 import pytest
 
-from costmodel import accuracy as acc
 from costmodel.errors import CostModelError
+from costmodel.search import accuracy as acc
 
 
 def _rows(data_dir, name):

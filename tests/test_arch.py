@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from costmodel.arch import (
+from costmodel.core.arch import (
     expand,
     get_description,
     load_description,
@@ -16,7 +16,7 @@ from costmodel.arch import (
     round_int,
     round_slim,
 )
-from costmodel.engine import layer_table
+from costmodel.core.engine import layer_table
 from costmodel.errors import CostModelError
 
 

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from costmodel import latency_data
 from costmodel.errors import CostModelError
+from costmodel.io import latency_data
 
 torch = pytest.importorskip("torch", reason="torch is not installed")
-bench = pytest.importorskip("costmodel.bench", reason="costmodel.bench needs torch")
+bench = pytest.importorskip("costmodel.latency.bench", reason="costmodel.latency.bench needs torch")
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = {"repeats": 3, "min_time": 0.05, "warmup": 1}
@@ -71,7 +71,7 @@ def test_measure_tiny_config_fills_every_column(backend: str) -> None:
 
 def test_onnx_export_computes_the_same_as_torch(tmp_path: Path) -> None:
     ort = pytest.importorskip("onnxruntime", reason="onnxruntime is not installed")
-    from costmodel.torch_model import build_model
+    from costmodel.crosscheck.torch_model import build_model
 
     model = build_model(0.5, 40, fold_bn=True)  # 40 is odd after strides: SAME pads asymmetric
     path = bench.export_onnx(model, 2, tmp_path / "m.onnx")

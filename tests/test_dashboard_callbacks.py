@@ -15,9 +15,9 @@ import pytest
 pytest.importorskip("dash", reason="dash is not installed (pip install -e .[dash])")
 pytest.importorskip("dash_ag_grid", reason="dash-ag-grid is not installed (pip install -e .[dash])")
 
-from costmodel.engine import COLUMNS, layer_table  # noqa: E402
+from costmodel.core.engine import COLUMNS, layer_table  # noqa: E402
 from costmodel.errors import CostModelError  # noqa: E402
-from costmodel.recommend import recommend  # noqa: E402
+from costmodel.search.recommend import recommend  # noqa: E402
 from dashboard import data, state  # noqa: E402
 from dashboard.views import config_view, controls, pareto_view  # noqa: E402
 

@@ -27,8 +27,8 @@ from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
-from costmodel.engine import layer_table  # noqa: E402
-from costmodel.recommend import recommend  # noqa: E402
+from costmodel.core.engine import layer_table  # noqa: E402
+from costmodel.search.recommend import recommend  # noqa: E402
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow,
               # selenium 4.2 calls a urllib3 API that urllib3 2.x deprecates: not ours

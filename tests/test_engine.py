@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from costmodel.arch import resolve
-from costmodel.engine import COUNTERS, TOTAL_KEYS, layer_table
-from costmodel.reference import read_reference
+from costmodel.core.arch import resolve
+from costmodel.core.engine import COUNTERS, TOTAL_KEYS, layer_table
+from costmodel.io.reference import read_reference
 
 
 def one_layer(kind: str, m: int = 512, d_f: int = 14) -> dict:

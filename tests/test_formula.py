@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from costmodel.formula import ALPHA, RHO, compare, formula_text, symbolic_totals
+from costmodel.core.formula import ALPHA, RHO, compare, formula_text, symbolic_totals
 
 
 def test_paper_polynomial():

@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from costmodel import latency_data
-from costmodel import latency_model as lm
-from costmodel.engine import layer_table
+from costmodel.core.engine import layer_table
 from costmodel.errors import CostModelError
+from costmodel.io import latency_data
+from costmodel.latency import model as lm
 
 ROOT = Path(__file__).resolve().parents[1]
 GRID = [(a, r) for a in (0.25, 0.375, 0.5, 0.625, 0.75, 0.875, 1.0) for r in range(96, 257, 32)]

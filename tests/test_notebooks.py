@@ -41,11 +41,11 @@ def test_notebook_is_stored_clean(path: Path) -> None:
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_uses_the_library_only(path: Path) -> None:
     """No notebook re-measures latency or computes costs itself: it imports costmodel and draws
-    with costmodel.plots (no matplotlib/pyplot of its own, no torch, no bench)."""
+    with costmodel.report.plots (no matplotlib/pyplot of its own, no torch, no bench)."""
     nb = json.loads(path.read_text(encoding="utf-8"))
     source = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
-    assert re.search(r"^from costmodel import [^\n]*\bplots\b", source, re.M)
-    for forbidden in ("import matplotlib", "pyplot", "import torch", "costmodel.bench",
+    assert re.search(r"^from costmodel.report import [^\n]*\bplots\b", source, re.M)
+    for forbidden in ("import matplotlib", "pyplot", "import torch", "costmodel.latency.bench",
                       "measure(", "run_grid(", "profile_layers(", '"bench"'):
         assert forbidden not in source, f"{path.name} uses {forbidden!r}"
 

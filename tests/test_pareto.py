@@ -16,11 +16,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from costmodel import latency_data
-from costmodel import pareto as P
 from costmodel.cli import main
-from costmodel.engine import layer_table
+from costmodel.core.engine import layer_table
 from costmodel.errors import CostModelError
+from costmodel.io import latency_data
+from costmodel.search import pareto as P
 
 
 def brute_force_mask(v: np.ndarray, senses: list[str]) -> np.ndarray:
@@ -216,7 +216,7 @@ def test_three_objectives_on_the_published_configs():
 
 
 def test_predicted_latency_objective():
-    lm = pytest.importorskip("costmodel.latency_model", reason="latency model not in this tree")
+    lm = pytest.importorskip("costmodel.latency.model", reason="latency model not in this tree")
     out = P.points(["latency_pred:pixel3_cpu4", "top1"], grid=True, alphas=[0.3, 0.6, 0.9],
                    resolutions=[140, 200])
     assert len(out) == 6  # a prediction everywhere, not only where measured

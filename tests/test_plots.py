@@ -1,4 +1,4 @@
-"""costmodel.plots: figures carry labelled axes and legends, draw the library's numbers, and are
+"""costmodel.report.plots: figures carry labelled axes and legends, draw the library's numbers, and are
 written as PNG + PDF (or SVG) atomically, without pyplot."""
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ import pytest
 
 pytest.importorskip("matplotlib", reason="matplotlib is not installed (extra 'plots')")
 
-from costmodel import plots  # noqa: E402
-from costmodel.breakdown import breakdown  # noqa: E402
+from costmodel.core.breakdown import breakdown  # noqa: E402
+from costmodel.core.formula import compare  # noqa: E402
+from costmodel.core.sweep import sweep  # noqa: E402
+from costmodel.crosscheck.reproduce import reproduce  # noqa: E402
 from costmodel.errors import CostModelError  # noqa: E402
-from costmodel.formula import compare  # noqa: E402
-from costmodel.reproduce import reproduce  # noqa: E402
-from costmodel.sweep import sweep  # noqa: E402
+from costmodel.report import plots  # noqa: E402
 
 
 def _assert_readable(fig: plots.Figure) -> None:
@@ -117,7 +117,7 @@ def test_no_pyplot_and_global_backend_untouched() -> None:
     # The raw rcParams entry (matplotlib.get_backend() would itself import pyplot to resolve it).
     code = ("import matplotlib, sys; raw = lambda: dict.__getitem__(matplotlib.rcParams, 'backend'); "
             "before = raw(); "
-            "from costmodel import plots; fig, ax = plots.new_figure(); ax.plot([1], [1]); "
+            "from costmodel.report import plots; fig, ax = plots.new_figure(); ax.plot([1], [1]); "
             "ax.set_xlabel('x'); ax.set_ylabel('y'); "
             "import tempfile; plots.save_figure(fig, tempfile.mkdtemp(), 'f'); "
             "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot imported'; "
@@ -239,7 +239,7 @@ def test_cost_map(tmp_path: Path) -> None:
 # Notebook 3/4 figures (Pareto fronts, recommendations)
 # ---------------------------------------------------------------------------------------------
 def test_pareto_front_marks_front_and_dominated(tmp_path: Path) -> None:
-    pareto = pytest.importorskip("costmodel.pareto")
+    pareto = pytest.importorskip("costmodel.search.pareto")
     frame = pareto.pareto(["mult_adds", "top1"])
     fig = plots.pareto_front(frame)
     _assert_readable(fig)
@@ -255,7 +255,7 @@ def test_pareto_front_marks_front_and_dominated(tmp_path: Path) -> None:
 
 
 def test_pareto_fronts_one_panel_per_frame(tmp_path: Path) -> None:
-    pareto = pytest.importorskip("costmodel.pareto")
+    pareto = pytest.importorskip("costmodel.search.pareto")
     devs = [d for d in pareto.devices() if d["published"] and d["precision"] == "float32"][:3]
     if not devs:
         pytest.skip("no published latency devices")
@@ -269,8 +269,8 @@ def test_pareto_fronts_one_panel_per_frame(tmp_path: Path) -> None:
 
 
 def test_recommendation_plot_shows_budget_and_answer(tmp_path: Path) -> None:
-    pareto = pytest.importorskip("costmodel.pareto")
-    recommend = pytest.importorskip("costmodel.recommend")
+    pareto = pytest.importorskip("costmodel.search.pareto")
+    recommend = pytest.importorskip("costmodel.search.recommend")
     answer = recommend.recommend(max_mult_adds_m=200)
     frame = pareto.pareto(["mult_adds", "top1"])
     fig = plots.recommendation_plot(frame, answer)
@@ -297,7 +297,7 @@ def test_objective_axis_units() -> None:
 # Notebook 3 figures (latency)
 # ---------------------------------------------------------------------------------------------
 def _published_float_devices(n: int) -> list[dict]:
-    pareto = pytest.importorskip("costmodel.pareto")
+    pareto = pytest.importorskip("costmodel.search.pareto")
     devs = [d for d in pareto.devices() if d["published"] and d["precision"] == "float32"][:n]
     if not devs:
         pytest.skip("no published latency devices")
@@ -305,7 +305,7 @@ def _published_float_devices(n: int) -> list[dict]:
 
 
 def test_latency_vs_mult_adds_plots_the_joined_data(tmp_path: Path) -> None:
-    pareto = pytest.importorskip("costmodel.pareto")
+    pareto = pytest.importorskip("costmodel.search.pareto")
     devs = _published_float_devices(2)
     frames = {plots.device_title(d): pareto.points([f"latency:{d['id']}"], grid=True, allow_far=True)
               for d in devs}
@@ -351,7 +351,7 @@ def test_time_share_bar_draws_the_given_shares(tmp_path: Path) -> None:
 
 
 def test_prediction_plot_shows_held_out_predictions(tmp_path: Path) -> None:
-    lm = pytest.importorskip("costmodel.latency_model")
+    lm = pytest.importorskip("costmodel.latency.model")
     pytest.importorskip("scipy", reason="the latency model fits with scipy")
     ev = lm.evaluate("pixel3", backend="tflite-cpu")
     fig = plots.prediction_plot({"pixel3 cpu": ev})

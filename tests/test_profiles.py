@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from costmodel import latency_data as ld
-from costmodel.breakdown import breakdown
+from costmodel.core.breakdown import breakdown
 from costmodel.errors import CostModelError
+from costmodel.io import latency_data as ld
 
 ROOT = Path(__file__).resolve().parents[1]
 

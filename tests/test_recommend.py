@@ -10,9 +10,9 @@ import json
 import pytest
 
 from costmodel.cli import main
-from costmodel.engine import layer_table
+from costmodel.core.engine import layer_table
 from costmodel.errors import CostModelError
-from costmodel.recommend import recommend
+from costmodel.search.recommend import recommend
 
 
 def test_issue_example():
@@ -116,8 +116,8 @@ def test_grid_recommendation_is_labelled():
 
 
 def test_predicted_latency_budget_on_the_grid():
-    pytest.importorskip("costmodel.latency_model", reason="latency model not in this tree")
-    from costmodel.pareto import points
+    pytest.importorskip("costmodel.latency.model", reason="latency model not in this tree")
+    from costmodel.search.pareto import points
 
     r = recommend(max_latency_ms=10, device="pixel3_cpu4", max_params_m=3, grid=True,
                   predicted_latency=True)

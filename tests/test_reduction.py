@@ -1,12 +1,12 @@
-"""Depthwise separable vs standard convolution per layer (costmodel.reduction)."""
+"""Depthwise separable vs standard convolution per layer (costmodel.core.reduction)."""
 
 from __future__ import annotations
 
 import pytest
 
-from costmodel.engine import layer_table
+from costmodel.core.engine import layer_table
+from costmodel.core.reduction import REDUCTION_COLUMNS, separable_reduction
 from costmodel.errors import CostModelError
-from costmodel.reduction import REDUCTION_COLUMNS, separable_reduction
 
 
 def test_table3_layer_matches_the_paper() -> None:

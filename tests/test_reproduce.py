@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from costmodel.reproduce import agrees, explain, reproduce
+from costmodel.crosscheck.reproduce import agrees, explain, reproduce
 
 
 @pytest.fixture(scope="module")

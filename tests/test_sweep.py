@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from costmodel.engine import layer_table
+from costmodel.core.engine import layer_table
+from costmodel.core.sweep import sweep
 from costmodel.errors import CostModelError
-from costmodel.sweep import sweep
 
 
 @settings(max_examples=25, deadline=None)

@@ -10,10 +10,10 @@ import pytest
 torch = pytest.importorskip("torch", reason="torch is not installed: pip install 'costmodel[torch]'")
 from torch import nn  # noqa: E402
 
-from costmodel.arch import get_description, resolve  # noqa: E402
-from costmodel.engine import layer_table  # noqa: E402
+from costmodel.core.arch import get_description, resolve  # noqa: E402
+from costmodel.core.engine import layer_table  # noqa: E402
+from costmodel.crosscheck.torch_model import CostModelNet, build_model, fold_batchnorm  # noqa: E402
 from costmodel.errors import CostModelError  # noqa: E402
-from costmodel.torch_model import CostModelNet, build_model, fold_batchnorm  # noqa: E402
 
 # A description with what MobileNet-V1 lacks: even and large kernels, stride 3, a strided 1x1
 # and an unscaled layer, so asymmetric TF-SAME padding is exercised.

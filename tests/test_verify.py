@@ -1,4 +1,4 @@
-"""costmodel.verify and `costmodel verify`: the engine against fvcore (per layer) and the other
+"""costmodel.crosscheck.verify and `costmodel verify`: the engine against fvcore (per layer) and the other
 counters (totals explained as engine terms), on real torch models."""
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ pytest.importorskip("fvcore", reason="fvcore is not installed: pip install 'cost
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from costmodel import conventions  # noqa: E402
-from costmodel import verify as V  # noqa: E402
 from costmodel.cli import main  # noqa: E402
-from costmodel.engine import layer_table  # noqa: E402
+from costmodel.core import conventions  # noqa: E402
+from costmodel.core.engine import layer_table  # noqa: E402
+from costmodel.crosscheck import verify as V  # noqa: E402
+from costmodel.crosscheck.torch_model import CostModelNet, build_model  # noqa: E402
 from costmodel.errors import CostModelError  # noqa: E402
-from costmodel.torch_model import CostModelNet, build_model  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -53,7 +53,7 @@ WEIGHT_PARAMS = (3 * 3 * 3 * 32 + 9 * (32 + 64 + 128 + 128 + 256 + 256 + 5 * 512
                  + 5 * 512 * 512 + 512 * 1024 + 1024 * 1024 + 1024 * 1000)  # 4,209,088
 TORCH_PARAMS = WEIGHT_PARAMS + 2 * BN_CH + FC_OUT  # + BN weight & bias, FC bias
 
-# What each counter gives at 1.0-224 (the counting rules documented in costmodel.verify.COUNTERS)
+# What each counter gives at 1.0-224 (the counting rules documented in costmodel.crosscheck.verify.COUNTERS)
 EXPECTED_224 = {
     "fvcore": WEIGHT_MACS + 2 * BN_OUT + POOL_IN,
     "flop_counter": 2 * WEIGHT_MACS,
@@ -379,7 +379,7 @@ def test_cli_grid_runs_the_16_paper_configs(grid):
 
 def test_grid_plus_lists():
     from costmodel.cli import build_parser
-    from costmodel.commands.verify import configs_from_args
+    from costmodel.cli.verify import configs_from_args
 
     parse = build_parser().parse_args
     pairs = configs_from_args(parse(["verify", "--grid", "--alphas", "0.6,1.0",

@@ -142,7 +142,7 @@ def _latency_table(rows: list[dict[str, Any]]) -> Any:
                              html.Td(_fmt(p, ".2f")), html.Td(err)]))
     return html.Div([
         html.Table(className="small-table", children=[html.Thead(head), html.Tbody(body)]),
-        html.P("Predicted: costmodel.latency_model, for the device chosen on the left.",
+        html.P("Predicted: costmodel.latency.model, for the device chosen on the left.",
                className="hint")])
 
 

@@ -76,7 +76,7 @@ def _point_text(p: dict[str, Any], unit: str) -> str:
 
 
 def _accuracy_note(frame: Any) -> str:
-    """Where the chart's top-1 figures come from (costmodel.pareto's frame says)."""
+    """Where the chart's top-1 figures come from (costmodel.search.pareto's frame says)."""
     edition = data.edition_source(str(frame.attrs.get("edition", "")))
     est = frame.loc[frame["top1_estimated"], "top1_source"]
     how = str(est.iloc[0]) if len(est) else ""
@@ -280,7 +280,7 @@ def _log_ticks(lo: float, hi: float, unit: str) -> dict[str, Any]:
 
 
 def recommendation_view(rec: dict[str, Any] | None) -> Any:
-    """The recommendation line under the chart (costmodel.recommend's answer, shortened; its
+    """The recommendation line under the chart (costmodel.search.recommend's answer, shortened; its
     full reason in the tooltip)."""
     if not rec:
         return html.Span("Set a budget (left) to get a recommended configuration.",

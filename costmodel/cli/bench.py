@@ -1,0 +1,236 @@
+"""costmodel bench: measured inference latency of one config or a grid (issue #4).
+
+Every finished measurement is appended (atomically) to data/latency/<device-id>.csv; re-running
+skips keys already there. See costmodel.latency.bench and costmodel.io.latency_data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from costmodel.cli._common import (
+    add_config_args,
+    add_format_arg,
+    check_format,
+    config_kwargs,
+    emit,
+    resolution_from_args,
+)
+from costmodel.errors import CostModelError
+from costmodel.report.formatting import Column, pct, render
+
+
+def _ms(x: Any) -> str:
+    return "" if x is None else f"{float(x):.3f}"
+
+
+ROW_COLUMNS = (
+    Column("alpha", "alpha", lambda x: f"{float(x):g}"),
+    Column("resolution", "res"),
+    Column("backend", "backend", numeric=False),
+    Column("device_type", "device", numeric=False),
+    Column("threads", "threads"),
+    Column("batch", "batch"),
+    Column("median_ms", "median ms", _ms),
+    Column("iqr_ms", "IQR ms", _ms),
+    Column("min_ms", "min ms", _ms),
+    Column("cpu_ms", "cpu ms", _ms),
+    Column("samples", "samples"),
+    Column("loadavg_start", "load", lambda x: f"{float(x):.2f}"),
+)
+LAYER_COLUMNS = (
+    Column("type", "type", numeric=False),
+    Column("layers", "layers"),
+    Column("time_ms", "time ms (profiled)", _ms),
+    Column("time_pct", "% time", pct),
+    Column("mult_adds_pct", "% mult-adds", pct),
+)
+HW_COLUMNS = (
+    Column("device_type", "device", numeric=False),
+    Column("threads", "threads"),
+    Column("peak_gflops", "peak GFLOP/s (fp32 matmul)", lambda x: f"{x:.1f}"),
+    Column("bandwidth_gbs", "bandwidth GB/s (copy)", lambda x: f"{x:.2f}"),
+)
+
+
+def int_list(text: Any, name: str, minimum: int = 1) -> list[int]:
+    """'1' or '1,2' -> [1, 2]; CostModelError naming the value otherwise."""
+    out = []
+    for part in str(text).split(","):
+        try:
+            v = int(part.strip())
+        except ValueError:
+            raise CostModelError(f"{name} {text!r} is not an integer list; allowed: integers "
+                                 f">= {minimum}, comma separated") from None
+        if v < minimum:
+            raise CostModelError(f"{name} {text!r} is out of range; allowed: integers >= {minimum}")
+        out.append(v)
+    return out
+
+
+def positive_float(text: Any, name: str) -> float:
+    import math
+
+    try:
+        v = float(text)
+    except ValueError:
+        raise CostModelError(f"{name} {text!r} is not a number; allowed: a number > 0") from None
+    if not math.isfinite(v) or v <= 0:
+        raise CostModelError(f"{name} {text!r} is out of range; allowed: a number > 0")
+    return v
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("bench", help="measure inference latency (torch, onnxruntime) into "
+                                     "data/latency/<device-id>.csv")
+    add_config_args(p)
+    g = p.add_argument_group("measurement")
+    g.add_argument("--backend", default="torch",
+                   help="torch, onnxruntime, or a comma list of both (default torch)")
+    g.add_argument("--device", default="cpu", help="cpu (default) or cuda (torch backend only)")
+    g.add_argument("--threads", default="1", help="intra-op threads, or a comma list (default 1)")
+    g.add_argument("--batch", default="1", help="batch size (default 1)")
+    g.add_argument("--repeats", default="10", help="at least this many timed samples (default 10)")
+    g.add_argument("--min-time", default="1.0",
+                   help="at least this many timed seconds per measurement (default 1.0)")
+    g.add_argument("--warmup", default="3", help="untimed calls first (default 3)")
+    g.add_argument("--channels-last", action="store_true",
+                   help="torch: channels_last memory format for model and input")
+    g = p.add_argument_group("grid")
+    g.add_argument("--grid", action="store_true",
+                   help="the 16 paper configs: alpha 0.25,0.5,0.75,1 x resolution 128..224")
+    g.add_argument("--alphas", default=None, help="alphas a,b,c or start:stop:step (grid)")
+    g.add_argument("--resolutions", default=None,
+                   help="resolutions a,b,c or start:stop:step (grid)")
+    g = p.add_argument_group("output")
+    g.add_argument("--per-layer", action="store_true",
+                   help="also print time per layer type (torch profiler) beside %% mult-adds")
+    g.add_argument("--profile-runs", default="10", help="forward passes profiled (default 10)")
+    g.add_argument("--roofline", action="store_true",
+                   help="measure this machine's peak GFLOP/s and copy bandwidth for each "
+                        "--threads value and store them with the device")
+    g.add_argument("--output-csv", default=None, metavar="FILE",
+                   help="CSV to append to (default data/latency/<device-id>.csv)")
+    g.add_argument("--device-id", default=None,
+                   help="override the device id (default: slug of the CPU/GPU name)")
+    g.add_argument("--no-save", action="store_true", help="measure and print, write no CSV")
+    g.add_argument("--passes", default="1",
+                   help="measure each key this many times, pass after pass over the grid; "
+                        "readers take the median over passes (default 1)")
+    g.add_argument("--no-resume", action="store_true",
+                   help="measure keys already in the CSV again (rows are appended)")
+    g.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_format_arg(p, ("text", "csv", "json", "markdown"))
+    p.set_defaults(func=run)
+
+
+def configs_from_args(args: argparse.Namespace) -> list[tuple[Any, Any]]:
+    from costmodel.cli.sweep import parse_grid
+    from costmodel.latency.bench import paper_grid
+
+    configs: list[tuple[Any, Any]] = paper_grid() if args.grid else []
+    if args.alphas is not None or args.resolutions is not None:
+        alphas = parse_grid(args.alphas, "alphas", float) if args.alphas else [args.alpha]
+        res = (parse_grid(args.resolutions, "resolutions", int) if args.resolutions
+               else [resolution_from_args(args)])
+        configs += [(a, r) for a in alphas for r in res]
+    if not configs:
+        configs = [(args.alpha, resolution_from_args(args))]
+    return list(dict.fromkeys(configs))
+
+
+def run(args: argparse.Namespace) -> int:
+    from costmodel.core.arch import check_alpha, check_choice, check_resolution
+    from costmodel.io import latency_data
+    from costmodel.latency import bench
+
+    fmt = check_format(args)
+    kw = config_kwargs(args)
+    backends = [check_choice("backend", b.strip(), bench.BACKENDS)
+                for b in str(args.backend).split(",")]
+    device = check_choice("device", args.device, bench.DEVICES)
+    threads = int_list(args.threads, "threads")
+    batch = int_list(args.batch, "batch")[0]
+    repeats = int_list(args.repeats, "repeats")[0]
+    warmup = int_list(args.warmup, "warmup", minimum=0)[0]
+    profile_runs = int_list(args.profile_runs, "profile-runs")[0]
+    passes = int_list(args.passes, "passes")[0]
+    min_time = positive_float(args.min_time, "min-time")
+    configs = [(check_alpha(a), check_resolution(r)) for a, r in configs_from_args(args)]
+    if args.device_id is not None:
+        latency_data.check_device_id(args.device_id)
+    options = [bench.BenchOptions(backend=b, device=device, threads=t, batch=batch,
+                                  channels_last=args.channels_last, repeats=repeats,
+                                  min_time=min_time, warmup=warmup, variant=kw["variant"],
+                                  rounding=kw["rounding"], classes=kw["classes"], spec=kw["spec"])
+               for b in backends for t in threads]
+    options = [o.checked() for o in options]  # e.g. cuda without a GPU: error before any work
+    info = bench.device_info(device)
+    device_id = args.device_id or info["device_id"]
+    out_csv = None if args.no_save else (args.output_csv or latency_data.latency_path(device_id))
+
+    result = bench.run_grid(configs, options, output_csv=out_csv, device_id=args.device_id,
+                            resume=not args.no_resume, progress=not args.no_progress,
+                            passes=passes)
+    rows = bench.summary_columns(result.rows)
+    title = f"device {device_id}: {info['device']}"
+    notes = []
+    if out_csv is not None:
+        notes.append(f"wrote {len(result.rows)} row(s) to {out_csv}; "
+                     f"{len(result.skipped)} already measured there (skipped; --no-resume "
+                     f"measures them again)")
+    else:
+        notes.append(f"measured {len(result.rows)} row(s); not saved (--no-save)")
+    layers: list[dict[str, Any]] = []
+    if args.per_layer:
+        for a, r in configs:
+            for o in options:
+                if o.backend != "torch":
+                    continue
+                for row in bench.profile_layers(a, r, o, runs=profile_runs,
+                                                convention=kw["convention"]):
+                    layers.append({"alpha": a, "resolution": r, "threads": o.threads, **row})
+    hardware: list[dict[str, Any]] = []
+    if args.roofline:
+        for t in threads:
+            if out_csv is None:  # --no-save: measure and print only
+                rec = bench.measure_hardware(t, device)
+            else:
+                rec = bench.store_hardware(t, device, device_id=device_id,
+                                           data_dir=Path(out_csv).parent)
+            hardware.append({"device_type": device, "threads": t, **rec})
+        where = (latency_data.hardware_path(device_id, Path(out_csv).parent) if out_csv is not None
+                 else None)
+        notes.append(f"hardware limits stored in {where}" if where
+                     else "hardware limits measured, not saved (--no-save)")
+
+    if fmt == "json":
+        text = render("json", rows, ROW_COLUMNS, json_obj={
+            "device_id": device_id, "device": info["device"], "measured": result.rows,
+            "skipped": len(result.skipped), "csv": str(out_csv) if out_csv else None,
+            "per_layer": layers, "hardware": hardware})
+    elif fmt == "csv":
+        text = render("csv", result.rows, ROW_COLUMNS, csv_keys=latency_data.COLUMNS)
+    else:
+        parts = [render(fmt, rows, ROW_COLUMNS, title=title) if fmt == "text"
+                 else render(fmt, rows, ROW_COLUMNS)]
+        if not rows:
+            parts = [f"{title}\nnothing to measure: every config is already in the CSV\n"]
+        by_cfg: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+        for row in layers:
+            by_cfg.setdefault((row["alpha"], row["resolution"], row["threads"]), []).append(row)
+        for (a, r, t), rs in by_cfg.items():
+            head = f"per-layer-type time, torch {device} {t} thread(s), {a:g}-{r}"
+            parts.append(render(fmt, rs, LAYER_COLUMNS, title=head) if fmt == "text"
+                         else f"\n{head}\n\n" + render(fmt, rs, LAYER_COLUMNS))
+        if hardware:
+            parts.append(render(fmt, hardware, HW_COLUMNS, title="hardware limits (stored)")
+                         if fmt == "text" else render(fmt, hardware, HW_COLUMNS))
+        text = "\n".join(parts) + "".join(f"\n{n}\n" for n in notes)
+    emit(text, args)
+    if fmt in ("json", "csv") and notes:
+        sys.stderr.write("".join(f"{n}\n" for n in notes))
+    return 0

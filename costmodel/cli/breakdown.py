@@ -1,0 +1,61 @@
+"""costmodel breakdown: mult-adds and params per layer type, beside the paper's Table 2."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from costmodel.cli._common import (
+    add_config_args,
+    add_format_arg,
+    check_format,
+    config_kwargs,
+    emit,
+    resolution_from_args,
+)
+from costmodel.report.formatting import Column, millions, plain, render
+
+
+def _pp(x: Any) -> str:
+    return "" if x is None else f"{x:.2f}"
+
+
+def _signed(x: Any) -> str:
+    return "" if x is None else f"{round(x, 2) + 0.0:+.2f}"  # no "-0.00"
+
+
+COLUMNS = (
+    Column("type", "layer type", plain, numeric=False),
+    Column("mult_adds", "mult-adds (M)", millions),
+    Column("mult_adds_pct", "% MA", _pp),
+    Column("published_mult_adds_pct", "paper % MA", _pp),
+    Column("mult_adds_pct_diff", "diff", _signed),
+    Column("params", "params (M)", lambda x: millions(x, 4)),
+    Column("params_pct", "% params", _pp),
+    Column("published_params_pct", "paper % params", _pp),
+    Column("params_pct_diff", "diff", _signed),
+)
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("breakdown", help="per-type mult-adds/params shares vs the paper's Table 2")
+    add_config_args(p)
+    add_format_arg(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from costmodel.core.breakdown import breakdown_rows
+    from costmodel.core.engine import layer_table
+
+    fmt = check_format(args)
+    t = layer_table(args.alpha, resolution_from_args(args), **config_kwargs(args))
+    rows = breakdown_rows(t)
+    c = t.config
+    title = (f"Resource per layer type: {c.spec} {c.variant} alpha={c.alpha:g} "
+             f"resolution={c.resolution} convention={c.convention} "
+             f"(paper columns: Table 2, 1.0 MobileNet-224)")
+    text = render(fmt, rows, COLUMNS, title=title, csv_keys=list(rows[0]),
+                  json_obj={"config": t.to_dict()["config"], "types": rows, "totals": t.totals})
+    emit(text, args)
+    return 0

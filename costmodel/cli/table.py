@@ -1,0 +1,60 @@
+"""costmodel table: the per-layer cost table of one configuration."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from costmodel.cli._common import (
+    add_config_args,
+    add_format_arg,
+    check_format,
+    config_kwargs,
+    emit,
+    resolution_from_args,
+)
+from costmodel.report.formatting import Column, millions, pct, render
+
+TEXT_COLUMNS = (
+    Column("index", "#"),
+    Column("name", "layer", numeric=False),
+    Column("type", "type", numeric=False),
+    Column("stride", "s"),
+    Column("in_shape", "input", numeric=False),
+    Column("out_shape", "output", numeric=False),
+    Column("mult_adds", "mult-adds (M)", millions),
+    Column("mult_adds_pct", "% MA", pct),
+    Column("params", "params (M)", lambda x: millions(x, 4)),
+    Column("params_pct", "% params", pct),
+)
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("table", help="per-layer mult-adds and parameters of one config")
+    add_config_args(p)
+    add_format_arg(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from costmodel.core.engine import COLUMNS, layer_table
+
+    fmt = check_format(args)
+    t = layer_table(args.alpha, resolution_from_args(args), **config_kwargs(args))
+    c = t.config
+    title = (f"{c.spec} variant={c.variant} alpha={c.alpha:g} resolution={c.resolution} "
+             f"rounding={c.rounding} convention={c.convention} classes={c.classes}")
+    footer = [{"name": "total", "mult_adds": t.totals["mult_adds"], "params": t.totals["params"],
+               "mult_adds_pct": 100.0, "params_pct": 100.0}]
+    if fmt == "text":
+        text = render("text", t.rows, TEXT_COLUMNS, footer=footer, title=title)
+        text += (f"\ntotal: {millions(t.totals['mult_adds'])} M mult-adds, "
+                 f"{millions(t.totals['params'], 3)} M params, "
+                 f"weights {t.totals['weight_bytes'] / 2**20:.2f} MiB fp32, "
+                 f"peak activations {t.totals['peak_activation_bytes'] / 2**20:.2f} MiB fp32\n")
+    elif fmt == "csv":
+        text = render("csv", t.rows, TEXT_COLUMNS, csv_keys=COLUMNS)
+    else:
+        text = render(fmt, t.rows, TEXT_COLUMNS, json_obj=t.to_dict(), footer=footer)
+    emit(text, args)
+    return 0

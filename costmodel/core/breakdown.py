@@ -1,0 +1,52 @@
+"""Resource use per layer type (the paper's Table 2), beside the published shares."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from costmodel.core.engine import LayerTable, layer_table
+from costmodel.io.reference import read_reference
+
+# Table 2's row names -> the engine's layer types.
+_PAPER_TYPE_NAMES = {"Fully Connected": "FC"}
+
+
+def published_table2() -> dict[str, dict[str, float]]:
+    """Table 2 as printed, keyed by the engine's type names: {type: {mult_adds_pct, params_pct}}."""
+    out = {}
+    for r in read_reference("paper_table2_breakdown.csv"):
+        t = _PAPER_TYPE_NAMES.get(r["layer_type"], r["layer_type"])
+        out[t] = {"mult_adds_pct": float(r["mult_adds_pct"]), "params_pct": float(r["params_pct"])}
+    return out
+
+
+def breakdown_rows(table: LayerTable) -> list[dict[str, Any]]:
+    """Per-type totals and shares of a layer table, with Table 2's published shares and the
+    difference (computed minus published, percentage points). Published values describe the
+    1.0 MobileNet-224 under the paper convention; they are shown for every config as the
+    reference point."""
+    pub = published_table2()
+    total_ma = table.totals["mult_adds"]
+    total_p = table.totals["params"]
+    rows = []
+    for t, v in table.by_type().items():
+        ma_pct = 100.0 * v["mult_adds"] / total_ma if total_ma else 0.0
+        p_pct = 100.0 * v["params"] / total_p if total_p else 0.0
+        p = pub.get(t)
+        rows.append({
+            "type": t,
+            "mult_adds": v["mult_adds"],
+            "mult_adds_pct": ma_pct,
+            "published_mult_adds_pct": p["mult_adds_pct"] if p else None,
+            "mult_adds_pct_diff": ma_pct - p["mult_adds_pct"] if p else None,
+            "params": v["params"],
+            "params_pct": p_pct,
+            "published_params_pct": p["params_pct"] if p else None,
+            "params_pct_diff": p_pct - p["params_pct"] if p else None,
+        })
+    return rows
+
+
+def breakdown(alpha: float = 1.0, resolution: int = 224, **knobs: Any) -> list[dict[str, Any]]:
+    """Table 2 for any config: ``breakdown(0.5, 160, convention="fvcore")``."""
+    return breakdown_rows(layer_table(alpha, resolution, **knobs))

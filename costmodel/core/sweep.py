@@ -1,0 +1,131 @@
+"""Vectorized sweeps: totals and per-type breakdown over an alpha x resolution grid.
+
+The grid is counted with the engine's own counting functions, fed numpy arrays instead of ints:
+channels are an (A, 1) column (they depend on alpha only), spatial sizes a (1, R) row (they
+depend on resolution only), so every layer's cost is one broadcast (A, R) array and the whole
+grid costs one pass over the ~30 layers, not one pass per config.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from costmodel.core.arch import (
+    ROUNDING_RULES,
+    Description,
+    Layer,
+    check_alpha,
+    check_choice,
+    check_resolution,
+    expand,
+    get_description,
+    min_alpha,
+    resolve_shapes,
+)
+from costmodel.core.conventions import Convention, get_convention
+from costmodel.core.engine import BYTES_FP32, count_layer, layer_type
+from costmodel.errors import CostModelError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+@dataclass
+class SweepResult:
+    alphas: np.ndarray  # (A,)
+    resolutions: np.ndarray  # (R,)
+    mult_adds: np.ndarray  # (A, R) int64
+    params: np.ndarray  # (A, R) int64 (constant along R)
+    activations: np.ndarray  # (A, R) output activations summed over layers
+    peak_activation_bytes: np.ndarray  # (A, R)
+    by_type: dict[str, dict[str, np.ndarray]]  # type -> {"mult_adds": (A,R), "params": (A,R)}
+    config: dict[str, Any]
+
+    @property
+    def weight_bytes(self) -> np.ndarray:
+        return self.params * BYTES_FP32
+
+    def __len__(self) -> int:
+        return int(self.mult_adds.size)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Long format: one row per (alpha, resolution), per-type columns ``mult_adds[<type>]``."""
+        import pandas as pd
+
+        a, r = np.meshgrid(self.alphas, self.resolutions, indexing="ij")
+        cols: dict[str, Any] = {
+            "alpha": a.ravel(), "resolution": r.ravel(),
+            "mult_adds": self.mult_adds.ravel(), "params": self.params.ravel(),
+            "weight_bytes": self.weight_bytes.ravel(), "activations": self.activations.ravel(),
+            "peak_activation_bytes": self.peak_activation_bytes.ravel(),
+        }
+        for t, d in self.by_type.items():
+            cols[f"mult_adds[{t}]"] = d["mult_adds"].ravel()
+            cols[f"params[{t}]"] = d["params"].ravel()
+        return pd.DataFrame(cols)
+
+
+def resolve_arrays(alphas: np.ndarray, resolutions: np.ndarray, *, variant: str, rounding: str,
+                   classes: int, desc: Description) -> list[Layer]:
+    """Shapes of every layer for validated alpha/resolution arrays that broadcast (a grid, or
+    pairs), with the same 0-channel check as the single-config path."""
+    check_choice("rounding", rounding, list(ROUNDING_RULES))
+    specs = expand(desc, variant)
+    layers = resolve_shapes(specs, alphas, resolutions, rounding, classes, desc.input_channels,
+                            desc.input_scale)
+    shape = np.broadcast_shapes(np.shape(alphas), np.shape(resolutions))
+    for layer in layers:
+        ch = np.broadcast_to(layer.out_channels, shape)
+        if (ch < 1).any():
+            bad = np.broadcast_to(alphas, shape)[ch < 1].min()
+            raise CostModelError(
+                f"alpha {bad:g} gives layer {layer.name} 0 channels under rounding {rounding!r}; "
+                f"allowed: alpha >= {min_alpha(specs, rounding):.6g}")
+    return layers
+
+
+def _as_array(values: Iterable[Any] | Any, check: Any, dtype: Any) -> np.ndarray:
+    vals = [values] if np.isscalar(values) or isinstance(values, str) else list(values)
+    if not vals:
+        raise CostModelError("empty grid; allowed: at least one alpha and one resolution")
+    return np.asarray([check(v) for v in vals], dtype=dtype)
+
+
+def sweep(alphas: Iterable[Any] | Any, resolutions: Iterable[Any] | Any, *,
+          variant: str = "mobilenet_v1", rounding: str = "int",
+          convention: str | Convention = "paper", classes: int = 1000,
+          spec: str | Path | Mapping[str, Any] | Description | None = None) -> SweepResult:
+    """Count every (alpha, resolution) pair of the grid at once. Same rules as layer_table."""
+    conv = get_convention(convention)
+    desc = get_description(spec)
+    a = _as_array(alphas, check_alpha, np.float64)
+    r = _as_array(resolutions, check_resolution, np.int64)
+    layers = resolve_arrays(a[:, None], r[None, :], variant=variant, rounding=rounding,
+                            classes=classes + conv.extra_classes, desc=desc)
+    shape = (a.size, r.size)
+    zeros = np.zeros(shape, dtype=np.int64)
+    mult_adds = zeros.copy()
+    params = zeros.copy()
+    acts = zeros.copy()
+    peak = zeros.copy()
+    by_type: dict[str, dict[str, np.ndarray]] = {}
+    for layer in layers:
+        c = count_layer(layer, conv)
+        ma = zeros + c.mult_adds
+        p = zeros + c.params
+        mult_adds += ma
+        params += p
+        out_act = zeros + layer.out_channels * layer.out_size * layer.out_size
+        acts += out_act
+        np.maximum(peak, out_act + layer.in_channels * layer.in_size * layer.in_size, out=peak)
+        t = by_type.setdefault(layer_type(layer), {"mult_adds": zeros.copy(), "params": zeros.copy()})
+        t["mult_adds"] += ma
+        t["params"] += p
+    config = {"variant": variant, "rounding": rounding, "convention": conv.name,
+              "classes": classes, "spec": desc.name}
+    return SweepResult(a, r, mult_adds, params, acts, peak * BYTES_FP32, by_type, config)

@@ -1,0 +1,342 @@
+"""Reproduce every published cost figure: computed vs printed, agreement, and an explanation.
+
+Agreement is judged at the printed precision (569 agrees with 568.74; 290 does not agree with
+290.68). Each disagreement is explained by *computing* candidate explanations with the engine, in
+order, and keeping the first that reproduces the printed figure:
+
+1. the printed figure was truncated (or rounded up) instead of rounded;
+2. it equals an alternative count: without the first conv layer, without the FC layer, under
+   another counting convention or channel-rounding rule, or with Table 1's printed strides;
+3. its digits are the computed digits transposed (e.g. 1.19 for 1.91);
+4. it is within 0.05% of the count (an arithmetic slip in the source);
+5. otherwise: unexplained, with the resolution whose count would print as the figure, if any.
+
+No list of known exceptions is consulted: the explanations come out of the arithmetic.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from itertools import permutations
+from typing import Any
+
+from costmodel.core.arch import MOBILENET_V1, resolve
+from costmodel.core.breakdown import breakdown
+from costmodel.core.engine import LayerTable, layer_table
+from costmodel.io.reference import read_reference
+
+SLIP_TOLERANCE = 5e-4  # 0.05%: below any one layer's share, above float noise
+
+
+@dataclass
+class Check:
+    source: str  # e.g. "Table 6", "TF-slim"
+    item: str  # e.g. "0.5 MobileNet-224"
+    quantity: str  # e.g. "mult-adds (M)"
+    computed: float
+    published: str  # as printed
+    agree: bool
+    explanation: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def decimals(printed: str) -> int:
+    return len(printed.split(".")[1]) if "." in printed else 0
+
+
+def agrees(computed: float, printed: str) -> bool:
+    d = decimals(printed)
+    return math.isclose(round(computed, d), float(printed), abs_tol=10 ** -(d + 3))
+
+
+def _fmt(x: float, d: int) -> str:
+    return f"{x:.{d}f}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Explanations: each returns a sentence when it reproduces the printed figure, else None.
+# ---------------------------------------------------------------------------------------------
+def _rounding_direction(computed: float, printed: str) -> str | None:
+    d = decimals(printed)
+    p = float(printed)
+    scale = 10 ** d
+    if math.isclose(math.floor(computed * scale) / scale, p, abs_tol=1e-9):
+        return f"truncated, not rounded: the count is {_fmt(computed, d + 2)}"
+    if math.isclose(math.ceil(computed * scale) / scale, p, abs_tol=1e-9):
+        return f"rounded up, not to nearest: the count is {_fmt(computed, d + 2)}"
+    return None
+
+
+def _alternatives(computed: float, printed: str, alternatives: dict[str, float]) -> str | None:
+    d = decimals(printed)
+    for label, value in alternatives.items():
+        if agrees(value, printed):
+            return (f"equals the count {label} ({_fmt(value, d + 2)}); "
+                    f"the full count is {_fmt(computed, d + 2)}")
+    return None
+
+
+def _transposed(computed: float, printed: str) -> str | None:
+    d = decimals(printed)
+    mine = _fmt(computed, d)
+    digits = [c for c in printed if c.isdigit()]
+    if sorted(digits) != sorted(c for c in mine if c.isdigit()) or mine == printed:
+        return None
+    for perm in set(permutations(digits)):
+        it = iter(perm)
+        candidate = "".join(next(it) if c.isdigit() else c for c in printed)
+        if candidate == mine:
+            return f"digits transposed: the count gives {mine}, printed {printed}"
+    return None
+
+
+def _slip(computed: float, printed: str) -> str | None:
+    rel = abs(computed - float(printed)) / abs(computed) if computed else math.inf
+    if rel <= SLIP_TOLERANCE:
+        return (f"within {100 * rel:.3f}% of the count {_fmt(computed, decimals(printed) + 2)}: "
+                f"an arithmetic slip or intermediate rounding in the source")
+    return None
+
+
+def explain(computed: float, printed: str, alternatives: dict[str, float] | None = None,
+            nearest: Callable[[str], str | None] | None = None) -> str:
+    for fn in (
+        lambda: _rounding_direction(computed, printed),
+        lambda: _alternatives(computed, printed, alternatives or {}),
+        lambda: _transposed(computed, printed),
+        lambda: _slip(computed, printed),
+        lambda: nearest(printed) if nearest else None,
+    ):
+        found = fn()
+        if found:
+            return found
+    return f"unexplained: the count is {_fmt(computed, decimals(printed) + 2)}"
+
+
+def check(source: str, item: str, quantity: str, computed: float, printed: str,
+          alternatives: dict[str, float] | None = None,
+          nearest: Callable[[str], str | None] | None = None) -> Check:
+    ok = agrees(computed, printed)
+    why = "" if ok else explain(computed, printed, alternatives, nearest)
+    return Check(source, item, quantity, computed, printed, ok, why)
+
+
+# ---------------------------------------------------------------------------------------------
+# Alternative counts, all computed by the engine
+# ---------------------------------------------------------------------------------------------
+def _table1_as_printed() -> dict[str, Any]:
+    """MobileNet-V1 with the strides exactly as Table 1 prints them (last depthwise s2)."""
+    desc = copy.deepcopy(MOBILENET_V1)
+    seps = [e for e in desc["layers"] if e["type"] == "separable"]
+    seps[-1]["stride"] = 2
+    desc["name"] = "mobilenet_v1_table1_as_printed"
+    return desc
+
+
+def _network_alternatives(t: LayerTable, quantity: str) -> dict[str, float]:
+    key = "mult_adds" if quantity.startswith("mult") else "params"
+    c = t.config
+    total = t.totals[key]
+    rows = t.rows
+    alts = {
+        "without the first conv layer": total - rows[0][key],
+        "without the FC layer": total - sum(r[key] for r in rows if r["type"] == "FC"),
+    }
+    knobs: dict[str, Any] = {"variant": c.variant, "rounding": c.rounding, "convention": c.convention,
+             "classes": c.classes}
+    for conv in ("paper", "tfslim", "fvcore"):
+        if conv != c.convention:
+            alts[f"under the {conv} convention"] = layer_table(
+                c.alpha, c.resolution, **{**knobs, "convention": conv}).totals[key]
+    for rule in ("int", "slim", "divisible8"):
+        if rule != c.rounding:
+            alts[f"with {rule} channel rounding"] = layer_table(
+                c.alpha, c.resolution, **{**knobs, "rounding": rule}).totals[key]
+    if c.variant == "mobilenet_v1":
+        alts["with Table 1's printed strides (last depthwise s2)"] = layer_table(
+            c.alpha, c.resolution, rounding=c.rounding, convention=c.convention,
+            classes=c.classes, spec=_table1_as_printed()).totals[key]
+    return {k: v / 1e6 for k, v in alts.items()}
+
+
+def _nearest_resolution(t: LayerTable, quantity: str) -> Callable[[str], str | None]:
+    """Which resolution would print as the figure? (a lead for an unexplained number)"""
+    key = "mult_adds" if quantity.startswith("mult") else "params"
+    c = t.config
+
+    def find(printed: str) -> str | None:
+        if key == "params":
+            return None  # params do not depend on resolution
+        from costmodel.core.sweep import sweep
+
+        res = list(range(32, 513))
+        s = sweep([c.alpha], res, variant=c.variant, rounding=c.rounding,
+                  convention=c.convention, classes=c.classes)
+        counts = [float(v) / 1e6 for v in s.mult_adds[0]]
+        hits = [r for r, v in zip(res, counts) if agrees(v, printed)]
+        if hits:
+            near = min(hits, key=lambda r: abs(r - c.resolution))
+            return (f"unexplained: the count is {t.totals[key] / 1e6:.2f}; {printed} would need "
+                    f"resolution {near} (not {c.resolution})")
+        p = float(printed)
+        below = [(r, v) for r, v in zip(res, counts) if v < p]
+        above = [(r, v) for r, v in zip(res, counts) if v > p]
+        if below and above:
+            (r0, v0), (r1, v1) = below[-1], above[0]
+            return (f"unexplained: the count is {t.totals[key] / 1e6:.2f}, and no resolution at "
+                    f"this alpha gives {printed} (resolution {r0}: {v0:.2f}, {r1}: {v1:.2f})")
+        return None
+
+    return find
+
+
+def _network_checks(source: str, item: str, t: LayerTable, printed_ma: str | None,
+                    printed_p: str | None) -> list[Check]:
+    out = []
+    for quantity, printed, key in (("mult-adds (M)", printed_ma, "mult_adds"),
+                                   ("params (M)", printed_p, "params")):
+        if not printed:
+            continue
+        computed = t.totals[key] / 1e6
+        if agrees(computed, printed):
+            out.append(Check(source, item, quantity, computed, printed, True))
+        else:
+            out.append(check(source, item, quantity, computed, printed,
+                             _network_alternatives(t, quantity), _nearest_resolution(t, quantity)))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# The tables
+# ---------------------------------------------------------------------------------------------
+def table1_checks() -> list[Check]:
+    """Table 1 row by row: filter shapes and input sizes, and whether each printed stride agrees
+    with the printed input sizes of that row and the next."""
+    printed = [r for r in read_reference("paper_table1_body.csv") if r["type"] in ("conv", "conv_dw")]
+    # Unroll the "5x" rows in print order: (dw, pw) x repeat.
+    unrolled: list[dict[str, str]] = []
+    i = 0
+    while i < len(printed):
+        r = printed[i]
+        if int(r["repeat"]) > 1 and r["type"] == "conv_dw":
+            unrolled += [r, printed[i + 1]] * int(r["repeat"])
+            i += 2
+        else:
+            unrolled.append(r)
+            i += 1
+    layers = [lay for lay in resolve() if lay.kind in ("conv", "dw", "pw")]
+    out = []
+    for n, (r, lay) in enumerate(zip(unrolled, layers)):
+        item = f"row {r['row']} ({lay.name})"
+        size = f"{lay.in_size}x{lay.in_size}x{lay.in_channels}"
+        out.append(Check("Table 1", item, "input size", float(lay.in_size), r["input_size"].split("x")[0],
+                         r["input_size"] == size,
+                         "" if r["input_size"] == size else f"the engine gives {size}"))
+        # Stride implied by the printed sizes: ceil(in / s) = next row's input size.
+        this_in = int(r["input_size"].split("x")[0])
+        nxt = unrolled[n + 1] if n + 1 < len(unrolled) else None
+        if nxt is None:
+            continue
+        next_in = int(nxt["input_size"].split("x")[0])
+        implied = [s for s in (1, 2) if -(-this_in // s) == next_in]
+        ok = str(lay.stride) == r["stride"]
+        why = ""
+        if not ok:
+            why = (f"printed s{r['stride']} but Table 1's own sizes ({this_in}x{this_in} in, "
+                   f"{next_in}x{next_in} next) imply stride {implied[0] if implied else '?'}; "
+                   f"the engine uses stride {lay.stride}")
+        out.append(Check("Table 1", item, "stride", float(lay.stride), r["stride"], ok, why))
+    return out
+
+
+def table2_checks() -> list[Check]:
+    rows = {r["type"]: r for r in breakdown()}
+    out = []
+    printed_rows = read_reference("paper_table2_breakdown.csv")
+    for r in printed_rows:
+        t = "FC" if r["layer_type"] == "Fully Connected" else r["layer_type"]
+        for quantity, col in (("% mult-adds", "mult_adds_pct"), ("% params", "params_pct")):
+            out.append(check("Table 2", r["layer_type"], quantity, rows[t][col], r[col]))
+    # The printed columns should each sum to 100%.
+    for quantity, col in (("% mult-adds", "mult_adds_pct"), ("% params", "params_pct")):
+        printed_sum = sum(float(r[col]) for r in printed_rows)
+        computed_sum = sum(v[col] for v in rows.values())
+        printed = f"{printed_sum:.2f}"
+        ok = agrees(computed_sum, printed)
+        why = ""
+        if not ok:
+            fixed = sum(rows["FC" if r["layer_type"] == "Fully Connected" else r["layer_type"]][col]
+                        if not agrees(rows["FC" if r["layer_type"] == "Fully Connected"
+                                           else r["layer_type"]][col], r[col]) else float(r[col])
+                        for r in printed_rows)
+            why = (f"the printed column sums to {printed}%, not 100%; with the disagreeing "
+                   f"entries replaced by the counts it sums to {fixed:.2f}%")
+        out.append(Check("Table 2", "column sum", quantity, computed_sum, printed, ok, why))
+    return out
+
+
+def _single_layer_spec(kind: str) -> dict[str, Any]:
+    """Table 3's layer: D_K=3, M=N=512, D_F=14, as a one-layer description."""
+    return {"name": f"table3_{kind}", "input_channels": 512, "input_scale": True,
+            "base_resolution": 14, "layers": [{"type": kind, "kernel": 3, "stride": 1, "out": 512}]}
+
+
+def table3_checks() -> list[Check]:
+    from costmodel.core.arch import rho_to_resolution
+
+    configs = {  # modification -> (layer type, alpha, resolution); rows are cumulative
+        "Convolution": ("conv", 1.0, 14),
+        "Depthwise Separable Conv": ("separable", 1.0, 14),
+        "alpha=0.75": ("separable", 0.75, 14),
+        "rho=0.714": ("separable", 0.75, rho_to_resolution(0.714, base=14)),
+    }
+    out = []
+    for r in read_reference("paper_table3_layer.csv"):
+        kind, alpha, res = configs[r["modification"]]
+        t = layer_table(alpha, res, spec=_single_layer_spec(kind))
+        item = f"{r['modification']} (D_F={res})"
+        out += _network_checks("Table 3", item, t, r["mult_adds_M"], r["params_M"])
+    return out
+
+
+def paper_table_checks() -> list[Check]:
+    out = []
+    for r in read_reference("paper_tables.csv"):
+        if r["variant"] not in ("mobilenet_v1", "full_conv", "shallow"):
+            continue  # other networks (GoogleNet, VGG...) have no description here
+        t = layer_table(float(r["alpha"]), int(r["resolution"]), variant=r["variant"])
+        out += _network_checks(f"Table {r['table']}", r["model"], t, r["mult_adds_M"], r["params_M"])
+    return out
+
+
+def tfslim_checks() -> list[Check]:
+    out = []
+    for r in read_reference("tfslim_mobilenet_v1.csv"):
+        t = layer_table(float(r["alpha"]), int(r["resolution"]), rounding="slim", convention="tfslim")
+        out += _network_checks("TF-slim", r["model"], t, r["macs_M"], r["params_M"])
+    return out
+
+
+SECTIONS: dict[str, Callable[[], list[Check]]] = {
+    "table1": table1_checks,
+    "table2": table2_checks,
+    "table3": table3_checks,
+    "tables4-9": paper_table_checks,
+    "tfslim": tfslim_checks,
+}
+
+
+def reproduce(sections: Iterable[str] | None = None) -> list[Check]:
+    """Every check of the chosen sections (all by default), in table order."""
+    from costmodel.core.arch import check_choice
+
+    names = list(sections) if sections else list(SECTIONS)
+    for n in names:
+        check_choice("section", n, list(SECTIONS))
+    return [c for n in names for c in SECTIONS[n]()]
+

@@ -1,0 +1,611 @@
+"""Cross-checks of the engine's counts against fvcore and the other counters, on real torch models.
+
+One configuration is built as a torch model (:func:`costmodel.crosscheck.torch_model.build_model`, module
+names equal to the layer table's row names) and counted by:
+
+* fvcore ``FlopCountAnalysis(...).by_module()`` and ``parameter_count`` -- aligned with the layer
+  table row by row. The engine's ``fvcore`` convention is designed to equal fvcore's defaults, so
+  each row's *residual* (fvcore minus the engine under the fvcore convention) must be 0; the
+  *difference* from the chosen convention is explained by that convention's terms.
+* ``torch.utils.flop_counter.FlopCounterMode`` and, when installed, ptflops (both backends),
+  thop and torchinfo -- totals only. Each tool's total is explained to the unit as a sum of
+  terms (conv + FC weights, BatchNorm, ReLU, pooling, biases), every term a coefficient (the
+  tool's counting rule, read from its source and documented in :data:`COUNTERS`) times a
+  quantity computed from the engine's rows (activations, channels, weight mult-adds).
+
+A row or a total agrees when its residual is 0. torch and the counters are imported here (the
+counters inside the functions that run them, so a missing one is reported as skipped), never
+by ``costmodel.cli``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+import logging
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from costmodel.core.arch import Description
+from costmodel.core.conventions import Convention, get_convention
+from costmodel.core.engine import Config, LayerTable, layer_table
+from costmodel.crosscheck.torch_model import CostModelNet, build_model
+from costmodel.errors import CostModelError
+
+# The paper's Table 7 grid (width multiplier) x Table 8 grid (resolution): the 16 configs.
+PAPER_ALPHAS = (1.0, 0.75, 0.5, 0.25)
+PAPER_RESOLUTIONS = (224, 192, 160, 128)
+
+# A config is refused (one-line error) when building and counting it would need more than this.
+MAX_MODEL_BYTES = 2 * 2**30  # fp32 weights + the largest input/output activation pair
+MAX_MULT_ADDS = 20 * 10**9  # per forward pass; each counter runs at least one
+
+
+# --------------------------------------------------------------------------------------------
+# Quantities read from the engine's rows, and the terms a total is made of
+# --------------------------------------------------------------------------------------------
+def _is_conv(row: Mapping[str, Any]) -> bool:
+    return str(row["type"]).startswith("Conv")  # "Conv 3x3", "Conv DW 3x3", "Conv 1x1"
+
+
+def _elements(shape: str) -> int:
+    """Number of elements of an engine shape string 'HxWxC'."""
+    n = 1
+    for part in shape.split("x"):
+        n *= int(part)
+    return n
+
+
+def _shape_tuple(shape: str) -> tuple[int, int, int]:
+    h, w, c = (int(p) for p in shape.split("x"))
+    return h, w, c
+
+
+# name -> (label, value of one row). Every quantity is read from an engine row.
+QUANTITIES: dict[str, tuple[str, Callable[[Mapping[str, Any]], int]]] = {
+    "weight_macs": ("weight mult-adds", lambda r: int(r["weight_mult_adds"])),
+    "bn_outputs": ("BN outputs", lambda r: int(r["activations"]) if _is_conv(r) else 0),
+    "relu_outputs": ("ReLU outputs", lambda r: int(r["activations"]) if _is_conv(r) else 0),
+    "bn_channels": ("BN channels", lambda r: int(r["out_channels"]) if _is_conv(r) else 0),
+    "pool_inputs": ("pool inputs",
+                    lambda r: _elements(r["in_shape"]) if r["type"] == "Avg Pool" else 0),
+    "pool_outputs": ("pool outputs", lambda r: int(r["activations"]) if r["type"] == "Avg Pool" else 0),
+    "fc_outputs": ("FC outputs", lambda r: int(r["activations"]) if r["type"] == "FC" else 0),
+    "weight_params": ("weights", lambda r: int(r["weight_params"])),
+    "fc_biases": ("FC biases", lambda r: int(r["out_channels"]) if r["type"] == "FC" else 0),
+}
+
+
+def quantities(rows: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    """Totals of every quantity over the rows."""
+    rows = list(rows)
+    return {q: sum(fn(r) for r in rows) for q, (_, fn) in QUANTITIES.items()}
+
+
+# Term categories of a total: key -> (label, the engine row field that holds the engine's count
+# of that term, or None where no convention counts it).
+MULT_ADD_TERMS: dict[str, tuple[str, str | None]] = {
+    "weights": ("conv + FC weights", "weight_mult_adds"),
+    "bn": ("BatchNorm", "norm_ops"),
+    "relu": ("ReLU", None),
+    "pool": ("avg pool", "pool_ops"),
+    "bias": ("FC bias adds", None),
+}
+PARAM_TERMS: dict[str, tuple[str, str | None]] = {
+    "weights": ("conv + FC weights", "weight_params"),
+    "bn": ("BatchNorm", "norm_params"),
+    "bias": ("biases", "bias_params"),
+}
+TERMS = {"mult_adds": MULT_ADD_TERMS, "params": PARAM_TERMS}
+
+
+@dataclass(frozen=True)
+class Component:
+    """``coef`` units per ``quantity`` counted under term ``term``."""
+
+    term: str
+    coef: int
+    quantity: str
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What a counter counts: components of its mult-add (or FLOP) total and of its params."""
+
+    mult_adds: tuple[Component, ...]
+    params: tuple[Component, ...] | None  # None: the counter reports no parameters
+
+
+def profile_from_convention(conv: Convention) -> Profile:
+    """The components an engine convention counts (the convention's own documented rules)."""
+    ma = (Component("weights", 1, "weight_macs"),
+          Component("bn", conv.norm_ops_per_element, "bn_outputs"),
+          Component("pool", conv.pool_ops_per_input, "pool_inputs"))
+    p = (Component("weights", 1, "weight_params"),
+         Component("bn", conv.norm_params_per_channel, "bn_channels"),
+         Component("bias", int(conv.fc_bias), "fc_biases"))
+    return Profile(tuple(c for c in ma if c.coef), tuple(c for c in p if c.coef))
+
+
+# The torch model's parameters (build_model): conv weights (bias=False), BatchNorm weight and
+# bias (running statistics are buffers), FC weight and bias.
+MODEL_PARAMS = (Component("weights", 1, "weight_params"), Component("bn", 2, "bn_channels"),
+                Component("bias", 1, "fc_biases"))
+
+
+# --------------------------------------------------------------------------------------------
+# The counters
+# --------------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """Silence the counters: their stdout/stderr prints, Python warnings and log records."""
+    sink = io.StringIO()
+    previous = logging.root.manager.disable
+    logging.disable(logging.CRITICAL)
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(sink), \
+                contextlib.redirect_stderr(sink):
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logging.disable(previous)
+
+
+RunResult = tuple[int, int | None]  # (mult-adds or FLOPs, params or None)
+
+
+def _run_flop_counter(model: nn.Module, x: torch.Tensor) -> RunResult:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        model(x)
+    return int(counter.get_total_flops()), None
+
+
+def _run_ptflops(backend: str) -> Callable[[nn.Module, torch.Tensor], RunResult]:
+    def run(model: nn.Module, x: torch.Tensor) -> RunResult:
+        from ptflops import get_model_complexity_info
+
+        macs, params = get_model_complexity_info(
+            model, tuple(x.shape[1:]), as_strings=False, print_per_layer_stat=False,
+            backend=backend, ost=io.StringIO(), input_constructor=lambda _res: x)
+        if macs is None or params is None:  # ptflops prints its traceback and returns None
+            raise RuntimeError(f"ptflops ({backend} backend) failed on this model")
+        return int(macs), int(params)
+
+    return run
+
+
+def _run_thop(model: nn.Module, x: torch.Tensor) -> RunResult:
+    import thop
+
+    ops, params = thop.profile(model, inputs=(x,), verbose=False)
+    return int(round(float(ops))), int(round(float(params)))
+
+
+def _run_torchinfo(model: nn.Module, x: torch.Tensor) -> RunResult:
+    import torchinfo
+
+    s = torchinfo.summary(model, input_data=x, verbose=0)
+    return int(s.total_mult_adds), int(s.total_params)
+
+
+@dataclass(frozen=True)
+class CounterSpec:
+    name: str
+    package: str  # distribution that must be installed
+    call: str  # what is called for the mult-add total, as shown in the report
+    unit: str  # what one unit of its total is
+    params_call: str
+    profile: Profile
+    run: Callable[[nn.Module, torch.Tensor], RunResult] | None  # None: fvcore (run separately)
+    notes: str = ""
+
+
+def _fvcore_spec() -> CounterSpec:
+    # Derived from the convention, so the engine's fvcore convention is what is checked.
+    return CounterSpec(
+        "fvcore", "fvcore", "FlopCountAnalysis(model, x).total()", "MACs (1 per multiply-add)",
+        "parameter_count(model)['']", profile_from_convention(get_convention("fvcore")), None,
+        "conv/linear 1 per multiply-add without bias adds; aten::batch_norm 2 per output element "
+        "(eval, affine); adaptive_avg_pool2d 1 per input element; ReLU and padding not counted")
+
+
+# Counting rules of the other tools, read from their sources (versions in the report).
+COUNTERS: dict[str, CounterSpec] = {
+    "flop_counter": CounterSpec(
+        "flop_counter", "torch", "torch.utils.flop_counter.FlopCounterMode().get_total_flops()",
+        "FLOPs (2 per multiply-add)", "",
+        Profile((Component("weights", 2, "weight_macs"),), None), _run_flop_counter,
+        "counts aten convolution and addmm/mm only: 2 FLOPs per multiply-add, no bias, "
+        "no BatchNorm, ReLU or pooling; reports no parameters"),
+    "ptflops": CounterSpec(
+        "ptflops", "ptflops", "get_model_complexity_info(model, backend='pytorch')",
+        "MACs", "get_model_complexity_info(model, backend='pytorch')[1]",
+        Profile((Component("weights", 1, "weight_macs"), Component("bn", 2, "bn_outputs"),
+                 Component("relu", 2, "relu_outputs"), Component("pool", 2, "pool_inputs"),
+                 Component("bias", 1, "fc_outputs")), MODEL_PARAMS),
+        _run_ptflops("pytorch"),
+        "module hooks: conv MACs, BatchNorm 2 per element (affine), ReLU 1 per output, pooling "
+        "1 per input, Linear MACs + bias; the patched functionals F.relu and "
+        "F.adaptive_avg_pool2d that nn.ReLU / nn.AdaptiveAvgPool2d call count ReLU and pooling "
+        "a second time (sovrasov/flops-counter.pytorch#139; count_functional=False turns it off)"),
+    "ptflops-aten": CounterSpec(
+        "ptflops-aten", "ptflops", "get_model_complexity_info(model, backend='aten')", "MACs",
+        "get_model_complexity_info(model, backend='aten')[1]",
+        Profile((Component("weights", 1, "weight_macs"), Component("bias", 1, "fc_outputs")),
+                MODEL_PARAMS),
+        _run_ptflops("aten"),
+        "aten ops: convolution MACs, addmm MACs + the bias add; everything else a zero-op"),
+    "thop": CounterSpec(
+        "thop", "thop", "thop.profile(model, inputs=(x,))", "ops (MACs for conv/linear)",
+        "thop.profile(model, inputs=(x,))[1]",
+        Profile((Component("weights", 1, "weight_macs"), Component("bn", 4, "bn_outputs"),
+                 Component("pool", 1, "pool_inputs"), Component("pool", 1, "pool_outputs")),
+                MODEL_PARAMS),
+        _run_thop,
+        "conv/linear MACs without bias; BatchNorm calculate_norm = 2 per element, doubled "
+        "again when affine (4 per element); adaptive avg pool (kernel adds + 1 divide) per "
+        "output; ReLU and ZeroPad2d zero ops"),
+    "torchinfo": CounterSpec(
+        "torchinfo", "torchinfo", "torchinfo.summary(model, input_data=x).total_mult_adds",
+        "mult-adds", "torchinfo.summary(model, input_data=x).total_params",
+        Profile((Component("weights", 1, "weight_macs"), Component("bn", 2, "bn_channels"),
+                 Component("bias", 1, "fc_outputs")), MODEL_PARAMS),
+        _run_torchinfo,
+        "per layer with parameters: Conv params x output pixels, any other layer params x "
+        "batch, so BatchNorm adds its 2 parameters per channel once and Linear its bias; ReLU "
+        "and pooling have no parameters and count 0"),
+}
+
+
+def counter_names() -> list[str]:
+    return ["fvcore", *COUNTERS]
+
+
+def _version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _installed(package: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(package) is not None
+
+
+# --------------------------------------------------------------------------------------------
+# Results
+# --------------------------------------------------------------------------------------------
+@dataclass
+class LayerCheck:
+    """One layer: the engine (chosen convention), fvcore, and the engine under the fvcore
+    convention (what fvcore should give); shapes from the table and from a forward pass."""
+
+    name: str
+    type: str
+    out_shape: str
+    model_shape: str
+    engine_mult_adds: int
+    fvcore_mult_adds: int
+    expected_mult_adds: int
+    engine_params: int
+    fvcore_params: int
+    expected_params: int
+
+    @property
+    def mult_adds_diff(self) -> int:
+        return self.fvcore_mult_adds - self.engine_mult_adds
+
+    @property
+    def mult_adds_residual(self) -> int:
+        return self.fvcore_mult_adds - self.expected_mult_adds
+
+    @property
+    def params_diff(self) -> int:
+        return self.fvcore_params - self.engine_params
+
+    @property
+    def params_residual(self) -> int:
+        return self.fvcore_params - self.expected_params
+
+    @property
+    def shape_ok(self) -> bool:
+        return self.model_shape == self.out_shape
+
+    @property
+    def ok(self) -> bool:
+        return self.shape_ok and self.mult_adds_residual == 0 and self.params_residual == 0
+
+    def record(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.update(mult_adds_diff=self.mult_adds_diff, mult_adds_residual=self.mult_adds_residual,
+                 params_diff=self.params_diff, params_residual=self.params_residual,
+                 shape_ok=self.shape_ok, ok=self.ok)
+        return d
+
+
+@dataclass
+class Term:
+    """One term of a counter's total: what the counter counts and what the engine counts."""
+
+    key: str
+    label: str
+    rule: str  # the counter's rule with the engine quantities, e.g. "2 x 5,042,688 BN outputs"
+    counted: int  # by the counter (coefficients x engine quantities)
+    engine: int  # by the engine under the chosen convention (its row terms)
+
+    @property
+    def difference(self) -> int:
+        return self.counted - self.engine
+
+
+@dataclass
+class CounterCheck:
+    """A counter's total, explained as engine terms: measured = sum(counted) + residual."""
+
+    counter: str
+    version: str | None
+    call: str
+    unit: str
+    quantity: str  # "mult_adds" or "params"
+    measured: int
+    engine_total: int
+    terms: list[Term]
+    notes: str = ""
+
+    @property
+    def explained(self) -> int:
+        return sum(t.counted for t in self.terms)
+
+    @property
+    def residual(self) -> int:
+        return self.measured - self.explained
+
+    @property
+    def difference(self) -> int:
+        return self.measured - self.engine_total
+
+    @property
+    def ok(self) -> bool:
+        return self.residual == 0
+
+    def record(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["terms"] = [dict(asdict(t), difference=t.difference) for t in self.terms]
+        d.update(explained=self.explained, residual=self.residual, difference=self.difference,
+                 ok=self.ok)
+        return d
+
+
+@dataclass
+class Verification:
+    config: Config
+    model_classes: int  # classes of the built model (the convention's, e.g. 1001 for tfslim)
+    layers: list[LayerCheck]
+    counters: list[CounterCheck]
+    skipped: dict[str, str] = field(default_factory=dict)  # counter -> why it did not run
+    errors: dict[str, str] = field(default_factory=dict)  # counter -> what went wrong
+
+    @property
+    def label(self) -> str:
+        return self.config.label
+
+    @property
+    def agree(self) -> bool:
+        return (not self.errors and all(r.ok for r in self.layers)
+                and all(c.ok for c in self.counters))
+
+    def counter(self, name: str, quantity: str = "mult_adds") -> CounterCheck:
+        for c in self.counters:
+            if c.counter == name and c.quantity == quantity:
+                return c
+        raise KeyError(f"{name} {quantity}")
+
+    def mismatches(self) -> list[dict[str, Any]]:
+        """One record per disagreeing layer, counter total or counter error."""
+        out: list[dict[str, Any]] = []
+        for r in self.layers:
+            if r.ok:
+                continue
+            parts = []
+            if r.mult_adds_residual:
+                parts.append(f"mult-adds: fvcore {r.fvcore_mult_adds:,}, engine (fvcore "
+                             f"convention) {r.expected_mult_adds:,}, residual {r.mult_adds_residual:,}")
+            if r.params_residual:
+                parts.append(f"params: fvcore {r.fvcore_params:,}, engine (fvcore convention) "
+                             f"{r.expected_params:,}, residual {r.params_residual:,}")
+            if not r.shape_ok:
+                parts.append(f"output shape: table {r.out_shape}, torch {r.model_shape}")
+            out.append({"config": self.label, "what": f"layer {r.name}", "detail": "; ".join(parts)})
+        for c in self.counters:
+            if not c.ok:
+                out.append({"config": self.label, "what": f"{c.counter} {c.quantity}",
+                            "detail": (f"measured {c.measured:,}, explained {c.explained:,}, "
+                                       f"residual {c.residual:,}")})
+        for name, err in self.errors.items():
+            out.append({"config": self.label, "what": name, "detail": f"error: {err}"})
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"config": asdict(self.config), "model_classes": self.model_classes,
+                "agree": self.agree, "layers": [r.record() for r in self.layers],
+                "counters": [c.record() for c in self.counters], "skipped": self.skipped,
+                "errors": self.errors, "mismatches": self.mismatches()}
+
+
+# --------------------------------------------------------------------------------------------
+# Reconciliation
+# --------------------------------------------------------------------------------------------
+def _rule(components: Sequence[Component], q: Mapping[str, int]) -> str:
+    if not components:
+        return "not counted"
+    return " + ".join(f"{c.coef} x {q[c.quantity]:,} {QUANTITIES[c.quantity][0]}" for c in components)
+
+
+def reconcile(spec: CounterSpec, quantity: str, measured: int, table: LayerTable,
+              version: str | None = None) -> CounterCheck:
+    """Explain a counter's measured total as terms computed from the table's rows. The engine
+    column of each term is the table's own term field (its convention)."""
+    profile = spec.profile.mult_adds if quantity == "mult_adds" else spec.profile.params
+    assert profile is not None
+    q = quantities(table.rows)
+    terms = []
+    for key, (label, field_name) in TERMS[quantity].items():
+        comps = [c for c in profile if c.term == key]
+        counted = sum(c.coef * q[c.quantity] for c in comps)
+        engine = table.totals[field_name] if field_name else 0
+        if counted or engine:
+            terms.append(Term(key, label, _rule(comps, q), counted, engine))
+    ma = quantity == "mult_adds"
+    return CounterCheck(spec.name, version, spec.call if ma else spec.params_call,
+                        spec.unit if ma else "parameters", quantity,
+                        int(measured), int(table.totals[quantity]), terms, spec.notes)
+
+
+def not_counted(check: CounterCheck) -> list[str]:
+    """Term labels that neither the counter nor the engine counts."""
+    present = {t.key for t in check.terms}
+    return [label for key, (label, _) in TERMS[check.quantity].items() if key not in present]
+
+
+# --------------------------------------------------------------------------------------------
+# Running one configuration
+# --------------------------------------------------------------------------------------------
+def check_size(table: LayerTable) -> None:
+    """Refuse configs too large to build and count here, with a one-line error."""
+    need = table.totals["weight_params"] * 4 + table.totals["peak_activation_bytes"]
+    if need > MAX_MODEL_BYTES or table.totals["weight_mult_adds"] > MAX_MULT_ADDS:
+        c = table.config
+        raise CostModelError(
+            f"config alpha={c.alpha:g} resolution={c.resolution} is too large to build and count "
+            f"({need / 2**30:.1f} GiB fp32, {table.totals['weight_mult_adds'] / 1e9:.1f} G "
+            f"mult-adds); allowed: up to {MAX_MODEL_BYTES / 2**30:g} GiB and "
+            f"{MAX_MULT_ADDS / 1e9:g} G mult-adds (a smaller alpha or resolution)")
+
+
+@contextlib.contextmanager
+def record_shapes(model: nn.Module) -> Iterator[dict[str, str]]:
+    """Record the output shape ('HxWxC') of every top-level child in the forward passes run
+    inside the block (fvcore's trace runs one, so no extra pass is needed)."""
+    shapes: dict[str, str] = {}
+
+    def hook(name: str) -> Callable[[nn.Module, Any, torch.Tensor], None]:
+        def record(_m: nn.Module, _i: Any, out: torch.Tensor) -> None:
+            s = [int(d) for d in out.shape[1:]]
+            h, w, c = (s[1], s[2], s[0]) if len(s) == 3 else (1, 1, s[0])
+            shapes[name] = f"{h}x{w}x{c}"
+        return record
+
+    handles = [child.register_forward_hook(hook(name)) for name, child in model.named_children()]
+    try:
+        yield shapes
+    finally:
+        for h in handles:
+            h.remove()
+
+
+def _check_model(model: CostModelNet, table: LayerTable, classes: int) -> None:
+    c = table.config
+    want = {"alpha": c.alpha, "resolution": c.resolution, "variant": c.variant,
+            "rounding": c.rounding, "classes": classes}
+    got = {k: model.config.get(k) for k in want}
+    if got != want or [n for n, _ in model.named_children()] != [r["name"] for r in table.rows]:
+        raise ValueError(f"model {got} does not match the table's config {want}")
+
+
+def verify(alpha: float = 1.0, resolution: int = 224, *, variant: str = "mobilenet_v1",
+           rounding: str = "int", convention: str | Convention = "paper", classes: int = 1000,
+           spec: str | Path | Mapping[str, Any] | Description | None = None,
+           counters: Sequence[str] | None = None, model: CostModelNet | None = None) -> Verification:
+    """Count one configuration with fvcore (per layer) and the other counters (totals), and
+    reconcile each with the engine's table under ``convention``.
+
+    ``counters``: the counters besides fvcore to run (default: all in :data:`COUNTERS`); one
+    that is not installed is listed in ``skipped``. ``model``: a model already built for this
+    configuration (with the convention's class count), reused instead of building one.
+    Raises CostModelError on bad input; a counter that fails is reported in ``errors``.
+    """
+    conv = get_convention(convention)
+    names = list(COUNTERS) if counters is None else list(counters)
+    for n in names:
+        if n not in COUNTERS:
+            raise CostModelError(f"counter {n!r} is unknown; allowed: {', '.join(COUNTERS)}")
+    table = layer_table(alpha, resolution, variant=variant, rounding=rounding, convention=conv,
+                        classes=classes, spec=spec)
+    check_size(table)
+    model_classes = classes + conv.extra_classes
+    # What fvcore should give, per layer: the engine under the fvcore convention, same network.
+    expected = layer_table(alpha, resolution, variant=variant, rounding=rounding,
+                           convention="fvcore", classes=model_classes, spec=spec)
+    if not _installed("fvcore"):
+        raise CostModelError("costmodel verify needs fvcore, which is not installed; "
+                             "allowed: install it with pip install 'costmodel[torch]'")
+    with quiet():  # importing fvcore warns about torch.jit.script
+        from fvcore.nn import FlopCountAnalysis, parameter_count
+
+    if model is None:
+        model = build_model(alpha, resolution, variant=variant, rounding=rounding,
+                            classes=model_classes, spec=spec)
+    else:
+        _check_model(model, table, model_classes)
+    model.eval()
+    x = model.example_input(1)
+
+    with torch.no_grad(), quiet():
+        analysis = FlopCountAnalysis(model, x)
+        analysis.unsupported_ops_warnings(False)
+        analysis.uncalled_modules_warnings(False)
+        analysis.tracer_warnings("none")
+        with record_shapes(model) as shapes:
+            by_module = analysis.by_module()  # traces the model: one forward pass
+        if not shapes:
+            with record_shapes(model) as shapes:
+                model(x)
+        fv_total = int(analysis.total())
+        fv_params = parameter_count(model)
+
+    layers = [
+        LayerCheck(r["name"], r["type"], r["out_shape"], shapes.get(r["name"], "?"),
+                   int(r["mult_adds"]), int(by_module.get(r["name"], 0)), int(e["mult_adds"]),
+                   int(r["params"]), int(fv_params.get(r["name"], 0)), int(e["params"]))
+        for r, e in zip(table.rows, expected.rows)
+    ]
+    fv = _fvcore_spec()
+    fv_version = _version("fvcore")
+    checks = [reconcile(fv, "mult_adds", fv_total, table, fv_version),
+              reconcile(fv, "params", int(fv_params[""]), table, fv_version)]
+    skipped: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    for name in names:
+        cs = COUNTERS[name]
+        if not _installed(cs.package):
+            skipped[name] = f"{cs.package} is not installed (pip install {cs.package})"
+            continue
+        assert cs.run is not None
+        try:
+            with torch.no_grad(), quiet():
+                ma, params = cs.run(copy.deepcopy(model), x)
+        except Exception as exc:  # a counter's own failure is a finding, not a crash
+            errors[name] = f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:300]
+            continue
+        version = _version(cs.package)
+        checks.append(reconcile(cs, "mult_adds", ma, table, version))
+        if params is not None:
+            checks.append(reconcile(cs, "params", params, table, version))
+    return Verification(table.config, model_classes, layers, checks, skipped, errors)
+
+
+def paper_grid() -> list[tuple[float, int]]:
+    """The 16 paper configurations, alpha-major: (1.0, 224), (1.0, 192), ..., (0.25, 128)."""
+    return [(a, r) for a in PAPER_ALPHAS for r in PAPER_RESOLUTIONS]

@@ -1,0 +1,1 @@
+"""Files: data paths, published reference figures, stored latency measurements."""

@@ -1,0 +1,1 @@
+"""Measured and predicted latency: bench (torch, onnxruntime), the latency model."""

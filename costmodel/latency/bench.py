@@ -1,0 +1,529 @@
+"""Measured inference latency of the built models (issue #4).
+
+What is timed: one forward pass of ``costmodel.crosscheck.torch_model.build_model(..., fold_bn=True)`` on a
+random input of the configured batch, end to end (input already in place, output produced).
+
+* ``torch``: eager, BatchNorm folded into the convs, under ``torch.inference_mode()``, optionally
+  ``channels_last`` (model and input). On ``cuda`` the model and input live on the GPU and each
+  call ends with ``torch.cuda.synchronize()``.
+* ``onnxruntime``: the same folded model exported with ``torch.onnx.export`` (TorchScript exporter,
+  opset 17) to a temp file, run by an ``InferenceSession`` on the CPU execution provider with
+  ``intra_op_num_threads=threads``, ``inter_op_num_threads=1`` and sequential execution.
+
+Timing uses ``torch.utils.benchmark.Timer.blocked_autorange`` for both backends (for ONNX Runtime
+the timed statement is ``session.run``): after an explicit warm-up, it picks a block size that
+makes timer overhead negligible and takes blocks until ``min_time`` seconds are timed; more
+blocks are taken until there are at least ``repeats`` samples. A sample is the mean time of the
+calls in its block; median, quartiles, IQR, min and mean are over samples. ``os.getloadavg()`` is
+recorded before and after, because other work on the machine slows a measurement.
+
+Rows go to ``data/latency/<device-id>.csv`` (schema, device ids and the atomic, resumable writes:
+:mod:`costmodel.io.latency_data`). torch and onnxruntime are imported inside the functions that use
+them.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from costmodel.core.arch import check_alpha, check_choice, check_resolution
+from costmodel.errors import CostModelError
+from costmodel.io import latency_data
+
+BACKENDS = ("torch", "onnxruntime")
+DEVICES = ("cpu", "cuda")
+PAPER_ALPHAS = (0.25, 0.5, 0.75, 1.0)
+PAPER_RESOLUTIONS = (128, 160, 192, 224)
+FINE_ALPHAS = (0.25, 0.375, 0.5, 0.625, 0.75, 0.875, 1.0)
+FINE_RESOLUTIONS = (96, 128, 160, 192, 224, 256)
+OTHER = "other"
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    """How to measure (everything except alpha/resolution). Validated by :meth:`checked`."""
+
+    backend: str = "torch"
+    device: str = "cpu"
+    threads: int = 1
+    batch: int = 1
+    channels_last: bool = False
+    repeats: int = 10
+    min_time: float = 1.0
+    warmup: int = 3
+    variant: str = "mobilenet_v1"
+    rounding: str = "int"
+    classes: int = 1000
+    spec: Any = None
+
+    def checked(self) -> BenchOptions:
+        check_choice("backend", self.backend, BACKENDS)
+        check_choice("device", self.device, DEVICES)
+        if self.backend == "onnxruntime" and self.device != "cpu":
+            raise CostModelError(f"device {self.device!r} is not supported by backend onnxruntime; "
+                                 f"allowed: cpu")
+        _positive_int("threads", self.threads)
+        _positive_int("batch", self.batch)
+        _positive_int("repeats", self.repeats)
+        _positive_int("warmup", self.warmup, minimum=0)
+        if not (isinstance(self.min_time, int | float) and 0 < float(self.min_time) <= 3600):
+            raise CostModelError(f"min-time {self.min_time!r} is out of range; allowed: "
+                                 f"0 < seconds <= 3600")
+        if self.channels_last and self.backend != "torch":
+            raise CostModelError("channels-last applies to backend torch only; allowed: "
+                                 "--channels-last with --backend torch")
+        if self.device == "cuda":
+            require_cuda()
+        return self
+
+
+def _positive_int(name: str, value: Any, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise CostModelError(f"{name} {value!r} is out of range; allowed: an integer >= {minimum}")
+    return value
+
+
+def require_cuda() -> None:
+    """Raise CostModelError unless torch sees a CUDA GPU."""
+    import torch
+
+    if not torch.cuda.is_available():
+        raise CostModelError(f"device 'cuda' requested but torch {torch.__version__} sees no CUDA "
+                             f"GPU on this machine; allowed: --device cpu")
+
+
+def cuda_available() -> bool:
+    import torch
+
+    return bool(torch.cuda.is_available())
+
+
+def device_info(device: str = "cpu") -> dict[str, Any]:
+    """Device description columns of a row (see latency_data's schema)."""
+    info = latency_data.cpu_description()
+    if device == "cuda":
+        import torch
+
+        require_cuda()
+        name = torch.cuda.get_device_name()
+        info.update(device_id=f"{latency_data.slug(name)}-cuda", gpu_name=name,
+                    device=f"{name} (host: {info['device']})")
+    return info
+
+
+def versions() -> dict[str, str]:
+    import torch
+
+    try:
+        import onnxruntime
+
+        ort_version = str(onnxruntime.__version__)
+    except ImportError:
+        ort_version = ""
+    return {"torch_version": str(torch.__version__), "onnxruntime_version": ort_version,
+            "python_version": platform.python_version()}
+
+
+# ------------------------------------------------------------------------------------------
+# Building the callable that is timed
+# ------------------------------------------------------------------------------------------
+def _build(alpha: float, resolution: int, opts: BenchOptions) -> Any:
+    from costmodel.crosscheck.torch_model import build_model
+
+    model = build_model(alpha, resolution, variant=opts.variant, rounding=opts.rounding,
+                        classes=opts.classes, spec=opts.spec, fold_bn=True)
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model
+
+
+def _torch_call(model: Any, opts: BenchOptions) -> Callable[[], Any]:
+    import torch
+
+    x = model.example_input(opts.batch)
+    if opts.device == "cuda" or opts.channels_last:
+        import copy
+
+        model = copy.deepcopy(model)  # .cuda()/.to() work in place: keep a grid's model as built
+    if opts.device == "cuda":
+        model, x = model.cuda(), x.cuda()
+    if opts.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
+    sync = torch.cuda.synchronize if opts.device == "cuda" else None
+
+    def call() -> Any:
+        with torch.inference_mode():
+            out = model(x)
+        if sync is not None:
+            sync()
+        return out
+
+    return call
+
+
+def export_onnx(model: Any, batch: int, path: str | Path) -> Path:
+    """Export the (folded) model to ONNX (TorchScript exporter, opset 17, fixed batch)."""
+    import torch
+
+    x = model.example_input(batch)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, (x,), str(path), input_names=["input"], output_names=["logits"],
+                          opset_version=17, dynamo=False)
+    return Path(path)
+
+
+def _onnx_call(model: Any, opts: BenchOptions, path: Path) -> Callable[[], Any]:
+    import onnxruntime as ort
+
+    if not path.exists():
+        export_onnx(model, opts.batch, path)
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = opts.threads
+    so.inter_op_num_threads = 1
+    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    session = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+    feed = {"input": model.example_input(opts.batch).numpy()}
+
+    def call() -> Any:
+        return session.run(None, feed)
+
+    return call
+
+
+def _onnx_name(alpha: float, resolution: int, opts: BenchOptions, spec_name: str) -> str:
+    return (f"{latency_data.slug(spec_name)}-{opts.variant}-{opts.rounding}-{alpha:g}-{resolution}"
+            f"-c{opts.classes}-b{opts.batch}.onnx")
+
+
+# ------------------------------------------------------------------------------------------
+# Timing
+# ------------------------------------------------------------------------------------------
+@dataclass
+class Timing:
+    times_s: list[float]  # per-call seconds, one per sample (block mean)
+    number_per_sample: int
+    timed_s: float
+    cpu_s: float = float("nan")  # process CPU seconds per call (all threads), warm-up excluded
+
+    def stats_ms(self) -> dict[str, float]:
+        ms = sorted(t * 1e3 for t in self.times_s)
+        q = statistics.quantiles(ms, n=4, method="inclusive") if len(ms) > 1 else [ms[0]] * 3
+        return {"median_ms": statistics.median(ms), "q1_ms": q[0], "q3_ms": q[2],
+                "iqr_ms": q[2] - q[0], "min_ms": ms[0], "mean_ms": statistics.fmean(ms),
+                "cpu_ms": self.cpu_s * 1e3}
+
+
+def time_callable(call: Callable[[], Any], *, threads: int = 1, repeats: int = 10,
+                  min_time: float = 1.0, warmup: int = 3) -> Timing:
+    """Warm up, then torch.utils.benchmark blocked_autorange until ``min_time`` seconds are timed
+    and at least ``repeats`` samples exist. Also counts every call after warm-up and the process
+    CPU time they took (``cpu_s``)."""
+    from torch.utils.benchmark import Timer
+
+    t0 = time.perf_counter()
+    for _ in range(warmup):
+        call()
+    per_call = (time.perf_counter() - t0) / warmup if warmup else 0.0
+    calls = [0]
+
+    def counted() -> None:
+        calls[0] += 1
+        call()
+
+    timer = Timer(stmt="call()", globals={"call": counted}, num_threads=threads)
+    # Ask for enough timed seconds that `repeats` blocks fit (blocks are >= ~1 ms or 1 call).
+    want = max(float(min_time), repeats * max(per_call, 1e-3) * 1.2)
+    times: list[float] = []
+    number, timed = 1, 0.0
+    cpu0 = time.process_time()
+    while len(times) < repeats or timed < min_time:
+        m = timer.blocked_autorange(min_run_time=want if not times else
+                                    max(want / 4, per_call * (repeats - len(times))))
+        number = int(m.number_per_run)
+        times += [float(t) for t in m.times]
+        timed += sum(m.times) * m.number_per_run
+    cpu = (time.process_time() - cpu0) / max(calls[0], 1)
+    return Timing(times, number, timed, cpu)
+
+
+def measure(alpha: Any, resolution: Any, opts: BenchOptions | None = None, *,
+            model: Any = None, onnx_dir: str | Path | None = None, **kwargs: Any) -> dict[str, Any]:
+    """Measure one configuration; returns one CSV row (see latency_data.COLUMNS). ``model`` (the
+    folded model of this config) and ``onnx_dir`` (where exported models are kept) let a grid
+    reuse work across backends, thread counts and passes."""
+    opts = (opts or BenchOptions(**kwargs)).checked()
+    a, r = check_alpha(alpha), check_resolution(resolution)
+    load0 = os.getloadavg()[0]
+    if model is None:
+        model = _build(a, r, opts)
+    with tempfile.TemporaryDirectory(prefix="costmodel-bench-") as tmp:
+        if opts.backend == "torch":
+            import torch
+
+            call = _torch_call(model, opts)
+            prev = torch.get_num_threads()
+            torch.set_num_threads(opts.threads)
+            try:
+                timing = time_callable(call, threads=opts.threads, repeats=opts.repeats,
+                                       min_time=opts.min_time, warmup=opts.warmup)
+            finally:
+                torch.set_num_threads(prev)
+        else:
+            folder = Path(onnx_dir) if onnx_dir is not None else Path(tmp)
+            call = _onnx_call(model, opts, folder / _onnx_name(a, r, opts, model.config["spec"]))
+            timing = time_callable(call, threads=opts.threads, repeats=opts.repeats,
+                                   min_time=opts.min_time, warmup=opts.warmup)
+            del call  # free the session before the temp folder goes
+    row: dict[str, Any] = device_info(opts.device)
+    row.update(backend=opts.backend, device_type=opts.device, precision="float32",
+               threads=opts.threads, batch=opts.batch, channels_last=opts.channels_last,
+               alpha=a, resolution=r, variant=opts.variant, rounding=opts.rounding,
+               classes=opts.classes, spec=model.config["spec"])
+    row.update({k: round(v, 6) for k, v in timing.stats_ms().items()})
+    row.update(samples=len(timing.times_s), number_per_sample=timing.number_per_sample,
+               timed_s=round(timing.timed_s, 4), loadavg_start=round(load0, 2),
+               loadavg_end=round(os.getloadavg()[0], 2))
+    row.update(versions())
+    row["date"] = datetime.now(UTC).isoformat(timespec="seconds")
+    return row
+
+
+# ------------------------------------------------------------------------------------------
+# Grids, resumable
+# ------------------------------------------------------------------------------------------
+def paper_grid() -> list[tuple[float, int]]:
+    """The 16 published checkpoints: alpha {0.25, 0.5, 0.75, 1} x resolution {128..224}."""
+    return [(a, r) for a in PAPER_ALPHAS for r in PAPER_RESOLUTIONS]
+
+
+def fine_grid() -> list[tuple[float, int]]:
+    """alpha 0.25..1.0 step 0.125 x resolution 96..256 step 32 (42 configs; holds the paper's)."""
+    return [(a, r) for a in FINE_ALPHAS for r in FINE_RESOLUTIONS]
+
+
+@dataclass
+class GridResult:
+    rows: list[dict[str, Any]] = field(default_factory=list)  # measured now
+    skipped: list[dict[str, Any]] = field(default_factory=list)  # keys already in the CSV
+    path: Path | None = None
+
+
+def planned_row_key(alpha: float, resolution: int, opts: BenchOptions, device_id: str) -> tuple:
+    from costmodel.core.arch import get_description
+
+    return latency_data.row_key({
+        "device_id": device_id, "backend": opts.backend, "device_type": opts.device,
+        "precision": "float32", "threads": opts.threads, "batch": opts.batch,
+        "channels_last": opts.channels_last, "alpha": alpha, "resolution": resolution,
+        "variant": opts.variant, "rounding": opts.rounding, "classes": opts.classes,
+        "spec": get_description(opts.spec).name})
+
+
+def run_grid(configs: Iterable[tuple[Any, Any]], options: Sequence[BenchOptions], *,
+             output_csv: str | Path | None = None, device_id: str | None = None,
+             resume: bool = True, progress: bool = True, passes: int = 1,
+             on_row: Callable[[dict[str, Any]], None] | None = None) -> GridResult:
+    """Measure every (config, options) pair ``passes`` times; each finished row is written to
+    ``output_csv`` at once (atomically). With ``resume``, a pair that already has ``passes`` rows
+    there is skipped (and one with fewer gets only the missing passes). ``output_csv=None``
+    measures without saving.
+
+    Order: pass by pass, configs outer, backends/threads inner, so a burst of other load on a
+    shared machine hits one pass of a few neighbouring rows, not every measurement of a key;
+    readers combine the passes of each key (latency_data.latency_table)."""
+    from tqdm import tqdm
+
+    _positive_int("passes", passes)
+    opts_list = [o.checked() for o in options]
+    cfgs = [(check_alpha(a), check_resolution(r)) for a, r in configs]
+    if not cfgs or not opts_list:
+        raise CostModelError("empty grid; allowed: at least one config and one backend")
+    result = GridResult(path=Path(output_csv) if output_csv is not None else None)
+    ids = {o.device: device_id or device_info(o.device)["device_id"] for o in opts_list}
+    if result.path is not None and not result.path.parent.is_dir():
+        raise CostModelError(f"output folder {str(result.path.parent)!r} does not exist; "
+                             f"allowed: a file in an existing folder")
+    have = latency_data.measured_counts(result.path) if (result.path and resume) else {}
+    seen: set[tuple[tuple[str, ...], int]] = set()
+    todo: list[dict[str, Any]] = []
+    for p in range(passes):
+        for a, r in cfgs:
+            for o in opts_list:
+                key = planned_row_key(a, r, o, ids[o.device])
+                if (key, p) in seen:
+                    continue  # a pair listed twice is measured once per pass
+                seen.add((key, p))
+                item = {"alpha": a, "resolution": r, "opts": o, "key": key, "pass": p}
+                (result.skipped if have.get(key, 0) > p else todo).append(item)
+    bar = tqdm(todo, desc="bench", unit="run", disable=not progress or not todo,
+               file=sys.stderr, dynamic_ncols=True)
+    built: tuple[Any, Any] = (None, None)  # the model of the config being measured
+    with tempfile.TemporaryDirectory(prefix="costmodel-onnx-") as onnx_dir:
+        for item in bar:
+            o = item["opts"]
+            bar.set_postfix_str(f"pass {item['pass'] + 1} {o.backend} {o.threads}t "
+                                f"{item['alpha']:g}-{item['resolution']}")
+            mkey = (item["alpha"], item["resolution"], o.variant, o.rounding, o.classes,
+                    str(o.spec))
+            if built[0] != mkey:
+                built = (None, None)  # free the previous model first
+                built = (mkey, _build(item["alpha"], item["resolution"], o))
+            row = measure(item["alpha"], item["resolution"], o, model=built[1],
+                          onnx_dir=onnx_dir)
+            if device_id:
+                row["device_id"] = device_id
+            if result.path is not None:
+                latency_data.append_row(result.path, row)
+            result.rows.append(row)
+            if on_row:
+                on_row(row)
+    bar.close()
+    return result
+
+
+# ------------------------------------------------------------------------------------------
+# Per-layer-type time (torch profiler)
+# ------------------------------------------------------------------------------------------
+def profile_layers(alpha: Any, resolution: Any, opts: BenchOptions | None = None, *,
+                   runs: int = 10, convention: str = "paper", **kwargs: Any) -> list[dict[str, Any]]:
+    """Time per layer type for the torch backend, beside each type's share of mult-adds.
+
+    Each child module (named like its table row) runs inside ``torch.profiler.record_function``
+    (its name); the profiler's CPU time of those ranges, per forward, summed by the row's type,
+    is the type's time. ``other`` is the rest of the forward (Python and dispatch between
+    layers). Returns rows: type, layers, time_ms, time_pct, mult_adds, mult_adds_pct. Profiling
+    adds overhead per op, so absolute times exceed an unprofiled run; the shares are the point.
+    """
+    import torch
+    from torch.profiler import ProfilerActivity, profile, record_function
+
+    from costmodel.core.engine import layer_table
+
+    opts = (opts or BenchOptions(**kwargs)).checked()
+    if opts.backend != "torch":
+        raise CostModelError(f"per-layer time needs backend torch, got {opts.backend!r}; "
+                             f"allowed: torch")
+    _positive_int("runs", runs)
+    a, r = check_alpha(alpha), check_resolution(resolution)
+    model = _build(a, r, opts)
+    table = layer_table(a, r, variant=opts.variant, rounding=opts.rounding, classes=opts.classes,
+                        spec=opts.spec, convention=convention)
+    type_of = {row["name"]: row["type"] for row in table.rows}
+    ranges: dict[str, Any] = {}
+
+    def pre(mod: Any, _inp: Any) -> None:
+        ranges[mod._cm_name] = record_function(mod._cm_name)
+        ranges[mod._cm_name].__enter__()
+
+    def post(mod: Any, _inp: Any, _out: Any) -> None:
+        ranges.pop(mod._cm_name).__exit__(None, None, None)
+
+    handles = []
+    for name, child in model.named_children():
+        child._cm_name = name
+        handles += [child.register_forward_pre_hook(pre), child.register_forward_hook(post)]
+    call = _torch_call(model, opts)
+    prev = torch.get_num_threads()
+    torch.set_num_threads(opts.threads)
+    try:
+        for _ in range(max(opts.warmup, 1)):
+            call()
+        activities = [ProfilerActivity.CPU]
+        if opts.device == "cuda":
+            activities.append(ProfilerActivity.CUDA)
+        with profile(activities=activities) as prof:
+            for _ in range(runs):
+                with record_function("costmodel_forward"):
+                    call()
+    finally:
+        torch.set_num_threads(prev)
+        for h in handles:
+            h.remove()
+    per_name = {e.key: e.cpu_time_total / runs / 1e3 for e in prof.key_averages()
+                if e.key in type_of or e.key == "costmodel_forward"}
+    total_ms = per_name.get("costmodel_forward", 0.0)
+    ma = {t: v["mult_adds"] for t, v in table.by_type().items()}
+    total_ma = sum(ma.values())
+    out: dict[str, dict[str, Any]] = {}
+    for name, t in type_of.items():
+        row = out.setdefault(t, {"type": t, "layers": 0, "time_ms": 0.0, "mult_adds": ma[t]})
+        row["layers"] += 1
+        row["time_ms"] += per_name.get(name, 0.0)
+    layers_ms = sum(v["time_ms"] for v in out.values())
+    out[OTHER] = {"type": OTHER, "layers": 0, "time_ms": max(total_ms - layers_ms, 0.0),
+                  "mult_adds": 0}
+    denom = max(total_ms, layers_ms) or 1.0
+    rows = list(out.values())
+    for row in rows:
+        row["time_pct"] = 100.0 * row["time_ms"] / denom
+        row["mult_adds_pct"] = 100.0 * row["mult_adds"] / total_ma if total_ma else 0.0
+    return rows
+
+
+# ------------------------------------------------------------------------------------------
+# Hardware limits for roofline bounds
+# ------------------------------------------------------------------------------------------
+def measure_hardware(threads: int = 1, device: str = "cpu", *, min_time: float = 1.0,
+                     matmul_n: int = 1024, copy_mib: int = 256) -> dict[str, Any]:
+    """Peak compute (GFLOP/s of an n x n fp32 matmul, 2 n^3 flops per call, fastest sample) and
+    memory bandwidth (GB/s of copying a ``copy_mib`` MiB fp32 tensor: read + write = 2x bytes,
+    fastest sample) with ``threads`` threads. Fastest samples, because a limit is a best case."""
+    import torch
+    from torch.utils.benchmark import Timer
+
+    check_choice("device", device, DEVICES)
+    _positive_int("threads", threads)
+    if device == "cuda":
+        require_cuda()
+    dev = torch.device(device)
+    load0 = os.getloadavg()[0]
+    a = torch.randn(matmul_n, matmul_n, device=dev)
+    b = torch.randn(matmul_n, matmul_n, device=dev)
+    n_el = copy_mib * 2**20 // 4
+    src = torch.randn(n_el, device=dev)
+    dst = torch.empty_like(src)
+    prev = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        mm = Timer("torch.mm(a, b)", globals={"a": a, "b": b, "torch": torch},
+                   num_threads=threads).blocked_autorange(min_run_time=min_time)
+        cp = Timer("dst.copy_(src)", globals={"dst": dst, "src": src},
+                   num_threads=threads).blocked_autorange(min_run_time=min_time)
+    finally:
+        torch.set_num_threads(prev)
+    peak = 2 * matmul_n ** 3 / min(mm.times) / 1e9
+    bw = 2 * n_el * 4 / min(cp.times) / 1e9
+    return {"peak_gflops": round(peak, 3), "bandwidth_gbs": round(bw, 3),
+            "matmul_n": matmul_n, "copy_mib": copy_mib, "loadavg_start": round(load0, 2),
+            "torch_version": str(torch.__version__),
+            "date": datetime.now(UTC).isoformat(timespec="seconds")}
+
+
+def store_hardware(threads: int = 1, device: str = "cpu", *, device_id: str | None = None,
+                   data_dir: str | Path | None = None, **kwargs: Any) -> dict[str, Any]:
+    info = device_info(device)
+    rec = measure_hardware(threads, device, **kwargs)
+    latency_data.save_hardware(device_id or info["device_id"], device, threads, rec,
+                               device=info["device"], data_dir=data_dir)
+    return rec
+
+
+def summary_columns(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """What `costmodel bench` prints of each row."""
+    return [{k: r.get(k) for k in ("alpha", "resolution", "backend", "device_type", "threads",
+                                   "batch", "median_ms", "iqr_ms", "min_ms", "cpu_ms", "samples",
+                                   "loadavg_start")} for r in rows]

@@ -1,0 +1,1 @@
+"""Presentation: text/CSV/JSON formatting and matplotlib report figures."""

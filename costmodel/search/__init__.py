@@ -1,0 +1,1 @@
+"""Choosing a configuration: accuracy estimates, Pareto fronts, recommendations."""

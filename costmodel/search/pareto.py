@@ -1,0 +1,636 @@
+"""Pareto fronts over MobileNet-V1 configurations (alpha x resolution), and their objectives.
+
+API summary (every function is pure, returns plain data, and is quick enough for a Dash
+callback; bad input raises :class:`costmodel.errors.CostModelError` with a one-line message)
+--------------------------------------------------------------------------------------------
+``objectives(include_devices=True) -> list[dict]``
+    every objective name usable now: name, label, unit, sense (``min``/``max``), kind.
+``parse_objective(name) -> Objective``
+    ``top1``, ``top5`` (maximize); ``mult_adds``, ``params``, ``size_fp32``, ``size_int8``,
+    ``peak_activation`` (bytes, fp32), ``latency:<device>``, ``latency_pred:<device>`` (minimize).
+``devices() -> list[dict]``
+    latency devices: id (what goes after ``latency:``), description, published, backend,
+    threads, precision, configs.
+``load_latency(device) -> DataFrame``
+    one latency per (alpha, resolution) of a device: alpha, resolution, latency_ms, device,
+    backend, threads, precision, published, source.
+``points(objectives=(), *, grid=False, configs=None, alphas=None, resolutions=None, ...) -> DataFrame``
+    the candidate configs with label, alpha, resolution, top1, top5, top1_estimated,
+    top1_source, range, every cost column, and one column per requested objective.
+``pareto_mask(values, senses) -> ndarray[bool]``
+    the non-dominated rows of an (n, k) array (pure numpy; ties and duplicates handled).
+``pareto(objectives, **points_kwargs) -> DataFrame``
+    :func:`points` plus ``dominated`` (bool), ``front_order`` (0.. along the first objective,
+    -1 if dominated) and ``dominated_by`` (label of a front point that dominates it); the front
+    rows come first, in order.
+``front(objectives, **points_kwargs) -> DataFrame``
+    only the front rows of :func:`pareto`, in order.
+``config_point(alpha, resolution, objectives=(), **kwargs) -> dict``
+    one config's figures (for a slider): estimates labelled, missing latency as None.
+
+Points
+------
+``grid=False`` (default): the 16 published configs of the accuracy edition (TF-slim 2018-02
+float unless ``accuracy=`` names another). ``grid=True``: a fine grid (alpha 0.25..1.0 step
+0.025 x resolution 128..224 step 4, or ``alphas=``/``resolutions=``) with estimated accuracy,
+except at published configs, which keep the published figure (``top1_estimated`` False).
+``configs=[(alpha, resolution), ...]``: exactly those.
+
+A measured latency exists only where it was measured, so with a ``latency:<device>``
+objective the points are the configs that device has a latency for: the published configs it
+measured (``grid=False``) or every config it measured (``grid=True``; their accuracy estimated
+where not published). Points missing any requested objective are left out and counted in
+``frame.attrs["notes"]``; so are estimates far outside the published range (see
+:mod:`costmodel.search.accuracy`) unless ``allow_far=True``, which keeps them labelled ``far``.
+
+Costs come from :func:`costmodel.core.sweep.sweep` (one vectorized pass over the grid), with the
+``convention`` (default ``paper``) and ``rounding`` (default ``int``) of ``costmodel table``.
+Model size is parameters x 4 bytes (fp32) or x 1 byte (int8) under that convention; peak
+activation memory is the engine's largest live input+output pair, fp32 bytes.
+
+Dominance: point a dominates b when a is at least as good in every objective and strictly
+better in one. Identical points (duplicates) do not dominate each other: all copies stay on the
+front. A point tied with another in one objective and worse in another is dominated.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import re
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from costmodel.errors import CostModelError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# base name -> (label, unit, sense, kind)
+BASE_OBJECTIVES: dict[str, tuple[str, str, str, str]] = {
+    "top1": ("ImageNet top-1", "%", "max", "accuracy"),
+    "top5": ("ImageNet top-5", "%", "max", "accuracy"),
+    "mult_adds": ("mult-adds", "count", "min", "cost"),
+    "params": ("parameters", "count", "min", "cost"),
+    "size_fp32": ("model size, fp32", "bytes", "min", "cost"),
+    "size_int8": ("model size, int8", "bytes", "min", "cost"),
+    "peak_activation": ("peak activation memory, fp32", "bytes", "min", "cost"),
+}
+DEVICE_OBJECTIVES: dict[str, tuple[str, str, str, str]] = {
+    "latency": ("latency on {device}", "ms", "min", "latency"),
+    "latency_pred": ("predicted latency on {device}", "ms", "min", "latency_pred"),
+}
+COST_COLUMNS = ("mult_adds", "params", "size_fp32", "size_int8", "peak_activation")
+BYTES = {"size_fp32": 4, "size_int8": 1}
+
+# Short names for the published phone devices (data/reference/tflite_mobilenet_v1_latency.csv,
+# loaded by costmodel.io.latency_data as devices pixel3 and pixel2): alias -> device spec.
+DEVICE_ALIASES: dict[str, str] = {
+    "pixel3_cpu4": "pixel3/tflite-cpu/4",
+    "pixel3_gpu": "pixel3/tflite-gpu",
+    "pixel3_nnapi": "pixel3/nnapi",
+    "pixel2_tflite_1thread": "pixel2/tflite-cpu/1",
+    "pixel2_tf": "pixel2/tf-mobile",
+    "pixel3_cpu4_uint8": "pixel3/tflite-cpu/4@uint8",
+    "pixel3_nnapi_uint8": "pixel3/nnapi@uint8",
+    "pixel2_tflite_1thread_uint8": "pixel2/tflite-cpu/1@uint8",
+}
+
+DEFAULT_GRID_ALPHAS = tuple(round(0.25 + 0.025 * i, 3) for i in range(31))  # 0.25 .. 1.0
+DEFAULT_GRID_RESOLUTIONS = tuple(range(128, 225, 4))  # 128 .. 224
+AUTO = "auto"
+
+
+# ------------------------------------------------------------------------------------------
+# Objectives
+# ------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Objective:
+    name: str  # the column name, e.g. "top1", "latency:pixel3_cpu4"
+    base: str  # "top1", "mult_adds", "latency", ...
+    label: str
+    unit: str
+    sense: str  # "min" or "max"
+    kind: str  # accuracy, cost, latency, latency_pred
+    device: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "label": self.label, "unit": self.unit, "sense": self.sense,
+                "kind": self.kind, "device": self.device}
+
+
+def _allowed_objectives() -> str:
+    return ", ".join([*BASE_OBJECTIVES, "latency:<device>", "latency_pred:<device>"])
+
+
+def parse_objective(name: Any) -> Objective:
+    """An objective by name; ``latency:<device>`` checks the device exists."""
+    if isinstance(name, Objective):
+        return name
+    if not isinstance(name, str) or not name.strip():
+        raise CostModelError(f"objective {name!r} is unknown; allowed: {_allowed_objectives()}")
+    name = name.strip()
+    if name in BASE_OBJECTIVES:
+        label, unit, sense, kind = BASE_OBJECTIVES[name]
+        return Objective(name, name, label, unit, sense, kind)
+    base, sep, device = name.partition(":")
+    if sep and base in DEVICE_OBJECTIVES:
+        if not device:
+            raise CostModelError(f"objective {name!r} names no device; allowed: {base}:<device>, "
+                                 f"devices: {', '.join(device_ids())}")
+        resolve_device(device)  # raises for an unknown device
+        label, unit, sense, kind = DEVICE_OBJECTIVES[base]
+        return Objective(name, base, label.format(device=device), unit, sense, kind, device)
+    raise CostModelError(f"objective {name!r} is unknown; allowed: {_allowed_objectives()}")
+
+
+def parse_objectives(names: Iterable[Any] | str) -> list[Objective]:
+    if isinstance(names, str):
+        names = [n for n in names.split(",") if n.strip()]
+    out = [parse_objective(n) for n in names]
+    seen: set[str] = set()
+    for o in out:
+        if o.name in seen:
+            raise CostModelError(f"objective {o.name!r} is given twice; allowed: distinct objectives")
+        seen.add(o.name)
+    return out
+
+
+def objectives(include_devices: bool = True) -> list[dict[str, Any]]:
+    """Every objective usable now (for a dropdown): name, label, unit, sense, kind, device."""
+    out = [parse_objective(n).to_dict() for n in BASE_OBJECTIVES]
+    if include_devices:
+        for d in devices():
+            out.append(parse_objective(f"latency:{d['id']}").to_dict())
+        if _latency_model() is not None:
+            for d in devices():
+                out.append(parse_objective(f"latency_pred:{d['id']}").to_dict())
+    return out
+
+
+# ------------------------------------------------------------------------------------------
+# Devices and latency (data from costmodel.io.latency_data, written by `costmodel bench`)
+# ------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class DeviceSpec:
+    device_id: str
+    backend: str | None
+    threads: int | None
+    precision: str
+
+
+_SPEC_RE = re.compile(r"^([a-z0-9][a-z0-9._-]*?)(?:/([a-z0-9._-]+))?(?:/(\d+))?(?:@([a-z0-9]+))?$")
+
+
+def _latency_data() -> Any:
+    try:
+        import costmodel.io.latency_data as ld
+    except ImportError:  # pragma: no cover - the module ships with the package
+        raise CostModelError("latency objectives need costmodel.io.latency_data; allowed: "
+                             "objectives without latency") from None
+    return ld
+
+
+def _data_stamp() -> tuple[tuple[str, int, int], ...]:
+    """Names, mtimes and sizes of the latency CSVs: the cache key of everything read from
+    them, so a file `costmodel bench` rewrites is read again and an unchanged one is not."""
+    ld = _latency_data()
+    files = [Path(ld.PUBLISHED_CSV)]
+    base = Path(ld.LATENCY_DIR)
+    if base.is_dir():
+        files += sorted(p for p in base.glob("*.csv") if not p.name.startswith("."))
+    out = []
+    for f in files:
+        try:
+            st = f.stat()
+        except OSError:
+            continue
+        out.append((str(f), st.st_mtime_ns, st.st_size))
+    return tuple(out)
+
+
+@lru_cache(maxsize=8)
+def _device_ids(stamp: tuple[tuple[str, int, int], ...]) -> tuple[str, ...]:
+    ld = _latency_data()
+    return tuple(ld.device_ids())
+
+
+def device_ids() -> list[str]:
+    """What may follow ``latency:``: the published phone aliases and every device in
+    data/latency/ (optionally ``/<backend>[/<threads>][@<precision>]``)."""
+    ld = _latency_data()
+    ids = _device_ids(_data_stamp())
+    measured = [d for d in ids if d not in ld.PUBLISHED_NAMES]
+    return [*DEVICE_ALIASES, *measured, *ld.PUBLISHED_NAMES]
+
+
+def resolve_device(device: Any) -> DeviceSpec:
+    """``<device_id>[/<backend>[/<threads>]][@<precision>]`` or an alias (``pixel3_cpu4``)."""
+    if not isinstance(device, str):
+        raise CostModelError(f"device {device!r} is unknown; allowed: {', '.join(device_ids())}")
+    spec = DEVICE_ALIASES.get(device.strip(), device.strip())
+    m = _SPEC_RE.match(spec)
+    if not m or m.group(1) not in _device_ids(_data_stamp()):
+        raise CostModelError(f"device {device!r} is unknown; allowed: {', '.join(device_ids())} "
+                             f"(optionally /<backend>[/<threads>][@<precision>])")
+    dev, backend, threads, precision = m.groups()
+    return DeviceSpec(dev, backend, int(threads) if threads else None, precision or "float32")
+
+
+def devices() -> list[dict[str, Any]]:
+    """Latency devices: id (the name to use in ``latency:<id>``), device_id, description,
+    backend, threads, precision, configs (how many alpha/resolution pairs), published."""
+    return [dict(d) for d in _devices(_data_stamp())]
+
+
+@lru_cache(maxsize=8)
+def _devices(stamp: tuple[tuple[str, int, int], ...]) -> tuple[dict[str, Any], ...]:
+    ld = _latency_data()
+    alias_of = {v: k for k, v in DEVICE_ALIASES.items()}
+    out = []
+    for rec in ld.list_devices().to_dict("records"):
+        if rec.get("batch") not in (1, 1.0):
+            continue
+        threads = rec.get("threads")
+        t = None if threads is None or threads != threads else int(threads)
+        spec = f"{rec['device_id']}/{rec['backend']}" + (f"/{t}" if t is not None else "")
+        if rec["precision"] != "float32":
+            spec += f"@{rec['precision']}"
+        out.append({"id": alias_of.get(spec, spec), "device_id": rec["device_id"],
+                    "description": rec["device"], "backend": rec["backend"], "threads": t,
+                    "precision": rec["precision"], "configs": int(rec["configs"]),
+                    "published": bool(rec["published"]), "source": rec["source"]})
+    return tuple(out)
+
+
+def load_latency(device: str, *, variant: str = "mobilenet_v1") -> pd.DataFrame:
+    """One latency per (alpha, resolution) of a device: alpha, resolution, latency_ms (the
+    smallest median of repeated measurements), device, backend, threads, precision,
+    published, source. Reads data/latency/<device_id>.csv or the published phone table (once
+    per file version: cached on the files' mtimes)."""
+    return _load_latency(device, variant, _data_stamp()).copy()
+
+
+@lru_cache(maxsize=64)
+def _load_latency(device: str, variant: str, stamp: tuple[tuple[str, int, int], ...]) -> pd.DataFrame:
+    spec = resolve_device(device)
+    ld = _latency_data()
+    table = ld.latency_table(spec.device_id, backend=spec.backend, threads=spec.threads,
+                             precision=spec.precision, variant=variant)
+    out = table.rename(columns={"median_ms": "latency_ms"})
+    out = out.assign(device=device, precision=spec.precision)
+    return out[["alpha", "resolution", "latency_ms", "device", "backend", "threads", "precision",
+                "published", "source"]].reset_index(drop=True)
+
+
+def _latency_model() -> Any:
+    try:
+        import costmodel.latency.model as lm
+    except ImportError:
+        return None
+    return lm
+
+
+def _predicted_latency(device: str, alphas: np.ndarray, resolutions: np.ndarray,
+                       variant: str) -> np.ndarray:
+    """Predicted latency (ms) per config from costmodel.latency.model's model of the device,
+    fitted on all of that device's measured (or published) configs; the fit is cached per
+    file version (it takes seconds; predicting is milliseconds)."""
+    lm = _latency_model()
+    if lm is None or not hasattr(lm, "fit_device"):
+        raise CostModelError(f"objective 'latency_pred:{device}' needs costmodel.latency.model "
+                             f"(fit_device), which this tree does not have; allowed: "
+                             f"latency:{device}")
+    model = _latency_fit(device, variant, _data_stamp())
+    pred = model.predict_configs(np.asarray(alphas, dtype=np.float64),
+                                 np.asarray(resolutions, dtype=np.int64))
+    return np.asarray(pred, dtype=np.float64).reshape(np.shape(alphas))
+
+
+@lru_cache(maxsize=16)
+def _latency_fit(device: str, variant: str, stamp: tuple[tuple[str, int, int], ...]) -> Any:
+    spec = resolve_device(device)
+    lm = _latency_model()
+    with warnings.catch_warnings():  # the optimizer's trial steps may overflow; harmless
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return lm.fit_device(spec.device_id, backend=spec.backend, threads=spec.threads,
+                             precision=spec.precision, variant=variant)
+
+
+# ------------------------------------------------------------------------------------------
+# Points
+# ------------------------------------------------------------------------------------------
+def _label(alpha: float, resolution: int) -> str:
+    """``0.75-224``, ``1.0-224`` (TF-slim's names use 1.0 too)."""
+    a = f"{alpha:g}"
+    return f"{a if '.' in a or 'e' in a else a + '.0'}-{resolution}"
+
+
+def _accuracy_edition(accuracy: str, objs: Sequence[Objective]) -> str:
+    from costmodel.search.accuracy import FIT_EDITION, check_edition
+
+    if accuracy != AUTO:
+        return check_edition(accuracy)
+    for o in objs:  # a uint8 phone's latency goes with the quantized models' accuracy
+        if o.kind == "latency" and o.device and resolve_device(o.device).precision == "uint8":
+            return "tflite_uint8"
+    return FIT_EDITION
+
+
+def _check_grid(values: Iterable[Any] | None, default: Sequence[Any], check: Any,
+                what: str) -> list[Any]:
+    vals = list(default if values is None else values)
+    if not vals:
+        raise CostModelError(f"empty {what} grid; allowed: at least one value")
+    return [check(v) for v in vals]
+
+
+@lru_cache(maxsize=64)
+def _costs(alphas: tuple[float, ...], resolutions: tuple[int, ...], variant: str, rounding: str,
+           convention: str, classes: int) -> dict[str, np.ndarray]:
+    from costmodel.core.sweep import sweep
+
+    s = sweep(alphas, resolutions, variant=variant, rounding=rounding, convention=convention,
+              classes=classes)
+    out = {"mult_adds": s.mult_adds, "params": s.params, "peak_activation": s.peak_activation_bytes,
+           "size_fp32": s.params * BYTES["size_fp32"], "size_int8": s.params * BYTES["size_int8"]}
+    for v in out.values():
+        v.setflags(write=False)
+    return out
+
+
+def points(objectives: Iterable[Any] | str = (), *, grid: bool = False,
+           configs: Iterable[tuple[Any, Any]] | None = None,
+           alphas: Iterable[Any] | None = None, resolutions: Iterable[Any] | None = None,
+           accuracy: str = AUTO, allow_far: bool = False, variant: str = "mobilenet_v1",
+           rounding: str = "int", convention: str = "paper", classes: int = 1000,
+           dropna: bool = True) -> pd.DataFrame:
+    """The candidate configs and their figures (see the module docstring for which configs).
+
+    Columns: label, alpha, resolution, top1, top5, top1_estimated, top1_source, range
+    (published / interpolated / extrapolated / far), mult_adds, params, size_fp32, size_int8,
+    peak_activation, then one column per latency objective. ``frame.attrs`` holds
+    ``objectives`` (list of dicts), ``edition`` and ``notes`` (what was left out, and why).
+    """
+    import pandas as pd
+
+    from costmodel.core.arch import check_alpha, check_choice, check_resolution
+    from costmodel.search import accuracy as acc
+
+    objs = parse_objectives(objectives)
+    edition = _accuracy_edition(accuracy, objs)
+    check_choice("variant", variant, ["mobilenet_v1", "full_conv", "shallow"])
+    wants_accuracy = any(o.kind == "accuracy" for o in objs)
+    if variant != "mobilenet_v1" and wants_accuracy:
+        raise CostModelError(f"variant {variant!r} has no published or estimated accuracy; "
+                             f"allowed with top1/top5: mobilenet_v1")
+    notes: list[str] = []
+
+    # 1. candidate configs
+    if configs is not None:
+        cand = [(check_alpha(a), check_resolution(r)) for a, r in configs]
+        if not cand:
+            raise CostModelError("empty config list; allowed: at least one (alpha, resolution)")
+    elif grid:
+        ga = _check_grid(alphas, DEFAULT_GRID_ALPHAS, check_alpha, "alpha")
+        gr = _check_grid(resolutions, DEFAULT_GRID_RESOLUTIONS, check_resolution, "resolution")
+        cand = [(a, r) for a in ga for r in gr]
+    else:
+        cand = acc.published_configs(edition)
+    latency_objs = [o for o in objs if o.kind == "latency"]
+    lat_tables = {o.name: load_latency(o.device or "", variant=variant) for o in latency_objs}
+    if latency_objs and configs is None:
+        measured: set[tuple[float, int]] | None = None
+        for t in lat_tables.values():
+            keys = {(round(float(a), 6), int(r)) for a, r in zip(t["alpha"], t["resolution"])}
+            measured = keys if measured is None else measured & keys
+        assert measured is not None
+        if grid:
+            cand = sorted(measured)
+        else:
+            before = len(cand)
+            cand = [c for c in cand if (round(c[0], 6), c[1]) in measured]
+            if len(cand) < before:
+                notes.append(f"{before - len(cand)} published configs have no latency on "
+                             f"{', '.join(o.device or '' for o in latency_objs)}: left out")
+    cand = list(dict.fromkeys((round(float(a), 6), int(r)) for a, r in cand))
+    if not cand:
+        raise CostModelError("no configs have every requested objective; allowed: objectives "
+                             "measured on common configs (see `costmodel pareto --list`)")
+    a = np.array([c[0] for c in cand], dtype=np.float64)
+    r = np.array([c[1] for c in cand], dtype=np.int64)
+
+    # 2. costs: one vectorized sweep over the unique alphas x resolutions
+    ua, ia = np.unique(a, return_inverse=True)
+    ur, ir = np.unique(r, return_inverse=True)
+    costs = _costs(tuple(float(x) for x in ua), tuple(int(x) for x in ur), variant, rounding,
+                   convention, int(classes))
+    cols: dict[str, Any] = {"label": [_label(x, y) for x, y in cand], "alpha": a, "resolution": r}
+
+    # 3. accuracy: published where the edition has it, else the labelled estimate
+    if variant == "mobilenet_v1":
+        est_ed = acc.estimate_edition(edition)
+        t1, status = acc.predict(a, r, metric="top1", allow_far=True, edition=est_ed)
+        t5, _ = acc.predict(a, r, metric="top5", allow_far=True, edition=est_ed)
+        status = status.astype(object)
+        src = np.full(len(cand), acc.fit(acc.DEFAULT_FORM, "top1", est_ed).source, dtype=object)
+        est = np.ones(len(cand), dtype=bool)
+        pub = {(round(x, 6), y) for x, y in acc.published_configs(edition)}
+        for i, key in enumerate(cand):
+            if key in pub:
+                rec = acc.published(key[0], key[1], edition)
+                assert rec is not None
+                t1[i] = rec["top1"]
+                t5[i] = rec["top5"]
+                est[i], status[i], src[i] = False, "published", rec["source"]
+        cols.update(top1=t1, top5=t5, top1_estimated=est, top1_source=src, range=status)
+    else:
+        nan = np.full(len(cand), np.nan)
+        cols.update(top1=nan, top5=nan, top1_estimated=np.zeros(len(cand), dtype=bool),
+                    top1_source="", range="")
+    for k in COST_COLUMNS:
+        cols[k] = costs[k][ia, ir]
+
+    # 4. latency
+    for o in latency_objs:
+        t = lat_tables[o.name]
+        lut = {(round(float(x), 6), int(y)): float(v)
+               for x, y, v in zip(t["alpha"], t["resolution"], t["latency_ms"])}
+        cols[o.name] = np.array([lut.get(c, np.nan) for c in cand], dtype=np.float64)
+    config = {"variant": variant, "rounding": rounding, "convention": convention,
+              "classes": int(classes)}
+    for o in objs:
+        if o.kind == "latency_pred":
+            cols[o.name] = _predicted_latency(o.device or "", a, r, variant)
+
+    frame = pd.DataFrame(cols)
+    if variant == "mobilenet_v1" and not allow_far:
+        far = frame["range"] == "far"
+        if far.any():
+            notes.append(f"{int(far.sum())} configs far outside the published accuracy range left "
+                         f"out (e.g. {frame.loc[far, 'label'].iloc[0]}); pass allow_far=True "
+                         f"(--allow-extrapolation) to keep them, labelled 'far'")
+            frame = frame[~far]
+    if dropna:
+        need = [o.name for o in objs if o.kind in ("latency", "latency_pred")]
+        missing = frame[need].isna().any(axis=1) if need else None
+        if missing is not None and missing.any():
+            notes.append(f"{int(missing.sum())} configs without {', '.join(need)} left out")
+            frame = frame[~missing]
+    if not len(frame):
+        raise CostModelError(f"no configs left ({'; '.join(notes)}); allowed: a grid inside the "
+                             f"published range or allow_far=True")
+    frame = frame.reset_index(drop=True)
+    frame.attrs = {"objectives": [o.to_dict() for o in objs], "edition": edition, "notes": notes,
+                   "config": config}
+    return frame
+
+
+# ------------------------------------------------------------------------------------------
+# Dominance
+# ------------------------------------------------------------------------------------------
+def _check_senses(senses: Sequence[str], k: int) -> np.ndarray:
+    if len(senses) != k:
+        raise CostModelError(f"{len(senses)} senses for {k} objectives; allowed: one per objective")
+    for s in senses:
+        if s not in ("min", "max"):
+            raise CostModelError(f"sense {s!r} is unknown; allowed: min, max")
+    return np.array([1.0 if s == "min" else -1.0 for s in senses])
+
+
+def pareto_mask(values: Any, senses: Sequence[str]) -> np.ndarray:
+    """Non-dominated rows of an (n, k) array; ``senses[j]`` is ``min`` or ``max``.
+
+    Duplicated rows are all non-dominated or all dominated together. Rows are deduplicated and
+    sorted lexicographically (a row can only be dominated by one that sorts before it); then
+    O(n log n) for k <= 3 (a running minimum for k = 2, a staircase for k = 3) and
+    O(n * front size) for k >= 4.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    if v.ndim == 1:
+        v = v[:, None]
+    if v.ndim != 2:
+        raise CostModelError(f"values of shape {v.shape} are not a table; allowed: (points, objectives)")
+    n, k = v.shape
+    sign = _check_senses(senses, k)
+    if n == 0:
+        return np.zeros(0, dtype=bool)
+    if not np.isfinite(v).all():
+        raise CostModelError("objective values contain NaN or infinity; allowed: finite numbers")
+    u, inv = np.unique(v * sign, axis=0, return_inverse=True)  # lexicographically sorted, minimize
+    inv = inv.ravel()
+    if k == 1:
+        keep = u[:, 0] == u[0, 0]
+    elif k == 2:
+        # Unique rows sorted by (x, y): any earlier row has x' <= x, and x' == x only with y' < y,
+        # so row i is dominated iff some earlier row has y' <= y.
+        prev_min = np.concatenate([[np.inf], np.minimum.accumulate(u[:-1, 1])])
+        keep = u[:, 1] < prev_min
+    elif k == 3:
+        # Unique rows in lexicographic order: row i is dominated iff an earlier row has
+        # y' <= y and z' <= z. Keep the (y, z) staircase of the front so far (y ascending,
+        # z strictly descending); the last step with y' <= y has the least z' among them.
+        keep = np.zeros(len(u), dtype=bool)
+        ys: list[float] = []
+        zs: list[float] = []
+        for i, (y, z) in enumerate(u[:, 1:].tolist()):
+            pos = bisect.bisect_right(ys, y)
+            if pos and zs[pos - 1] <= z:
+                continue
+            keep[i] = True
+            lo = bisect.bisect_left(ys, y)
+            hi = lo
+            while hi < len(ys) and zs[hi] >= z:  # steps the new row covers
+                hi += 1
+            ys[lo:hi] = [y]
+            zs[lo:hi] = [z]
+    else:
+        # Walk the unique rows in lexicographic order; each surviving row is on the front and
+        # removes every later row it dominates (<= everywhere; distinct rows then differ).
+        keep = np.ones(len(u), dtype=bool)
+        for i in range(len(u)):
+            if keep[i]:
+                keep[i + 1:] &= ~(u[i] <= u[i + 1:]).all(axis=1)
+    return keep[inv]
+
+
+def _front_order(v: np.ndarray, mask: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """0.. for front rows along the first objective ascending (then the others, then label)."""
+    idx = np.flatnonzero(mask)
+    keys = [labels[idx].astype(str)] + [v[idx, j] for j in range(v.shape[1] - 1, -1, -1)]
+    order = idx[np.lexsort(keys)] if len(idx) else idx
+    out = np.full(len(v), -1, dtype=np.int64)
+    out[order] = np.arange(len(order))
+    return out
+
+
+def pareto(objectives: Iterable[Any] | str = ("mult_adds", "top1"), *,
+           frame: pd.DataFrame | None = None, **points_kwargs: Any) -> pd.DataFrame:
+    """:func:`points` for the objectives (or a given ``frame`` with their columns), plus
+    ``dominated``, ``front_order`` and ``dominated_by``. Rows: the front in order, then the
+    dominated points by the first objective."""
+    objs = parse_objectives(objectives)
+    if not 1 <= len(objs) <= 3:
+        raise CostModelError(f"{len(objs)} objectives given; allowed: 1 to 3 (x, y and optional z)")
+    pts = points(objs, **points_kwargs) if frame is None else frame.reset_index(drop=True)
+    for o in objs:
+        if o.name not in pts:
+            raise CostModelError(f"objective {o.name!r} is not a column of the frame; "
+                                 f"allowed: {', '.join(map(str, pts.columns))}")
+    attrs = dict(pts.attrs)
+    pts = pts.copy(deep=False)
+    pts.attrs = {}  # pandas deep-copies attrs on every operation: set them once, at the end
+    v = pts[[o.name for o in objs]].to_numpy(np.float64)
+    labels = pts["label"].to_numpy(dtype=object)
+    senses = [o.sense for o in objs]
+    mask = pareto_mask(v, senses)
+    order = _front_order(v, mask, labels)
+    w = v * _check_senses(senses, len(objs))
+    fidx = np.flatnonzero(mask)
+    dom_by = np.full(len(pts), "", dtype=object)
+    didx = np.flatnonzero(~mask)
+    if len(didx) and len(fidx):
+        fsorted = fidx[np.argsort(order[fidx])]
+        f = w[fsorted]
+        for start in range(0, len(didx), 512):
+            d = didx[start:start + 512]
+            # a front point <= a dominated one everywhere dominates it (they cannot be equal:
+            # a copy of a front point is on the front)
+            le = (f[None, :, :] <= w[d][:, None, :]).all(-1)
+            dom_by[d] = labels[fsorted[le.argmax(axis=1)]]  # first in front order
+    out = pts.assign(dominated=~mask, front_order=order, dominated_by=dom_by)
+    rank = np.where(mask, order, len(pts) + np.argsort(np.argsort(v[:, 0], kind="stable")))
+    out = out.iloc[np.argsort(rank, kind="stable")].reset_index(drop=True)
+    out.attrs = {**attrs, "objectives": [o.to_dict() for o in objs]}
+    return out
+
+
+def front(objectives: Iterable[Any] | str = ("mult_adds", "top1"), **kwargs: Any) -> pd.DataFrame:
+    """The front rows of :func:`pareto`, in order along the first objective."""
+    p = pareto(objectives, **kwargs)
+    out = p[~p["dominated"]].reset_index(drop=True)
+    out.attrs = p.attrs
+    return out
+
+
+def config_point(alpha: Any, resolution: Any, objectives: Iterable[Any] | str = (),
+                 **kwargs: Any) -> dict[str, Any]:
+    """One config's figures as a plain dict (a latency it was not measured at is None);
+    accuracy is labelled (``top1_estimated``, ``range``); far estimates raise unless
+    ``allow_far=True``."""
+    from costmodel.core.arch import check_alpha, check_resolution
+    from costmodel.search import accuracy as acc
+
+    a, r = check_alpha(alpha), check_resolution(resolution)
+    if not kwargs.get("allow_far") and kwargs.get("variant", "mobilenet_v1") == "mobilenet_v1":
+        acc.predict(a, r)  # raises the one-line 'far outside the published range' error
+    frame = points(objectives, configs=[(a, r)], dropna=False, **kwargs)
+    rec = frame.to_dict("records")[0]
+    return {str(k): (None if isinstance(v, float) and math.isnan(v) else
+                v.item() if hasattr(v, "item") else v) for k, v in rec.items()}

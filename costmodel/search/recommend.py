@@ -1,0 +1,225 @@
+"""Budgeted recommendation: the most accurate config that meets every budget, and why.
+
+``recommend(max_latency_ms=None, device=None, max_params_m=None, max_mult_adds_m=None,
+max_size_mb=None, max_peak_activation_mb=None, min_top1=None, *, grid=False, ...) -> dict``
+
+Candidates are :func:`costmodel.search.pareto.points` (the 16 published configs, or the fine grid
+with ``grid=True``; with a ``device``, the configs that device has a latency for). Among the
+configs meeting every budget, the best has the highest top-1; ties go to fewer mult-adds, then
+fewer parameters, then lower latency, then the smaller alpha. The runner-up is the next one in
+that order.
+
+The answer says which budget *binds*: a budget binds when relaxing it alone would let a more
+accurate config in (the first such config and the value it needs are given). When only relaxing
+several budgets together helps, they bind jointly. When nothing fits, the answer names the
+closest config (the smallest worst-case ratio of need to budget) and what it needs.
+
+Units: latency in ms, params and mult-adds in millions, sizes in MB (10^6 bytes; fp32 model
+size = 4 bytes per parameter, as the TFLite table's size_MB), top-1 in %.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from costmodel.errors import CostModelError
+
+
+@dataclass(frozen=True)
+class Budget:
+    name: str  # keyword, e.g. "max_params_m"
+    column: str  # points column, e.g. "params"
+    scale: float  # column value / scale = value in the budget's unit
+    unit: str
+    upper: bool  # True: value <= limit; False: value >= limit (min_top1)
+    flag: str  # the CLI option
+
+
+BUDGETS: dict[str, Budget] = {b.name: b for b in (
+    Budget("max_latency_ms", "latency", 1.0, "ms", True, "--max-latency-ms"),
+    Budget("max_params_m", "params", 1e6, "M params", True, "--max-params-m"),
+    Budget("max_mult_adds_m", "mult_adds", 1e6, "M mult-adds", True, "--max-mult-adds-m"),
+    Budget("max_size_mb", "size_fp32", 1e6, "MB fp32", True, "--max-size-mb"),
+    Budget("max_peak_activation_mb", "peak_activation", 1e6, "MB", True,
+           "--max-peak-activation-mb"),
+    Budget("min_top1", "top1", 1.0, "% top-1", False, "--min-top1"),
+)}
+
+
+def check_budget(name: str, value: Any) -> float | None:
+    """A budget is None (not set) or a finite number > 0 (min_top1: 0 < value <= 100)."""
+    if value is None:
+        return None
+    allowed = "a number > 0 and <= 100" if name == "min_top1" else "a finite number > 0"
+    if isinstance(value, bool):
+        raise CostModelError(f"{name} {value!r} is not a number; allowed: {allowed}")
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise CostModelError(f"{name} {value!r} is not a number; allowed: {allowed}") from None
+    if not math.isfinite(v) or v <= 0 or (name == "min_top1" and v > 100):
+        raise CostModelError(f"{name} {value!r} is out of range; allowed: {allowed}")
+    return v
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.4g}" if abs(v) < 1e4 else f"{v:,.0f}"
+
+
+def _record(frame: Any, i: int, lat_col: str | None) -> dict[str, Any]:
+    rec = frame.iloc[i].to_dict()
+    out = {k: (None if isinstance(v, float) and math.isnan(v) else
+               v.item() if hasattr(v, "item") else v) for k, v in rec.items()}
+    if lat_col is not None:
+        out["latency_ms"] = out.get(lat_col)
+        out["latency_predicted"] = lat_col.startswith("latency_pred:")
+    return out
+
+
+def recommend(max_latency_ms: Any = None, device: str | None = None, max_params_m: Any = None,
+              max_mult_adds_m: Any = None, max_size_mb: Any = None,
+              max_peak_activation_mb: Any = None, min_top1: Any = None, *, grid: bool = False,
+              predicted_latency: bool = False, **points_kwargs: Any) -> dict[str, Any]:
+    """The best config meeting every budget, the runner-up, and why. Plain dict:
+
+    status ``ok`` or ``none_fits``; best, runner_up (point dicts: label, alpha, resolution, top1,
+    top1_estimated, top1_source, mult_adds, params, ..., latency_ms) or None; binding (list of
+    {budget, limit, unit, next, needs}: relaxing that budget alone to ``needs`` admits the more
+    accurate config ``next``); jointly_binding (budget names, when only relaxing
+    several together helps); slack ({budget: {limit, value, used_pct}} for the best); closest
+    and needs ({budget: value needed}) when nothing fits; reason (one paragraph);
+    budgets; considered; feasible; notes.
+
+    ``predicted_latency=True`` reads the device's latency from costmodel.latency.model (the
+    ``latency_pred:<device>`` objective) instead of measurements, so every grid config is a
+    candidate; points then carry ``latency_predicted`` True.
+    """
+    from costmodel.search.pareto import parse_objective, points
+
+    limits = {name: check_budget(name, v) for name, v in (
+        ("max_latency_ms", max_latency_ms), ("max_params_m", max_params_m),
+        ("max_mult_adds_m", max_mult_adds_m), ("max_size_mb", max_size_mb),
+        ("max_peak_activation_mb", max_peak_activation_mb), ("min_top1", min_top1))}
+    active = {k: v for k, v in limits.items() if v is not None}
+    if device is not None and not (isinstance(device, str) and device.strip()):
+        raise CostModelError(f"device {device!r} is unknown; allowed: a device id "
+                             f"(see `costmodel pareto --list`)")
+    if "max_latency_ms" in active and device is None:
+        from costmodel.search.pareto import device_ids
+
+        raise CostModelError(f"max_latency_ms needs a device; allowed: {', '.join(device_ids())}")
+    lat_col = None
+    objs: list[str] = ["top1"]
+    if device is not None:
+        kind = "latency_pred" if predicted_latency else "latency"
+        lat_col = parse_objective(f"{kind}:{device}").name
+        objs.append(lat_col)
+    frame = points(objs, grid=grid, **points_kwargs)
+    n = len(frame)
+
+    def column(b: Budget) -> np.ndarray:
+        col = lat_col if b.column == "latency" else b.column
+        return frame[col].to_numpy(np.float64) / b.scale
+
+    ok = {k: (column(BUDGETS[k]) <= lim + 1e-12 if BUDGETS[k].upper
+              else column(BUDGETS[k]) >= lim - 1e-12) for k, lim in active.items()}
+    feasible = np.ones(n, dtype=bool)
+    for m in ok.values():
+        feasible &= m
+
+    # Ranking: top-1 high first; ties: fewer mult-adds, params, lower latency, smaller alpha.
+    lat = frame[lat_col].to_numpy(np.float64) if lat_col else np.zeros(n)
+    order = np.lexsort((frame["resolution"].to_numpy(), frame["alpha"].to_numpy(), lat,
+                        frame["params"].to_numpy(), frame["mult_adds"].to_numpy(),
+                        -frame["top1"].to_numpy(np.float64)))
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n)
+
+    base = {"budgets": {k: v for k, v in limits.items() if v is not None}, "device": device,
+            "latency_predicted": bool(lat_col and predicted_latency),
+            "considered": n, "feasible": int(feasible.sum()), "notes": list(frame.attrs["notes"]),
+            "edition": frame.attrs["edition"], "binding": [], "jointly_binding": [],
+            "slack": {}, "closest": None, "needs": {}, "runner_up": None, "best": None}
+
+    if not feasible.any():
+        # Closest: the smallest worst-case ratio of what a config needs to the budget.
+        worst = np.zeros(n)
+        for k, lim in active.items():
+            col = column(BUDGETS[k])
+            ratio = col / lim if BUDGETS[k].upper else lim / np.maximum(col, 1e-300)
+            worst = np.maximum(worst, ratio)
+        ci = int(np.lexsort((rank, worst))[0])
+        closest = _record(frame, ci, lat_col)
+        needs = {k: float(column(BUDGETS[k])[ci]) for k in active if not ok[k][ci]}
+        need_txt = ", ".join(f"{k} {'>=' if BUDGETS[k].upper else '<='} {_fmt(v)} "
+                             f"(budget {_fmt(active[k])})" for k, v in needs.items())
+        reason = (f"No config meets every budget ({n} considered). The closest is "
+                  f"{closest['label']} (top-1 {closest['top1']:.1f}%"
+                  f"{', estimated' if closest['top1_estimated'] else ''}); it needs {need_txt}.")
+        return {**base, "status": "none_fits", "closest": closest, "needs": needs,
+                "reason": reason}
+
+    fidx = order[feasible[order]]
+    bi = int(fidx[0])
+    best = _record(frame, bi, lat_col)
+    runner = _record(frame, int(fidx[1]), lat_col) if len(fidx) > 1 else None
+    slack: dict[str, dict[str, float]] = {}
+    for k, lim in active.items():
+        v = float(column(BUDGETS[k])[bi])
+        slack[k] = {"limit": lim, "value": v,
+                    "used_pct": 100.0 * v / lim if BUDGETS[k].upper else 100.0 * lim / v}
+
+    top1 = frame["top1"].to_numpy(np.float64)
+    better = top1 > top1[bi]  # more accurate configs: each violates some budget
+    binding: list[dict[str, Any]] = []
+    for k, lim in active.items():
+        others = np.ones(n, dtype=bool)
+        for k2, m in ok.items():
+            if k2 != k:
+                others &= m
+        cand = np.flatnonzero(better & others)
+        if len(cand):
+            # the smallest relaxation of this budget that admits a more accurate config
+            need = column(BUDGETS[k])[cand]
+            j = int(cand[np.lexsort((rank[cand], need if BUDGETS[k].upper else -need))[0]])
+            nxt = _record(frame, j, lat_col)
+            binding.append({"budget": k, "limit": lim, "unit": BUDGETS[k].unit,
+                            "needs": float(column(BUDGETS[k])[j]),
+                            "next": {"label": nxt["label"], "top1": nxt["top1"],
+                                     "top1_estimated": nxt["top1_estimated"]}})
+    jointly: list[str] = []
+    if not binding and better.any():
+        # the more accurate config needing the least relaxation (worst ratio need / budget)
+        cand = np.flatnonzero(better)
+        worst = np.zeros(len(cand))
+        for k, lim in active.items():
+            need = column(BUDGETS[k])[cand]
+            worst = np.maximum(worst, need / lim if BUDGETS[k].upper
+                               else lim / np.maximum(need, 1e-300))
+        j = int(cand[np.lexsort((rank[cand], worst))[0]])
+        jointly = [k for k in active if not ok[k][j]]
+        nxt = _record(frame, j, lat_col)
+
+    est = " (estimated)" if best["top1_estimated"] else ""
+    head = f"Best: {best['label']} with top-1 {best['top1']:.1f}%{est}"
+    if runner is not None:
+        head += (f"; runner-up {runner['label']} ({runner['top1']:.1f}%"
+                 f"{', estimated' if runner['top1_estimated'] else ''})")
+    head += f". {int(feasible.sum())} of {n} configs meet every budget."
+    if binding:
+        why = " ".join(
+            f"{b['budget']} {_fmt(b['limit'])} {b['unit']} binds: {b['next']['label']} "
+            f"({b['next']['top1']:.1f}%) needs {_fmt(b['needs'])}." for b in binding)
+    elif jointly:
+        why = (f"{' and '.join(jointly)} bind jointly: the nearest more accurate config, "
+               f"{nxt['label']} "
+               f"({nxt['top1']:.1f}%), needs "
+               + ", ".join(f"{k} {_fmt(float(column(BUDGETS[k])[j]))}" for k in jointly) + ".")
+    else:
+        why = "No budget binds: the most accurate config considered meets every budget."
+    return {**base, "status": "ok", "best": best, "runner_up": runner, "binding": binding,
+            "jointly_binding": jointly, "slack": slack, "reason": f"{head} {why}"}
