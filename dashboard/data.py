@@ -24,6 +24,7 @@ from costmodel.core.engine import COLUMNS, LayerTable, layer_table
 from costmodel.core.reduction import separable_reduction
 from costmodel.errors import CostModelError
 from costmodel.io import latency_data
+from costmodel.io.files import files_stamp
 from costmodel.report.formatting import render_csv
 from costmodel.search import accuracy as acc
 from costmodel.search import pareto, recommend
@@ -88,7 +89,7 @@ def _latency_state() -> tuple[tuple[str, float, int], ...]:
     base = latency_data.LATENCY_DIR
     if not base.is_dir():
         return ()
-    return tuple(sorted((p.name, p.stat().st_mtime, p.stat().st_size) for p in base.glob("*.csv")))
+    return files_stamp(sorted(base.glob("*.csv")))
 
 
 @_cached(maxsize=4)

@@ -66,3 +66,36 @@ def test_the_checker_sees_an_upward_import(tmp_path: Path) -> None:
     bad.write_text("def f():\n    from costmodel.search import pareto\n")
     assert [m for m in _imports(bad) if (_layer(m) or 0) > LAYERS.index("core")] == [
         "costmodel.search"]
+
+
+# ---------------------------------------------------------------------------------------------
+# costmodel.io.files: the one atomic writer and the one data-version key
+# ---------------------------------------------------------------------------------------------
+def test_atomic_write_keeps_the_old_file_on_error(tmp_path: Path) -> None:
+    from costmodel.io.files import atomic_path, write_text_atomic
+
+    target = tmp_path / "out.txt"
+    write_text_atomic(target, "old\n", mode=0o640)
+    assert target.read_text() == "old\n" and (target.stat().st_mode & 0o777) == 0o640
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("disk full")
+    assert target.read_text() == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]  # no temp file left behind
+
+
+def test_files_stamp_changes_with_content_and_existence(tmp_path: Path) -> None:
+    import os
+
+    from costmodel.io.files import files_stamp
+
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    a.write_text("x")
+    first = files_stamp([a, b])
+    assert [s[0] for s in first] == [str(a)]  # b is missing: left out
+    b.write_text("y")
+    assert files_stamp([a, b]) != first
+    st = a.stat()
+    a.write_text("z")  # same size; force the same mtime too: only a changed mtime_ns may differ
+    os.utime(a, ns=(st.st_atime_ns, st.st_mtime_ns + 1))
+    assert files_stamp([a]) != ((str(a), st.st_mtime_ns, st.st_size),)

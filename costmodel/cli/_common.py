@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from costmodel.core.arch import check_choice, rho_to_resolution
 from costmodel.core.conventions import CONVENTIONS
 from costmodel.errors import CostModelError
+from costmodel.io.files import write_text_atomic
 from costmodel.report.formatting import FORMATS
 
 
@@ -87,14 +86,4 @@ def emit(text: str, args: argparse.Namespace) -> None:
     if not path.parent.exists() or not path.parent.is_dir():
         raise CostModelError(f"output folder {str(path.parent)!r} does not exist; "
                              f"allowed: a file in an existing folder")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual file mode
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, text)

@@ -91,6 +91,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from costmodel.errors import CostModelError
+from costmodel.io.files import atomic_path, write_text_atomic
 from costmodel.io.paths import REFERENCE_DIR
 from costmodel.io.paths import SHIPPED_LATENCY_DIR as LATENCY_DIR
 
@@ -284,21 +285,13 @@ def _locked(path: Path) -> Iterator[None]:
 
 
 def _write_atomic(path: Path, header: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, DATA_FILE_MODE)  # mkstemp makes 0600; data files are shared, 0644
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            w = csv.DictWriter(fh, fieldnames=list(header), extrasaction="ignore",
-                               lineterminator="\n")
-            w.writeheader()
-            for r in rows:
-                w.writerow({k: ("" if r.get(k) is None else r.get(k)) for k in header})
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    # data files are shared: 0644
+    with atomic_path(path, mode=DATA_FILE_MODE) as tmp, open(tmp, "w", encoding="utf-8",
+                                                               newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(header), extrasaction="ignore", lineterminator="\n")
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: ("" if r.get(k) is None else r.get(k)) for k in header})
 
 
 def append_row(path: str | Path, row: Mapping[str, Any]) -> None:
@@ -507,17 +500,7 @@ def save_hardware(device_id: str, device_type: str, threads: int, record: Mappin
             data["device"] = device
         data["limits"][f"{device_type}:{int(threads)}"] = dict(record)
         data["limits"] = dict(sorted(data["limits"].items()))
-        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
-        try:
-            os.fchmod(fd, DATA_FILE_MODE)
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, p)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_text_atomic(p, json.dumps(data, indent=2, sort_keys=True) + "\n", mode=DATA_FILE_MODE)
     return p
 
 

@@ -62,6 +62,7 @@ from costmodel.core.conventions import get_convention
 from costmodel.core.engine import BYTES_FP32, count_layer, layer_type
 from costmodel.core.sweep import resolve_arrays
 from costmodel.errors import CostModelError
+from costmodel.io.files import files_stamp
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -512,14 +513,9 @@ def _data_stamp(device_id: str, data_dir: str | Path | None) -> tuple[Any, ...]:
     fit, so a file `costmodel bench` rewrites is fitted again and an unchanged one is not."""
     from costmodel.io import latency_data
 
-    out: list[Any] = [device_id, None if data_dir is None else str(Path(data_dir).resolve())]
-    for p in (latency_data.latency_path(device_id, data_dir), Path(latency_data.PUBLISHED_CSV)):
-        try:
-            st = p.stat()
-        except OSError:
-            continue
-        out.append((str(p), st.st_mtime_ns, st.st_size))
-    return tuple(out)
+    files = (latency_data.latency_path(device_id, data_dir), Path(latency_data.PUBLISHED_CSV))
+    return (device_id, None if data_dir is None else str(Path(data_dir).resolve()),
+            *files_stamp(files))
 
 
 def fit_device(device_id: str, *, backend: str | None = None, threads: int | None = None,

@@ -20,9 +20,7 @@ series apart in grey-scale print. Layer types keep one colour and marker in ever
 from __future__ import annotations
 
 import math
-import os
 import re
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -38,6 +36,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from costmodel.errors import CostModelError
+from costmodel.io.files import atomic_path
 
 # ---------------------------------------------------------------------------------------------
 # Style
@@ -182,23 +181,9 @@ class SavedFigure:
         return f"SavedFigure({self.name!r}: {', '.join(str(p) for p in self.paths)})"
 
 
-def _file_mode() -> int:
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
 def _write_atomic(fig: Figure, path: Path, fmt: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".{fmt}", dir=path.parent)
-    os.close(fd)
-    try:
-        with style():
-            fig.savefig(tmp, format=fmt, dpi=DPI, metadata=_metadata(fmt))
-        os.chmod(tmp, _file_mode())  # mkstemp makes 0600; a figure is an ordinary file
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path, suffix=f".{fmt}") as tmp, style():
+        fig.savefig(tmp, format=fmt, dpi=DPI, metadata=_metadata(fmt))
 
 
 def _metadata(fmt: str) -> dict[str, Any]:

@@ -68,6 +68,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from costmodel.errors import CostModelError
+from costmodel.io.files import files_stamp
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -205,14 +206,7 @@ def _data_stamp() -> tuple[tuple[str, int, int], ...]:
     base = Path(ld.LATENCY_DIR)
     if base.is_dir():
         files += sorted(p for p in base.glob("*.csv") if not p.name.startswith("."))
-    out = []
-    for f in files:
-        try:
-            st = f.stat()
-        except OSError:
-            continue
-        out.append((str(f), st.st_mtime_ns, st.st_size))
-    return tuple(out)
+    return files_stamp(files)
 
 
 @lru_cache(maxsize=8)
