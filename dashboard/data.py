@@ -84,12 +84,10 @@ def convention_options() -> list[dict[str, str]]:
 # Devices and chart axes (costmodel.search.pareto: objectives, devices, points, fronts)
 # ------------------------------------------------------------------------------------------
 def _latency_state() -> tuple[tuple[str, float, int], ...]:
-    """What the latency CSVs look like now (name, mtime, size): the cache key of anything read
-    from data/latency/, so a new `costmodel bench` row shows up without a restart."""
-    base = latency_data.LATENCY_DIR
-    if not base.is_dir():
-        return ()
-    return files_stamp(sorted(base.glob("*.csv")))
+    """What the latency files look like now (name, mtime, size; latency_data.data_files: the
+    user data folder and the shipped reference device): the cache key of anything read from
+    them, so a new `costmodel bench` row shows up without a restart."""
+    return files_stamp(latency_data.data_files())
 
 
 @_cached(maxsize=4)

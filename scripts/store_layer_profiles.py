@@ -1,9 +1,12 @@
 """Profile time per layer type (torch eager, BN folded: costmodel.latency.bench.profile_layers) for a few
-configurations and store it in data/latency/<device-id>.profile.csv, where
+configurations and store it in <user data folder>/latency/<device-id>.profile.csv, where
 notebooks/03_latency.ipynb reads it (the notebook never measures).
 
     .venv/bin/python scripts/store_layer_profiles.py [--threads 1] [--runs 20]
-        [--configs 1.0-224,0.5-160,0.25-128] [--data-dir data/latency]
+        [--configs 1.0-224,0.5-160,0.25-128] [--data-dir FOLDER]
+
+--data-dir: the user data folder (default $COSTMODEL_DATA_DIR, else $XDG_DATA_HOME/costmodel,
+else ~/.local/share/costmodel; see costmodel.io.paths).
 
 Profiling adds a fixed overhead per op, so the stored absolute times exceed an unprofiled run;
 the shares are what the notebook shows. Run it on an otherwise idle machine (the load average
@@ -47,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         configs = parse_configs(args.configs)
         opts = bench.BenchOptions(backend="torch", threads=args.threads).checked()
-        info = bench.device_info("cpu")
+        info = bench.device_info("cpu", args.data_dir)
         torch_version = bench.versions().get("torch_version", "")
         for alpha, resolution in configs:
             load = os.getloadavg()[0]

@@ -14,6 +14,7 @@ import pytest
 
 from costmodel.errors import CostModelError
 from costmodel.io import latency_data
+from costmodel.latency.fingerprint import this_machine
 
 torch = pytest.importorskip("torch", reason="torch is not installed")
 bench = pytest.importorskip("costmodel.latency.bench", reason="costmodel.latency.bench needs torch")
@@ -59,7 +60,8 @@ def test_measure_tiny_config_fills_every_column(backend: str) -> None:
         pytest.importorskip("onnxruntime", reason="onnxruntime is not installed")
     row = bench.measure(0.25, 32, backend=backend, threads=1, **TINY)
     assert set(latency_data.COLUMNS) <= set(row)
-    assert row["device_id"] == latency_data.cpu_device_id()
+    assert row["device_id"] == this_machine().device_id
+    assert row["fingerprint"] == this_machine().fingerprint
     assert (row["backend"], row["device_type"], row["threads"], row["batch"]) == (backend, "cpu", 1, 1)
     assert (row["alpha"], row["resolution"], row["spec"]) == (0.25, 32, "mobilenet_v1")
     assert row["samples"] >= 3
@@ -140,16 +142,50 @@ def test_grid_round_trip_and_resume(tmp_path: Path) -> None:
     assert list(mine["configs"]) == [3]
 
 
-def test_reader_drops_a_partial_last_line(tmp_path: Path) -> None:
+def test_resume_skips_only_configs_measured_on_this_machine(user_data: Path) -> None:
+    from costmodel.latency.fingerprint import identify
+
+    me = this_machine()
+    other = identify({**{k: getattr(me, k) for k in ("cpu_model", "cpu_flags_hash", "cpu_cores",
+                                                     "logical_cpus", "memory_gib",
+                                                     "torch_version", "onnxruntime_version",
+                                                     "python_version")},
+                      "matmul_gflops": me.matmul_gflops * 1.8})  # same name, 1.8x faster
+    assert other.device_id != me.device_id
+    opts = [bench.BenchOptions(backend="torch", **TINY)]
+    theirs = latency_data.writable_latency_path(other.device_id)
+    row = {**other.columns(), "device_id": other.device_id, "backend": "torch",
+           "device_type": "cpu", "precision": "float32", "threads": 1, "batch": 1,
+           "channels_last": False, "alpha": 0.25, "resolution": 32, "variant": "mobilenet_v1",
+           "rounding": "int", "classes": 1000, "spec": "mobilenet_v1", "median_ms": 1.0}
+    latency_data.append_row(theirs, row)
+    mine = latency_data.writable_latency_path(me.device_id)
+    got = bench.run_grid([(0.25, 32)], opts, output_csv=mine, progress=False)
+    assert len(got.rows) == 1 and not got.skipped  # measured here, not skipped
+    assert got.rows[0]["fingerprint"] == me.fingerprint
+    again = bench.run_grid([(0.25, 32)], opts, output_csv=mine, progress=False)
+    assert not again.rows and len(again.skipped) == 1  # this machine's row: skipped
+    # this machine's rows never go into the other machine's file, and nothing is measured
+    before = theirs.read_bytes()
+    with pytest.raises(CostModelError, match="holds measurements of another machine"):
+        bench.run_grid([(0.5, 32)], opts, output_csv=theirs, device_id=other.device_id,
+                       progress=False)
+    assert theirs.read_bytes() == before
+
+
+def test_reader_refuses_a_torn_or_malformed_line_naming_file_and_line(tmp_path: Path) -> None:
     p = tmp_path / "x-cpu.csv"
     row = {c: "1" for c in latency_data.COLUMNS}
     latency_data.append_row(p, {**row, "alpha": "0.5", "resolution": "96"})
     text = p.read_text()
-    p.write_text(text + "x-cpu,desc,model,2,2,,torch,cpu")  # a torn line, no newline
-    rows = latency_data.read_rows(p)
-    assert len(rows) == 1 and rows[0]["resolution"] == "96"
-    p.write_text(text + "too,few,fields\n")  # a complete but malformed line
     assert len(latency_data.read_rows(p)) == 1
+    p.write_text(text + "x-cpu,desc,model,2,2,,torch,cpu")  # a torn line, no newline
+    with pytest.raises(CostModelError, match=r"x-cpu.csv' line 3 is corrupt"):
+        latency_data.read_rows(p)
+    p.write_text(text + "too,few,fields\n")  # a complete but malformed line
+    with pytest.raises(CostModelError, match=r"line 3 is corrupt \(3 fields"):
+        latency_data.read_rows(p)
+    assert p.read_text() == text + "too,few,fields\n"  # nothing rewritten, nothing lost
 
 
 def test_failed_write_leaves_the_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -169,7 +205,8 @@ def test_failed_write_leaves_the_old_file(tmp_path: Path, monkeypatch: pytest.Mo
 
 @pytest.mark.slow
 def test_killed_grid_keeps_finished_rows_and_resumes(tmp_path: Path) -> None:
-    csv_path = tmp_path / "kill-test-cpu.csv"
+    csv_path = latency_data.latency_path("kill-test-cpu", tmp_path)
+    csv_path.parent.mkdir()
     args = ["bench", "--alphas", "0.25", "--resolutions", "32:96:8", "--backend", "torch",
             "--repeats", "3", "--min-time", "0.3", "--warmup", "1", "--output-csv",
             str(csv_path), "--device-id", "kill-test-cpu", "--no-progress"]
@@ -191,7 +228,8 @@ def test_killed_grid_keeps_finished_rows_and_resumes(tmp_path: Path) -> None:
     frame = latency_data.load_latency("kill-test-cpu", data_dir=tmp_path)
     assert frame["median_ms"].notna().all() and (frame["median_ms"] > 0).all()
     # a temp file a kill may leave is hidden and never read as a device
-    assert set(latency_data.device_ids(tmp_path)) - set(latency_data.PUBLISHED_NAMES) == {"kill-test-cpu"}
+    assert set(latency_data.device_ids(tmp_path)) - set(latency_data.PUBLISHED_NAMES) \
+        - set(latency_data.reference_devices()) == {"kill-test-cpu"}
     done = {int(r["resolution"]) for r in rows}
 
     out = _cli(*args, timeout=300)
@@ -231,7 +269,6 @@ def test_device_id_slugs() -> None:
     assert latency_data.slug("Intel(R) Xeon(R) Processor") == "intel-xeon-processor"
     assert latency_data.slug("Intel(R) Core(TM) i7-8700 CPU @ 3.20GHz") == "intel-core-i7-8700-3-20ghz"
     assert latency_data.slug("NVIDIA H100 80GB HBM3") == "nvidia-h100-80gb-hbm3"
-    assert latency_data.cpu_device_id().endswith("-cpu")
 
 
 def test_published_phones_load_as_devices() -> None:
@@ -294,13 +331,9 @@ def test_cli_cuda_without_gpu(tmp_path: Path) -> None:
     assert not target.exists()
 
 
-def test_cli_no_save_writes_nothing(tmp_path: Path) -> None:
-    hw = latency_data.hardware_path(latency_data.cpu_device_id())
-    before = hw.stat().st_mtime_ns if hw.exists() else None
-    csv_before = {p: p.stat().st_mtime_ns for p in latency_data.LATENCY_DIR.glob("*.csv")}
+def test_cli_no_save_writes_nothing(user_data: Path) -> None:
     out = _cli("bench", "--alpha", "0.25", "--resolution", "32", "--repeats", "1",
                "--min-time", "0.01", "--no-save", "--roofline", "--no-progress")
     assert out.returncode == 0, out.stderr
     assert "not saved (--no-save)" in out.stdout and "peak GFLOP/s" in out.stdout
-    assert (hw.stat().st_mtime_ns if hw.exists() else None) == before
-    assert {p: p.stat().st_mtime_ns for p in latency_data.LATENCY_DIR.glob("*.csv")} == csv_before
+    assert list(user_data.rglob("*")) == []  # the user data folder is untouched

@@ -245,10 +245,11 @@ def test_load_latency_published():
     assert t[(t["alpha"] == 0.5) & (t["resolution"] == 160)]["latency_ms"].iloc[0] == 2.0
 
 
-def test_measured_device_file(tmp_path, monkeypatch):
-    # a device CSV as `costmodel bench` writes it (latency_data.append_row), read back by id
-    monkeypatch.setattr(latency_data, "LATENCY_DIR", tmp_path)
-    path = tmp_path / "test-box-cpu.csv"
+def test_measured_device_file(user_data):
+    # a device CSV as `costmodel bench` writes it (latency_data.append_row) into the user data
+    # folder (COSTMODEL_DATA_DIR, set for every test by conftest), read back by id
+    path = latency_data.latency_path("test-box-cpu")
+    assert path == user_data / "latency" / "test-box-cpu.csv"
     configs = [(0.5, 160), (0.75, 160), (1.0, 160), (1.0, 224)]
     for (a, r), ms in zip(configs, [2.0, 3.0, 4.0, 8.0]):
         latency_data.append_row(path, {

@@ -12,6 +12,7 @@ import pytest
 from costmodel.core.breakdown import breakdown
 from costmodel.errors import CostModelError
 from costmodel.io import latency_data as ld
+from costmodel.latency.fingerprint import this_machine
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -42,7 +43,9 @@ def test_round_trip_and_labels(tmp_path: Path) -> None:
     assert got[0]["channels_last"] is False
     # A profile file is not a latency device and does not disturb the latency loaders.
     assert "dev-a" not in ld.device_ids(tmp_path)
-    assert [p["device_id"] for p in ld.load_profiles(None, tmp_path)] == ["dev-a", "dev-a"]
+    # every device: the user data folder's, merged with the shipped reference device's
+    ids = [p["device_id"] for p in ld.load_profiles(None, tmp_path)]
+    assert ids[:2] == ["dev-a", "dev-a"] and set(ids[2:]) == {"reference-xeon-2c"}
 
 
 def test_same_config_is_replaced_other_configs_kept(tmp_path: Path) -> None:
@@ -52,7 +55,7 @@ def test_same_config_is_replaced_other_configs_kept(tmp_path: Path) -> None:
     got = ld.load_profiles("dev-a", tmp_path)
     assert [(p["label"], p["threads"]) for p in got] == [("1.0-224", 2), ("1.0-224", 1)]
     assert got[1]["rows"][0]["time_ms"] == 3.0
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp files
+    assert not [p for p in (tmp_path / "latency").iterdir() if p.name.startswith(".")]  # no temp
 
 
 def test_bad_input(tmp_path: Path) -> None:
@@ -60,16 +63,20 @@ def test_bad_input(tmp_path: Path) -> None:
         ld.save_profile("Bad Id", _config(1.0, 224), _rows(1.0, 224), data_dir=tmp_path)
     with pytest.raises(CostModelError, match="no profile rows"):
         ld.save_profile("dev-a", _config(1.0, 224), [], data_dir=tmp_path)
-    with pytest.raises(CostModelError, match="does not exist"):
-        ld.save_profile("dev-a", _config(1.0, 224), _rows(1.0, 224), data_dir=tmp_path / "missing")
-    assert list(tmp_path.iterdir()) == []
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(CostModelError, match="cannot be created"):
+        ld.save_profile("dev-a", _config(1.0, 224), _rows(1.0, 224), data_dir=blocker / "sub")
+    assert list(tmp_path.iterdir()) == [blocker]
 
 
-def test_a_torn_last_line_is_dropped(tmp_path: Path) -> None:
+def test_a_torn_last_line_is_refused_naming_the_line(tmp_path: Path) -> None:
     path = ld.save_profile("dev-a", _config(1.0, 224), _rows(1.0, 224), data_dir=tmp_path)
     text = path.read_text(encoding="utf-8")
     path.write_text(text + text.splitlines()[1][:20], encoding="utf-8")  # partial line, no newline
-    assert ld.load_profiles("dev-a", tmp_path)[0]["rows"] == _rows(1.0, 224)
+    n = len(text.splitlines()) + 1
+    with pytest.raises(CostModelError, match=f"dev-a.profile.csv' line {n} is corrupt"):
+        ld.load_profiles("dev-a", tmp_path)
 
 
 def test_script_rejects_bad_config(tmp_path: Path) -> None:
@@ -90,7 +97,7 @@ def test_script_profiles_and_stores(tmp_path: Path) -> None:
                          capture_output=True, text=True, check=False)
     assert out.returncode == 0, out.stderr
     (profile,) = ld.load_profiles(None, tmp_path)
-    assert profile["label"] == "0.25-64" and profile["device_id"] == ld.cpu_device_id()
+    assert profile["label"] == "0.25-64" and profile["device_id"] == this_machine(tmp_path).device_id
     by_type = {r["type"]: r for r in profile["rows"]}
     ma = {r["type"]: r["mult_adds"] for r in breakdown(0.25, 64)}
     assert {t: by_type[t]["mult_adds"] for t in ma} == ma

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
 from costmodel.cli._common import (
@@ -113,9 +112,14 @@ def register(sub: Any) -> None:
                    help="measure this machine's peak GFLOP/s and copy bandwidth for each "
                         "--threads value and store them with the device")
     g.add_argument("--output-csv", default=None, metavar="FILE",
-                   help="CSV to append to (default data/latency/<device-id>.csv)")
+                   help="CSV to append the measured rows to (default <data folder>/latency/"
+                        "<device-id>.csv); -o writes the printed report")
     g.add_argument("--device-id", default=None,
-                   help="override the device id (default: slug of the CPU/GPU name)")
+                   help="name this machine's rows otherwise (default: this machine's id, "
+                        "see `costmodel latency devices`)")
+    g.add_argument("--data-dir", default=None,
+                   help="user data folder (default $COSTMODEL_DATA_DIR, else "
+                        "$XDG_DATA_HOME/costmodel, else ~/.local/share/costmodel)")
     g.add_argument("--no-save", action="store_true", help="measure and print, write no CSV")
     g.add_argument("--passes", default="1",
                    help="measure each key this many times, pass after pass over the grid; "
@@ -168,13 +172,15 @@ def run(args: argparse.Namespace) -> int:
                                   rounding=kw["rounding"], classes=kw["classes"], spec=kw["spec"])
                for b in backends for t in threads]
     options = [o.checked() for o in options]  # e.g. cuda without a GPU: error before any work
-    info = bench.device_info(device)
+    info = bench.device_info(device, args.data_dir)
     device_id = args.device_id or info["device_id"]
-    out_csv = None if args.no_save else (args.output_csv or latency_data.latency_path(device_id))
+    out_csv = None if args.no_save else (
+        latency_data.check_writable(args.output_csv) if args.output_csv
+        else latency_data.writable_latency_path(device_id, args.data_dir))
 
     result = bench.run_grid(configs, options, output_csv=out_csv, device_id=args.device_id,
                             resume=not args.no_resume, progress=not args.no_progress,
-                            passes=passes)
+                            passes=passes, data_dir=args.data_dir)
     rows = bench.summary_columns(result.rows)
     title = f"device {device_id}: {info['device']}"
     notes = []
@@ -200,9 +206,9 @@ def run(args: argparse.Namespace) -> int:
                 rec = bench.measure_hardware(t, device)
             else:
                 rec = bench.store_hardware(t, device, device_id=device_id,
-                                           data_dir=Path(out_csv).parent)
+                                           data_dir=args.data_dir)
             hardware.append({"device_type": device, "threads": t, **rec})
-        where = (latency_data.hardware_path(device_id, Path(out_csv).parent) if out_csv is not None
+        where = (latency_data.hardware_path(device_id, args.data_dir) if out_csv is not None
                  else None)
         notes.append(f"hardware limits stored in {where}" if where
                      else "hardware limits measured, not saved (--no-save)")

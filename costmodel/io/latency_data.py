@@ -2,16 +2,18 @@
 resumable writes, and the loaders every reader uses (``costmodel bench`` writes, the latency model,
 ``costmodel latency`` and the Pareto/recommend code read).
 
-Device ids
-----------
-A measured device's id is a slug of its hardware name plus the kind of processor that ran it:
+Device ids and where the files live
+-----------------------------------
+A measured device's id names one machine, told apart by its fingerprint
+(:mod:`costmodel.latency.fingerprint`): a slug of the CPU name, the logical CPU count and an
+8-hex hash of the fingerprint, e.g. ``intel-xeon-processor-2c-3f9a0c12``. A CUDA device is
+``<slug of the GPU name>-cuda-<hash8>``. ``costmodel bench --device-id`` names it otherwise.
 
-* CPU: the ``model name`` line of ``/proc/cpuinfo`` (``platform.processor()`` elsewhere),
-  lower-cased, with ``(R)``, ``(TM)``, the word ``CPU`` and ``@`` dropped and every run of other
-  characters turned into ``-``, then ``-cpu``. ``Intel(R) Xeon(R) Processor`` ->
-  ``intel-xeon-processor-cpu``; ``Intel(R) Core(TM) i7-8700 CPU @ 3.20GHz`` ->
-  ``intel-core-i7-8700-3-20ghz-cpu``.
-* CUDA: the slug of ``torch.cuda.get_device_name()`` plus ``-cuda`` (``nvidia-h100-80gb-hbm3-cuda``).
+A user's measurements live in the user data folder (:func:`costmodel.io.paths.user_latency_dir`:
+``--data-dir`` > ``$COSTMODEL_DATA_DIR`` > ``$XDG_DATA_HOME/costmodel`` >
+``~/.local/share/costmodel``, then ``latency/<device-id>.csv``). The shipped ``data/latency/``
+holds the read-only *reference devices* (each with a ``<id>.device.json``: which machine, when,
+and the old ids it answers to). Readers merge both folders; writers never touch the shipped one.
 
 torch CPU and ONNX Runtime CPU rows of one machine share one file (same hardware, column
 ``backend`` tells them apart). ``costmodel bench --device-id`` overrides the id (e.g. to tell
@@ -27,6 +29,12 @@ CSV schema (one row per measurement; columns in this order)
 ==================  ========================================================================
 device_id           the id above
 device              human description: CPU model, physical cores / logical CPUs; GPU name
+fingerprint         8-hex hash of the machine's fingerprint (costmodel.latency.fingerprint);
+                    every row of one file has the same one: rows of two machines never merge
+cpu_flags_hash      8-hex hash of the CPU's feature flags (``/proc/cpuinfo`` flags)
+memory_gib          total memory, GiB (rounded)
+matmul_gflops       the fingerprint's micro-benchmark: single-thread fp32 GFLOP/s of 64x64
+                    matmuls, best of ~0.15 s
 cpu_model           ``/proc/cpuinfo`` model name
 cpu_cores           physical cores (unique (physical id, core id) pairs), else logical CPUs
 logical_cpus        ``os.cpu_count()``
@@ -62,19 +70,21 @@ A row's *key* (:data:`KEY_COLUMNS`) says what was measured; re-running ``costmod
 keys already in the file (with ``--passes N``: keys that have N rows). A key may have several rows
 (``--passes``, ``--no-resume``): :func:`latency_table` combines them per key, by default with the
 median over rows of each statistic (the typical pass), or with ``across="min"`` (the least
-disturbed pass). Versions and date are not in the key: re-measure after
-an upgrade with ``--no-resume``.
+disturbed pass). The key holds the ``fingerprint``, so resume skips only configs measured on
+this machine. Library versions are part of the fingerprint: after an upgrade the machine is a
+new device, measured afresh.
 
 The tidy frame that :func:`load_latency` returns has, for every device (measured or published),
 at least :data:`TIDY_COLUMNS`: ``device_id, device, backend, device_type, precision, threads,
 batch, alpha, resolution, variant, rounding, classes, median_ms, iqr_ms, min_ms, published,
-source`` (NaN where a published table does not say).
+source, fingerprint, reference`` (NaN or empty where a published table does not say).
+
+Bad files are refused, never half-read: a CSV without the columns of this schema (an older
+costmodel wrote it) or with a corrupt line raises CostModelError naming the file and the line.
 
 Writes are atomic: each new row rewrites the whole file to a temp file in the same folder, fsyncs
 it and ``os.replace``-s it over the old one, under an exclusive ``flock`` (lock file in the temp
-folder); a
-killed run leaves either the old or the new complete file, never a partial line. The reader still
-drops a malformed last line (a file edited by hand, or written by something else).
+folder); a killed run leaves either the old or the new complete file, never a partial line.
 """
 
 from __future__ import annotations
@@ -86,14 +96,21 @@ import platform
 import re
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from costmodel.errors import CostModelError
 from costmodel.io.files import atomic_path, write_text_atomic
-from costmodel.io.paths import REFERENCE_DIR
-from costmodel.io.paths import SHIPPED_LATENCY_DIR as LATENCY_DIR
+from costmodel.io.paths import (
+    DATA_DIR_ENV,
+    REFERENCE_DIR,
+    SHIPPED_DATA_DIR,
+    SHIPPED_LATENCY_DIR,
+    ensure_writable_dir,
+    user_latency_dir,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -105,7 +122,8 @@ MEASURED_SOURCE = "measured (costmodel bench)"
 DATA_FILE_MODE = 0o644
 
 COLUMNS: tuple[str, ...] = (
-    "device_id", "device", "cpu_model", "cpu_cores", "logical_cpus", "gpu_name",
+    "device_id", "device", "fingerprint", "cpu_model", "cpu_flags_hash", "cpu_cores",
+    "logical_cpus", "memory_gib", "matmul_gflops", "gpu_name",
     "backend", "device_type", "precision", "threads", "batch", "channels_last",
     "alpha", "resolution", "variant", "rounding", "classes", "spec",
     "median_ms", "q1_ms", "q3_ms", "iqr_ms", "min_ms", "mean_ms", "cpu_ms", "samples",
@@ -114,18 +132,23 @@ COLUMNS: tuple[str, ...] = (
     "torch_version", "onnxruntime_version", "python_version", "date",
 )
 KEY_COLUMNS: tuple[str, ...] = (
-    "device_id", "backend", "device_type", "precision", "threads", "batch", "channels_last",
+    "device_id", "fingerprint", "backend", "device_type", "precision", "threads", "batch", "channels_last",
     "alpha", "resolution", "variant", "rounding", "classes", "spec",
 )
 TIDY_COLUMNS: tuple[str, ...] = (
     "device_id", "device", "backend", "device_type", "precision", "threads", "batch",
     "alpha", "resolution", "variant", "rounding", "classes", "median_ms", "iqr_ms", "min_ms",
-    "published", "source",
+    "published", "source", "fingerprint", "reference",
 )
-_INT_COLUMNS = ("cpu_cores", "logical_cpus", "threads", "batch", "resolution", "classes",
-                "samples", "number_per_sample")
-_FLOAT_COLUMNS = ("alpha", "median_ms", "q1_ms", "q3_ms", "iqr_ms", "min_ms", "mean_ms", "cpu_ms",
-                  "timed_s", "loadavg_start", "loadavg_end")
+# the machine's identity columns of a row (costmodel.latency.fingerprint.Fingerprint.columns)
+FINGERPRINT_COLUMNS: tuple[str, ...] = (
+    "fingerprint", "cpu_model", "cpu_flags_hash", "cpu_cores", "logical_cpus", "memory_gib",
+    "matmul_gflops", "torch_version", "onnxruntime_version", "python_version",
+)
+_INT_COLUMNS = ("cpu_cores", "logical_cpus", "memory_gib", "threads", "batch", "resolution",
+                "classes", "samples", "number_per_sample")
+_FLOAT_COLUMNS = ("alpha", "matmul_gflops", "median_ms", "q1_ms", "q3_ms", "iqr_ms", "min_ms",
+                  "mean_ms", "cpu_ms", "timed_s", "loadavg_start", "loadavg_end")
 
 # Published devices: column of the reference CSV -> (device_id, backend, device_type, threads).
 PUBLISHED_DEVICES: dict[str, tuple[str, str, str, float]] = {
@@ -189,29 +212,138 @@ def physical_cores() -> int:
     return len(pairs) or (os.cpu_count() or 1)
 
 
-def cpu_device_id() -> str:
-    return f"{slug(cpu_model())}-cpu"
+def memory_gib() -> int:
+    """Total memory in GiB, rounded (``/proc/meminfo`` MemTotal, else sysconf); 0 if unknown."""
+    try:
+        with open("/proc/meminfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("MemTotal:"):
+                    return round(int(line.split()[1]) * 1024 / 2**30)
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30)
+    except (AttributeError, OSError, ValueError):
+        return 0
+
+
+def cpu_flags() -> list[str]:
+    """The CPU's feature flags (``flags`` on x86, ``Features`` on ARM), sorted; [] if unknown."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                key, _, val = line.partition(":")
+                if key.strip().lower() in ("flags", "features"):
+                    return sorted(set(val.split()))
+    except OSError:
+        pass
+    return []
 
 
 def cpu_description() -> dict[str, Any]:
+    """The static hardware columns of a row: cpu_model, cpu_cores, logical_cpus, gpu_name,
+    memory_gib and the human ``device`` text (the fingerprint adds the rest)."""
     model = cpu_model()
     cores, logical = physical_cores(), os.cpu_count() or 1
-    return {"device_id": f"{slug(model)}-cpu", "cpu_model": model, "cpu_cores": cores,
-            "logical_cpus": logical, "gpu_name": "",
+    return {"cpu_model": model, "cpu_cores": cores, "logical_cpus": logical, "gpu_name": "",
+            "memory_gib": memory_gib(),
             "device": f"{model}, {cores} cores / {logical} logical CPUs"}
 
 
 def check_device_id(device_id: Any) -> str:
-    """A device id is a file-name-safe slug: lower-case letters, digits and '-'."""
+    """A device id is a file-name-safe slug: lower-case letters, digits, '.' and '-'."""
     if not isinstance(device_id, str) or not re.fullmatch(r"[a-z0-9][a-z0-9.-]*", device_id):
         raise CostModelError(f"device id {device_id!r} is not valid; allowed: lower-case letters, "
-                             f"digits, '.' and '-' (e.g. {cpu_device_id()})")
+                             f"digits, '.' and '-' (e.g. intel-xeon-processor-2c-3f9a0c12)")
     return device_id
 
 
+# ------------------------------------------------------------------------------------------
+# Reference devices (shipped, read-only) and where each device's files are
+# ------------------------------------------------------------------------------------------
+@lru_cache(maxsize=1)
+def reference_devices() -> dict[str, dict[str, Any]]:
+    """The shipped reference devices: id -> the metadata of ``data/latency/<id>.device.json``
+    (``machine``, ``measured``, ``aliases``, ``notes``). Read-only: nothing writes them."""
+    import json
+
+    out: dict[str, dict[str, Any]] = {}
+    for p in sorted(SHIPPED_LATENCY_DIR.glob("*.device.json")):
+        out[p.name.removesuffix(".device.json")] = dict(json.loads(p.read_text(encoding="utf-8")))
+    return out
+
+
+def device_aliases() -> dict[str, str]:
+    """Old ids a reference device still answers to: alias -> id."""
+    return {a: d for d, meta in reference_devices().items() for a in meta.get("aliases", ())}
+
+
+def canonical_id(device_id: str) -> str:
+    """The device id an alias stands for (itself if it is none)."""
+    return device_aliases().get(device_id, device_id)
+
+
+def is_reference(device_id: str) -> bool:
+    return canonical_id(device_id) in reference_devices()
+
+
+def _device_file(device_id: str, data_dir: str | Path | None, suffix: str) -> Path:
+    d = canonical_id(check_device_id(device_id))
+    base = SHIPPED_LATENCY_DIR if d in reference_devices() else user_latency_dir(data_dir)
+    return base / f"{d}{suffix}"
+
+
 def latency_path(device_id: str, data_dir: str | Path | None = None) -> Path:
-    base = Path(data_dir) if data_dir is not None else LATENCY_DIR
-    return base / f"{check_device_id(device_id)}.csv"
+    """The CSV of a device: the shipped file of a reference device, else
+    ``<user data folder>/latency/<id>.csv`` (see :func:`costmodel.io.paths.user_data_dir`)."""
+    return _device_file(device_id, data_dir, ".csv")
+
+
+def writable_latency_path(device_id: str, data_dir: str | Path | None = None) -> Path:
+    """Where ``costmodel bench`` appends rows of a device: its CSV in the user data folder,
+    created if needed. CostModelError for a reference device or a folder that cannot be written."""
+    if is_reference(device_id):
+        raise CostModelError(f"device id {device_id!r} is the read-only reference device "
+                             f"{canonical_id(device_id)!r}; allowed: this machine's id (the "
+                             f"default) or a new id")
+    path = latency_path(device_id, data_dir)
+    check_writable(path)
+    return path
+
+
+def check_writable(path: str | Path) -> Path:
+    """A file costmodel may write: not in the shipped data, in a folder that can be written
+    (created if needed)."""
+    p = Path(path)
+    shipped = SHIPPED_DATA_DIR.resolve()
+    where = p.parent.resolve()
+    if where == shipped or shipped in where.parents:
+        raise CostModelError(f"{str(p)!r} is inside the shipped data folder {str(shipped)!r}, "
+                             f"which is read-only; allowed: a file in the user data folder "
+                             f"({str(user_latency_dir())!r}; --data-dir or ${DATA_DIR_ENV})")
+    ensure_writable_dir(p.parent)
+    return p
+
+
+def _csv_files(base: Path, suffix: str = ".csv") -> dict[str, Path]:
+    if not base.is_dir():
+        return {}
+    return {p.name.removesuffix(suffix): p for p in sorted(base.glob(f"*{suffix}"))
+            if not p.name.startswith(".") and "." not in p.name.removesuffix(suffix)}
+
+
+def measured_files(data_dir: str | Path | None = None) -> dict[str, Path]:
+    """Every measured device's CSV: the user data folder's, then the shipped reference devices
+    (a reference id always means the shipped file). id -> path, sorted by id."""
+    found = {**_csv_files(user_latency_dir(data_dir)), **_csv_files(SHIPPED_LATENCY_DIR)}
+    return dict(sorted(found.items()))
+
+
+def data_files(data_dir: str | Path | None = None) -> list[Path]:
+    """Every file latency readers read (the published table, each device's CSV and hardware
+    JSON): what a cache of anything read from them is keyed on (with io.files.files_stamp)."""
+    csvs = list(measured_files(data_dir).values())
+    return [PUBLISHED_CSV, *csvs, *(p.with_name(p.stem + ".hardware.json") for p in csvs)]
 
 
 # ------------------------------------------------------------------------------------------
@@ -241,29 +373,53 @@ def row_key(row: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(_norm(c, row.get(c)) for c in KEY_COLUMNS)
 
 
-def read_rows(path: str | Path) -> list[dict[str, str]]:
-    """Rows of a latency CSV as dicts of strings; [] if the file does not exist. A last line
-    without its newline, or with the wrong number of fields, is dropped (a partial write)."""
+def _corrupt(path: Path, line: int, why: str) -> CostModelError:
+    return CostModelError(f"latency file {str(path)!r} line {line} is corrupt ({why}); nothing was "
+                          f"read from it; allowed: a CSV as costmodel writes it (fix or remove "
+                          f"that line)")
+
+
+def read_numbered(path: str | Path, *, required: Sequence[str] = ()) -> list[tuple[int, dict[str, str]]]:
+    """(line number, row) of each data row of a CSV; [] if the file does not exist or is empty.
+    CostModelError naming the file (and line) when a ``required`` column is missing (a file of an
+    older schema) or a line is corrupt (wrong number of fields, no final newline, not UTF-8)."""
     p = Path(path)
     if not p.exists():
         return []
-    text = p.read_text(encoding="utf-8")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise CostModelError(f"latency file {str(p)!r} is not UTF-8 text; allowed: a CSV as "
+                             f"costmodel writes it") from None
     if not text.strip():
         return []
-    lines = text.splitlines(keepends=True)
-    if lines and not lines[-1].endswith("\n"):
-        lines = lines[:-1]  # incomplete last line
-    reader = csv.reader(io.StringIO("".join(lines)))
+    reader = csv.reader(io.StringIO(text))
     try:
         header = next(reader)
-    except StopIteration:
-        return []
-    rows = []
-    for fields in reader:
-        if len(fields) != len(header):
-            continue  # malformed line: never let it corrupt a reader
-        rows.append(dict(zip(header, fields, strict=True)))
+        missing = [c for c in required if c not in header]
+        if missing:
+            raise CostModelError(
+                f"latency file {str(p)!r} has an older schema (no column {', '.join(missing[:3])}"
+                f"{', ...' if len(missing) > 3 else ''}); nothing was read from it; allowed: a file "
+                f"written by this costmodel (move it out of {str(p.parent)!r} and measure again)")
+        rows = []
+        for fields in reader:
+            if not fields:
+                continue  # a blank line
+            if len(fields) != len(header):
+                raise _corrupt(p, reader.line_num, f"{len(fields)} fields, the header has "
+                                                   f"{len(header)}")
+            rows.append((reader.line_num, dict(zip(header, fields, strict=True))))
+    except csv.Error as exc:
+        raise _corrupt(p, reader.line_num, str(exc)) from None
+    if not text.endswith("\n") and rows:
+        raise _corrupt(p, rows[-1][0], "the last line has no newline: a torn write")
     return rows
+
+
+def read_rows(path: str | Path, *, required: Sequence[str] = ()) -> list[dict[str, str]]:
+    """The rows of a CSV as dicts of strings (see :func:`read_numbered` for what is refused)."""
+    return [r for _, r in read_numbered(path, required=required)]
 
 
 @contextmanager
@@ -285,6 +441,7 @@ def _locked(path: Path) -> Iterator[None]:
 
 
 def _write_atomic(path: Path, header: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> None:
+    check_writable(path)
     # data files are shared: 0644
     with atomic_path(path, mode=DATA_FILE_MODE) as tmp, open(tmp, "w", encoding="utf-8",
                                                                newline="") as fh:
@@ -294,14 +451,25 @@ def _write_atomic(path: Path, header: Sequence[str], rows: Iterable[Mapping[str,
             w.writerow({k: ("" if r.get(k) is None else r.get(k)) for k in header})
 
 
+def check_same_machine(path: str | Path, fingerprint: str,
+                       rows: Sequence[Mapping[str, Any]] | None = None) -> None:
+    """CostModelError unless every row of the CSV at ``path`` (or ``rows``, its rows already
+    read) was measured on the machine ``fingerprint``: rows of two machines never merge."""
+    old = read_rows(path) if rows is None else rows
+    theirs = sorted({str(r.get("fingerprint") or "") for r in old} - {fingerprint})
+    if theirs:
+        raise CostModelError(f"{str(path)!r} holds measurements of another machine (fingerprint "
+                             f"{theirs[0] or 'none'}, this machine {fingerprint or 'none'}); rows "
+                             f"of different machines never merge; allowed: another --device-id")
+
+
 def append_row(path: str | Path, row: Mapping[str, Any]) -> None:
-    """Add one measurement: the whole file is rewritten atomically (temp + fsync + os.replace)."""
+    """Add one measurement: the whole file is rewritten atomically (temp + fsync + os.replace).
+    Refuses a row whose fingerprint differs from the file's (rows of two machines never merge)."""
     p = Path(path)
-    if not p.parent.is_dir():
-        raise CostModelError(f"output folder {str(p.parent)!r} does not exist; "
-                             f"allowed: a file in an existing folder")
     with _locked(p):
         old = read_rows(p)
+        check_same_machine(p, str(row.get("fingerprint") or ""), old)
         header = list(COLUMNS)
         for r in old[:1]:
             header += [k for k in r if k not in header]  # keep columns a newer writer added
@@ -337,52 +505,98 @@ def _published_frame() -> pd.DataFrame:
                                  device_type=dtype, threads=threads, batch=1,
                                  variant="mobilenet_v1", rounding="slim", classes=1001,
                                  iqr_ms=float("nan"), min_ms=float("nan"), published=True,
-                                 source=PUBLISHED_SOURCE))
+                                 reference=False, fingerprint="", source=PUBLISHED_SOURCE))
     return pd.concat(parts, ignore_index=True)
+
+
+_NUMBERS_REQUIRED = ("alpha", "resolution", "threads", "batch", "median_ms")
 
 
 def _measured_frame(path: Path) -> pd.DataFrame:
     import pandas as pd
 
-    rows = read_rows(path)
+    numbered = read_numbered(path, required=COLUMNS)
+    for line, r in numbered:
+        for c in _NUMBERS_REQUIRED:
+            try:
+                float(r[c])
+            except ValueError:
+                raise _corrupt(path, line, f"{c} {r[c]!r} is not a number") from None
+    rows = [r for _, r in numbered]
+    prints = sorted({r["fingerprint"] for r in rows})
+    if len(prints) > 1:
+        raise CostModelError(f"latency file {str(path)!r} holds rows of {len(prints)} machines "
+                             f"(fingerprints {', '.join(p or 'none' for p in prints)}); rows of "
+                             f"different machines never merge; allowed: one machine per file")
     frame = pd.DataFrame(rows, columns=list(dict.fromkeys([*COLUMNS, *(rows[0] if rows else [])])))
     for c in _INT_COLUMNS + _FLOAT_COLUMNS:
         frame[c] = pd.to_numeric(frame[c], errors="coerce")
     frame["channels_last"] = frame["channels_last"].astype(str).str.lower().isin(["true", "1"])
+    frame["device_id"] = path.stem  # a reference device's rows answer to its current id
     frame["published"] = False
+    frame["reference"] = is_reference(path.stem)
     frame["source"] = MEASURED_SOURCE
     return frame
 
 
-def _measured_ids(data_dir: Path) -> list[str]:
-    if not data_dir.is_dir():
-        return []
-    return sorted(p.stem for p in data_dir.glob("*.csv")
-                  if not p.name.startswith(".") and "." not in p.stem)
+def _all_frames(data_dir: str | Path | None) -> pd.DataFrame:
+    import pandas as pd
+
+    frames = [_measured_frame(p) for p in measured_files(data_dir).values()]
+    frames.append(_published_frame())
+    return pd.concat([f for f in frames if len(f)], ignore_index=True)
 
 
 def list_devices(data_dir: str | Path | None = None) -> pd.DataFrame:
     """One row per (device, backend, precision, threads, batch): device_id, device, backend,
     device_type, precision, threads, batch, configs (number of measured alpha/resolution pairs),
-    published, source. Measured devices first, then the published phones."""
-    import pandas as pd
-
-    base = Path(data_dir) if data_dir is not None else LATENCY_DIR
-    frames = [_measured_frame(base / f"{d}.csv") for d in _measured_ids(base)]
-    frames.append(_published_frame())
-    allf = pd.concat([f for f in frames if len(f)], ignore_index=True)
+    published, reference, fingerprint, source. Measured devices first (the user data folder's
+    and the shipped reference devices), then the published phones."""
+    allf = _all_frames(data_dir)
     keys = ["device_id", "device", "backend", "device_type", "precision", "threads", "batch",
-            "published", "source"]
-    allf = allf.assign(threads=allf["threads"].astype(float))
-    configs = allf.drop_duplicates([*keys, "alpha", "resolution", "variant"])
+            "published", "reference", "fingerprint", "source"]
+    allf = allf.assign(threads=allf["threads"].astype(float), fingerprint=allf["fingerprint"]
+                       .fillna(""))
+    configs = allf.drop_duplicates([*keys, "alpha", "resolution", "variant", "rounding"])
     out = configs.groupby(keys, dropna=False, sort=False).size().rename("configs").reset_index()
-    return out.sort_values(["published", "device_id", "backend", "precision", "threads", "batch"],
-                           kind="stable").reset_index(drop=True)
+    return out.sort_values(["published", "reference", "device_id", "backend", "precision",
+                            "threads", "batch"], kind="stable").reset_index(drop=True)
 
 
 def device_ids(data_dir: str | Path | None = None) -> list[str]:
-    base = Path(data_dir) if data_dir is not None else LATENCY_DIR
-    return [*_measured_ids(base), *PUBLISHED_NAMES]
+    """Every device id: measured (user data folder and reference devices), then published."""
+    return [*measured_files(data_dir), *PUBLISHED_NAMES]
+
+
+def unknown_device(device_id: Any, data_dir: str | Path | None = None) -> CostModelError:
+    """The one-line error for a device id that names no device."""
+    return CostModelError(f"device id {device_id!r} is unknown; allowed: "
+                          f"{', '.join(device_ids(data_dir))}")
+
+
+def fingerprints(data_dir: str | Path | None = None) -> list[dict[str, Any]]:
+    """The machines measured in the user data folder (not the reference devices): one dict per
+    device file, with its device_id, the :data:`FINGERPRINT_COLUMNS` of its first row, and
+    ``matmul_gflops`` the median over its rows. Files a reader would refuse are left out here
+    (the reader names them)."""
+    import statistics
+
+    out = []
+    for dev, path in _csv_files(user_latency_dir(data_dir)).items():
+        try:
+            rows = read_rows(path, required=COLUMNS)
+        except CostModelError:
+            continue
+        if not rows:
+            continue
+        speeds = []
+        for r in rows:
+            with suppress(ValueError):
+                speeds.append(float(r["matmul_gflops"]))
+        rec: dict[str, Any] = {"device_id": dev, **{c: rows[0][c] for c in FINGERPRINT_COLUMNS}}
+        rec["matmul_gflops"] = statistics.median(speeds) if speeds else float("nan")
+        out.append(rec)
+    return out
 
 
 def load_latency(device_id: str | None = None, *, backend: str | None = None,
@@ -393,19 +607,16 @@ def load_latency(device_id: str | None = None, *, backend: str | None = None,
     CostModelError for an unknown device id or a filter that matches nothing."""
     import pandas as pd
 
-    base = Path(data_dir) if data_dir is not None else LATENCY_DIR
-    known = device_ids(base)
+    files = measured_files(data_dir)
     if device_id is None:
-        frames = [_measured_frame(base / f"{d}.csv") for d in _measured_ids(base)]
-        frames.append(_published_frame())
-        frame = pd.concat([f for f in frames if len(f)], ignore_index=True)
+        frame = _all_frames(data_dir)
     elif device_id in PUBLISHED_NAMES:
         frame = _published_frame()
         frame = frame[frame["device_id"] == device_id].reset_index(drop=True)
-    elif device_id in known:
-        frame = _measured_frame(base / f"{device_id}.csv")
+    elif isinstance(device_id, str) and canonical_id(device_id) in files:
+        frame = _measured_frame(files[canonical_id(device_id)])
     else:
-        raise CostModelError(f"device id {device_id!r} is unknown; allowed: {', '.join(known)}")
+        raise unknown_device(device_id, data_dir)
     filters = {"backend": backend, "threads": threads, "batch": batch, "precision": precision}
     for col, want in filters.items():
         if want is None:
@@ -463,11 +674,10 @@ def latency_table(device_id: str, *, backend: str | None = None, threads: int | 
 
 
 # ------------------------------------------------------------------------------------------
-# Hardware limits of a measured device (for roofline bounds): data/latency/<id>.hardware.json
+# Hardware limits of a measured device (for roofline bounds): <latency folder>/<id>.hardware.json
 # ------------------------------------------------------------------------------------------
 def hardware_path(device_id: str, data_dir: str | Path | None = None) -> Path:
-    base = Path(data_dir) if data_dir is not None else LATENCY_DIR
-    return base / f"{check_device_id(device_id)}.hardware.json"
+    return _device_file(device_id, data_dir, ".hardware.json")
 
 
 def load_hardware(device_id: str, data_dir: str | Path | None = None) -> dict[str, Any]:
@@ -492,7 +702,7 @@ def save_hardware(device_id: str, device_type: str, threads: int, record: Mappin
     """Store (replace) the limits measured for one (device_type, threads), atomically."""
     import json
 
-    p = hardware_path(device_id, data_dir)
+    p = check_writable(hardware_path(device_id, data_dir))
     with _locked(p):
         data = load_hardware(device_id, data_dir)
         data["device_id"] = device_id
@@ -505,7 +715,7 @@ def save_hardware(device_id: str, device_type: str, threads: int, record: Mappin
 
 
 # ------------------------------------------------------------------------------------------
-# Per-layer-type profiles of a measured device: data/latency/<id>.profile.csv
+# Per-layer-type profiles of a measured device: <latency folder>/<id>.profile.csv
 # (bench.profile_layers rows, stored so a report reads them instead of re-measuring)
 # ------------------------------------------------------------------------------------------
 PROFILE_CONFIG_COLUMNS: tuple[str, ...] = (
@@ -523,8 +733,7 @@ _PROFILE_NUMERIC = {"threads": int, "batch": int, "resolution": int, "classes": 
 
 
 def profile_path(device_id: str, data_dir: str | Path | None = None) -> Path:
-    base = Path(data_dir) if data_dir is not None else LATENCY_DIR
-    return base / f"{check_device_id(device_id)}.profile.csv"
+    return _device_file(device_id, data_dir, ".profile.csv")
 
 
 def _profile_key(row: Mapping[str, Any]) -> tuple[str, ...]:
@@ -536,13 +745,10 @@ def save_profile(device_id: str, config: Mapping[str, Any], rows: Sequence[Mappi
     """Store one profiled configuration (``config``: the PROFILE_CONFIG_COLUMNS and the
     loadavg/version/date columns; ``rows``: :func:`costmodel.latency.bench.profile_layers`), replacing an
     earlier profile of the same configuration. Atomic, like :func:`append_row`."""
-    p = profile_path(device_id, data_dir)
-    if not p.parent.is_dir():
-        raise CostModelError(f"output folder {str(p.parent)!r} does not exist; "
-                             f"allowed: a file in an existing folder")
     new = [{**config, "device_id": device_id, **r} for r in rows]
     if not new:
         raise CostModelError("no profile rows to store; allowed: the rows of a profile")
+    p = check_writable(profile_path(device_id, data_dir))
     key = _profile_key(new[0])
     with _locked(p):
         old = [r for r in read_rows(p) if _profile_key(r) != key]
@@ -556,14 +762,13 @@ def load_profiles(device_id: str | None = None,
     dict per profiled configuration, in file order: ``label`` (alpha-resolution, as 1.0-224),
     the PROFILE_CONFIG_COLUMNS, ``loadavg_start``, ``torch_version``, ``date`` and ``rows``
     (type, layers, time_ms, time_pct, mult_adds, mult_adds_pct). [] if none are stored."""
-    base = Path(data_dir) if data_dir is not None else LATENCY_DIR
     if device_id is None:
-        ids = sorted(p.name.removesuffix(".profile.csv") for p in base.glob("*.profile.csv")
-                     if not p.name.startswith(".")) if base.is_dir() else []
-        return [p for d in ids for p in load_profiles(d, base)]
+        ids = sorted({**_csv_files(user_latency_dir(data_dir), ".profile.csv"),
+                      **_csv_files(SHIPPED_LATENCY_DIR, ".profile.csv")})
+        return [p for d in ids for p in load_profiles(d, data_dir)]
     out: dict[tuple[str, ...], dict[str, Any]] = {}
-    for raw in read_rows(profile_path(device_id, base)):
-        r: dict[str, Any] = dict(raw)
+    for raw in read_rows(profile_path(device_id, data_dir), required=PROFILE_COLUMNS):
+        r: dict[str, Any] = {**raw, "device_id": canonical_id(device_id)}
         for col, conv in _PROFILE_NUMERIC.items():
             try:
                 r[col] = conv(float(r[col])) if conv is int else conv(r[col])

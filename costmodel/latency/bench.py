@@ -109,15 +109,19 @@ def cuda_available() -> bool:
     return bool(torch.cuda.is_available())
 
 
-def device_info(device: str = "cpu") -> dict[str, Any]:
-    """Device description columns of a row (see latency_data's schema)."""
-    info = latency_data.cpu_description()
+def device_info(device: str = "cpu", data_dir: str | Path | None = None) -> dict[str, Any]:
+    """Device description and fingerprint columns of a row (see latency_data's schema): this
+    machine as :func:`costmodel.latency.fingerprint.this_machine` sees it from ``data_dir``."""
+    from costmodel.latency.fingerprint import this_machine
+
+    fp = this_machine(data_dir)
+    info = {**latency_data.cpu_description(), **fp.columns(), "device_id": fp.device_id}
     if device == "cuda":
         import torch
 
         require_cuda()
         name = torch.cuda.get_device_name()
-        info.update(device_id=f"{latency_data.slug(name)}-cuda", gpu_name=name,
+        info.update(device_id=f"{latency_data.slug(name)}-cuda-{fp.fingerprint}", gpu_name=name,
                     device=f"{name} (host: {info['device']})")
     return info
 
@@ -261,8 +265,10 @@ def time_callable(call: Callable[[], Any], *, threads: int = 1, repeats: int = 1
 
 
 def measure(alpha: Any, resolution: Any, opts: BenchOptions | None = None, *,
-            model: Any = None, onnx_dir: str | Path | None = None, **kwargs: Any) -> dict[str, Any]:
-    """Measure one configuration; returns one CSV row (see latency_data.COLUMNS). ``model`` (the
+            model: Any = None, onnx_dir: str | Path | None = None,
+            data_dir: str | Path | None = None, **kwargs: Any) -> dict[str, Any]:
+    """Measure one configuration; returns one CSV row (see latency_data.COLUMNS), with this
+    machine's fingerprint as seen from the user data folder ``data_dir``. ``model`` (the
     folded model of this config) and ``onnx_dir`` (where exported models are kept) let a grid
     reuse work across backends, thread counts and passes."""
     opts = (opts or BenchOptions(**kwargs)).checked()
@@ -288,7 +294,7 @@ def measure(alpha: Any, resolution: Any, opts: BenchOptions | None = None, *,
             timing = time_callable(call, threads=opts.threads, repeats=opts.repeats,
                                    min_time=opts.min_time, warmup=opts.warmup)
             del call  # free the session before the temp folder goes
-    row: dict[str, Any] = device_info(opts.device)
+    row: dict[str, Any] = device_info(opts.device, data_dir)
     row.update(backend=opts.backend, device_type=opts.device, precision="float32",
                threads=opts.threads, batch=opts.batch, channels_last=opts.channels_last,
                alpha=a, resolution=r, variant=opts.variant, rounding=opts.rounding,
@@ -297,7 +303,6 @@ def measure(alpha: Any, resolution: Any, opts: BenchOptions | None = None, *,
     row.update(samples=len(timing.times_s), number_per_sample=timing.number_per_sample,
                timed_s=round(timing.timed_s, 4), loadavg_start=round(load0, 2),
                loadavg_end=round(os.getloadavg()[0], 2))
-    row.update(versions())
     row["date"] = datetime.now(UTC).isoformat(timespec="seconds")
     return row
 
@@ -322,11 +327,13 @@ class GridResult:
     path: Path | None = None
 
 
-def planned_row_key(alpha: float, resolution: int, opts: BenchOptions, device_id: str) -> tuple:
+def planned_row_key(alpha: float, resolution: int, opts: BenchOptions, device_id: str,
+                    fingerprint: str = "") -> tuple:
     from costmodel.core.arch import get_description
 
     return latency_data.row_key({
-        "device_id": device_id, "backend": opts.backend, "device_type": opts.device,
+        "device_id": device_id, "fingerprint": fingerprint, "backend": opts.backend,
+        "device_type": opts.device,
         "precision": "float32", "threads": opts.threads, "batch": opts.batch,
         "channels_last": opts.channels_last, "alpha": alpha, "resolution": resolution,
         "variant": opts.variant, "rounding": opts.rounding, "classes": opts.classes,
@@ -336,11 +343,13 @@ def planned_row_key(alpha: float, resolution: int, opts: BenchOptions, device_id
 def run_grid(configs: Iterable[tuple[Any, Any]], options: Sequence[BenchOptions], *,
              output_csv: str | Path | None = None, device_id: str | None = None,
              resume: bool = True, progress: bool = True, passes: int = 1,
+             data_dir: str | Path | None = None,
              on_row: Callable[[dict[str, Any]], None] | None = None) -> GridResult:
     """Measure every (config, options) pair ``passes`` times; each finished row is written to
     ``output_csv`` at once (atomically). With ``resume``, a pair that already has ``passes`` rows
-    there is skipped (and one with fewer gets only the missing passes). ``output_csv=None``
-    measures without saving.
+    of this machine (same fingerprint, see :mod:`costmodel.latency.fingerprint`) there is
+    skipped (and one with fewer gets only the missing passes). ``output_csv=None`` measures
+    without saving. ``data_dir``: the user data folder this machine is identified from.
 
     Order: pass by pass, configs outer, backends/threads inner, so a burst of other load on a
     shared machine hits one pass of a few neighbouring rows, not every measurement of a key;
@@ -353,17 +362,19 @@ def run_grid(configs: Iterable[tuple[Any, Any]], options: Sequence[BenchOptions]
     if not cfgs or not opts_list:
         raise CostModelError("empty grid; allowed: at least one config and one backend")
     result = GridResult(path=Path(output_csv) if output_csv is not None else None)
-    ids = {o.device: device_id or device_info(o.device)["device_id"] for o in opts_list}
-    if result.path is not None and not result.path.parent.is_dir():
-        raise CostModelError(f"output folder {str(result.path.parent)!r} does not exist; "
-                             f"allowed: a file in an existing folder")
+    infos = {o.device: device_info(o.device, data_dir) for o in opts_list}
+    ids = {d: device_id or info["device_id"] for d, info in infos.items()}
+    if result.path is not None:
+        latency_data.check_writable(result.path)
+        for info in infos.values():  # before any work: never measure what cannot be stored
+            latency_data.check_same_machine(result.path, info["fingerprint"])
     have = latency_data.measured_counts(result.path) if (result.path and resume) else {}
     seen: set[tuple[tuple[str, ...], int]] = set()
     todo: list[dict[str, Any]] = []
     for p in range(passes):
         for a, r in cfgs:
             for o in opts_list:
-                key = planned_row_key(a, r, o, ids[o.device])
+                key = planned_row_key(a, r, o, ids[o.device], infos[o.device]["fingerprint"])
                 if (key, p) in seen:
                     continue  # a pair listed twice is measured once per pass
                 seen.add((key, p))
@@ -383,7 +394,7 @@ def run_grid(configs: Iterable[tuple[Any, Any]], options: Sequence[BenchOptions]
                 built = (None, None)  # free the previous model first
                 built = (mkey, _build(item["alpha"], item["resolution"], o))
             row = measure(item["alpha"], item["resolution"], o, model=built[1],
-                          onnx_dir=onnx_dir)
+                          onnx_dir=onnx_dir, data_dir=data_dir)
             if device_id:
                 row["device_id"] = device_id
             if result.path is not None:
@@ -515,7 +526,7 @@ def measure_hardware(threads: int = 1, device: str = "cpu", *, min_time: float =
 
 def store_hardware(threads: int = 1, device: str = "cpu", *, device_id: str | None = None,
                    data_dir: str | Path | None = None, **kwargs: Any) -> dict[str, Any]:
-    info = device_info(device)
+    info = device_info(device, data_dir)
     rec = measure_hardware(threads, device, **kwargs)
     latency_data.save_hardware(device_id or info["device_id"], device, threads, rec,
                                device=info["device"], data_dir=data_dir)

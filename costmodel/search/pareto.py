@@ -62,7 +62,6 @@ import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -199,14 +198,10 @@ def _latency_data() -> Any:
 
 
 def _data_stamp() -> tuple[tuple[str, int, int], ...]:
-    """Names, mtimes and sizes of the latency CSVs: the cache key of everything read from
-    them, so a file `costmodel bench` rewrites is read again and an unchanged one is not."""
-    ld = _latency_data()
-    files = [Path(ld.PUBLISHED_CSV)]
-    base = Path(ld.LATENCY_DIR)
-    if base.is_dir():
-        files += sorted(p for p in base.glob("*.csv") if not p.name.startswith("."))
-    return files_stamp(files)
+    """Names, mtimes and sizes of the latency files (the user data folder's and the shipped
+    ones, latency_data.data_files): the cache key of everything read from them, so a file
+    `costmodel bench` rewrites is read again and an unchanged one is not."""
+    return files_stamp(_latency_data().data_files())
 
 
 @lru_cache(maxsize=8)

@@ -1,0 +1,185 @@
+"""Which machine is this? A fingerprint that tells hosts apart, and the device id made from it.
+
+A CPU's brand string is not an identity: cloud hosts that report the same ``Intel(R) Xeon(R)
+Processor`` differ by 1.8x in latency (issue 10). The fingerprint holds:
+
+- static facts: the CPU model, a hash of its feature flags (AVX2, AVX-512, AMX, ... decide which
+  kernels run), physical cores and logical CPUs, total memory (GiB), and the torch, onnxruntime and
+  Python versions (a new library is a new device: its kernels differ);
+- a micro-benchmark signature: the single-thread fp32 GFLOP/s of 64x64 matmuls (numpy, 64 of them
+  per call; OpenBLAS runs a product this small on one thread), the best call of ~0.15 s. It tells
+  apart hosts whose static facts agree but whose speed does not (clock, turbo, a noisy neighbour
+  that never leaves).
+
+``fingerprint`` is the first 8 hex digits of the SHA-1 of the static facts plus a *speed bucket*,
+``round(2 * log2(GFLOP/s))`` (half-octaves: hosts 1.8x apart always fall in different buckets).
+``device_id`` is ``<slug of the CPU name>-<logical CPUs>c-<fingerprint>``, e.g.
+``intel-xeon-processor-2c-3f9a0c12``.
+
+One host stays one id across runs
+---------------------------------
+A speed measured on a shared machine moves by a few percent between runs, and a host whose speed
+sits near a bucket edge would flip between two ids (the shared 2-core machine of this project
+measures 107.3-109.2 GFLOP/s, across the 107.6 edge between buckets 13 and 14). So before it
+hashes a bucket, :func:`identify` looks at the machines already measured in the user data
+folder: one with the same static facts whose median speed is within a factor
+:data:`SAME_HOST_RATIO` (1.25) of this run's is this machine, and its fingerprint is reused (the
+closest, if several). So a host keeps its id once it has rows; only two hosts whose static facts
+agree and whose speeds differ by less than 1.25x can share an id, which is the resolution of the
+signature. Without rows yet, the id comes from the bucket alone (nothing is lost if it differs
+between two runs that wrote nothing).
+
+:func:`this_machine` measures once per process (and per data folder) and caches the answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import platform
+import time
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from costmodel.io import latency_data
+from costmodel.io.paths import user_latency_dir
+
+SAME_HOST_RATIO = 1.25  # speeds within this factor (and equal static facts): the same machine
+BENCH_SECONDS = 0.15  # time the micro-benchmark takes (its best call is kept)
+MATMUL_N = 64  # below OpenBLAS's multithreading threshold: one thread whatever the load
+STATIC_FIELDS = ("cpu_model", "cpu_flags_hash", "cpu_cores", "logical_cpus", "memory_gib",
+                 "torch_version", "onnxruntime_version", "python_version")
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """This machine's identity (see the module docstring)."""
+
+    cpu_model: str
+    cpu_flags_hash: str
+    cpu_cores: int
+    logical_cpus: int
+    memory_gib: int
+    torch_version: str
+    onnxruntime_version: str
+    python_version: str
+    matmul_gflops: float  # measured in this process
+    fingerprint: str  # 8 hex digits
+    device_id: str
+
+    def static(self) -> tuple[str, ...]:
+        return tuple(str(getattr(self, f)) for f in STATIC_FIELDS)
+
+    def columns(self) -> dict[str, Any]:
+        """The fingerprint columns of a latency row (latency_data.FINGERPRINT_COLUMNS)."""
+        d = asdict(self)
+        return {c: d[c] for c in latency_data.FINGERPRINT_COLUMNS}
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _version(dist: str) -> str:
+    """A distribution's version without importing it ('' if not installed)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return ""
+
+
+def matmul_gflops(seconds: float = BENCH_SECONDS) -> float:
+    """Single-thread fp32 GFLOP/s of a batch of 64 products of 64x64 matrices (2 * 64^4 flops
+    per call), from the fastest call within ``seconds`` (at least 5 calls)."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    n = MATMUL_N
+    a = rng.standard_normal((n, n, n), dtype=np.float32)
+    b = rng.standard_normal((n, n, n), dtype=np.float32)
+    out = np.empty_like(a)
+    best, calls = math.inf, 0
+    end = time.perf_counter() + seconds
+    while calls < 5 or time.perf_counter() < end:
+        t0 = time.perf_counter()
+        np.matmul(a, b, out=out)
+        best = min(best, time.perf_counter() - t0)
+        calls += 1
+    return 2 * n**4 / best / 1e9
+
+
+@lru_cache(maxsize=1)
+def probe() -> dict[str, Any]:
+    """The raw facts of this machine: the static fields and ``matmul_gflops`` (measured once
+    per process)."""
+    desc = latency_data.cpu_description()
+    flags = latency_data.cpu_flags() or [platform.machine()]
+    return {"cpu_model": desc["cpu_model"],
+            "cpu_flags_hash": hashlib.sha1(" ".join(flags).encode()).hexdigest()[:8],
+            "cpu_cores": int(desc["cpu_cores"]), "logical_cpus": int(desc["logical_cpus"]),
+            "memory_gib": int(desc["memory_gib"]), "torch_version": _version("torch"),
+            "onnxruntime_version": _version("onnxruntime"),
+            "python_version": platform.python_version(),
+            "matmul_gflops": round(matmul_gflops(), 3)}
+
+
+def speed_bucket(gflops: float) -> int:
+    """Half-octave bucket of a speed: round(2 * log2(GFLOP/s))."""
+    return round(2 * math.log2(max(gflops, 1e-3)))
+
+
+def _hash(static: tuple[str, ...], bucket: int) -> str:
+    return hashlib.sha1("|".join([*static, str(bucket)]).encode()).hexdigest()[:8]
+
+
+def identify(facts: dict[str, Any], data_dir: str | Path | None = None) -> Fingerprint:
+    """The fingerprint of the machine with these ``facts`` (:func:`probe`): the fingerprint of
+    a machine already measured in the user data folder with the same static facts and a speed
+    within :data:`SAME_HOST_RATIO`, else a new one from the speed bucket."""
+    static = tuple(str(facts[f]) for f in STATIC_FIELDS)
+    speed = float(facts["matmul_gflops"])
+    fp = _hash(static, speed_bucket(speed))
+    best = math.inf
+    for known in latency_data.fingerprints(data_dir):
+        if tuple(str(known[f]) for f in STATIC_FIELDS) != static or not known["fingerprint"]:
+            continue
+        gap = abs(math.log(float(known["matmul_gflops"]) / speed)) \
+            if float(known["matmul_gflops"]) > 0 else math.inf
+        if gap <= math.log(SAME_HOST_RATIO) and gap < best:
+            best, fp = gap, str(known["fingerprint"])
+    slug = latency_data.slug(str(facts["cpu_model"]))
+    return Fingerprint(**{f: facts[f] for f in STATIC_FIELDS}, matmul_gflops=speed,
+                       fingerprint=fp, device_id=f"{slug}-{facts['logical_cpus']}c-{fp}")
+
+
+@lru_cache(maxsize=8)
+def _this_machine(latency_dir: str) -> Fingerprint:
+    return identify(probe(), Path(latency_dir).parent)
+
+
+def this_machine(data_dir: str | Path | None = None) -> Fingerprint:
+    """This machine's fingerprint, as seen from the user data folder ``data_dir`` (see
+    :func:`costmodel.io.paths.user_data_dir`); measured once per process and folder."""
+    return _this_machine(str(user_latency_dir(data_dir).resolve()))
+
+
+def is_this_machine(fingerprint: Any, data_dir: str | Path | None = None) -> bool:
+    """Whether a row's ``fingerprint`` is this machine's (never for empty ones: the reference
+    device and the published phones)."""
+    return bool(fingerprint) and str(fingerprint) == this_machine(data_dir).fingerprint
+
+
+def devices(data_dir: str | Path | None = None) -> list[dict[str, Any]]:
+    """:func:`costmodel.io.latency_data.list_devices` as plain dicts (NaN -> None), each with
+    ``this_machine`` (True for the rows measured on this machine)."""
+    frame = latency_data.list_devices(data_dir)
+    out = []
+    for rec in frame.to_dict("records"):
+        row = {str(k): (None if isinstance(v, float) and math.isnan(v) else
+                        v.item() if hasattr(v, "item") else v) for k, v in rec.items()}
+        row["this_machine"] = is_this_machine(row.get("fingerprint"), data_dir)
+        out.append(row)
+    return out

@@ -1,0 +1,204 @@
+"""Device identity and where measurements live (issue 10): the fingerprint, the user data folder,
+merging with the shipped reference device, rows of two machines never merging, bad files."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from costmodel.errors import CostModelError
+from costmodel.io import latency_data as ld
+from costmodel.io import paths
+from costmodel.latency import fingerprint as fpm
+
+ROOT = Path(__file__).resolve().parents[1]
+FACTS = {"cpu_model": "Intel(R) Xeon(R) Processor", "cpu_flags_hash": "0badf00d", "cpu_cores": 2,
+         "logical_cpus": 2, "memory_gib": 24, "torch_version": "2.13.0+cpu",
+         "onnxruntime_version": "1.32.0", "python_version": "3.11.7", "matmul_gflops": 107.3}
+
+
+def _row(fp: fpm.Fingerprint, alpha: float = 0.5, resolution: int = 96, ms: float = 2.0,
+         device_id: str | None = None) -> dict[str, object]:
+    """A latency row as `costmodel bench` writes it, measured on the machine ``fp``."""
+    return {**fp.columns(), "device_id": device_id or fp.device_id, "device": "test",
+            "backend": "onnxruntime", "device_type": "cpu", "precision": "float32", "threads": 1,
+            "batch": 1, "channels_last": False, "alpha": alpha, "resolution": resolution,
+            "variant": "mobilenet_v1", "rounding": "int", "classes": 1000,
+            "spec": "mobilenet_v1", "median_ms": ms, "min_ms": ms, "iqr_ms": 0.1}
+
+
+# ---------------------------------------------------------------------------------------------
+# The user data folder
+# ---------------------------------------------------------------------------------------------
+def test_data_folder_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("COSTMODEL_DATA_DIR")
+    monkeypatch.delenv("XDG_DATA_HOME")
+    assert paths.user_data_dir() == tmp_path / "home" / ".local" / "share" / "costmodel"
+    monkeypatch.setenv("XDG_DATA_HOME", "relative/ignored")  # the XDG spec: absolute paths only
+    assert paths.user_data_dir() == tmp_path / "home" / ".local" / "share" / "costmodel"
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    assert paths.user_data_dir() == tmp_path / "xdg" / "costmodel"
+    monkeypatch.setenv("COSTMODEL_DATA_DIR", str(tmp_path / "env"))
+    assert paths.user_data_dir() == tmp_path / "env"
+    assert paths.user_data_dir(tmp_path / "flag") == tmp_path / "flag"  # --data-dir wins
+    assert paths.user_latency_dir(tmp_path / "flag") == tmp_path / "flag" / "latency"
+    # nothing above created a folder
+    assert not any(tmp_path.iterdir())
+
+
+def test_tests_run_with_a_temp_data_folder(user_data: Path) -> None:
+    assert paths.user_data_dir() == user_data
+    assert ld.latency_path("some-box-2c-12345678") == user_data / "latency" / "some-box-2c-12345678.csv"
+    assert paths.SHIPPED_DATA_DIR not in paths.user_data_dir().parents
+
+
+def test_nothing_is_written_into_the_shipped_data() -> None:
+    with pytest.raises(CostModelError, match="inside the shipped data folder .* read-only"):
+        ld.check_writable(paths.SHIPPED_LATENCY_DIR / "mine.csv")
+    with pytest.raises(CostModelError, match="read-only reference device 'reference-xeon-2c'"):
+        ld.writable_latency_path("intel-xeon-processor-cpu")  # the old id is an alias
+
+
+def test_a_data_folder_that_cannot_be_written(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(CostModelError, match=r"data folder '.*file/latency' cannot be created"):
+        ld.writable_latency_path("my-box", blocker)
+    assert blocker.read_text() == "x"
+
+
+# ---------------------------------------------------------------------------------------------
+# The reference device
+# ---------------------------------------------------------------------------------------------
+def test_reference_device_is_named_dated_and_read_only() -> None:
+    meta = ld.reference_devices()["reference-xeon-2c"]
+    assert "2026-11-22" in meta["measured"] and "Xeon" in meta["machine"]
+    assert ld.canonical_id("intel-xeon-processor-cpu") == "reference-xeon-2c"
+    assert ld.latency_path("intel-xeon-processor-cpu") == \
+        paths.SHIPPED_LATENCY_DIR / "reference-xeon-2c.csv"
+    frame = ld.load_latency("intel-xeon-processor-cpu", backend="onnxruntime", threads=1)
+    assert set(frame["device_id"]) == {"reference-xeon-2c"} and frame["reference"].all()
+    # 42 configs (7 alphas x 6 resolutions) x 10 passes
+    assert len(frame) == 420
+    assert ld.load_hardware("intel-xeon-processor-cpu")["limits"]["cpu:1"]["peak_gflops"] == 108.525
+
+
+def test_user_folder_is_merged_with_the_reference(user_data: Path) -> None:
+    fp = fpm.identify(FACTS, user_data)
+    ld.append_row(ld.writable_latency_path(fp.device_id), _row(fp))
+    ids = ld.device_ids()
+    assert ids[:2] == sorted([fp.device_id, "reference-xeon-2c"]) and ids[2:] == ["pixel3", "pixel2"]
+    devs = ld.list_devices()
+    mine = devs[devs["device_id"] == fp.device_id]
+    assert list(mine["fingerprint"]) == [fp.fingerprint] and not mine["reference"].any()
+
+
+# ---------------------------------------------------------------------------------------------
+# The fingerprint
+# ---------------------------------------------------------------------------------------------
+def test_this_machine_is_cached_and_well_formed() -> None:
+    a, b = fpm.this_machine(), fpm.this_machine()
+    assert a is b  # measured once per process
+    assert re.fullmatch(r"[a-z0-9-]+-\d+c-[0-9a-f]{8}", a.device_id)
+    assert a.device_id.endswith(f"-{a.logical_cpus}c-{a.fingerprint}")
+    assert a.matmul_gflops > 0 and a.memory_gib >= 0
+    assert set(a.columns()) == set(ld.FINGERPRINT_COLUMNS)
+
+
+def test_speed_buckets_are_half_octaves() -> None:
+    # 2*log2(107.3) = 13.49 -> 13 and 2*log2(108.5) = 13.52 -> 14: the shared machine of this
+    # project measures on both sides of this edge; 2*log2(128) = 14 exactly; 1.8x apart is
+    # 2*log2(1.8) = 1.70 buckets apart, so never one bucket
+    assert (fpm.speed_bucket(107.3), fpm.speed_bucket(108.5), fpm.speed_bucket(128.0)) == (13, 14, 14)
+    for g in (50.0, 107.0, 190.0):
+        assert fpm.speed_bucket(1.8 * g) - fpm.speed_bucket(g) >= 1
+
+
+def test_one_host_keeps_its_id_once_it_has_rows(user_data: Path) -> None:
+    first = fpm.identify(FACTS, user_data)
+    other_side = {**FACTS, "matmul_gflops": 108.5}  # across the bucket edge
+    assert fpm.identify(other_side, user_data).fingerprint != first.fingerprint  # no rows yet
+    ld.append_row(ld.writable_latency_path(first.device_id), _row(first))
+    again = fpm.identify(other_side, user_data)
+    assert again.device_id == first.device_id and again.matmul_gflops == 108.5
+    # within 1.25x: the same host; beyond: another one
+    assert fpm.identify({**FACTS, "matmul_gflops": 107.3 * 1.24}, user_data).device_id == first.device_id
+    faster = fpm.identify({**FACTS, "matmul_gflops": 107.3 * 1.8}, user_data)
+    assert faster.device_id != first.device_id
+    # static facts that differ are another machine whatever the speed
+    for key, value in (("cpu_flags_hash", "feedbeef"), ("memory_gib", 48), ("logical_cpus", 4),
+                       ("onnxruntime_version", "1.31.1")):
+        assert fpm.identify({**FACTS, key: value}, user_data).fingerprint != first.fingerprint
+
+
+def test_fingerprint_is_stable_across_two_runs(user_data: Path) -> None:
+    code = ("from costmodel.latency.fingerprint import this_machine; import json; "
+            "print(json.dumps(this_machine().to_dict()))")
+
+    def run() -> dict[str, object]:
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             cwd=ROOT, check=True)
+        return dict(json.loads(out.stdout))
+
+    one = run()
+    fp = fpm.Fingerprint(**one)  # type: ignore[arg-type]
+    ld.append_row(ld.writable_latency_path(fp.device_id), _row(fp))  # the first run's row
+    two = run()
+    assert two["device_id"] == one["device_id"] and two["fingerprint"] == one["fingerprint"]
+    g1, g2 = float(one["matmul_gflops"]), float(two["matmul_gflops"])  # type: ignore[arg-type]
+    assert abs(math.log(g2 / g1)) <= math.log(fpm.SAME_HOST_RATIO)
+
+
+# ---------------------------------------------------------------------------------------------
+# Rows of different machines never merge
+# ---------------------------------------------------------------------------------------------
+def test_rows_of_two_machines_never_merge(user_data: Path) -> None:
+    a = fpm.identify(FACTS, user_data)
+    b = fpm.identify({**FACTS, "matmul_gflops": 195.0}, user_data)
+    path = ld.writable_latency_path("shared-name")
+    ld.append_row(path, _row(a, device_id="shared-name"))
+    before = path.read_bytes()
+    with pytest.raises(CostModelError, match="holds measurements of another machine"):
+        ld.append_row(path, _row(b, device_id="shared-name"))
+    assert path.read_bytes() == before
+    # a file that holds two machines anyway (joined by hand) is refused, not averaged
+    with path.open("a", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(ld.COLUMNS), extrasaction="ignore",
+                           lineterminator="\n")
+        w.writerow(_row(b, device_id="shared-name"))
+    with pytest.raises(CostModelError, match="holds rows of 2 machines"):
+        ld.load_latency("shared-name")
+
+
+# ---------------------------------------------------------------------------------------------
+# Bad files: one line naming the file and line, nothing changed
+# ---------------------------------------------------------------------------------------------
+def test_an_older_schema_is_refused(user_data: Path) -> None:
+    old_cols = [c for c in ld.COLUMNS if c not in ("fingerprint", "cpu_flags_hash", "memory_gib",
+                                                   "matmul_gflops")]
+    path = ld.latency_path("old-box-cpu")
+    path.parent.mkdir(parents=True)
+    path.write_text(",".join(old_cols) + "\n" + ",".join("1" for _ in old_cols) + "\n")
+    before = path.read_bytes()
+    with pytest.raises(CostModelError, match=r"old-box-cpu.csv' has an older schema \(no column "
+                                             r"fingerprint, cpu_flags_hash, memory_gib, \.\.\.\)"):
+        ld.load_latency("old-box-cpu")
+    assert path.read_bytes() == before
+
+
+def test_a_corrupt_value_names_its_line(user_data: Path) -> None:
+    fp = fpm.identify(FACTS, user_data)
+    path = ld.writable_latency_path(fp.device_id)
+    ld.append_row(path, _row(fp, alpha=0.5))
+    ld.append_row(path, _row(fp, alpha=0.75))
+    path.write_text(path.read_text().replace(",0.75,", ",zero,"))
+    with pytest.raises(CostModelError, match=r"line 3 is corrupt \(alpha 'zero' is not a number\)"):
+        ld.load_latency(fp.device_id)
