@@ -18,6 +18,8 @@ Expected values are worked by hand:
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from costmodel.errors import CostModelError
@@ -103,3 +105,111 @@ def test_check_budget_limits(name, value):
 def test_check_budget_accepts_edges(name, value):
     # min_top1 may be 100 exactly; any finite positive number is a budget
     assert check_budget(name, value) == float(value)
+
+
+# ---------------------------------------------------------------------- the answer, in full
+PARAMS_0_5 = 432 + 22_320 + 784_896 + 512_000  # = 1,319,648 (the paper's "1.32 million")
+# 0.5: conv1 3*3*3*16 = 432; depthwise 9 * (16+32+64+64+128+128+5*256+256+512) = 9 * 2,480;
+# pointwise 16*32 + 32*64 + 64*64 + 64*128 + 128*128 + 128*256 + 5*256*256 + 256*512 + 512*512
+# = 784,896; FC 512 * 1000
+KEYS = {"budgets", "device", "latency_predicted", "considered", "feasible", "notes", "edition",
+        "binding", "jointly_binding", "slack", "closest", "needs", "runner_up", "best", "status",
+        "reason"}
+
+
+def test_binding_answer_in_full():
+    # Pixel 3 CPU <= 10 ms, <= 3M params, <= 300M mult-adds (the example, see
+    # tests/test_recommend.py): 0.75-160 (65.3) best, 0.5-224 (63.3) runner-up, 10 of 16 fit;
+    # 0.75-192 (67.2) needs 11.0 ms
+    r = recommend(max_latency_ms=10, device="pixel3_cpu4", max_params_m=3, max_mult_adds_m=300)
+    assert set(r) == KEYS
+    assert r["reason"] == ("Best: 0.75-160 with top-1 65.3%; runner-up 0.5-224 (63.3%). 10 of 16 "
+                           "configs meet every budget. max_latency_ms 10 ms binds: 0.75-192 (67.2%) "
+                           "needs 11.")
+    assert r["budgets"] == {"max_latency_ms": 10.0, "max_params_m": 3.0, "max_mult_adds_m": 300.0}
+    assert r["device"] == "pixel3_cpu4" and r["latency_predicted"] is False
+    assert r["considered"] == 16 and r["edition"] == "tfslim_2018_02_float"
+    assert r["binding"] == [{"budget": "max_latency_ms", "limit": 10.0, "unit": "ms", "needs": 11.0,
+                             "next": {"label": "0.75-192", "top1": 67.2, "top1_estimated": False}}]
+    assert r["closest"] is None and r["needs"] == {} and r["jointly_binding"] == []
+    # slack: 8.2 of 10 ms; 2,568,144 of 3,000,000 params
+    assert r["slack"]["max_latency_ms"]["value"] == 8.2
+    assert r["slack"]["max_latency_ms"]["used_pct"] == pytest.approx(82.0)
+    assert r["slack"]["max_params_m"]["used_pct"] == pytest.approx(100 * 2.568144 / 3)
+    best = r["best"]
+    assert best["latency_ms"] == 8.2 and best["latency_predicted"] is False
+    assert best["latency:pixel3_cpu4"] == 8.2
+    assert type(best["alpha"]) is float and type(best["resolution"]) is int
+    assert type(best["top1_estimated"]) is bool and type(best["params"]) is int
+    assert json.loads(json.dumps(r))["best"]["label"] == "0.75-160"
+
+
+def test_jointly_binding_answer_in_full():
+    # <= 2M params and <= 8 ms on Pixel 3 CPU: every 0.5 and 0.25 model fits (0.5-224 7.9 ms is
+    # the slowest); best 0.5-224 (63.3), runner-up 0.5-192 (61.7). Of the more accurate models
+    # the one needing the least relaxation is 0.75-160: 2.568144 / 2 = 1.28x the params budget,
+    # 8.2 / 8 = 1.03x the latency budget (0.75-192: 11 / 8 = 1.38x; 1.0-128: 4.21 / 2 = 2.1x)
+    r = recommend(max_params_m=2, max_latency_ms=8, device="pixel3_cpu4")
+    assert r["reason"] == ("Best: 0.5-224 with top-1 63.3%; runner-up 0.5-192 (61.7%). 8 of 16 "
+                           "configs meet every budget. max_latency_ms and max_params_m bind jointly: "
+                           "the nearest more accurate config, 0.75-160 (65.3%), needs max_latency_ms "
+                           "8.2, max_params_m 2.568.")
+    assert r["jointly_binding"] == ["max_latency_ms", "max_params_m"] and r["feasible"] == 8
+    assert r["slack"]["max_params_m"]["value"] == PARAMS_0_5 / 1e6
+    assert r["slack"]["max_params_m"]["used_pct"] == pytest.approx(100 * 1.319648 / 2)
+
+
+def test_nothing_fits_answer_in_full():
+    # the fastest model on Pixel 3 CPU is 0.25-128 at 1.2 ms (41.5% top-1, TF-slim)
+    r = recommend(max_latency_ms=1, device="pixel3_cpu4")
+    assert set(r) == KEYS and r["status"] == "none_fits"
+    assert r["reason"] == ("No config meets every budget (16 considered). The closest is 0.25-128 "
+                           "(top-1 41.5%); it needs max_latency_ms >= 1.2 (budget 1).")
+    assert r["slack"] == {} and r["binding"] == [] and r["feasible"] == 0
+    assert r["closest"]["latency_ms"] == 1.2
+
+
+def test_nothing_fits_picks_the_smallest_worst_ratio():
+    # 1.0-192 mult-adds by the paper's polynomial (exact at alpha 1, resolution 32*6; see
+    # tests/test_engine.py): (539,492,352 + 28,224,000) * (192/224)^2 + 1,024,000 = 418,121,728
+    ma_1_0_192 = (539_492_352 + 28_224_000) * 36 // 49 + 1_024_000
+    assert ma_1_0_192 == 418_121_728
+    # >= 71% top-1 and <= 410M mult-adds: nothing fits (the best model has 70.9%). Worst ratio of
+    # need to budget: 1.0-192 (70.0%, 418.1M) max(71/70 = 1.014, 418.1/410 = 1.020) = 1.020;
+    # 0.75-224 (68.4%, 317M) 71/68.4 = 1.038; 1.0-160 (68.0%) 1.044; 1.0-224 569/410 = 1.39
+    r = recommend(min_top1=71, max_mult_adds_m=410)
+    assert r["closest"]["label"] == "1.0-192"
+    assert r["needs"] == {"max_mult_adds_m": ma_1_0_192 / 1e6, "min_top1": 70.0}
+    assert r["reason"].endswith("it needs max_mult_adds_m >= 418.1 (budget 410), min_top1 <= 70 "
+                                "(budget 71).")
+    # at 420M 1.0-192 fits the MA budget: the closest is the same config, needing top-1 only
+    r = recommend(min_top1=71, max_mult_adds_m=420)
+    assert r["closest"]["label"] == "1.0-192" and r["needs"] == {"min_top1": 70.0}
+
+
+def test_estimated_configs_are_labelled_in_the_reason():
+    # grid: 0.275-224 is an estimate; configs= limits the candidates to exactly these
+    r = recommend(max_params_m=1, configs=[(0.25, 224), (0.275, 224), (0.5, 224)])
+    assert r["considered"] == 3 and r["feasible"] == 2
+    assert r["best"]["label"] == "0.275-224" and r["best"]["top1_estimated"] is True
+    assert r["reason"].startswith("Best: 0.275-224 with top-1 ")
+    assert "% (estimated); runner-up 0.25-224 (49.8%). 2 of 3 configs" in r["reason"]
+    n = recommend(max_params_m=0.1, configs=[(0.275, 224)])
+    assert n["closest"]["label"] == "0.275-224" and "%, estimated); it needs" in n["reason"]
+
+
+def test_no_device_no_latency_fields_and_missing_latency_is_none():
+    r = recommend(max_params_m=5)
+    assert "latency_ms" not in r["best"] and r["device"] is None and r["latency_predicted"] is False
+    # 0.3-200 has no measured latency on the phone; kept with dropna=False, its latency is None
+    r = recommend(device="pixel3_cpu4", configs=[(1.0, 224), (0.3, 200)], dropna=False)
+    assert r["best"]["label"] == "1.0-224" and r["best"]["latency_ms"] == 24.0
+    assert r["runner_up"]["label"] == "0.3-200" and r["runner_up"]["latency_ms"] is None
+
+
+def test_fmt():
+    from costmodel.search.recommend import _fmt
+
+    # 4 significant digits below 10,000; whole numbers with separators from 10,000
+    assert _fmt(8.2) == "8.2" and _fmt(568.74) == "568.7" and _fmt(9999.0) == "9999"
+    assert _fmt(10_000.0) == "10,000" and _fmt(123_456.7) == "123,457" and _fmt(-12_345.0) == "-12,345"
