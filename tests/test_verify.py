@@ -328,10 +328,10 @@ def test_cli_forced_mismatch_exit_1(capsys, monkeypatch):
 
 @pytest.mark.parametrize("argv,message", [
     (["--alpha", "0"], "alpha '0' is out of range"),
-    (["--alphas", "1,,2"], "--alphas '1,,2' is not a comma-separated list"),
-    (["--resolutions", "224,x"], "resolution 'x' is not an integer"),
+    (["--alphas", "1,,2"], "alpha '1,,2' is not a valid list or range"),
+    (["--resolutions", "224,x"], "resolution '224,x' is not a valid list or range"),
     (["--counters", "bogus"], "counter 'bogus' is unknown"),
-    (["--format", "latex"], "format 'latex' is unknown"),
+    (["--format", "xml"], "format 'xml' is unknown"),
     (["--convention", "nope"], "convention 'nope' is unknown"),
     (["--alpha", "64", "--resolution", "4096"], "too large to build and count"),
 ])

@@ -16,8 +16,8 @@ from costmodel.cli._common import (
     check_format,
     config_kwargs,
     emit,
-    resolution_from_args,
 )
+from costmodel.cli._common import configs_from_args as _configs
 from costmodel.errors import CostModelError
 from costmodel.report.formatting import Column, pct, render
 
@@ -85,7 +85,7 @@ def positive_float(text: Any, name: str) -> float:
 def register(sub: Any) -> None:
     p = sub.add_parser("bench", help="measure inference latency (torch, onnxruntime) into "
                                      "data/latency/<device-id>.csv")
-    add_config_args(p)
+    add_config_args(p, lists=True)
     g = p.add_argument_group("measurement")
     g.add_argument("--backend", default="torch",
                    help="torch, onnxruntime, or a comma list of both (default torch)")
@@ -100,10 +100,8 @@ def register(sub: Any) -> None:
                    help="torch: channels_last memory format for model and input")
     g = p.add_argument_group("grid")
     g.add_argument("--grid", action="store_true",
-                   help="the 16 paper configs: alpha 0.25,0.5,0.75,1 x resolution 128..224")
-    g.add_argument("--alphas", default=None, help="alphas a,b,c or start:stop:step (grid)")
-    g.add_argument("--resolutions", default=None,
-                   help="resolutions a,b,c or start:stop:step (grid)")
+                   help="the 16 paper configs: alpha 0.25,0.5,0.75,1 x resolution 128..224 "
+                        "(any --alpha / --resolution values are added to its axes)")
     g = p.add_argument_group("output")
     g.add_argument("--per-layer", action="store_true",
                    help="also print time per layer type (torch profiler) beside %% mult-adds")
@@ -113,7 +111,7 @@ def register(sub: Any) -> None:
                         "--threads value and store them with the device")
     g.add_argument("--output-csv", default=None, metavar="FILE",
                    help="CSV to append the measured rows to (default <data folder>/latency/"
-                        "<device-id>.csv); -o writes the printed report")
+                        "<device-id>.csv); -o FILE only writes the printed report")
     g.add_argument("--device-id", default=None,
                    help="name this machine's rows otherwise (default: this machine's id, "
                         "see `costmodel latency devices`)")
@@ -132,18 +130,9 @@ def register(sub: Any) -> None:
 
 
 def configs_from_args(args: argparse.Namespace) -> list[tuple[Any, Any]]:
-    from costmodel.cli.sweep import parse_grid
     from costmodel.latency.bench import paper_grid
 
-    configs: list[tuple[Any, Any]] = paper_grid() if args.grid else []
-    if args.alphas is not None or args.resolutions is not None:
-        alphas = parse_grid(args.alphas, "alphas", float) if args.alphas else [args.alpha]
-        res = (parse_grid(args.resolutions, "resolutions", int) if args.resolutions
-               else [resolution_from_args(args)])
-        configs += [(a, r) for a in alphas for r in res]
-    if not configs:
-        configs = [(args.alpha, resolution_from_args(args))]
-    return list(dict.fromkeys(configs))
+    return _configs(args, paper_grid() if args.grid else [])
 
 
 def run(args: argparse.Namespace) -> int:
@@ -163,7 +152,8 @@ def run(args: argparse.Namespace) -> int:
     profile_runs = int_list(args.profile_runs, "profile-runs")[0]
     passes = int_list(args.passes, "passes")[0]
     min_time = positive_float(args.min_time, "min-time")
-    configs = [(check_alpha(a), check_resolution(r)) for a, r in configs_from_args(args)]
+    configs = list(dict.fromkeys((check_alpha(a), check_resolution(r))
+                                 for a, r in configs_from_args(args)))
     if args.device_id is not None:
         latency_data.check_device_id(args.device_id)
     options = [bench.BenchOptions(backend=b, device=device, threads=t, batch=batch,

@@ -8,8 +8,10 @@ from typing import Any
 from costmodel.cli._common import (
     add_config_args,
     add_format_arg,
+    alpha_from_args,
     check_format,
     config_kwargs,
+    config_title,
     emit,
     resolution_from_args,
 )
@@ -49,11 +51,10 @@ def run(args: argparse.Namespace) -> int:
     from costmodel.core.engine import layer_table
 
     fmt = check_format(args)
-    t = layer_table(args.alpha, resolution_from_args(args), **config_kwargs(args))
+    t = layer_table(alpha_from_args(args), resolution_from_args(args), **config_kwargs(args))
     rows = breakdown_rows(t)
     c = t.config
-    title = (f"Resource per layer type: {c.spec} {c.variant} alpha={c.alpha:g} "
-             f"resolution={c.resolution} convention={c.convention} "
+    title = (f"Resource per layer type: {config_title(c)} convention={c.convention} "
              f"(paper columns: Table 2, 1.0 MobileNet-224)")
     text = render(fmt, rows, COLUMNS, title=title, csv_keys=list(rows[0]),
                   json_obj={"config": t.to_dict()["config"], "types": rows, "totals": t.totals})

@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from costmodel.cli._common import add_format_arg, check_format, emit
+from costmodel.cli._common import add_format_arg, add_list_args, check_format, emit, parse_values
 from costmodel.errors import CostModelError
 from costmodel.report.formatting import Column, render
 
@@ -102,8 +102,7 @@ def register(sub: Any) -> None:
 
     q = lsub.add_parser("predict", help="predicted latency for any alpha/resolution")
     _add_selection(q)
-    q.add_argument("--alpha", default="1.0", help="alpha, or a list a,b / range start:stop:step")
-    q.add_argument("--resolution", default="224", help="resolution, or a list / range")
+    add_list_args(q, "1.0", "224")
     q.add_argument("--show-fit", action="store_true", help="also print the fitted rates per type")
     add_format_arg(q, ("text", "csv", "json", "markdown"))
     q.set_defaults(func=run_predict)
@@ -181,15 +180,14 @@ def run_devices(args: argparse.Namespace) -> int:
 def run_predict(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from costmodel.cli.sweep import parse_grid
     from costmodel.io import latency_data
     from costmodel.latency import model as latency_model
 
     fmt = check_format(args)
     sel = _selection(args)
     device_id = _check_device(args.device_id, sel["data_dir"])
-    alphas = parse_grid(args.alpha, "alpha", float)
-    res = parse_grid(args.resolution, "resolution", int)
+    alphas = parse_values(args.alpha, "alpha", float)
+    res = parse_values(args.resolution, "resolution", int)
     model = latency_model.fit_device(device_id, **sel)
     meta = model.meta
     aa, rr = (g.ravel() for g in np.meshgrid(alphas, res, indexing="ij"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from costmodel.cli._common import add_format_arg, check_format, emit
+from costmodel.cli._common import add_format_arg, check_format, emit, parse_values
 from costmodel.errors import CostModelError
 from costmodel.report.formatting import Column, render
 
@@ -46,24 +46,11 @@ def add_points_args(p: argparse.ArgumentParser) -> None:
 
 
 def parse_range(text: str | None, what: str, integer: bool) -> list[Any] | None:
-    """``START:STOP:STEP`` (inclusive) or a comma list -> values; None -> None."""
+    """``START:STOP:STEP`` (inclusive) or a comma list -> values (cli._common.parse_values);
+    None -> None."""
     if text is None:
         return None
-    allowed = f"START:STOP:STEP with STEP > 0 (e.g. {'128:224:8' if integer else '0.25:1:0.05'})"
-    try:
-        if ":" in text:
-            start, stop, step = (float(x) for x in text.split(":"))
-            if not step > 0 or stop < start:
-                raise ValueError
-            n = int((stop - start) / step + 1e-9) + 1
-            if n > 100_000:
-                raise CostModelError(f"{what} {text!r} has {n} values; allowed: at most 100000")
-            vals = [start + i * step for i in range(n)]
-        else:
-            vals = [float(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise CostModelError(f"{what} {text!r} is not a range; allowed: {allowed}") from None
-    return [int(round(v)) if integer else round(v, 6) for v in vals]
+    return parse_values(text, what, int if integer else float)
 
 
 def points_kwargs(args: argparse.Namespace) -> dict[str, Any]:

@@ -8,8 +8,10 @@ from typing import Any
 from costmodel.cli._common import (
     add_config_args,
     add_format_arg,
+    alpha_from_args,
     check_format,
     config_kwargs,
+    config_title,
     emit,
     resolution_from_args,
 )
@@ -40,18 +42,19 @@ def run(args: argparse.Namespace) -> int:
     from costmodel.core.engine import COLUMNS, layer_table
 
     fmt = check_format(args)
-    t = layer_table(args.alpha, resolution_from_args(args), **config_kwargs(args))
+    t = layer_table(alpha_from_args(args), resolution_from_args(args), **config_kwargs(args))
     c = t.config
-    title = (f"{c.spec} variant={c.variant} alpha={c.alpha:g} resolution={c.resolution} "
-             f"rounding={c.rounding} convention={c.convention} classes={c.classes}")
+    title = (f"{config_title(c)} rounding={c.rounding} convention={c.convention} "
+             f"classes={c.classes}")
     footer = [{"name": "total", "mult_adds": t.totals["mult_adds"], "params": t.totals["params"],
                "mult_adds_pct": 100.0, "params_pct": 100.0}]
     if fmt == "text":
         text = render("text", t.rows, TEXT_COLUMNS, footer=footer, title=title)
         text += (f"\ntotal: {millions(t.totals['mult_adds'])} M mult-adds, "
                  f"{millions(t.totals['params'], 3)} M params, "
-                 f"weights {t.totals['weight_bytes'] / 2**20:.2f} MiB fp32, "
-                 f"peak activations {t.totals['peak_activation_bytes'] / 2**20:.2f} MiB fp32\n")
+                 f"weights {t.totals['weight_bytes'] / 1e6:.2f} MB fp32, "
+                 f"peak activations {t.totals['peak_activation_bytes'] / 1e6:.2f} MB fp32 "
+                 f"(MB = 10^6 bytes)\n")
     elif fmt == "csv":
         text = render("csv", t.rows, TEXT_COLUMNS, csv_keys=COLUMNS)
     else:

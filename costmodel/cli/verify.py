@@ -19,30 +19,25 @@ from costmodel.cli._common import (
     check_format,
     config_kwargs,
     emit,
-    resolution_from_args,
 )
+from costmodel.cli._common import configs_from_args as _configs
 from costmodel.errors import CostModelError
 from costmodel.report.formatting import Column, render
 
 if TYPE_CHECKING:
     from costmodel.crosscheck.verify import CounterCheck, Verification
 
-FORMATS = ("text", "csv", "json", "markdown")
+FORMATS = ("text", "csv", "json", "markdown", "latex")
 
 
 def register(sub: Any) -> None:
     p = sub.add_parser(
         "verify", help="cross-check the engine against fvcore, FlopCounterMode, ptflops, thop, "
         "torchinfo on real torch models")
-    add_config_args(p)
+    add_config_args(p, lists=True)
     p.add_argument("--grid", action="store_true",
                    help="the 16 paper configs: alpha 1.0,0.75,0.5,0.25 x resolution "
-                   "224,192,160,128 (plus any --alphas / --resolutions)")
-    p.add_argument("--alphas", default=None, metavar="LIST",
-                   help="comma-separated alphas (replaces --alpha; with --grid, added to its alphas)")
-    p.add_argument("--resolutions", default=None, metavar="LIST",
-                   help="comma-separated resolutions (replaces --resolution/--rho; with --grid, "
-                   "added to its resolutions)")
+                   "224,192,160,128 (any --alpha / --resolution values are added to its axes)")
     p.add_argument("--counters", default="all", metavar="LIST",
                    help="counters to reconcile besides fvcore (always run): all (default), none, "
                    "or a comma-separated list of flop_counter, ptflops, ptflops-aten, thop, "
@@ -72,17 +67,8 @@ def configs_from_args(args: argparse.Namespace) -> list[tuple[float, int]]:
     from costmodel.core.arch import check_alpha, check_resolution
     from costmodel.crosscheck.verify import PAPER_ALPHAS, PAPER_RESOLUTIONS
 
-    alphas: list[float] = list(PAPER_ALPHAS) if args.grid else []
-    resolutions: list[int] = list(PAPER_RESOLUTIONS) if args.grid else []
-    if args.alphas is not None:
-        alphas += _parse_list(args.alphas, "--alphas", check_alpha)
-    elif not args.grid:
-        alphas = [check_alpha(args.alpha)]
-    if args.resolutions is not None:
-        resolutions += _parse_list(args.resolutions, "--resolutions", check_resolution)
-    elif not args.grid:
-        resolutions = [check_resolution(resolution_from_args(args))]
-    return [(a, r) for a in _unique(alphas) for r in _unique(resolutions)]
+    grid = [(a, r) for a in PAPER_ALPHAS for r in PAPER_RESOLUTIONS] if args.grid else []
+    return list(dict.fromkeys((check_alpha(a), check_resolution(r)) for a, r in _configs(args, grid)))
 
 
 def _counters(value: str) -> list[str]:
@@ -345,9 +331,18 @@ def render_output(fmt: str, vs: Sequence[Verification], counters: Sequence[str],
         obj = {"agree": all(v.agree for v in vs), "configs": [v.to_dict() for v in vs],
                "mismatches": [m for v in vs for m in v.mismatches()]}
         return render("json", [], (), json_obj=obj)
-    if single:
-        return render_single(fmt, vs[0])
-    return render_many(fmt, vs, counters)
+    text = render_single(fmt, vs[0]) if single else render_many(fmt, vs, counters)
+    return _latex_comments(text) if fmt == "latex" else text
+
+
+def _latex_comments(text: str) -> str:
+    """LaTeX output: the tabulars as they are, every prose line as a ``%`` comment, so the file
+    can be \\input into a document."""
+    out = []
+    for line in text.splitlines():
+        s = line.strip()
+        out.append(s if s.startswith("\\") or s.endswith("\\\\") else f"% {line}" if s else "")
+    return "\n".join(out) + "\n"
 
 
 # --------------------------------------------------------------------------------------------
@@ -356,8 +351,7 @@ def run(args: argparse.Namespace) -> int:
     kwargs = config_kwargs(args)
     counters = _counters(args.counters)
     configs = configs_from_args(args)
-    single = len(configs) == 1 and not args.grid and args.alphas is None \
-        and args.resolutions is None
+    single = len(configs) == 1 and not args.grid
 
     from costmodel.core.engine import layer_table
     from costmodel.crosscheck.verify import check_size

@@ -381,7 +381,8 @@ def check_alpha(alpha: Any) -> float:
     if not math.isfinite(a) or a <= 0:
         raise CostModelError(f"alpha {alpha!r} is out of range; allowed: a finite number > 0")
     if a > 64:
-        raise CostModelError(f"alpha {alpha!r} is out of range; allowed: 0 < alpha <= 64")
+        hint = f" (a percent? did you mean {a / 100:g}?)" if a <= 150 else ""
+        raise CostModelError(f"alpha {alpha!r} is out of range{hint}; allowed: 0 < alpha <= 64")
     return a
 
 
@@ -407,14 +408,22 @@ def check_resolution(resolution: Any) -> int:
     return int(f)
 
 
+RHO_MAX = 16  # a larger rho is a pixel count typed as rho (--rho 160), not a multiplier
+
+
 def rho_to_resolution(rho: Any, base: int = 224) -> int:
-    """--rho P means resolution round(base * P)."""
+    """--rho P means resolution round(base * P); base is the description's base_resolution."""
     try:
         p = float(rho)
     except (TypeError, ValueError):
         raise CostModelError(f"rho {rho!r} is not a number; allowed: a number > 0") from None
     if not math.isfinite(p) or p <= 0:
         raise CostModelError(f"rho {rho!r} is out of range; allowed: a finite number > 0")
+    if p >= RHO_MAX:
+        raise CostModelError(f"rho {rho!r} is out of range: rho is a fraction of the base "
+                             f"resolution {base} (resolution = round({base} * rho)), not pixels; "
+                             f"allowed: 0 < rho < {RHO_MAX} (for {p:g} px give resolution "
+                             f"{p:g})")
     r = round(base * p)
     if r < 1:
         raise CostModelError(f"rho {rho!r} gives resolution {r}; allowed: rho >= {0.5 / base:.4g}")

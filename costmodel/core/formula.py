@@ -61,7 +61,9 @@ def formula_text(expr: sp.Expr) -> str:
 def compare(alphas: list[float], resolutions: list[int], variant: str = "mobilenet_v1",
             rounding: str = "int", convention: str = "paper", classes: int = 1000,
             spec: Any = None) -> list[dict[str, Any]]:
-    """Exact (rounded) counts beside the polynomial at each config; rho = resolution / base."""
+    """Exact (rounded) counts beside the polynomial at each config; rho = resolution / base.
+    ``*_rel_diff`` = (exact - polynomial) / polynomial: positive where the real network costs
+    more than the law (`costmodel formula` and notebook 02 print this sign)."""
     desc = get_description(spec)
     sym = symbolic_totals(variant, convention, classes, spec)
     f_ma = sp.lambdify((ALPHA, RHO), sym["mult_adds"])
@@ -76,8 +78,8 @@ def compare(alphas: list[float], resolutions: list[int], variant: str = "mobilen
             rows.append({
                 "alpha": a, "resolution": r, "rho": rho,
                 "mult_adds": t.totals["mult_adds"], "mult_adds_formula": ma,
-                "mult_adds_rel_diff": (ma - t.totals["mult_adds"]) / t.totals["mult_adds"],
+                "mult_adds_rel_diff": (t.totals["mult_adds"] - ma) / ma,
                 "params": t.totals["params"], "params_formula": p,
-                "params_rel_diff": (p - t.totals["params"]) / t.totals["params"],
+                "params_rel_diff": (t.totals["params"] - p) / p,
             })
     return rows

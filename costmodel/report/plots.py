@@ -437,14 +437,15 @@ def scaling_plot(series: Mapping[str, Sequence[Mapping[str, Any]]], *, x: str = 
         for k, (label, rows) in enumerate(series.items()):
             xs = np.array([float(r[x]) for r in rows])
             exact = np.array([float(r[quantity]) for r in rows])
-            formula = np.array([float(r[f"{quantity}_formula"]) for r in rows])
+            # exact vs polynomial, the sign of `costmodel formula` (core.formula.compare)
+            rel = np.array([float(r[f"{quantity}_rel_diff"]) for r in rows])
             color, marker = PALETTE[k % len(PALETTE)], MARKERS[k % len(MARKERS)]
             style_kw: dict[str, Any] = (
                 {"linestyle": "none", "marker": marker, "markersize": 2.5 if many else 4.5,
                  "markevery": 1})
             top.plot(xs, exact / 1e6, color=color, label=f"exact, {label}", alpha=0.9,
                      zorder=3 + k, **style_kw)
-            bottom.plot(xs, 100.0 * (exact / formula - 1.0), color=color,
+            bottom.plot(xs, 100.0 * rel, color=color,
                         linewidth=0.9 if many else 1.3, marker=marker,
                         markersize=2.0 if many else 4, label=f"_{label}", alpha=0.9)
         top.set_xscale("log")

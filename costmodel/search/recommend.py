@@ -51,16 +51,20 @@ BUDGETS: dict[str, Budget] = {b.name: b for b in (
 
 
 def check_budget(name: str, value: Any) -> float | None:
-    """A budget is None (not set) or a finite number > 0 (min_top1: 0 < value <= 100)."""
+    """A budget is None (not set) or a finite number > 0 (min_top1: a percentage, 1 to 100; a
+    value below 1 is a fraction typed for a percentage)."""
     if value is None:
         return None
-    allowed = "a number > 0 and <= 100" if name == "min_top1" else "a finite number > 0"
+    allowed = "a percentage >= 1 and <= 100" if name == "min_top1" else "a finite number > 0"
     if isinstance(value, bool):
         raise CostModelError(f"{name} {value!r} is not a number; allowed: {allowed}")
     try:
         v = float(value)
     except (TypeError, ValueError):
         raise CostModelError(f"{name} {value!r} is not a number; allowed: {allowed}") from None
+    if name == "min_top1" and 0 < v < 1:  # 0.7 meant as a fraction: top-1 is in percent
+        raise CostModelError(f"{name} {value!r} is out of range: top-1 is a percentage (did you "
+                             f"mean {100 * v:g}?); allowed: {allowed}")
     if not math.isfinite(v) or v <= 0 or (name == "min_top1" and v > 100):
         raise CostModelError(f"{name} {value!r} is out of range; allowed: {allowed}")
     return v
