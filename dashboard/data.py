@@ -214,6 +214,18 @@ def _front(objective: str, rounding: str, convention: str, _state: tuple[Any, ..
                          resolutions=GRID_RESOLUTIONS, rounding=rounding, convention=convention)
 
 
+def page_notes(frame: Any) -> list[str]:
+    """pareto's notes about what the chart leaves out, in the page's words: the library's note
+    on far estimates names an API argument and a CLI flag, which a dashboard user cannot pass."""
+    far = frame.attrs.get("far_left_out") or {}
+    notes = [n for n in frame.attrs.get("notes", []) if n != far.get("note")]
+    if far:
+        notes.append(f"{far['count']} measured configs (e.g. {far['example']}) lie far outside "
+                     f"the published accuracy range, where no top-1 estimate is reliable: they "
+                     f"are not plotted.")
+    return notes
+
+
 def front_frame(sel: Selection) -> Any:
     """pareto.pareto([x, top1]) over the chart's configs (MobileNet-V1; the selection's rounding
     and convention), cached. Read-only: do not modify the returned frame."""

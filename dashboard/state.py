@@ -69,21 +69,35 @@ def _text(name: str, value: Any) -> str:
     return value
 
 
+def _percent_hint(v: float, hi: float) -> str:
+    """' (did you mean 0.75?)' when a value looks like a percentage of an in-range one."""
+    return f" (did you mean {v / 100:g}?)" if hi < v <= 100 * hi else ""
+
+
 def check_slider_alpha(value: Any) -> float:
+    """The explorer's alpha: a number in ALPHA_MIN..ALPHA_MAX. Out of range is refused with a
+    message, never clamped (75 is not 1.5)."""
+    allowed = f"allowed: {ALPHA_MIN} to {ALPHA_MAX}"
     if isinstance(value, bool):
-        raise CostModelError(f"alpha {value!r} is not a number; allowed: {ALPHA_MIN} to {ALPHA_MAX}")
+        raise CostModelError(f"alpha {value!r} is not a number; {allowed}")
     if isinstance(value, str) and len(value) > 40:
         value = value[:40] + "..."
-    a = check_alpha(value)
-    if not ALPHA_MIN - 1e-9 <= a <= ALPHA_MAX + 1e-9:
-        raise CostModelError(f"alpha {value!r} is out of range; allowed: {ALPHA_MIN} to {ALPHA_MAX}")
-    return round(a, 6)
+    try:
+        v = float(value.strip() if isinstance(value, str) else value)
+    except (TypeError, ValueError):
+        raise CostModelError(f"alpha {value!r} is not a number; {allowed}") from None
+    if not math.isfinite(v) or not ALPHA_MIN - 1e-9 <= v <= ALPHA_MAX + 1e-9:
+        hint = _percent_hint(v, ALPHA_MAX) if math.isfinite(v) else ""
+        raise CostModelError(f"alpha {value!r} is out of range{hint}; {allowed}")
+    return round(check_alpha(v), 6)
 
 
 def check_slider_resolution(value: Any) -> int:
+    """The explorer's resolution: an integer in RES_MIN..RES_MAX, refused (not rounded or
+    clamped) otherwise: 224.5 is not 225, 500 is not 320."""
     if isinstance(value, str) and len(value) > 40:
         value = value[:40] + "..."
-    r = check_resolution(value)
+    r = check_resolution(value.strip() if isinstance(value, str) else value)
     if not RES_MIN <= r <= RES_MAX:
         raise CostModelError(f"resolution {value!r} is out of range; allowed: {RES_MIN} to {RES_MAX}")
     return r
@@ -103,7 +117,10 @@ def check_budget(name: str, value: Any) -> float | None:
         shown = text if len(text) <= 40 else text[:40] + "..."
         raise CostModelError(f"{label} {shown!r} is not a number; allowed: a number > 0, "
                              f"or empty") from None
-    if not math.isfinite(v) or v <= 0 or v > BUDGET_MAX:
+    if math.isfinite(v) and v <= 0:
+        raise CostModelError(f"{label} {value!r} is out of range: a budget is a limit above 0; "
+                             f"allowed: a number > 0, or empty for no limit")
+    if not math.isfinite(v) or v > BUDGET_MAX:
         raise CostModelError(f"{label} {value!r} is out of range; allowed: a number > 0 and "
                              f"<= {BUDGET_MAX:g}, or empty")
     return v

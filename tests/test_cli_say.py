@@ -246,3 +246,25 @@ def test_formula_sign_matches_notebook_02_plot(capsys):
     bottom = fig.axes[1]
     ys = list(bottom.lines[0].get_ydata())
     assert ys[1] == pytest.approx(want, abs=1e-6)
+
+
+# ---------------------------------------------------------------- --grid on a measured axis
+def test_pareto_grid_on_a_measured_axis_says_so(capsys):
+    doc = _json(capsys, "pareto", "--x", "latency:pixel3_cpu4", "--grid", "--show", "all")
+    # pixel3_cpu4 has the 16 published configs only (Table/TF-slim): the grid is not used
+    assert len(doc["points"]) == 16
+    note = next(n for n in doc["notes"] if n.startswith("--grid"))
+    assert "only measured configs" in note and "latency_pred:pixel3_cpu4" in note
+    rc, out, _ = run_cli(capsys, "pareto", "--x", "latency:pixel3_cpu4", "--grid")
+    assert rc == 0 and "note: --grid: a measured latency axis holds only measured configs" in out
+    doc = _json(capsys, "pareto", "--x", "mult_adds", "--grid")
+    assert not any(n.startswith("--grid") for n in doc["notes"])
+
+
+def test_recommend_grid_with_a_measured_budget_says_so(capsys):
+    rc, out, _ = run_cli(capsys, "recommend", "--grid", "--device", "pixel3_cpu4",
+                         "--max-latency-ms", "10")
+    assert rc == 0 and "considers only configs measured on pixel3_cpu4 (16 here)" in out
+    assert "--predicted-latency" in out
+    rc, out, _ = run_cli(capsys, "recommend", "--grid", "--max-mult-adds-m", "300")
+    assert "note: --grid" not in out

@@ -112,6 +112,16 @@ def _list(args: argparse.Namespace, fmt: str) -> int:
     return 0
 
 
+def _grid_note(args: argparse.Namespace, objs: list[dict[str, Any]], n: int) -> list[str]:
+    """--grid with a measured latency axis: say that the axis holds only measured configs."""
+    measured = [o["device"] for o in objs if o["name"].startswith("latency:")]
+    if not (args.grid and measured):
+        return []
+    return [f"--grid: a measured latency axis holds only measured configs, so the {n} configs "
+            f"measured on {', '.join(measured)} are shown, not the fine grid; for the grid use "
+            f"the latency model's prediction: --x latency_pred:{measured[0]}"]
+
+
 def run(args: argparse.Namespace) -> int:
     from costmodel.search.accuracy import DEFAULT_FORM, estimate_edition, fit
     from costmodel.search.pareto import pareto
@@ -144,7 +154,8 @@ def run(args: argparse.Namespace) -> int:
     axes = " vs ".join(o["label"] + (" (max)" if o["sense"] == "max" else "") for o in objs)
     title = (f"Pareto front: {axes}; {n_front} of {len(frame)} configs on the front; "
              f"accuracy edition {frame.attrs['edition']}")
-    footer_lines = [f"note: {n}" for n in frame.attrs["notes"]]
+    notes = [*frame.attrs["notes"], *_grid_note(args, objs, len(frame))]
+    footer_lines = [f"note: {n}" for n in notes]
     if show == "front" and n_front < len(frame):
         footer_lines.append(f"note: {len(frame) - n_front} dominated configs not shown "
                             f"(--show all)")
@@ -165,7 +176,7 @@ def run(args: argparse.Namespace) -> int:
         clean = [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()
                   if k not in ("front", "status")} for r in records]
         text = render("json", [], (), json_obj={
-            "objectives": objs, "edition": frame.attrs["edition"], "notes": frame.attrs["notes"],
+            "objectives": objs, "edition": frame.attrs["edition"], "notes": notes,
             "config": frame.attrs["config"], "front_size": n_front, "points": clean,
             "estimator": est.to_dict()})
     emit(text, args)

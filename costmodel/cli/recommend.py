@@ -47,6 +47,16 @@ def register(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
+def _grid_note(args: argparse.Namespace, res: dict[str, Any]) -> list[str]:
+    """--grid with a measured latency budget: say that only measured configs are candidates."""
+    if not (args.grid and args.device and args.max_latency_ms is not None
+            and not args.predicted_latency):
+        return []
+    return [f"--grid: a measured latency budget considers only configs measured on "
+            f"{args.device} ({res['considered']} here), not the fine grid; --predicted-latency "
+            f"budgets the latency model's prediction, so every grid config qualifies"]
+
+
 def run(args: argparse.Namespace) -> int:
     from costmodel.search.recommend import recommend
 
@@ -57,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
                     max_peak_activation_mb=args.max_peak_activation_mb,
                     min_top1=args.min_top1, predicted_latency=args.predicted_latency,
                     **points_kwargs(args))
+    res["notes"] = [*res["notes"], *_grid_note(args, res)]
     rows = []
     for role, key in (("best", "best"), ("runner-up", "runner_up"), ("closest", "closest")):
         rec = res.get(key)

@@ -459,12 +459,16 @@ def points(objectives: Iterable[Any] | str = (), *, grid: bool = False,
             cols[o.name] = _predicted_latency(o.device or "", a, r, variant)
 
     frame = pd.DataFrame(cols)
+    far_left_out: dict[str, Any] = {}  # how many were left out, e.g. which, and the note saying so
     if variant == "mobilenet_v1" and not allow_far:
         far = frame["range"] == "far"
         if far.any():
-            notes.append(f"{int(far.sum())} configs far outside the published accuracy range left "
-                         f"out (e.g. {frame.loc[far, 'label'].iloc[0]}); pass allow_far=True "
-                         f"(--allow-extrapolation) to keep them, labelled 'far'")
+            far_left_out = {"count": int(far.sum()), "example": frame.loc[far, "label"].iloc[0]}
+            far_left_out["note"] = (
+                f"{far_left_out['count']} configs far outside the published accuracy range left "
+                f"out (e.g. {far_left_out['example']}); pass allow_far=True "
+                f"(--allow-extrapolation) to keep them, labelled 'far'")
+            notes.append(far_left_out["note"])
             frame = frame[~far]
     if dropna:
         need = [o.name for o in objs if o.kind in ("latency", "latency_pred")]
@@ -477,7 +481,7 @@ def points(objectives: Iterable[Any] | str = (), *, grid: bool = False,
                              f"published range or allow_far=True")
     frame = frame.reset_index(drop=True)
     frame.attrs = {"objectives": [o.to_dict() for o in objs], "edition": edition, "notes": notes,
-                   "config": config}
+                   "config": config, "far_left_out": far_left_out}
     return frame
 
 

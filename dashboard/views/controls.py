@@ -10,6 +10,7 @@ by the views that read the store (state.parse).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from dash import Input, Output, State, ctx, dcc, html
@@ -18,7 +19,10 @@ from dashboard import data, state
 
 CONTROL_IDS = ("alpha", "resolution", "variant", "rounding", "convention", "x", "device",
                *state.BUDGET_FIELDS)
-_TRIGGER_IDS = ("url", "pareto-chart", *CONTROL_IDS)
+# Text boxes beside the sliders: a typed value applies on Enter (or leaving the box) and is
+# validated like any other (refused with a message when out of range; never clamped).
+BOX_IDS = {"alpha-box": "alpha", "resolution-box": "resolution"}
+_TRIGGER_IDS = ("url", "pareto-chart", *CONTROL_IDS, *BOX_IDS)
 
 
 def _label(text: str, for_id: str, hint: str = "") -> Any:
@@ -28,6 +32,17 @@ def _label(text: str, for_id: str, hint: str = "") -> Any:
     return html.Label(children, htmlFor=for_id)
 
 
+def _slider_row(key: str, lo: float, hi: float, step: float, value: float,
+                marks: dict[Any, str]) -> Any:
+    return html.Div(className="slider-row", children=[
+        html.Div(className="slider-wrap", children=dcc.Slider(
+            id=key, min=lo, max=hi, step=step, value=value, marks=marks, updatemode="mouseup",
+            allow_direct_input=False, tooltip={"placement": "bottom", "always_visible": False})),
+        dcc.Input(id=f"{key}-box", type="text", inputMode="decimal", debounce=True,
+                  value=f"{value:g}", className="value-box", autoComplete="off"),
+    ])
+
+
 def layout() -> list[Any]:
     d = state.DEFAULT
     alpha_marks = {v: f"{v:g}" for v in (0.25, 0.5, 0.75, 1.0, 1.25, 1.5)}
@@ -35,14 +50,14 @@ def layout() -> list[Any]:
     return [
         html.Section(className="card", children=[
             html.H2("Configuration"),
-            _label("Width multiplier \u03b1", "alpha", "0.1 to 1.5"),
-            dcc.Slider(id="alpha", min=state.ALPHA_MIN, max=state.ALPHA_MAX, step=state.ALPHA_STEP,
-                       value=d.alpha, marks=alpha_marks, updatemode="mouseup", allow_direct_input=True,
-                       tooltip={"placement": "bottom", "always_visible": False}),
-            _label("Input resolution (px)", "resolution", "96 to 320"),
-            dcc.Slider(id="resolution", min=state.RES_MIN, max=state.RES_MAX, step=state.RES_STEP,
-                       value=d.resolution, marks=res_marks, updatemode="mouseup", allow_direct_input=True,
-                       tooltip={"placement": "bottom", "always_visible": False}),
+            _label("Width multiplier \u03b1", "alpha-box", "0.1 to 1.5"),
+            _slider_row("alpha", state.ALPHA_MIN, state.ALPHA_MAX, state.ALPHA_STEP, d.alpha,
+                        alpha_marks),
+            _label("Input resolution (px)", "resolution-box", "96 to 320"),
+            _slider_row("resolution", state.RES_MIN, state.RES_MAX, state.RES_STEP,
+                        d.resolution, res_marks),
+            html.P("Type a value and press Enter; out-of-range values are refused, not clamped.",
+                   className="hint"),
             _label("Variant", "variant"),
             dcc.Dropdown(id="variant", options=data.variant_options(), value=d.variant,
                          clearable=False, searchable=False),
@@ -68,8 +83,10 @@ def layout() -> list[Any]:
                    className="hint"),
             *[item for b in state.BUDGET_FIELDS for item in (
                 _label(state.BUDGET_LABELS[b][0].upper() + state.BUDGET_LABELS[b][1:], b),
-                dcc.Input(id=b, type="number", min=0, debounce=True, value=None,
-                          placeholder="no limit", className="budget-input"))],
+                # text, not number: the browser would drop "-5" silently; the callback says why
+                dcc.Input(id=b, type="text", inputMode="decimal", debounce=True, value=None,
+                          placeholder="no limit", className="budget-input",
+                          autoComplete="off"))],
         ]),
         html.Div(id="status", className="status", role="status"),
     ]
@@ -93,30 +110,46 @@ def sync_selection(trigger: str | None, search: str | None, values: dict[str, An
         base = state.DEFAULT  # the URL is the whole view: unspecified fields take defaults
     elif trigger == "pareto-chart":
         raw = data.config_from_click(click)
+    elif trigger in BOX_IDS:
+        raw = {BOX_IDS[trigger]: values.get(trigger)}
     else:
         raw = {k: values.get(k) for k in CONTROL_IDS}
     sel, errors = state.coerce(raw, base=base, x_options=x_keys, devices=dev_keys)
+    sel = _with_device(sel)
     controls_out = [getattr(sel, k) for k in CONTROL_IDS]
     return controls_out, state.to_query(sel), sel.to_dict(), errors
 
 
+def _with_device(sel: state.Selection) -> state.Selection:
+    """A latency axis or budget needs a device: none chosen -> the default one, shown in the
+    dropdown (and the URL), so no figure uses a device the page does not name."""
+    if sel.device is None and (sel.max_latency_ms is not None or sel.x in data.DEVICE_AXES):
+        dev = data.default_device()
+        if dev is not None:
+            return replace(sel, device=dev)
+    return sel
+
+
 def _callback(search: Any, *args: Any) -> tuple[Any, ...]:
     *control_values, click, current = args
-    values = dict(zip(CONTROL_IDS, control_values, strict=True))
+    values = dict(zip((*CONTROL_IDS, *BOX_IDS), control_values, strict=True))
     trigger = ctx.triggered_id if isinstance(ctx.triggered_id, str) else None
     controls_out, query, store, errors = sync_selection(trigger, search, values, click, current)
     status = [html.Div(e, className="error") for e in errors]
-    return (*controls_out, query, store, status)
+    boxes = [f"{store[field]:g}" for field in BOX_IDS.values()]
+    return (*controls_out, *boxes, query, store, status)
 
 
 def register(app: Any) -> None:
     app.callback(
         *[Output(c, "value") for c in CONTROL_IDS],
+        *[Output(b, "value") for b in BOX_IDS],
         Output("url", "search"),
         Output("selection", "data"),
         Output("status", "children"),
         Input("url", "search"),
         *[Input(c, "value") for c in CONTROL_IDS],
+        *[Input(b, "value") for b in BOX_IDS],
         Input("pareto-chart", "clickData"),
         State("selection", "data"),
     )(_callback)

@@ -11,8 +11,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from dash import Input, Output, dcc, html
+from dash import Input, Output, State, dcc, html
 
+from costmodel.errors import CostModelError
 from dashboard import data, state
 
 # One marker per resolution (in the order resolutions appear, smallest first); open variants for
@@ -104,12 +105,17 @@ def chart_model(sel: state.Selection) -> dict[str, Any]:
     for p in pts:
         p["feasible"] = p["label"] not in infeasible
     front = sorted((p for p in pts if not p["dominated"]), key=lambda p: p["front_order"])
-    notes = [_accuracy_note(frame), *frame.attrs.get("notes", [])]
+    notes = [_accuracy_note(frame), *data.page_notes(frame)]
     if sel.variant != "mobilenet_v1":
         notes.append(f"Accuracy exists for MobileNet-V1 only: the chart shows the MobileNet-V1 "
                      f"front; the selected {sel.variant} config is the dashed line at its cost.")
-    selected = data.selected_point(sel) if sel.variant == "mobilenet_v1" else \
-        data.variant_point(sel)
+    try:
+        selected = data.selected_point(sel) if sel.variant == "mobilenet_v1" else \
+            data.variant_point(sel)
+    except CostModelError as exc:  # e.g. no latency model for this variant on this device
+        selected = None
+        notes.append(f"The selected {sel.variant} config cannot be placed on this axis: {exc}. "
+                     f"Choose a cost axis (mult-adds, parameters, size) to see it.")
     return {
         "title": f"ImageNet top-1 vs {data.X_AXES[sel.x][0].split(' (')[0].lower()} "
                  f"\u2014 MobileNet-V1, {sel.convention} convention, {sel.rounding} rounding",
@@ -125,9 +131,15 @@ def chart_model(sel: state.Selection) -> dict[str, Any]:
     }
 
 
+def resolution_symbol(resolution: int) -> str:
+    """One marker per resolution on every axis: fixed by the resolution itself (16 px bands,
+    12 symbols: 96..272 px all differ), not by the order of the resolutions a chart happens
+    to hold."""
+    return SYMBOLS[(int(resolution) // 16) % len(SYMBOLS)]
+
+
 def _symbol_map(pts: list[dict[str, Any]]) -> dict[int, str]:
-    res = sorted({int(p["resolution"]) for p in pts})
-    return {r: SYMBOLS[i % len(SYMBOLS)] for i, r in enumerate(res)}
+    return {r: resolution_symbol(r) for r in sorted({int(p["resolution"]) for p in pts})}
 
 
 def _marker_trace(name: str, pts: list[dict[str, Any]], symbols: dict[int, str], unit: str,
@@ -304,17 +316,48 @@ def recommendation_view(rec: dict[str, Any] | None) -> Any:
     return html.Div(children, title=rec.get("reason", ""))
 
 
+def message_figure(text: str) -> dict[str, Any]:
+    """A chart that says why it has nothing to show (instead of empty axes)."""
+    return {"data": [], "layout": {
+        "height": 570, "xaxis": {"visible": False}, "yaxis": {"visible": False},
+        "plot_bgcolor": "#fff", "paper_bgcolor": "#fff", "font": {"family": FONT, "size": 14},
+        "annotations": [{"text": text, "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5,
+                         "showarrow": False, "align": "center"}]}}
+
+
 def update_chart(selection: Any) -> tuple[Any, Any, Any]:
     """Callback body: store selection -> figure, recommendation, notes. Raises CostModelError
-    (-> 400) on a malformed selection."""
+    (-> 400) on a malformed selection; a valid selection the chart cannot draw (no latency for
+    it) gets a chart that says why, never a failed request and a blank chart."""
     sel = state.parse(selection, x_options=data.x_keys(), devices=data.device_keys())
-    model = chart_model(sel)
+    try:
+        model = chart_model(sel)
+    except CostModelError as exc:
+        why = f"Nothing to plot on this axis: {exc}."
+        return (message_figure(why.replace("; ", ";<br>")), recommendation_view(None),
+                [html.Div(why, className="warn")])
     notes = [html.Div(n) for n in model["notes"]]
     return figure(model), recommendation_view(model["recommendation"]), notes
 
 
+# The modebar's camera reads the plot's live config (gd._context) when clicked; a new `config`
+# prop only reaches it at the next redraw. So the format is set on the live plot at once (and in
+# the prop, for later redraws).
+IMAGE_FORMAT_JS = """
+function(fmt, config) {
+    fmt = (fmt === 'svg') ? 'svg' : 'png';
+    const gd = document.querySelector('#pareto-chart .js-plotly-plot');
+    if (gd && gd._context && gd._context.toImageButtonOptions) {
+        gd._context.toImageButtonOptions.format = fmt;
+    }
+    const opts = Object.assign({}, (config || {}).toImageButtonOptions || {}, {format: fmt});
+    return Object.assign({}, config || {}, {toImageButtonOptions: opts});
+}
+"""
+
+
 def image_config(fmt: Any) -> dict[str, Any]:
-    """Callback body: the modebar's download button saves PNG or SVG."""
+    """The graph config for a download format (what the clientside callback returns)."""
     fmt = fmt if fmt in ("png", "svg") else "png"
     return {**GRAPH_CONFIG, "toImageButtonOptions": {**GRAPH_CONFIG["toImageButtonOptions"],
                                                      "format": fmt}}
@@ -328,4 +371,5 @@ def register(app: Any) -> None:
         Input("selection", "data"),
         prevent_initial_call=True,
     )(update_chart)
-    app.callback(Output("pareto-chart", "config"), Input("image-format", "value"))(image_config)
+    app.clientside_callback(IMAGE_FORMAT_JS, Output("pareto-chart", "config"),
+                            Input("image-format", "value"), State("pareto-chart", "config"))

@@ -1,0 +1,214 @@
+"""Issue 14, explorer side: a chart that says why it is empty, typed values refused (not clamped)
+with a message, a latency device always named in its control, notes in the page's words, one
+marker shape per resolution on every axis."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+pytest.importorskip("dash", reason="dash is not installed (pip install -e .[dash])")
+pytest.importorskip("dash_ag_grid", reason="dash-ag-grid is not installed (pip install -e .[dash])")
+
+from costmodel.errors import CostModelError  # noqa: E402
+from dashboard import data, state  # noqa: E402
+from dashboard.views import controls, pareto_view  # noqa: E402
+
+
+def _measured_device() -> str:
+    return next(d["id"] for d in data.devices() if not d["published"])
+
+
+def _text(component: Any) -> str:
+    if component is None:
+        return ""
+    if isinstance(component, str | int | float):
+        return str(component)
+    if isinstance(component, list | tuple):
+        return " ".join(_text(c) for c in component)
+    return _text(getattr(component, "children", None))
+
+
+# ------------------------------------------------------------------ a chart that says why
+@pytest.mark.parametrize("variant", ["shallow", "full_conv"])
+def test_variant_on_predicted_latency_shows_the_front_and_says_why(variant: str) -> None:
+    dev = _measured_device()
+    sel = state.parse({"variant": variant, "x": "latency_pred", "device": dev}).to_dict()
+    fig, _, notes = pareto_view.update_chart(sel)  # raised CostModelError (HTTP 400) before
+    pts = [t for t in fig["data"] if t.get("mode") == "markers" and t["x"] != [None]]
+    assert pts and sum(len(t["x"]) for t in pts) > 10  # the MobileNet-V1 front is drawn
+    said = _text(notes)
+    assert f"selected {variant} config cannot be placed" in said and "no latency" in said
+
+
+def test_a_chart_that_cannot_be_drawn_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(sel: Any) -> Any:
+        raise CostModelError("no latency rows for device 'x'")
+
+    monkeypatch.setattr(data, "front_frame", broken)
+    fig, _, notes = pareto_view.update_chart(state.parse({}).to_dict())
+    assert fig["data"] == [] and "no latency rows for device 'x'" in \
+        fig["layout"]["annotations"][0]["text"]
+    assert "Nothing to plot" in _text(notes)
+
+
+def test_blank_chart_url_answers_200_through_flask() -> None:
+    from dashboard.app import create_app
+
+    app = create_app()
+    key = next(k for k in app.callback_map if k.startswith("..pareto-chart.figure"))
+    spec = app.callback_map[key]
+    sel = state.parse({"variant": "shallow", "x": "latency_pred",
+                       "device": _measured_device()}).to_dict()
+    body = {"output": key, "outputs": [{"id": o.component_id, "property": o.component_property}
+                                       for o in spec["output"]],
+            "inputs": [dict(i, value=sel) for i in spec["inputs"]], "state": [],
+            "changedPropIds": ["selection.data"]}
+    r = app.server.test_client().post("/_dash-update-component", data=json.dumps(body),
+                                      content_type="application/json")
+    assert r.status_code == 200, r.get_data(as_text=True)[:300]
+
+
+# ------------------------------------------------------------------ typed values
+def _type(box: str, value: Any) -> tuple[dict[str, Any], list[str]]:
+    values = {k: getattr(state.DEFAULT, k) for k in controls.CONTROL_IDS}
+    values[box] = value
+    _, _, store, errors = controls.sync_selection(box, "", values, None, state.DEFAULT.to_dict())
+    return store, errors
+
+
+@pytest.mark.parametrize("box,typed,field,want", [
+    ("alpha-box", "0.5", "alpha", 0.5), ("alpha-box", "1.5", "alpha", 1.5),
+    ("alpha-box", "0.1", "alpha", 0.1), ("resolution-box", "96", "resolution", 96),
+    ("resolution-box", "320", "resolution", 320), ("resolution-box", " 160 ", "resolution", 160),
+])
+def test_typed_value_in_range_applies(box: str, typed: str, field: str, want: Any) -> None:
+    store, errors = _type(box, typed)
+    assert errors == [] and store[field] == want
+
+
+@pytest.mark.parametrize("box,typed,needles", [
+    ("alpha-box", "75", ["alpha '75' is out of range", "did you mean 0.75?", "0.1 to 1.5"]),
+    ("alpha-box", "1.51", ["alpha '1.51' is out of range"]),
+    ("alpha-box", "0.09", ["alpha '0.09' is out of range"]),
+    ("alpha-box", "wide", ["alpha 'wide' is not a number"]),
+    ("resolution-box", "500", ["resolution '500' is out of range", "96 to 320"]),
+    ("resolution-box", "321", ["resolution '321' is out of range"]),
+    ("resolution-box", "95", ["resolution '95' is out of range"]),
+    ("resolution-box", "224.5", ["resolution '224.5' is not an integer"]),
+])
+def test_typed_value_out_of_range_is_refused_not_clamped(box: str, typed: str,
+                                                         needles: list[str]) -> None:
+    store, errors = _type(box, typed)
+    assert (store["alpha"], store["resolution"]) == (state.DEFAULT.alpha, state.DEFAULT.resolution)
+    assert len(errors) == 1
+    for n in needles:
+        assert n in errors[0]
+
+
+@pytest.mark.parametrize("typed", ["-5", "0", -5])
+def test_a_negative_or_zero_budget_gets_a_message(typed: Any) -> None:
+    store, errors = _type("max_mult_adds_m", typed)
+    assert store["max_mult_adds_m"] is None
+    assert len(errors) == 1 and "max mult-adds (M)" in errors[0] and "above 0" in errors[0]
+
+
+def test_budget_typed_as_text_applies() -> None:
+    store, errors = _type("max_mult_adds_m", "300")
+    assert errors == [] and store["max_mult_adds_m"] == 300.0
+
+
+def test_boxes_apply_on_enter_and_are_text() -> None:
+    """debounce=True: a dcc.Input sends its value on Enter (and on leaving the box); type text,
+    so the browser never drops '-5' or '75' before the callback can say why."""
+    from dashboard.app import create_app
+
+    app = create_app()
+    found = {}
+
+    def walk(c: Any) -> None:
+        if getattr(c, "id", None) in (*controls.BOX_IDS, *state.BUDGET_FIELDS):
+            found[c.id] = c
+        for ch in (getattr(c, "children", None) or []) if not isinstance(
+                getattr(c, "children", None), str) else []:
+            walk(ch)
+
+    walk(app.layout)
+    assert set(found) == {*controls.BOX_IDS, *state.BUDGET_FIELDS}
+    for c in found.values():
+        assert c.debounce is True and c.type == "text"
+    sliders: list[Any] = []
+
+    def find_sliders(c: Any) -> None:
+        if type(c).__name__ == "Slider":
+            sliders.append(c)
+        ch = getattr(c, "children", None)
+        for x in ([ch] if ch is not None and not isinstance(ch, list | str) else ch or []):
+            if not isinstance(x, str):
+                find_sliders(x)
+
+    find_sliders(app.layout)
+    assert len(sliders) == 2 and all(s.allow_direct_input is False for s in sliders)
+
+
+# ------------------------------------------------------------------ defaults nobody chose
+@pytest.mark.parametrize("raw", ["?max_latency_ms=10", "?x=latency", "?x=latency_pred"])
+def test_a_latency_view_names_its_device_in_the_control(raw: str) -> None:
+    ctrl, query, store, errors = controls.sync_selection(None, raw, {}, None, None)
+    values = dict(zip(controls.CONTROL_IDS, ctrl, strict=True))
+    assert errors == []
+    assert values["device"] == store["device"] == data.default_device() is not None
+    assert "device=" in query
+
+
+def test_no_latency_no_device() -> None:
+    ctrl, _, store, _ = controls.sync_selection(None, "?max_mult_adds_m=300", {}, None, None)
+    assert store["device"] is None
+
+
+# ------------------------------------------------------------------ notes in the page's words
+@pytest.mark.parametrize("x", ["latency", "latency_pred", "mult_adds"])
+def test_chart_notes_name_no_cli_flag(x: str) -> None:
+    model = pareto_view.chart_model(state.parse({"x": x, "device": _measured_device()}))
+    for note in model["notes"]:
+        assert "--" not in note and "allow_far" not in note, note
+
+
+def test_far_configs_still_explained() -> None:
+    """The measured grid reaches 96 px at alpha 0.25: far outside the published range."""
+    frame = data.front_frame(state.parse({"x": "latency", "device": _measured_device()}))
+    far = frame.attrs["far_left_out"]
+    assert far["count"] > 0
+    assert any(f"{far['count']} measured configs" in n for n in data.page_notes(frame))
+
+
+# ------------------------------------------------------------------ one marker per resolution
+def _symbols(fig: dict[str, Any]) -> dict[int, str]:
+    out: dict[int, str] = {}
+    for t in fig["data"]:
+        if t.get("mode") != "markers" or t["x"] == [None] or "customdata" not in t:
+            continue
+        syms = t["marker"].get("symbol")
+        if not isinstance(syms, list):
+            continue
+        for (_, res), sym in zip(t["customdata"], syms, strict=True):
+            out.setdefault(int(res), sym.replace("-open", ""))
+            assert out[int(res)] == sym.replace("-open", "")
+    return out
+
+
+def test_a_marker_shape_means_one_resolution_on_every_axis() -> None:
+    dev = _measured_device()
+    charts = [pareto_view.figure(pareto_view.chart_model(state.parse(kw))) for kw in (
+        {"x": "mult_adds"}, {"x": "params"}, {"x": "latency", "device": dev},
+        {"x": "latency", "device": "pixel3_cpu4"})]
+    maps = [_symbols(f) for f in charts]
+    shared = set.intersection(*(set(m) for m in maps))
+    assert {128, 160, 192, 224} <= shared
+    for r in set().union(*maps):
+        assert len({m[r] for m in maps if r in m}) == 1, r
+    # and different resolutions on one chart never share a shape
+    for m in maps:
+        assert len(set(m.values())) == len(m)
