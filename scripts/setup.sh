@@ -9,14 +9,19 @@ cd "$(dirname "$0")/.."
 
 PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating the virtual environment .venv"
   "$PY" -m venv .venv
 fi
 VPY=.venv/bin/python
 "$VPY" -m pip install -q --upgrade pip >/dev/null 2>&1 || true
-"$VPY" -m pip install -q torch==2.13.0 2>&1 | grep -v -E "^WARNING: Location" || true
-"$VPY" -c "import torch; assert torch.__version__.startswith('2.13.0'), torch.__version__"
+# numpy with torch: torch imported without numpy prints "Failed to initialize NumPy".
+echo "setup: installing torch 2.13.0 (CPU build) and numpy"
+"$VPY" -m pip install -q torch==2.13.0 "numpy>=1.26" 2>&1 | grep -v -E "^WARNING: Location" || true
+echo "setup: installing costmodel with all extras and dev tools"
 "$VPY" -m pip install -q -e ".[all,dev]" 2>&1 | grep -v -E "^WARNING: Location" || true
-"$VPY" -c "import costmodel, fvcore, dash, matplotlib, onnxruntime" 
+echo "setup: checking the installation"
+"$VPY" -c "import torch; assert torch.__version__.startswith('2.13.0'), torch.__version__"
+"$VPY" -c "import costmodel, fvcore, dash, matplotlib, onnxruntime"
 
 if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then

@@ -62,6 +62,8 @@ def run(args: argparse.Namespace) -> int:
     host = str(args.host)
     _port_free(host, port)
 
+    sys.stderr.write("costmodel: starting the dashboard (first start loads the library and "
+                     "computes the default view: a few seconds)\n")
     from dashboard.app import create_app
 
     app = create_app(warm=True)
