@@ -47,7 +47,10 @@ def test_alpha_accepted_up_to_64(alpha, expected):
 
 
 @pytest.mark.parametrize("alpha, message", [
-    (64.5, "alpha 64.5 is out of range; allowed: 0 < alpha <= 64"),
+    # a percent typed for alpha (up to 150): 64.5 / 100 = 0.645, 150 / 100 = 1.5
+    (64.5, "alpha 64.5 is out of range (a percent? did you mean 0.645?); allowed: 0 < alpha <= 64"),
+    (150, "alpha 150 is out of range (a percent? did you mean 1.5?); allowed: 0 < alpha <= 64"),
+    (151, "alpha 151 is out of range; allowed: 0 < alpha <= 64"),
     (0, "alpha 0 is out of range; allowed: a finite number > 0"),
     (-0.5, "alpha -0.5 is out of range; allowed: a finite number > 0"),
     (float("inf"), "alpha inf is out of range; allowed: a finite number > 0"),
@@ -101,8 +104,15 @@ def test_rho():
         with pytest.raises(CostModelError) as e:
             rho_to_resolution(bad)
         assert str(e.value) == message
-    with pytest.raises(CostModelError, match="resolution 8960 is out of range"):
-        rho_to_resolution(40)  # 224 * 40 = 8960 > 8192
+    # rho below 16 is a multiplier: 224 * 15.99 = 3581.76 -> 3582; from 16 on it is pixels typed as rho
+    assert rho_to_resolution(15.99) == 3582
+    with pytest.raises(CostModelError) as e:
+        rho_to_resolution(16, base=128)
+    assert str(e.value) == ("rho 16 is out of range: rho is a fraction of the base resolution 128 "
+                            "(resolution = round(128 * rho)), not pixels; allowed: 0 < rho < 16 "
+                            "(for 16 px give resolution 16)")
+    with pytest.raises(CostModelError, match="resolution 10000 is out of range"):
+        rho_to_resolution(10, base=1000)  # 1000 * 10 = 10,000 > 8192
 
 
 def test_check_choice():

@@ -100,7 +100,20 @@ def test_check_budget_limits(name, value):
         check_budget(name, value)
 
 
-@pytest.mark.parametrize("name, value", [("min_top1", 100), ("min_top1", "70.5"),
+@pytest.mark.parametrize("value, message", [
+    (0.7, "min_top1 0.7 is out of range: top-1 is a percentage (did you mean 70?); allowed: a "
+          "percentage >= 1 and <= 100"),
+    (0.999, "min_top1 0.999 is out of range: top-1 is a percentage (did you mean 99.9?); allowed: "
+            "a percentage >= 1 and <= 100"),
+    (100.01, "min_top1 100.01 is out of range; allowed: a percentage >= 1 and <= 100"),
+])
+def test_min_top1_is_a_percentage(value, message):
+    with pytest.raises(CostModelError) as e:
+        check_budget("min_top1", value)
+    assert str(e.value) == message
+
+
+@pytest.mark.parametrize("name, value", [("min_top1", 100), ("min_top1", 1), ("min_top1", "70.5"),
                                          ("max_params_m", 1e-9), ("max_size_mb", 1e9)])
 def test_check_budget_accepts_edges(name, value):
     # min_top1 may be 100 exactly; any finite positive number is a budget
