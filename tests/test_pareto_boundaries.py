@@ -170,7 +170,8 @@ def test_points_for_given_configs():
     assert est["mult_adds"] == t.totals["mult_adds"] and est["size_int8"] == t.totals["params"]
     assert pts.attrs == {"objectives": [], "edition": "tfslim_2018_02_float", "notes": [],
                          "config": {"variant": "mobilenet_v1", "rounding": "int",
-                                    "convention": "paper", "classes": 1000}}
+                                    "convention": "paper", "classes": 1000},
+                         "far_left_out": {}}
 
 
 def test_points_under_another_convention_and_variant():
@@ -195,9 +196,10 @@ def test_points_notes_for_what_is_left_out():
     kept = P.points(["latency:pixel3_cpu4"], configs=[(1.0, 224), (0.6, 200)], dropna=False)
     assert len(kept) == 2 and np.isnan(kept["latency:pixel3_cpu4"].iloc[1])
     far = P.points(["top1"], grid=True, alphas=[0.5, 1.6], resolutions=[160])
-    assert far.attrs["notes"] == ["1 configs far outside the published accuracy range left out "
-                                  "(e.g. 1.6-160); pass allow_far=True (--allow-extrapolation) to "
-                                  "keep them, labelled 'far'"]
+    note = ("1 configs far outside the published accuracy range left out (e.g. 1.6-160); pass "
+            "allow_far=True (--allow-extrapolation) to keep them, labelled 'far'")
+    assert far.attrs["notes"] == [note]
+    assert far.attrs["far_left_out"] == {"count": 1, "example": "1.6-160", "note": note}
     # with a measured-latency objective the grid is the measured configs: the 16 published ones
     g = P.points(["latency:pixel3_gpu"], grid=True)
     assert len(g) == 16 and not g["top1_estimated"].any()
