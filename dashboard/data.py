@@ -116,7 +116,9 @@ def device_short(d: dict[str, Any]) -> str:
 
 
 def device_label(d: dict[str, Any]) -> str:
-    return f"{device_short(d)} ({'published' if d['published'] else 'measured'})"
+    """``<device> · <backend>, <threads> thr (this machine | other machine | reference |
+    published)``: this machine stands apart from the reference device."""
+    return f"{device_short(d)} ({d['machine']})"
 
 
 def device_options() -> list[dict[str, Any]]:
@@ -131,8 +133,9 @@ def device_info(key: str) -> dict[str, Any]:
 
 
 def default_device() -> str | None:
-    """The first measured device, else the first published one (pareto.devices order)."""
-    devs = sorted(devices(), key=lambda d: d["published"])
+    """This machine's first device, else another measured one, the reference, a published
+    phone (pareto.devices order)."""
+    devs = devices()
     return devs[0]["id"] if devs else None
 
 

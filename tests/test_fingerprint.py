@@ -202,3 +202,159 @@ def test_a_corrupt_value_names_its_line(user_data: Path) -> None:
     path.write_text(path.read_text().replace(",0.75,", ",zero,"))
     with pytest.raises(CostModelError, match=r"line 3 is corrupt \(alpha 'zero' is not a number\)"):
         ld.load_latency(fp.device_id)
+
+
+# ---------------------------------------------------------------------------------------------
+# The commands: devices, one device vocabulary, --data-dir, bad input (one line, exit 2)
+# ---------------------------------------------------------------------------------------------
+def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    import os
+
+    return subprocess.run([sys.executable, "-m", "costmodel", *args], capture_output=True,
+                          text=True, cwd=ROOT, timeout=300, env={**os.environ, **(env or {})})
+
+
+def _measured_here(folder: Path) -> fpm.Fingerprint:
+    """One row of this machine (as the subprocesses will identify it) in ``folder``."""
+    me = fpm.this_machine(folder)
+    ld.append_row(ld.writable_latency_path(me.device_id, folder), _row(me, 0.5, 160, ms=2.0))
+    return me
+
+
+def test_devices_json_has_device_id_and_this_machine(user_data: Path) -> None:
+    out = _cli("latency", "devices", "--format", "json")
+    assert out.returncode == 0, out.stderr  # NaN threads of the phones: null, valid JSON
+    doc = json.loads(out.stdout)
+    assert not any(d["this_machine"] for d in doc["devices"])  # nothing measured here yet
+    me = _measured_here(user_data)
+    doc = json.loads(_cli("latency", "devices", "--format", "json").stdout)
+    assert doc["this_machine"]["device_id"] == me.device_id
+    assert doc["data_dir"] == str(user_data)
+    by_name = {d["name"]: d for d in doc["devices"]}
+    mine = by_name[f"{me.device_id}/onnxruntime/1"]
+    assert mine["this_machine"] is True and mine["machine"] == "this machine"
+    assert mine["device_id"] == me.device_id and mine["configs"] == 1
+    ref = by_name["reference-xeon-2c/onnxruntime/1"]
+    assert ref["this_machine"] is False and ref["machine"] == "reference"
+    phone = by_name["pixel3_gpu"]
+    assert phone["threads"] is None and phone["this_machine"] is False
+    assert doc["devices"][0]["this_machine"]  # this machine first
+    text = _cli("latency", "devices").stdout
+    assert text.startswith(f"this machine: {me.device_id} (")
+    line = next(x for x in text.splitlines() if x.startswith(f"{me.device_id}/onnxruntime/1"))
+    assert "this machine" in line
+    assert "reference" in next(x for x in text.splitlines() if x.startswith("reference-xeon-2c/"))
+
+
+def test_data_dir_is_honoured_by_pareto_and_recommend(tmp_path: Path) -> None:
+    me = _measured_here(tmp_path)
+    name = f"{me.device_id}/onnxruntime/1"
+    listed = json.loads(_cli("pareto", "--list", "--format", "json", "--data-dir",
+                             str(tmp_path)).stdout)
+    assert name in {d["id"] for d in listed["devices"]}
+    default = json.loads(_cli("pareto", "--list", "--format", "json").stdout)  # COSTMODEL_DATA_DIR
+    assert name not in {d["id"] for d in default["devices"]}
+    out = _cli("recommend", "--device", name, "--max-latency-ms", "5", "--data-dir", str(tmp_path),
+               "--format", "json")
+    assert out.returncode == 0, out.stderr
+    best = json.loads(out.stdout)["best"]  # the one measured config, 0.5-160 at 2.0 ms
+    assert (best["label"], best["latency_ms"]) == ("0.5-160", 2.0)
+
+
+@pytest.mark.parametrize("name", ["reference-xeon-2c/onnxruntime/1",
+                                  "intel-xeon-processor-cpu/onnxruntime/1"])
+def test_one_device_name_everywhere(name: str) -> None:
+    # the same name in recommend --device, pareto latency:<name> and latency predict --device-id
+    rec = _cli("recommend", "--device", name, "--max-latency-ms", "5", "--format", "json")
+    assert rec.returncode == 0, rec.stderr
+    par = _cli("pareto", "--x", f"latency:{name}", "--format", "json")
+    assert par.returncode == 0, par.stderr
+    pred = _cli("latency", "predict", "--device-id", name, "--alpha", "1.0", "--resolution", "224",
+                "--form", "sum", "--stat", "median", "--pad", "1", "--format", "json")
+    assert pred.returncode == 0, pred.stderr
+    assert json.loads(pred.stdout)["device_id"] == "reference-xeon-2c"
+
+
+def test_uint8_phone_rows_are_selectable_in_latency_predict() -> None:
+    # TFLite hosted models: Mobilenet_V1_1.0_224_quant, Pixel 3 CPU 4 threads: 13 ms (float: 24)
+    out = _cli("latency", "predict", "--device-id", "pixel3_cpu4_uint8", "--alpha", "1.0",
+               "--resolution", "224", "--form", "sum", "--stat", "median", "--pad", "1",
+               "--format", "json")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["predictions"][0]["measured_ms"] == 13.0
+
+
+@pytest.mark.parametrize("args, words", [
+    (["latency", "predict", "--device-id", "no-such-box"], "device id 'no-such-box' is unknown; "
+     "allowed: pixel3_cpu4, "),
+    (["latency", "evaluate", "--device-id", "nope/torch/1"], "device id 'nope/torch/1' is unknown"),
+    (["recommend", "--device", "iphone", "--max-latency-ms", "5"], "device 'iphone' is unknown; "
+     "allowed: pixel3_cpu4"),
+    (["pareto", "--x", "latency:nope"], "device 'nope' is unknown"),
+    (["latency", "predict", "--device-id", "pixel3_cpu4", "--threads", "2"],
+     "--threads 2 contradicts device 'pixel3_cpu4' (threads 4)"),
+    (["bench", "--batch", "100000", "--no-progress"], "batch 100000 needs about "),
+    (["bench", "--device-id", "intel-xeon-processor-cpu", "--no-progress"],
+     "is the read-only reference device 'reference-xeon-2c'"),
+])
+def test_bad_input_is_one_line_exit_2(args: list[str], words: str, user_data: Path) -> None:
+    out = _cli(*args)
+    assert out.returncode == 2, out.stdout
+    assert out.stderr.count("\n") == 1 and words in out.stderr, out.stderr
+    assert "Traceback" not in out.stderr
+    assert not (user_data / "latency").exists()  # nothing measured, nothing written
+
+
+def test_batch_memory_boundary(monkeypatch: pytest.MonkeyPatch) -> None:
+    from costmodel.latency import bench
+
+    opts = bench.BenchOptions(batch=10)
+    need = bench.memory_needed(0.25, 32, opts)
+    # closed form for 0.25-32 (int rounding), fp32: the input 3x32x32 = 3,072 values; the
+    # largest live pair is the first pointwise conv, 16x16x8 in + 16x16x16 out = 6,144 values;
+    # (3,072 + 6,144) x 4 bytes = 36,864 bytes per image
+    assert need["per_image"] == 36_864
+    assert need["total"] == 10 * 36_864 + need["weights"]
+    # exactly MEMORY_SHARE of the free memory fits; one byte less does not
+    free = need["total"] / bench.MEMORY_SHARE
+    monkeypatch.setattr(bench, "available_memory", lambda device="cpu": math.ceil(free))
+    bench.check_memory([(0.25, 32)], [opts])
+    monkeypatch.setattr(bench, "available_memory", lambda device="cpu": math.floor(free) - 1)
+    with pytest.raises(CostModelError, match=r"batch 10 needs about .* allowed: --batch <= 9 "):
+        bench.check_memory([(0.25, 32)], [opts])
+
+
+def test_corrupt_or_old_files_stop_every_reader_with_one_line(user_data: Path) -> None:
+    path = ld.latency_path("old-box-cpu")
+    path.parent.mkdir(parents=True)
+    path.write_text("device_id,alpha,resolution,median_ms\nold-box-cpu,0.5,96,2.0\n")
+    before = path.read_bytes()
+    for args in (["latency", "devices"], ["pareto", "--list"],
+                 ["latency", "predict", "--device-id", "old-box-cpu"]):
+        out = _cli(*args)
+        assert out.returncode == 2 and out.stderr.count("\n") == 1, (args, out.stderr)
+        assert "old-box-cpu.csv' has an older schema" in out.stderr
+    assert path.read_bytes() == before
+
+
+def test_unwritable_data_folder_is_one_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    out = _cli("bench", "--alpha", "0.25", "--resolution", "32", "--no-progress", "--data-dir",
+               str(blocker / "sub"))
+    assert out.returncode == 2 and out.stderr.count("\n") == 1
+    assert "cannot be created" in out.stderr and str(blocker / "sub") in out.stderr
+
+
+def test_dashboard_device_list_shows_this_machine_apart(user_data: Path) -> None:
+    from dashboard import data
+
+    before = data.device_options()
+    assert not any("(this machine)" in o["label"] for o in before)
+    assert any(o["label"].startswith("reference-xeon-2c") and o["label"].endswith("(reference)")
+               for o in before)
+    me = _measured_here(user_data)
+    options = data.device_options()  # a new row shows without a restart
+    assert options[0]["value"] == f"{me.device_id}/onnxruntime/1"
+    assert options[0]["label"].endswith("(this machine)")
+    assert data.default_device() == options[0]["value"]

@@ -288,4 +288,4 @@ def test_cli_evaluate_predict_devices() -> None:
     assert pred["measured_ms"] == 24.0  # published Pixel 3 CPU, 1.0_224 float
     assert abs(pred["predicted_ms"] / 24.0 - 1) < 0.1
     out = _cli("latency", "devices", "--format", "csv")
-    assert out.returncode == 0 and "pixel3,tflite-gpu" in out.stdout
+    assert out.returncode == 0 and "\npixel3,pixel3_gpu,tflite-gpu,gpu," in out.stdout

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from costmodel.errors import CostModelError
@@ -99,7 +101,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
-        return int(args.func(args) or 0)
+        with _data_dir(getattr(args, "data_dir", None)):
+            return int(args.func(args) or 0)
     except CostModelError as exc:
         sys.stderr.write(f"costmodel: error: {exc}\n")
         return 2
@@ -108,6 +111,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("costmodel: interrupted\n")
         return 130
+
+
+@contextmanager
+def _data_dir(folder: str | None) -> Iterator[None]:
+    """``--data-dir`` means ``COSTMODEL_DATA_DIR`` for the command: library calls that read the
+    default user data folder (pareto, recommend, the dashboard) see it too. Restored after."""
+    from costmodel.io.paths import DATA_DIR_ENV
+
+    if folder is None or not str(folder).strip():
+        yield
+        return
+    old = os.environ.get(DATA_DIR_ENV)
+    os.environ[DATA_DIR_ENV] = str(folder)
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop(DATA_DIR_ENV, None)
+        else:
+            os.environ[DATA_DIR_ENV] = old
 
 
 if __name__ == "__main__":

@@ -105,6 +105,15 @@ EXTENSION_FORMATS = {".txt": "text", ".csv": "csv", ".json": "json", ".md": "mar
                      ".markdown": "markdown", ".tex": "latex"}
 
 
+DATA_DIR_HELP = ("user data folder of latency measurements (default: $COSTMODEL_DATA_DIR, else "
+                 "$XDG_DATA_HOME/costmodel, else ~/.local/share/costmodel)")
+
+
+def add_data_dir_arg(p: argparse.ArgumentParser) -> None:
+    """``--data-dir``: every command that reads or writes latency takes it (see main())."""
+    p.add_argument("--data-dir", default=None, metavar="FOLDER", help=DATA_DIR_HELP)
+
+
 def add_format_arg(p: argparse.ArgumentParser, formats: tuple[str, ...] = FORMATS) -> None:
     p.add_argument("--format", default=None,
                    help=f"output format: {', '.join(formats)} (default text, or the one -o "

@@ -1,7 +1,7 @@
 """costmodel bench: measured inference latency of one config or a grid (issue #4).
 
-Every finished measurement is appended (atomically) to data/latency/<device-id>.csv; re-running
-skips keys already there. See costmodel.latency.bench and costmodel.io.latency_data.
+Every finished measurement is appended (atomically) to <user data folder>/latency/<device-id>.csv;
+re-running skips keys this machine has already measured there. See costmodel.latency.bench and costmodel.io.latency_data.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Any
 
 from costmodel.cli._common import (
     add_config_args,
+    add_data_dir_arg,
     add_format_arg,
     check_format,
     config_kwargs,
@@ -84,7 +85,7 @@ def positive_float(text: Any, name: str) -> float:
 
 def register(sub: Any) -> None:
     p = sub.add_parser("bench", help="measure inference latency (torch, onnxruntime) into "
-                                     "data/latency/<device-id>.csv")
+                                     "<data folder>/latency/<device-id>.csv")
     add_config_args(p, lists=True)
     g = p.add_argument_group("measurement")
     g.add_argument("--backend", default="torch",
@@ -115,9 +116,7 @@ def register(sub: Any) -> None:
     g.add_argument("--device-id", default=None,
                    help="name this machine's rows otherwise (default: this machine's id, "
                         "see `costmodel latency devices`)")
-    g.add_argument("--data-dir", default=None,
-                   help="user data folder (default $COSTMODEL_DATA_DIR, else "
-                        "$XDG_DATA_HOME/costmodel, else ~/.local/share/costmodel)")
+    add_data_dir_arg(g)
     g.add_argument("--no-save", action="store_true", help="measure and print, write no CSV")
     g.add_argument("--passes", default="1",
                    help="measure each key this many times, pass after pass over the grid; "
@@ -135,98 +134,70 @@ def configs_from_args(args: argparse.Namespace) -> list[tuple[Any, Any]]:
     return _configs(args, paper_grid() if args.grid else [])
 
 
-def run(args: argparse.Namespace) -> int:
-    from costmodel.core.arch import check_alpha, check_choice, check_resolution
-    from costmodel.io import latency_data
+def _options(args: argparse.Namespace) -> list[Any]:
+    """The BenchOptions of every backend x thread count the arguments name."""
+    from costmodel.core.arch import check_choice
     from costmodel.latency import bench
 
-    fmt = check_format(args)
     kw = config_kwargs(args)
     backends = [check_choice("backend", b.strip(), bench.BACKENDS)
                 for b in str(args.backend).split(",")]
     device = check_choice("device", args.device, bench.DEVICES)
-    threads = int_list(args.threads, "threads")
-    batch = int_list(args.batch, "batch")[0]
-    repeats = int_list(args.repeats, "repeats")[0]
-    warmup = int_list(args.warmup, "warmup", minimum=0)[0]
-    profile_runs = int_list(args.profile_runs, "profile-runs")[0]
-    passes = int_list(args.passes, "passes")[0]
-    min_time = positive_float(args.min_time, "min-time")
-    configs = list(dict.fromkeys((check_alpha(a), check_resolution(r))
-                                 for a, r in configs_from_args(args)))
-    if args.device_id is not None:
-        latency_data.check_device_id(args.device_id)
-    options = [bench.BenchOptions(backend=b, device=device, threads=t, batch=batch,
-                                  channels_last=args.channels_last, repeats=repeats,
-                                  min_time=min_time, warmup=warmup, variant=kw["variant"],
-                                  rounding=kw["rounding"], classes=kw["classes"], spec=kw["spec"])
-               for b in backends for t in threads]
-    options = [o.checked() for o in options]  # e.g. cuda without a GPU: error before any work
-    info = bench.device_info(device, args.data_dir)
-    device_id = args.device_id or info["device_id"]
-    out_csv = None if args.no_save else (
-        latency_data.check_writable(args.output_csv) if args.output_csv
-        else latency_data.writable_latency_path(device_id, args.data_dir))
+    common = {"device": device, "batch": int_list(args.batch, "batch")[0],
+              "channels_last": args.channels_last,
+              "repeats": int_list(args.repeats, "repeats")[0],
+              "min_time": positive_float(args.min_time, "min-time"),
+              "warmup": int_list(args.warmup, "warmup", minimum=0)[0],
+              **{k: kw[k] for k in ("variant", "rounding", "classes", "spec")}}
+    return [bench.BenchOptions(backend=b, threads=t, **common)
+            for b in backends for t in int_list(args.threads, "threads")]
 
-    result = bench.run_grid(configs, options, output_csv=out_csv, device_id=args.device_id,
-                            resume=not args.no_resume, progress=not args.no_progress,
-                            passes=passes, data_dir=args.data_dir)
-    rows = bench.summary_columns(result.rows)
-    title = f"device {device_id}: {info['device']}"
-    notes = []
-    if out_csv is not None:
-        notes.append(f"wrote {len(result.rows)} row(s) to {out_csv}; "
-                     f"{len(result.skipped)} already measured there (skipped; --no-resume "
-                     f"measures them again)")
-    else:
-        notes.append(f"measured {len(result.rows)} row(s); not saved (--no-save)")
-    layers: list[dict[str, Any]] = []
-    if args.per_layer:
-        for a, r in configs:
-            for o in options:
-                if o.backend != "torch":
-                    continue
-                for row in bench.profile_layers(a, r, o, runs=profile_runs,
-                                                convention=kw["convention"]):
-                    layers.append({"alpha": a, "resolution": r, "threads": o.threads, **row})
-    hardware: list[dict[str, Any]] = []
-    if args.roofline:
-        for t in threads:
-            if out_csv is None:  # --no-save: measure and print only
-                rec = bench.measure_hardware(t, device)
-            else:
-                rec = bench.store_hardware(t, device, device_id=device_id,
-                                           data_dir=args.data_dir)
-            hardware.append({"device_type": device, "threads": t, **rec})
-        where = (latency_data.hardware_path(device_id, args.data_dir) if out_csv is not None
-                 else None)
-        notes.append(f"hardware limits stored in {where}" if where
-                     else "hardware limits measured, not saved (--no-save)")
 
+def run(args: argparse.Namespace) -> int:
+    from costmodel.io import latency_data
+    from costmodel.latency import bench
+
+    fmt = check_format(args)
+    report = bench.run_bench(
+        configs_from_args(args), _options(args), save=not args.no_save,
+        output_csv=args.output_csv, device_id=args.device_id, data_dir=args.data_dir,
+        resume=not args.no_resume, passes=int_list(args.passes, "passes")[0],
+        progress=not args.no_progress, per_layer=args.per_layer,
+        profile_runs=int_list(args.profile_runs, "profile-runs")[0],
+        convention=config_kwargs(args)["convention"], roofline=args.roofline)
+    measured = report.grid.rows
+    rows = bench.summary_columns(measured)
+    title = f"device {report.device_id}: {report.device}"
     if fmt == "json":
         text = render("json", rows, ROW_COLUMNS, json_obj={
-            "device_id": device_id, "device": info["device"], "measured": result.rows,
-            "skipped": len(result.skipped), "csv": str(out_csv) if out_csv else None,
-            "per_layer": layers, "hardware": hardware})
+            "device_id": report.device_id, "device": report.device, "measured": measured,
+            "skipped": len(report.grid.skipped),
+            "csv": str(report.csv) if report.csv else None,
+            "per_layer": report.per_layer, "hardware": report.hardware})
     elif fmt == "csv":
-        text = render("csv", result.rows, ROW_COLUMNS, csv_keys=latency_data.COLUMNS)
+        text = render("csv", measured, ROW_COLUMNS, csv_keys=latency_data.COLUMNS)
     else:
-        parts = [render(fmt, rows, ROW_COLUMNS, title=title) if fmt == "text"
-                 else render(fmt, rows, ROW_COLUMNS)]
-        if not rows:
-            parts = [f"{title}\nnothing to measure: every config is already in the CSV\n"]
-        by_cfg: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
-        for row in layers:
-            by_cfg.setdefault((row["alpha"], row["resolution"], row["threads"]), []).append(row)
-        for (a, r, t), rs in by_cfg.items():
-            head = f"per-layer-type time, torch {device} {t} thread(s), {a:g}-{r}"
-            parts.append(render(fmt, rs, LAYER_COLUMNS, title=head) if fmt == "text"
-                         else f"\n{head}\n\n" + render(fmt, rs, LAYER_COLUMNS))
-        if hardware:
-            parts.append(render(fmt, hardware, HW_COLUMNS, title="hardware limits (stored)")
-                         if fmt == "text" else render(fmt, hardware, HW_COLUMNS))
-        text = "\n".join(parts) + "".join(f"\n{n}\n" for n in notes)
+        text = _report_text(fmt, title, rows, report)
     emit(text, args)
-    if fmt in ("json", "csv") and notes:
-        sys.stderr.write("".join(f"{n}\n" for n in notes))
+    if fmt in ("json", "csv"):
+        sys.stderr.write("".join(f"{n}\n" for n in report.notes))
     return 0
+
+
+def _report_text(fmt: str, title: str, rows: list[dict[str, Any]], report: Any) -> str:
+    parts = [render(fmt, rows, ROW_COLUMNS, title=title) if fmt == "text"
+             else render(fmt, rows, ROW_COLUMNS)]
+    if not rows:
+        parts = [f"{title}\nnothing to measure: every config is already measured on this "
+                 f"machine\n"]
+    by_cfg: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for row in report.per_layer:
+        by_cfg.setdefault((row["alpha"], row["resolution"], row["threads"]), []).append(row)
+    for (a, r, t), rs in by_cfg.items():
+        head = f"per-layer-type time, torch {report.device_type} {t} thread(s), {a:g}-{r}"
+        parts.append(render(fmt, rs, LAYER_COLUMNS, title=head) if fmt == "text"
+                     else f"\n{head}\n\n" + render(fmt, rs, LAYER_COLUMNS))
+    if report.hardware:
+        parts.append(render(fmt, report.hardware, HW_COLUMNS, title="hardware limits (stored)")
+                     if fmt == "text" else render(fmt, report.hardware, HW_COLUMNS))
+    return "\n".join(parts) + "".join(f"\n{n}\n" for n in report.notes)

@@ -14,8 +14,14 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from costmodel.cli._common import add_format_arg, add_list_args, check_format, emit, parse_values
-from costmodel.errors import CostModelError
+from costmodel.cli._common import (
+    DATA_DIR_HELP,
+    add_format_arg,
+    add_list_args,
+    check_format,
+    emit,
+    parse_values,
+)
 from costmodel.report.formatting import Column, render
 
 
@@ -28,18 +34,17 @@ def _pct(x: Any) -> str:
 
 
 DEVICE_COLUMNS = (
-    Column("device_id", "device id", numeric=False),
-    Column("backend", "backend", numeric=False),
+    Column("name", "name (--device, latency:<name>)", numeric=False),
     Column("device_type", "kind", numeric=False),
-    Column("precision", "precision", numeric=False),
-    Column("threads", "threads", lambda x: "" if x != x else f"{int(x)}"),
-    Column("batch", "batch"),
     Column("configs", "configs"),
-    Column("published", "published", lambda x: "yes" if x else "no", numeric=False),
+    Column("machine", "measured on", numeric=False),
     Column("peak_gflops", "peak GFLOP/s", _f(1)),
     Column("bandwidth_gbs", "GB/s", _f(2)),
     Column("device", "description", numeric=False),
 )
+DEVICE_CSV_KEYS = ("device_id", "name", "backend", "device_type", "precision", "threads", "batch",
+                   "configs", "this_machine", "machine", "published", "reference", "fingerprint",
+                   "peak_gflops", "bandwidth_gbs", "device")
 PREDICT_COLUMNS = (
     Column("alpha", "alpha", lambda x: f"{float(x):g}"),
     Column("resolution", "res"),
@@ -68,7 +73,9 @@ RATE_COLUMNS = (
 
 
 def _add_selection(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--device-id", required=True, help="a device of `costmodel latency devices`")
+    p.add_argument("--device-id", required=True,
+                   help="a device name of `costmodel latency devices`: <device id>[/<backend>"
+                        "[/<threads>]][@<precision>], or an alias such as pixel3_cpu4_uint8")
     p.add_argument("--backend", default=None,
                    help="backend (default: onnxruntime on measured devices, tflite-cpu on phones)")
     p.add_argument("--threads", default=None, help="thread count (default: fewest measured)")
@@ -86,8 +93,7 @@ def _add_selection(p: argparse.ArgumentParser) -> None:
                         "AVX2, 16 for AVX-512 fp32 lanes, 1 for exact mult-adds, or auto "
                         "(default: 1, 8 or 16 chosen by leave-one-out on the training configs)")
     p.add_argument("--variant", default="mobilenet_v1", help="variant (default mobilenet_v1)")
-    p.add_argument("--data-dir", default=None, help="folder of <device-id>.csv files "
-                                                    "(default data/latency)")
+    p.add_argument("--data-dir", default=None, help=DATA_DIR_HELP)
 
 
 def register(sub: Any) -> None:
@@ -95,8 +101,9 @@ def register(sub: Any) -> None:
     lsub = p.add_subparsers(dest="latency_command", metavar="ACTION", parser_class=type(p))
     lsub.required = True
 
-    d = lsub.add_parser("devices", help="devices with measured or published latency")
-    d.add_argument("--data-dir", default=None, help="folder of <device-id>.csv files")
+    d = lsub.add_parser("devices", help="devices with measured or published latency: this "
+                                        "machine, other machines, the reference, the phones")
+    d.add_argument("--data-dir", default=None, help=DATA_DIR_HELP)
     add_format_arg(d, ("text", "csv", "json", "markdown"))
     d.set_defaults(func=run_devices)
 
@@ -129,10 +136,13 @@ def _selection(args: argparse.Namespace) -> dict[str, Any]:
 
     check_choice("across", args.across, latency_data.ACROSS)
     pad = latency_model.AUTO if args.pad == latency_model.AUTO else int_list(args.pad, "pad")[0]
-    return {"backend": args.backend, "across": args.across, "pad": pad,
-            "threads": None if args.threads is None else int_list(args.threads, "threads")[0],
-            "batch": int_list(args.batch, "batch")[0], "form": form, "stat": stat,
-            "variant": args.variant, "data_dir": args.data_dir}
+    spec = latency_data.select_device(
+        args.device_id, backend=args.backend, data_dir=args.data_dir,
+        threads=None if args.threads is None else int_list(args.threads, "threads")[0])
+    args.device_id = spec.device_id  # the name's device (an alias or old id resolved)
+    return {"backend": spec.backend, "across": args.across, "pad": pad, "threads": spec.threads,
+            "precision": spec.precision, "batch": int_list(args.batch, "batch")[0],
+            "form": form, "stat": stat, "variant": args.variant, "data_dir": args.data_dir}
 
 
 def _selection_line(selected: list[dict[str, Any]], folds: int) -> str:
@@ -149,30 +159,32 @@ def _selection_line(selected: list[dict[str, Any]], folds: int) -> str:
 def _check_device(device_id: str, data_dir: Any) -> str:
     from costmodel.io import latency_data
 
-    known = latency_data.device_ids(data_dir)
-    if device_id not in known:
-        raise CostModelError(f"device id {device_id!r} is unknown; allowed: {', '.join(known)}")
-    return device_id
+    return latency_data.resolve_device(device_id, data_dir, what="device id").device_id
 
 
 def run_devices(args: argparse.Namespace) -> int:
-    from costmodel.io import latency_data
+    from costmodel.io.paths import user_data_dir, user_latency_dir
+    from costmodel.latency.fingerprint import devices, this_machine
 
     fmt = check_format(args)
-    frame = latency_data.list_devices(args.data_dir)
-    rows: list[dict[str, Any]] = [{str(k): v for k, v in r.items()}
-                                  for r in frame.to_dict("records")]
-    for row in rows:
-        if not row["published"]:
-            hw = latency_data.load_hardware(row["device_id"], args.data_dir)["limits"]
-            threads = row["threads"]
-            lim = hw.get(f"{row['device_type']}:{int(threads)}") if threads == threads else None
-            if lim:
-                row.update(peak_gflops=lim["peak_gflops"], bandwidth_gbs=lim["bandwidth_gbs"])
+    rows = devices(args.data_dir)
+    me = this_machine(args.data_dir)
+    folder = user_latency_dir(args.data_dir)
     if fmt == "json":
-        text = render("json", rows, DEVICE_COLUMNS, json_obj=rows)
+        text = render("json", rows, DEVICE_COLUMNS, json_obj={
+            "this_machine": me.to_dict(), "data_dir": str(user_data_dir(args.data_dir)),
+            "devices": rows})
+    elif fmt == "csv":
+        text = render("csv", rows, DEVICE_COLUMNS, csv_keys=DEVICE_CSV_KEYS)
     else:
-        text = render(fmt, rows, DEVICE_COLUMNS, csv_keys=[c.key for c in DEVICE_COLUMNS])
+        have = any(r["this_machine"] for r in rows)
+        head = (f"this machine: {me.device_id} ({me.cpu_model}, {me.cpu_cores} cores / "
+                f"{me.logical_cpus} logical CPUs, {me.memory_gib} GiB; matmul signature "
+                f"{me.matmul_gflops:.0f} GFLOP/s); "
+                + (f"measurements in {folder}" if have else
+                   f"not measured yet (`costmodel bench` writes to {folder})"))
+        text = (render("text", rows, DEVICE_COLUMNS, title=head) if fmt == "text"
+                else head + "\n\n" + render(fmt, rows, DEVICE_COLUMNS))
     emit(text, args)
     return 0
 
@@ -196,7 +208,8 @@ def run_predict(args: argparse.Namespace) -> int:
     base = meta["k_baseline"] * f.total_mult_adds
     measured = latency_model.measured_configs(
         device_id, backend=meta["backend"], threads=meta["threads"], batch=sel["batch"],
-        variant=sel["variant"], stat=meta["stat"], across=sel["across"], data_dir=sel["data_dir"])
+        variant=sel["variant"], stat=meta["stat"], across=sel["across"], data_dir=sel["data_dir"],
+        precision=sel["precision"])
     known = {(round(float(a), 6), int(r)): y for a, r, y in
              zip(measured["alpha"], measured["resolution"], measured["y_ms"], strict=True)}
     limits = None

@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from costmodel.cli._common import add_format_arg, check_format, emit, parse_values
+from costmodel.cli._common import (
+    add_data_dir_arg,
+    add_format_arg,
+    check_format,
+    emit,
+    parse_values,
+)
 from costmodel.errors import CostModelError
 from costmodel.report.formatting import Column, render
 
@@ -43,6 +49,7 @@ def add_points_args(p: argparse.ArgumentParser) -> None:
                    "divisible8")
     p.add_argument("--convention", default="paper",
                    help="counting convention for mult-adds/params: paper (default), fvcore, tfslim")
+    add_data_dir_arg(p)
 
 
 def parse_range(text: str | None, what: str, integer: bool) -> list[Any] | None:

@@ -11,6 +11,7 @@ import argparse
 import sys
 from typing import Any
 
+from costmodel.cli._common import add_data_dir_arg
 from costmodel.errors import CostModelError
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -23,6 +24,7 @@ def register(sub: Any) -> None:
     p.add_argument("--port", default="8050", help="TCP port (default 8050)")
     p.add_argument("--threads", default="8", help="worker threads of the server (default 8)")
     p.add_argument("--open", action="store_true", help="open the dashboard in a web browser")
+    add_data_dir_arg(p)
     p.add_argument("--debug", action="store_true",
                    help="Dash debug mode on Flask's development server (tracebacks in the "
                         "browser); never on a shared network")

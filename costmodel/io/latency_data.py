@@ -97,6 +97,7 @@ import re
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -225,6 +226,18 @@ def memory_gib() -> int:
         return round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30)
     except (AttributeError, OSError, ValueError):
         return 0
+
+
+def memory_available() -> int:
+    """Bytes of memory available now (``/proc/meminfo`` MemAvailable, else sysconf)."""
+    try:
+        with open("/proc/meminfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES"))
 
 
 def cpu_flags() -> list[str]:
@@ -572,6 +585,83 @@ def unknown_device(device_id: Any, data_dir: str | Path | None = None) -> CostMo
     """The one-line error for a device id that names no device."""
     return CostModelError(f"device id {device_id!r} is unknown; allowed: "
                           f"{', '.join(device_ids(data_dir))}")
+
+
+# ------------------------------------------------------------------------------------------
+# Device names: one vocabulary for a device/backend/threads/precision, everywhere
+# (recommend --device, pareto latency:<name>, latency predict|evaluate --device-id, the explorer)
+# ------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class DeviceSpec:
+    """What a device name selects: ``<device_id>[/<backend>[/<threads>]][@<precision>]``."""
+
+    device_id: str
+    backend: str | None = None
+    threads: int | None = None
+    precision: str = "float32"
+
+    def name(self) -> str:
+        """The name of this selection: an alias (``pixel3_cpu4``) where one exists."""
+        spec = self.device_id + (f"/{self.backend}" if self.backend else "")
+        spec += f"/{self.threads}" if self.backend and self.threads is not None else ""
+        spec += f"@{self.precision}" if self.precision != "float32" else ""
+        return {v: k for k, v in DEVICE_ALIASES.items()}.get(spec, spec)
+
+
+# Short names of the published phone devices: alias -> device name.
+DEVICE_ALIASES: dict[str, str] = {
+    "pixel3_cpu4": "pixel3/tflite-cpu/4",
+    "pixel3_gpu": "pixel3/tflite-gpu",
+    "pixel3_nnapi": "pixel3/nnapi",
+    "pixel2_tflite_1thread": "pixel2/tflite-cpu/1",
+    "pixel2_tf": "pixel2/tf-mobile",
+    "pixel3_cpu4_uint8": "pixel3/tflite-cpu/4@uint8",
+    "pixel3_nnapi_uint8": "pixel3/nnapi@uint8",
+    "pixel2_tflite_1thread_uint8": "pixel2/tflite-cpu/1@uint8",
+}
+DEVICE_NAME_FORM = "<device id>[/<backend>[/<threads>]][@<precision>]"
+_NAME_RE = re.compile(r"^([a-z0-9][a-z0-9._-]*?)(?:/([a-z0-9._-]+))?(?:/(\d+))?(?:@([a-z0-9]+))?$")
+
+
+def device_names(data_dir: str | Path | None = None) -> list[str]:
+    """The short names a device name may be: the phone aliases, then every device id."""
+    return [*DEVICE_ALIASES, *device_ids(data_dir)]
+
+
+def resolve_device(name: Any, data_dir: str | Path | None = None, *,
+                   what: str = "device") -> DeviceSpec:
+    """A device name (:data:`DEVICE_NAME_FORM`, an alias such as ``pixel3_cpu4_uint8``, or an
+    old id of a reference device) -> :class:`DeviceSpec` with the device's current id.
+    CostModelError naming the allowed ones for a device that does not exist (whether the
+    backend/threads/precision have rows is checked by the readers)."""
+    text = name.strip() if isinstance(name, str) else None
+    m = _NAME_RE.match(DEVICE_ALIASES.get(text, text)) if text else None
+    known = device_ids(data_dir)
+    if not m or canonical_id(m.group(1)) not in known:
+        raise CostModelError(f"{what} {name!r} is unknown; allowed: "
+                             f"{', '.join([*DEVICE_ALIASES, *known])} (as {DEVICE_NAME_FORM})")
+    dev, backend, threads, precision = m.groups()
+    return DeviceSpec(canonical_id(dev), backend, int(threads) if threads else None,
+                      precision or "float32")
+
+
+def select_device(name: Any, *, backend: str | None = None, threads: int | None = None,
+                  precision: str | None = None, data_dir: str | Path | None = None) -> DeviceSpec:
+    """A device name (:func:`resolve_device`) completed by separate options (``--backend``,
+    ``--threads``, ``--precision``): an option fills a part the name leaves out; one that
+    contradicts the name is a CostModelError."""
+    spec = resolve_device(name, data_dir, what="device id")
+    named = DEVICE_ALIASES.get(str(name).strip(), str(name).strip())
+    have = {"backend": spec.backend, "threads": spec.threads,
+            "precision": spec.precision if "@" in named else None}
+    given = {"backend": backend, "threads": threads, "precision": precision}
+    for part, value in given.items():
+        if value is not None and have[part] is not None and str(value) != str(have[part]):
+            raise CostModelError(f"--{part} {value!r} contradicts device {name!r} ({part} "
+                                 f"{have[part]}); allowed: {have[part]}, or a name without it")
+    return DeviceSpec(spec.device_id, spec.backend or backend,
+                      spec.threads if spec.threads is not None else threads,
+                      str(have["precision"] or precision or "float32"))
 
 
 def fingerprints(data_dir: str | Path | None = None) -> list[dict[str, Any]]:

@@ -273,6 +273,7 @@ def measure(alpha: Any, resolution: Any, opts: BenchOptions | None = None, *,
     reuse work across backends, thread counts and passes."""
     opts = (opts or BenchOptions(**kwargs)).checked()
     a, r = check_alpha(alpha), check_resolution(resolution)
+    check_memory([(a, r)], [opts])
     load0 = os.getloadavg()[0]
     if model is None:
         model = _build(a, r, opts)
@@ -404,6 +405,117 @@ def run_grid(configs: Iterable[tuple[Any, Any]], options: Sequence[BenchOptions]
                 on_row(row)
     bar.close()
     return result
+
+
+# ------------------------------------------------------------------------------------------
+# Memory: refuse what cannot fit before allocating anything
+# ------------------------------------------------------------------------------------------
+MEMORY_SHARE = 0.8  # of the available memory a measurement may plan to use
+
+
+def memory_needed(alpha: float, resolution: int, opts: BenchOptions) -> dict[str, int]:
+    """Bytes a forward pass needs, from the engine's table (fp32): the input batch, the largest
+    live input+output pair of a layer per image times the batch, and the weights."""
+    from costmodel.core.engine import layer_table
+
+    t = layer_table(alpha, resolution, variant=opts.variant, rounding=opts.rounding,
+                    classes=opts.classes, spec=opts.spec)
+    first = t.rows[0]
+    per_image = int(t.totals["peak_activation_bytes"])
+    input_bytes = int(first["in_channels"]) * resolution * resolution * 4
+    need = opts.batch * (per_image + input_bytes) + int(t.totals["weight_bytes"])
+    return {"per_image": per_image + input_bytes, "weights": int(t.totals["weight_bytes"]),
+            "total": need}
+
+
+def available_memory(device: str = "cpu") -> int:
+    """Bytes free now: MemAvailable on the CPU, torch.cuda.mem_get_info on a GPU."""
+    if device == "cuda":
+        import torch
+
+        return int(torch.cuda.mem_get_info()[0])
+    return latency_data.memory_available()
+
+
+def check_memory(configs: Iterable[tuple[float, int]], options: Sequence[BenchOptions]) -> None:
+    """CostModelError, before any allocation, when a (config, options) pair needs more than
+    :data:`MEMORY_SHARE` of the memory available (e.g. ``--batch 100000``)."""
+    for o in options:
+        free = available_memory(o.device)
+        for a, r in configs:
+            need = memory_needed(a, r, o)
+            if need["total"] > MEMORY_SHARE * free:
+                fit = max(int((MEMORY_SHARE * free - need["weights"]) // need["per_image"]), 0)
+                raise CostModelError(
+                    f"batch {o.batch} needs about {need['total'] / 1e9:.1f} GB for {a:g}-{r} "
+                    f"({need['per_image'] / 1e6:.2f} MB of input and peak activations per image, "
+                    f"fp32) but {o.device} has {free / 1e9:.1f} GB available; allowed: --batch "
+                    f"<= {fit} for this config")
+
+
+# ------------------------------------------------------------------------------------------
+# One bench run, as `costmodel bench` does it (the CLI only parses and renders)
+# ------------------------------------------------------------------------------------------
+@dataclass
+class BenchReport:
+    device_id: str
+    device: str  # human description
+    csv: Path | None  # where rows were appended (None: not saved)
+    grid: GridResult
+    device_type: str = "cpu"
+    per_layer: list[dict[str, Any]] = field(default_factory=list)
+    hardware: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def run_bench(configs: Iterable[tuple[Any, Any]], options: Sequence[BenchOptions], *,
+              save: bool = True, output_csv: str | Path | None = None,
+              device_id: str | None = None, data_dir: str | Path | None = None,
+              resume: bool = True, passes: int = 1, progress: bool = True,
+              per_layer: bool = False, profile_runs: int = 10, convention: str = "paper",
+              roofline: bool = False) -> BenchReport:
+    """Measure ``configs`` x ``options`` on this machine (one device kind) and append each row
+    to its CSV in the user data folder (``output_csv`` overrides the file; ``save=False``
+    stores nothing). Everything that can be refused is refused before any measurement: bad
+    options, a device id that is a reference device or another machine's, a folder that
+    cannot be written, a batch that does not fit in memory. Then, optionally, the per-layer-type
+    profile (torch options) and the hardware limits (``roofline``: stored with the device)."""
+    opts = [o.checked() for o in options]
+    cfgs = [(check_alpha(a), check_resolution(r)) for a, r in configs]
+    if not cfgs or not opts:
+        raise CostModelError("empty grid; allowed: at least one config and one backend")
+    if len({o.device for o in opts}) != 1:
+        raise CostModelError("options name several devices; allowed: one of cpu, cuda per run")
+    if device_id is not None:
+        latency_data.check_device_id(device_id)
+    check_memory(cfgs, opts)
+    device = opts[0].device
+    info = device_info(device, data_dir)
+    dev_id = device_id or info["device_id"]
+    csv = None if not save else (latency_data.check_writable(output_csv) if output_csv else
+                                 latency_data.writable_latency_path(dev_id, data_dir))
+    grid = run_grid(cfgs, opts, output_csv=csv, device_id=device_id, resume=resume,
+                    progress=progress, passes=passes, data_dir=data_dir)
+    report = BenchReport(dev_id, info["device"], csv, grid, device)
+    report.notes.append(
+        f"wrote {len(grid.rows)} row(s) to {csv}; {len(grid.skipped)} already measured there on "
+        f"this machine (skipped; --no-resume measures them again)" if csv is not None
+        else f"measured {len(grid.rows)} row(s); not saved (--no-save)")
+    if per_layer:
+        for a, r in cfgs:
+            for o in (o for o in opts if o.backend == "torch"):
+                report.per_layer += [{"alpha": a, "resolution": r, "threads": o.threads, **row}
+                                     for row in profile_layers(a, r, o, runs=profile_runs,
+                                                               convention=convention)]
+    if roofline:
+        for t in dict.fromkeys(o.threads for o in opts):
+            rec = (store_hardware(t, device, device_id=dev_id, data_dir=data_dir) if save
+                   else measure_hardware(t, device))
+            report.hardware.append({"device_type": device, "threads": t, **rec})
+        report.notes.append(f"hardware limits stored in "
+                            f"{latency_data.hardware_path(dev_id, data_dir)}" if save
+                            else "hardware limits measured, not saved (--no-save)")
+    return report
 
 
 # ------------------------------------------------------------------------------------------

@@ -172,14 +172,34 @@ def is_this_machine(fingerprint: Any, data_dir: str | Path | None = None) -> boo
     return bool(fingerprint) and str(fingerprint) == this_machine(data_dir).fingerprint
 
 
+MACHINE_KINDS = ("this machine", "other machine", "reference", "published")
+
+
 def devices(data_dir: str | Path | None = None) -> list[dict[str, Any]]:
-    """:func:`costmodel.io.latency_data.list_devices` as plain dicts (NaN -> None), each with
-    ``this_machine`` (True for the rows measured on this machine)."""
+    """Every device/backend/precision/threads/batch with latency rows
+    (:func:`costmodel.io.latency_data.list_devices`) as plain dicts (NaN -> None), each with
+    ``name`` (the one device vocabulary: what ``--device``, ``latency:<name>`` and
+    ``--device-id`` accept), ``this_machine`` (measured on this machine: same fingerprint),
+    ``machine`` (one of :data:`MACHINE_KINDS`) and the stored hardware limits of its thread
+    count (``peak_gflops``, ``bandwidth_gbs``; None if not measured). This machine's rows
+    first, then other machines', the reference devices', the published phones'."""
     frame = latency_data.list_devices(data_dir)
     out = []
     for rec in frame.to_dict("records"):
         row = {str(k): (None if isinstance(v, float) and math.isnan(v) else
                         v.item() if hasattr(v, "item") else v) for k, v in rec.items()}
+        threads = None if row["threads"] is None else int(row["threads"])
+        row["threads"] = threads
+        row["name"] = latency_data.DeviceSpec(str(row["device_id"]), str(row["backend"]),
+                                              threads, str(row["precision"])).name()
         row["this_machine"] = is_this_machine(row.get("fingerprint"), data_dir)
+        row["machine"] = ("published" if row["published"] else "reference" if row["reference"]
+                          else "this machine" if row["this_machine"] else "other machine")
+        lim = None
+        if not row["published"] and threads is not None:
+            limits = latency_data.load_hardware(str(row["device_id"]), data_dir)["limits"]
+            lim = limits.get(f"{row['device_type']}:{threads}")
+        row["peak_gflops"] = lim["peak_gflops"] if lim else None
+        row["bandwidth_gbs"] = lim["bandwidth_gbs"] if lim else None
         out.append(row)
-    return out
+    return sorted(out, key=lambda r: MACHINE_KINDS.index(r["machine"]))

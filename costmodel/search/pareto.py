@@ -57,7 +57,6 @@ from __future__ import annotations
 
 import bisect
 import math
-import re
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -68,6 +67,7 @@ import numpy as np
 
 from costmodel.errors import CostModelError
 from costmodel.io.files import files_stamp
+from costmodel.io.latency_data import DeviceSpec
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -88,19 +88,6 @@ DEVICE_OBJECTIVES: dict[str, tuple[str, str, str, str]] = {
 }
 COST_COLUMNS = ("mult_adds", "params", "size_fp32", "size_int8", "peak_activation")
 BYTES = {"size_fp32": 4, "size_int8": 1}
-
-# Short names for the published phone devices (data/reference/tflite_mobilenet_v1_latency.csv,
-# loaded by costmodel.io.latency_data as devices pixel3 and pixel2): alias -> device spec.
-DEVICE_ALIASES: dict[str, str] = {
-    "pixel3_cpu4": "pixel3/tflite-cpu/4",
-    "pixel3_gpu": "pixel3/tflite-gpu",
-    "pixel3_nnapi": "pixel3/nnapi",
-    "pixel2_tflite_1thread": "pixel2/tflite-cpu/1",
-    "pixel2_tf": "pixel2/tf-mobile",
-    "pixel3_cpu4_uint8": "pixel3/tflite-cpu/4@uint8",
-    "pixel3_nnapi_uint8": "pixel3/nnapi@uint8",
-    "pixel2_tflite_1thread_uint8": "pixel2/tflite-cpu/1@uint8",
-}
 
 DEFAULT_GRID_ALPHAS = tuple(round(0.25 + 0.025 * i, 3) for i in range(31))  # 0.25 .. 1.0
 DEFAULT_GRID_RESOLUTIONS = tuple(range(128, 225, 4))  # 128 .. 224
@@ -177,17 +164,6 @@ def objectives(include_devices: bool = True) -> list[dict[str, Any]]:
 # ------------------------------------------------------------------------------------------
 # Devices and latency (data from costmodel.io.latency_data, written by `costmodel bench`)
 # ------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class DeviceSpec:
-    device_id: str
-    backend: str | None
-    threads: int | None
-    precision: str
-
-
-_SPEC_RE = re.compile(r"^([a-z0-9][a-z0-9._-]*?)(?:/([a-z0-9._-]+))?(?:/(\d+))?(?:@([a-z0-9]+))?$")
-
-
 def _latency_data() -> Any:
     try:
         import costmodel.io.latency_data as ld
@@ -211,51 +187,44 @@ def _device_ids(stamp: tuple[tuple[str, int, int], ...]) -> tuple[str, ...]:
 
 
 def device_ids() -> list[str]:
-    """What may follow ``latency:``: the published phone aliases and every device in
-    data/latency/ (optionally ``/<backend>[/<threads>][@<precision>]``)."""
+    """What may follow ``latency:``: the published phone aliases and every device id (the user
+    data folder's and the reference devices; optionally ``/<backend>[/<threads>][@<precision>]``,
+    latency_data.DEVICE_NAME_FORM)."""
     ld = _latency_data()
     ids = _device_ids(_data_stamp())
     measured = [d for d in ids if d not in ld.PUBLISHED_NAMES]
-    return [*DEVICE_ALIASES, *measured, *ld.PUBLISHED_NAMES]
+    return [*ld.DEVICE_ALIASES, *measured, *ld.PUBLISHED_NAMES]
 
 
 def resolve_device(device: Any) -> DeviceSpec:
-    """``<device_id>[/<backend>[/<threads>]][@<precision>]`` or an alias (``pixel3_cpu4``)."""
+    """A device name (latency_data.resolve_device: one vocabulary everywhere)."""
     if not isinstance(device, str):
-        raise CostModelError(f"device {device!r} is unknown; allowed: {', '.join(device_ids())}")
-    spec = DEVICE_ALIASES.get(device.strip(), device.strip())
-    m = _SPEC_RE.match(spec)
-    if not m or m.group(1) not in _device_ids(_data_stamp()):
-        raise CostModelError(f"device {device!r} is unknown; allowed: {', '.join(device_ids())} "
-                             f"(optionally /<backend>[/<threads>][@<precision>])")
-    dev, backend, threads, precision = m.groups()
-    return DeviceSpec(dev, backend, int(threads) if threads else None, precision or "float32")
+        return _latency_data().resolve_device(device)  # raises the one-line error
+    return _resolve_device(device, _data_stamp())
+
+
+@lru_cache(maxsize=256)
+def _resolve_device(device: str, stamp: tuple[tuple[str, int, int], ...]) -> DeviceSpec:
+    return _latency_data().resolve_device(device)
 
 
 def devices() -> list[dict[str, Any]]:
-    """Latency devices: id (the name to use in ``latency:<id>``), device_id, description,
-    backend, threads, precision, configs (how many alpha/resolution pairs), published."""
+    """Latency devices (batch 1): id (the device name to use in ``latency:<id>``; the one
+    vocabulary of latency_data.DeviceSpec), device_id, description, backend, threads,
+    precision, configs (how many alpha/resolution pairs), published, reference, this_machine,
+    machine (this machine / other machine / reference / published), fingerprint, source.
+    This machine's first (costmodel.latency.fingerprint.devices)."""
     return [dict(d) for d in _devices(_data_stamp())]
 
 
 @lru_cache(maxsize=8)
 def _devices(stamp: tuple[tuple[str, int, int], ...]) -> tuple[dict[str, Any], ...]:
-    ld = _latency_data()
-    alias_of = {v: k for k, v in DEVICE_ALIASES.items()}
-    out = []
-    for rec in ld.list_devices().to_dict("records"):
-        if rec.get("batch") not in (1, 1.0):
-            continue
-        threads = rec.get("threads")
-        t = None if threads is None or threads != threads else int(threads)
-        spec = f"{rec['device_id']}/{rec['backend']}" + (f"/{t}" if t is not None else "")
-        if rec["precision"] != "float32":
-            spec += f"@{rec['precision']}"
-        out.append({"id": alias_of.get(spec, spec), "device_id": rec["device_id"],
-                    "description": rec["device"], "backend": rec["backend"], "threads": t,
-                    "precision": rec["precision"], "configs": int(rec["configs"]),
-                    "published": bool(rec["published"]), "source": rec["source"]})
-    return tuple(out)
+    from costmodel.latency.fingerprint import devices as all_devices
+
+    keys = ("device_id", "backend", "threads", "precision", "configs", "published", "reference",
+            "this_machine", "machine", "fingerprint", "source")
+    return tuple({"id": d["name"], "description": d["device"], **{k: d[k] for k in keys}}
+                 for d in all_devices() if d["batch"] == 1)
 
 
 def load_latency(device: str, *, variant: str = "mobilenet_v1") -> pd.DataFrame:
