@@ -1,7 +1,8 @@
 """costmodel bench: measured inference latency of one config or a grid (issue #4).
 
 Every finished measurement is appended (atomically) to <user data folder>/latency/<device-id>.csv;
-re-running skips keys this machine has already measured there. See costmodel.latency.bench and costmodel.io.latency_data.
+re-running skips keys this machine has already measured there. The work is
+costmodel.latency.bench.run_bench; this module parses and renders.
 """
 
 from __future__ import annotations
