@@ -317,7 +317,8 @@ def test_cuda_without_gpu_is_a_clear_error() -> None:
      "backend 'torch' has no latency rows"),
 ])
 def test_cli_bad_input_is_one_line_exit_2(args: list[str], words: str) -> None:
-    out = _cli(*args, "--no-save" if args[0] == "bench" else "--form=sum")
+    extra = {"bench": ["--no-save"], "evaluate": ["--form=sum"]}  # predict has no --form
+    out = _cli(*args, *extra.get(args[0], extra.get(args[1], [])))
     assert out.returncode == 2
     assert out.stderr.count("\n") == 1 and words in out.stderr
     assert "Traceback" not in out.stderr

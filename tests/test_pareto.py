@@ -216,13 +216,19 @@ def test_three_objectives_on_the_published_configs():
 
 
 def test_predicted_latency_objective():
-    lm = pytest.importorskip("costmodel.latency.model", reason="latency model not in this tree")
+    lm = pytest.importorskip("costmodel.latency.kernel", reason="latency model not in this tree")
     out = P.points(["latency_pred:pixel3_cpu4", "top1"], grid=True, alphas=[0.3, 0.6, 0.9],
                    resolutions=[140, 200])
-    assert len(out) == 6  # a prediction everywhere, not only where measured
+    assert len(out) == 6  # a prediction everywhere inside the range, not only where measured
     model = lm.fit_device("pixel3", backend="tflite-cpu", threads=4)
-    want = model.predict_configs(out["alpha"].to_numpy(), out["resolution"].to_numpy())
+    want = model.predict_configs(out["alpha"].to_numpy(), out["resolution"].to_numpy(), "int")
     np.testing.assert_allclose(out["latency_pred:pixel3_cpu4"], want, rtol=1e-9)
+    # outside the published range (alpha 0.25..1, resolution 128..224): no prediction, said so
+    far = P.points(["latency_pred:pixel3_cpu4", "top1"], grid=True, alphas=[0.5, 1.2],
+                   resolutions=[160], allow_far=True)
+    assert far["alpha"].tolist() == [0.5]
+    assert any("alpha 1.2 is outside the calibrated range 0.25..1" in n
+               for n in far.attrs["notes"])
 
 
 def test_objectives_and_devices_listing():

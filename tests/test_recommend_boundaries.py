@@ -125,8 +125,8 @@ PARAMS_0_5 = 432 + 22_320 + 784_896 + 512_000  # = 1,319,648 (the paper's "1.32 
 # 0.5: conv1 3*3*3*16 = 432; depthwise 9 * (16+32+64+64+128+128+5*256+256+512) = 9 * 2,480;
 # pointwise 16*32 + 32*64 + 64*64 + 64*128 + 128*128 + 128*256 + 5*256*256 + 256*512 + 512*512
 # = 784,896; FC 512 * 1000
-KEYS = {"budgets", "device", "latency_predicted", "considered", "feasible", "notes", "edition",
-        "binding", "jointly_binding", "slack", "closest", "needs", "runner_up", "best", "status",
+KEYS = {"alignment", "budgets", "device", "latency_predicted", "considered", "feasible", "notes",
+        "edition", "binding", "jointly_binding", "slack", "closest", "needs", "runner_up", "best", "status",
         "reason"}
 
 

@@ -1,12 +1,15 @@
 """costmodel latency: devices with latency data, predictions, held-out evaluation (issue #4).
 
     costmodel latency devices
+    costmodel latency calibrate [--budget-s S] [--backend B] [--threads N] [--device-id ID]
     costmodel latency predict  --device-id ID [--backend B] [--threads N] --alpha A --resolution R
+                               [--rounding int|divisible8|slim] [--allow-extrapolation]
+    costmodel latency evaluate --device-id ID [--backend B] [--threads N] --random N [--seed S]
     costmodel latency evaluate --device-id ID [--backend B] [--threads N] [--split paper|loo|random]
 
---form, --stat and --pad default to ``auto``: chosen by leave-one-out on the configs a model is
-fitted on (for evaluate: on each fold's training configs only; see
-costmodel.latency.model.select_settings).
+calibrate, predict and ``evaluate --random`` use the per-kernel model
+(costmodel.latency.kernel); ``evaluate --split`` scores the per-layer-type model
+(costmodel.latency.model), whose --form, --stat and --pad default to ``auto``.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from costmodel.cli._common import (
     emit,
     parse_values,
 )
+from costmodel.errors import CostModelError
 from costmodel.report.formatting import Column, render
 
 
@@ -45,16 +49,33 @@ DEVICE_COLUMNS = (
 DEVICE_CSV_KEYS = ("device_id", "name", "backend", "device_type", "precision", "threads", "batch",
                    "configs", "this_machine", "machine", "published", "reference", "fingerprint",
                    "peak_gflops", "bandwidth_gbs", "device")
-PREDICT_COLUMNS = (
-    Column("alpha", "alpha", lambda x: f"{float(x):g}"),
-    Column("resolution", "res"),
-    Column("mult_adds_m", "MMAdds", _f(1)),
-    Column("predicted_ms", "predicted ms", _f(3)),
-    Column("baseline_ms", "k*MAdds ms", _f(3)),
-    Column("measured_ms", "measured ms", _f(3)),
-    Column("roofline_ms", "roofline bound ms", _f(3)),
-    Column("vs_roofline", "measured/bound", _f(1)),
-)
+def predict_columns(stat_label: str) -> tuple[Column, ...]:
+    """The columns of `latency predict`; the timing ones name the statistic they hold."""
+    return (
+        Column("alpha", "alpha", lambda x: f"{float(x):g}"),
+        Column("resolution", "res"),
+        Column("rounding", "rounding", numeric=False),
+        Column("mult_adds_m", "MMAdds", _f(1)),
+        Column("predicted_ms", f"predicted ms ({stat_label})", _f(3)),
+        Column("baseline_ms", "k*MAdds ms", _f(3)),
+        Column("measured_ms", f"measured ms ({stat_label})", _f(3)),
+        Column("roofline_ms", "roofline bound ms", _f(3)),
+        Column("vs_roofline", "measured/bound", _f(1)),
+    )
+
+
+def random_eval_columns(stat_label: str) -> tuple[Column, ...]:
+    return (
+        Column("alpha", "alpha", lambda x: f"{float(x):g}"),
+        Column("resolution", "res"),
+        Column("rounding", "rounding", numeric=False),
+        Column("measured_ms", f"measured ms ({stat_label})", _f(3)),
+        Column("predicted_ms", f"predicted ms ({stat_label})", _f(3)),
+        Column("error_pct", "error %", _f(1)),
+        Column("baseline_error_pct", "k*MAdds error %", _f(1)),
+    )
+
+
 EVAL_COLUMNS = (
     Column("alpha", "alpha", lambda x: f"{float(x):g}"),
     Column("resolution", "res"),
@@ -65,9 +86,10 @@ EVAL_COLUMNS = (
     Column("baseline_error_pct", "baseline error %", _f(1)),
 )
 RATE_COLUMNS = (
-    Column("type", "type", numeric=False),
+    Column("group", "layer type | kernel path", numeric=False),
     Column("gmacs", "GMAC/s", _f(2)),
     Column("gbs", "GB/s", _f(2)),
+    Column("row_us", "us per channel row", _f(4)),
     Column("fixed_us", "fixed us", _f(2)),
 )
 
@@ -96,8 +118,28 @@ def _add_selection(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", default=None, help=DATA_DIR_HELP)
 
 
+def _add_kernel_selection(p: argparse.ArgumentParser, *, device_required: bool = True) -> None:
+    """Options of the per-kernel model's commands (calibrate, predict, evaluate --random)."""
+    from costmodel.latency import kernel
+
+    if device_required:
+        p.add_argument("--device-id", required=True,
+                       help="a device name of `costmodel latency devices`: <device id>[/<backend>"
+                            "[/<threads>]][@<precision>], or an alias such as pixel3_cpu4")
+    p.add_argument("--backend", default=None,
+                   help="backend (default: onnxruntime on measured devices, tflite-cpu on phones)")
+    p.add_argument("--threads", default=None, help="thread count (default: fewest measured)")
+    p.add_argument("--batch", default="1", help="batch size (default 1)")
+    p.add_argument("--variant", default="mobilenet_v1", help="variant (default mobilenet_v1)")
+    p.add_argument("--data-dir", default=None, help=DATA_DIR_HELP)
+    p.add_argument("--stat", default=kernel.DEFAULT_STAT,
+                   help="measured figure fitted and predicted: median (wall time, default; the "
+                        "figure `pareto` and the explorer show), min (fastest block), cpu "
+                        "(process CPU time, 1 thread)")
+
+
 def register(sub: Any) -> None:
-    p = sub.add_parser("latency", help="latency devices, predictions and held-out evaluation")
+    p = sub.add_parser("latency", help="latency devices, calibration, predictions and evaluation")
     lsub = p.add_subparsers(dest="latency_command", metavar="ACTION", parser_class=type(p))
     lsub.required = True
 
@@ -107,20 +149,43 @@ def register(sub: Any) -> None:
     add_format_arg(d, ("text", "csv", "json", "markdown"))
     d.set_defaults(func=run_devices)
 
-    q = lsub.add_parser("predict", help="predicted latency for any alpha/resolution")
-    _add_selection(q)
+    c = lsub.add_parser("calibrate", help="measure this machine within a time budget, then fit")
+    c.add_argument("--budget-s", default="300", help="seconds to spend, fit included (default 300)")
+    c.add_argument("--backend", default="onnxruntime", help="torch or onnxruntime (default)")
+    c.add_argument("--threads", default="1", help="intra-op threads (default 1)")
+    c.add_argument("--device-id", default=None, help="device id (default: this machine)")
+    c.add_argument("--data-dir", default=None, help=DATA_DIR_HELP)
+    c.add_argument("--stat", default="median",
+                   help="measured figure the model fits: median (wall time, default), min, cpu")
+    c.add_argument("--seed", default="0", help="seed of the plan and of the held-out split")
+    c.add_argument("--no-progress", action="store_true", help="no progress bar")
+    c.set_defaults(func=run_calibrate)
+
+    q = lsub.add_parser("predict", help="predicted latency for any alpha/resolution/rounding")
+    _add_kernel_selection(q)
     add_list_args(q, "1.0", "224")
-    q.add_argument("--show-fit", action="store_true", help="also print the fitted rates per type")
+    q.add_argument("--rounding", default=None,
+                   help="channel rounding: int, slim, divisible8 (default: the device's own when "
+                        "all its configs share one, e.g. slim for the published phones, else int)")
+    q.add_argument("--allow-extrapolation", action="store_true",
+                   help="predict outside the calibrated range (alpha, resolution, channel counts)")
+    q.add_argument("--show-fit", action="store_true", help="also print the fitted terms per "
+                                                            "layer type and kernel path")
     add_format_arg(q, ("text", "csv", "json", "markdown"))
     q.set_defaults(func=run_predict)
 
-    e = lsub.add_parser("evaluate", help="fit on some configs, test on the others")
+    e = lsub.add_parser("evaluate", help="score the model: on fresh random configs measured now "
+                                         "(--random N), or by held-out splits of stored ones")
     _add_selection(e)
+    e.add_argument("--random", default=None, metavar="N",
+                   help="measure N fresh random configs now (alpha 0.25..1.3, resolution 96..288, "
+                        "rounding int or divisible8) and score the per-kernel model on them")
     e.add_argument("--split", default=None,
                    help="paper (hold out the 16 paper configs; default when possible), loo, "
                         "random")
     e.add_argument("--test-fraction", default="0.3", help="random split: held-out share")
-    e.add_argument("--seed", default="0", help="random split: seed")
+    e.add_argument("--seed", default="0", help="random split / --random: seed")
+    e.add_argument("--no-progress", action="store_true", help="--random: no progress bar")
     add_format_arg(e, ("text", "csv", "json", "markdown"))
     e.set_defaults(func=run_evaluate)
 
@@ -189,70 +254,105 @@ def run_devices(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_predict(args: argparse.Namespace) -> int:
-    import numpy as np
-
+def _kernel_selection(args: argparse.Namespace) -> dict[str, Any]:
+    from costmodel.cli.bench import int_list
+    from costmodel.core.arch import check_choice
     from costmodel.io import latency_data
-    from costmodel.latency import model as latency_model
+    from costmodel.latency import kernel
+
+    stat = kernel.DEFAULT_STAT if args.stat == "auto" else args.stat
+    spec = latency_data.select_device(
+        args.device_id, backend=args.backend, data_dir=args.data_dir,
+        threads=None if args.threads is None else int_list(args.threads, "threads")[0])
+    args.device_id = spec.device_id  # the name's device (an alias or old id resolved)
+    return {"backend": spec.backend, "threads": spec.threads, "precision": spec.precision,
+            "batch": int_list(args.batch, "batch")[0], "variant": args.variant,
+            "stat": check_choice("stat", stat, kernel.STATS), "data_dir": args.data_dir}
+
+
+def _model_title(device_id: str, model: Any) -> str:
+    from costmodel.io import latency_data
+    from costmodel.latency import kernel
+
+    meta, threads = model.meta, model.meta.get("threads")
+    sel = meta.get("selection")
+    how = (f"{model.rule.label} chosen by {kernel.FOLDS}-fold cross-validation "
+           f"({100 * sel['inner_within']:.1f}% within +/-10%)" if sel else model.rule.label)
+    return (f"{device_id} {meta.get('backend')}{'' if threads is None else f' {threads} thread(s)'}"
+            f" batch {model.batch}: per-kernel model fitted on {meta.get('n_train')} measured "
+            f"configs ({kernel.STAT_LABELS[model.stat]} ms; {how}); "
+            f"{'published figures' if meta.get('published') else latency_data.MEASURED_SOURCE}")
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    from costmodel.core.arch import ROUNDING_RULES, check_choice
+    from costmodel.latency import predict
 
     fmt = check_format(args)
-    sel = _selection(args)
+    sel = _kernel_selection(args)
     device_id = _check_device(args.device_id, sel["data_dir"])
-    alphas = parse_values(args.alpha, "alpha", float)
-    res = parse_values(args.resolution, "resolution", int)
-    model = latency_model.fit_device(device_id, **sel)
-    meta = model.meta
-    aa, rr = (g.ravel() for g in np.meshgrid(alphas, res, indexing="ij"))
-    f = model.features(aa, rr)
-    pred = model.predict_features(f)
-    base = meta["k_baseline"] * f.total_mult_adds
-    measured = latency_model.measured_configs(
-        device_id, backend=meta["backend"], threads=meta["threads"], batch=sel["batch"],
-        variant=sel["variant"], stat=meta["stat"], across=sel["across"], data_dir=sel["data_dir"],
-        precision=sel["precision"])
-    known = {(round(float(a), 6), int(r)): y for a, r, y in
-             zip(measured["alpha"], measured["resolution"], measured["y_ms"], strict=True)}
-    limits = None
-    if not meta["published"]:
-        limits = latency_model.hardware_limits(device_id, meta["threads"], "cpu"
-                                               if "cuda" not in device_id else "cuda",
-                                               sel["data_dir"])
-    bound = (latency_model.roofline_bound_ms(aa, rr, peak_gflops=limits["peak_gflops"],
-                                             bandwidth_gbs=limits["bandwidth_gbs"],
-                                             variant=sel["variant"], rounding=model.rounding,
-                                             classes=model.classes, batch=sel["batch"])
-             if limits else np.full(aa.shape, np.nan))
-    rows = []
-    for i in range(aa.size):
-        m = known.get((round(float(aa[i]), 6), int(rr[i])))
-        rows.append({"alpha": float(aa[i]), "resolution": int(rr[i]),
-                     "mult_adds_m": float(f.total_mult_adds[i]) / 1e6,
-                     "predicted_ms": float(pred[i]), "baseline_ms": float(base[i]),
-                     "measured_ms": m,
-                     "roofline_ms": float(bound[i]) if bound[i] == bound[i] else None,
-                     "vs_roofline": (m / float(bound[i])) if m and bound[i] == bound[i] else None})
-    threads = meta["threads"]
-    title = (f"{device_id} {meta['backend']}"
-             f"{'' if threads is None else f' {threads} thread(s)'} batch {sel['batch']}: "
-             f"{model.form} model fitted on {meta['n_train']} measured configs ({meta['stat']}, "
-             f"{sel['across']} over passes{', pad ' + str(model.pad) if model.pad > 1 else ''}); "
-             f"{'published figures' if meta['published'] else latency_data.MEASURED_SOURCE}")
-    if meta.get("selection"):
-        title += "\n" + _selection_line([{**meta["selection"], "folds": 1}], 1)
-    if limits is None and not meta["published"]:
+    rounding = (None if args.rounding is None
+                else check_choice("rounding", args.rounding, list(ROUNDING_RULES)))
+    res = predict.predict(device_id, parse_values(args.alpha, "alpha", float),
+                          parse_values(args.resolution, "resolution", int), rounding=rounding,
+                          allow_extrapolation=args.allow_extrapolation, **sel)
+    model, rows = res.model, res.rows
+    cols = predict_columns(res.stat_label)
+    title = _model_title(device_id, model)
+    if res.extrapolated:
+        title += f"\nextrapolated (--allow-extrapolation): {res.extrapolated[0]}"
+    if res.limits is None and not model.meta.get("published"):
         title += "\n(no hardware limits stored: `costmodel bench --roofline` measures them)"
+    terms = model.terms()
     if fmt == "json":
-        text = render("json", rows, PREDICT_COLUMNS, json_obj={
-            "device_id": device_id, "meta": meta, "form": model.form, "coef": model.coef,
-            "rates": model.rates(), "hardware": limits, "predictions": rows})
+        meta = {k: v for k, v in model.meta.items() if k != "measured"}
+        text = render("json", rows, cols, json_obj={
+            "device_id": device_id, "stat": model.stat, "stat_label": res.stat_label,
+            "rule": {"align": model.rule.align, "block": model.rule.block}, "meta": meta,
+            "terms": terms, "hardware": res.limits, "extrapolated": res.extrapolated,
+            "predictions": rows})
     else:
-        text = (render(fmt, rows, PREDICT_COLUMNS, title=title) if fmt == "text"
-                else render(fmt, rows, PREDICT_COLUMNS))
+        text = (render(fmt, rows, cols, title=title) if fmt == "text" else render(fmt, rows, cols))
         if args.show_fit and fmt != "csv":
-            text += "\n" + (render(fmt, model.rates(), RATE_COLUMNS,
-                                   title="fitted per-type rates (effective)") if fmt == "text"
-                            else render(fmt, model.rates(), RATE_COLUMNS))
+            text += "\n" + (render(fmt, terms, RATE_COLUMNS, title="fitted terms (effective)")
+                            if fmt == "text" else render(fmt, terms, RATE_COLUMNS))
     emit(text, args)
+    return 0
+
+
+def run_calibrate(args: argparse.Namespace) -> int:
+    from costmodel.cli.bench import int_list, positive_float
+    from costmodel.core.arch import check_choice
+    from costmodel.io import latency_data
+    from costmodel.latency import calibrate, kernel
+    from costmodel.latency.bench import BACKENDS, device_info
+
+    backend = check_choice("backend", args.backend, BACKENDS)
+    threads = int_list(args.threads, "threads")[0]
+    stat = check_choice("stat", args.stat, kernel.STATS)
+    budget = positive_float(args.budget_s, "budget-s")
+    seed = int_list(args.seed, "seed", minimum=0)[0]
+    info = device_info("cpu", args.data_dir)  # this machine's id and fingerprint
+    device_id = latency_data.check_device_id(args.device_id or info["device_id"])
+    path = latency_data.writable_latency_path(device_id, args.data_dir)
+    cal = calibrate.calibrate(budget_s=budget, backend=backend, threads=threads,
+                              device_id=device_id, path=path, fingerprint=info["fingerprint"],
+                              data_dir=args.data_dir, seed=seed, progress=not args.no_progress)
+    out = [f"{device_id} {backend} {threads} thread(s): measured {len(cal.measured)} configs in "
+           f"{cal.elapsed_s:.0f} s of a {budget:g} s budget "
+           f"({'stopped: budget' if cal.stopped == 'budget' else cal.stopped}); "
+           f"{cal.skipped} planned configs were already measured; rows in {path}"]
+    try:
+        calibrate.finish(cal, stat=stat, data_dir=args.data_dir, seed=seed)
+    except CostModelError as exc:
+        out.append(f"not fitted: {exc}")
+        emit("\n".join(out) + "\n", args)
+        return 1
+    assert cal.held_out is not None and cal.model is not None
+    out.append(f"model: {cal.model.rule.label} ({kernel.STAT_LABELS[stat]} ms), fitted on "
+               f"{cal.model.meta['n_train']} configs; total time {cal.elapsed_s:.0f} s")
+    out.append(cal.held_out.line())
+    emit("\n".join(out) + "\n", args)
     return 0
 
 
@@ -261,6 +361,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from costmodel.latency import model as latency_model
 
     fmt = check_format(args)
+    if args.random is not None:
+        return _run_evaluate_random(args, fmt)
     sel = _selection(args)
     device_id = _check_device(args.device_id, sel["data_dir"])
     if args.split is not None:
@@ -290,5 +392,45 @@ def run_evaluate(args: argparse.Namespace) -> int:
         text = render("text", ev.rows, EVAL_COLUMNS, title=head)
     else:
         text = head.replace("\n", "\n\n") + "\n\n" + render(fmt, ev.rows, EVAL_COLUMNS)
+    emit(text, args)
+    return 0
+
+
+def _run_evaluate_random(args: argparse.Namespace, fmt: str) -> int:
+    from costmodel.cli.bench import int_list
+    from costmodel.latency import calibrate, kernel
+
+    sel = _kernel_selection(args)
+    device_id = _check_device(args.device_id, sel["data_dir"])
+    n = int_list(args.random, "random")[0]
+    seed = int_list(args.seed, "seed", minimum=0)[0]
+    if args.split is not None:
+        raise CostModelError("--random measures fresh configs; allowed: --random or --split, "
+                             "not both")
+    model = kernel.fit_device(device_id, **sel)
+    if model.meta.get("published"):
+        raise CostModelError(f"device {device_id!r} has published figures only and cannot be "
+                             f"measured here; allowed: a device measured on this machine")
+    out = calibrate.evaluate_random(model, n, backend=model.meta["backend"],
+                                    threads=model.meta["threads"], seed=seed,
+                                    progress=not args.no_progress, data_dir=sel["data_dir"])
+    label = kernel.STAT_LABELS[model.stat]
+    cols = random_eval_columns(label)
+    iqr = out["abs_error_iqr_pct"]
+    head = (f"{_model_title(device_id, model)}\n{n} fresh random configs measured now (seed "
+            f"{seed}): {100 * out['within']:.1f}% within +/-10% (k*MAdds baseline "
+            f"{100 * out['baseline_within']:.1f}%); |error| median "
+            f"{out['abs_error_median_pct']:.1f}%, IQR {iqr[0]:.1f}-{iqr[1]:.1f}%")
+    outside = sum(1 for r in out["rows"] if r["outside"])
+    if outside:
+        head += f"\n{outside} of them outside the calibrated range (predicted anyway)"
+    if fmt == "json":
+        text = render("json", out["rows"], cols, json_obj={"device_id": device_id, **out})
+    elif fmt == "csv":
+        text = render("csv", out["rows"], cols, csv_keys=[c.key for c in cols])
+    elif fmt == "text":
+        text = render("text", out["rows"], cols, title=head)
+    else:
+        text = head.replace("\n", "\n\n") + "\n\n" + render(fmt, out["rows"], cols)
     emit(text, args)
     return 0

@@ -40,7 +40,7 @@ def register(sub: Any) -> None:
                    help="peak activation memory budget (MB, fp32)")
     p.add_argument("--min-top1", default=None, help="minimum top-1 (%%)")
     p.add_argument("--predicted-latency", action="store_true",
-                   help="budget the device's predicted latency (costmodel.latency.model) instead "
+                   help="budget the device's predicted latency (costmodel.latency.kernel) instead "
                         "of measured, so --grid configs qualify")
     add_points_args(p)
     add_format_arg(p, FORMATS)

@@ -726,15 +726,17 @@ def load_latency(device_id: str | None = None, *, backend: str | None = None,
 def latency_table(device_id: str, *, backend: str | None = None, threads: int | None = None,
                   batch: int = 1, precision: str = "float32", variant: str = "mobilenet_v1",
                   channels_last: bool = False, across: str = "median",
-                  data_dir: str | Path | None = None) -> pd.DataFrame:
+                  data_dir: str | Path | None = None, rounding: str | None = "int") -> pd.DataFrame:
     """One latency per (alpha, resolution) of one device: the objective a Pareto front or a
     budget reads. ``backend`` defaults to ``onnxruntime`` (then ``torch``) on measured devices and
     to ``tflite-cpu`` on the published phones; ``threads`` defaults to the fewest measured.
     Repeated measurements of one key (``--passes``) are combined ``across`` them: ``median``
     (default: the typical pass; on a shared machine it reproduces better than the minimum, see
     issue #4's report) or ``min`` (the least disturbed pass).
-    Columns: alpha, resolution, median_ms, min_ms, iqr_ms, cpu_ms (measured devices), rows
-    (measurements of the key), backend, threads, published, source."""
+    ``rounding``: the channel rounding of the configs read (published phones: their own);
+    None reads every rounding, one row per (alpha, resolution, rounding).
+    Columns: alpha, resolution, rounding, median_ms, min_ms, iqr_ms, cpu_ms (measured devices),
+    rows (measurements of the key), backend, threads, published, source."""
     frame = load_latency(device_id, batch=batch, precision=precision, data_dir=data_dir)
     if backend is None:
         have = set(frame["backend"])
@@ -743,6 +745,8 @@ def latency_table(device_id: str, *, backend: str | None = None, threads: int | 
     frame = load_latency(device_id, backend=backend, batch=batch, precision=precision,
                          data_dir=data_dir)
     frame = frame[frame["variant"] == variant]
+    if rounding is not None and not frame["published"].all():
+        frame = frame[frame["rounding"] == rounding]
     if "channels_last" in frame and not frame["published"].all():
         frame = frame[frame["channels_last"].fillna(False).astype(bool) == channels_last]
     if threads is None and frame["threads"].notna().any():
@@ -758,7 +762,7 @@ def latency_table(device_id: str, *, backend: str | None = None, threads: int | 
             "iqr_ms": ("iqr_ms", across), "rows": ("median_ms", "size")}
     if "cpu_ms" in frame:
         spec["cpu_ms"] = ("cpu_ms", across)
-    agg = frame.groupby(["alpha", "resolution"], as_index=False).agg(**spec)
+    agg = frame.groupby(["alpha", "resolution", "rounding"], as_index=False).agg(**spec)
     return agg.assign(backend=backend, threads=threads, published=bool(frame["published"].iloc[0]),
                       source=frame["source"].iloc[0])
 

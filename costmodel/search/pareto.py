@@ -57,7 +57,6 @@ from __future__ import annotations
 
 import bisect
 import math
-import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -249,36 +248,32 @@ def _load_latency(device: str, variant: str, stamp: tuple[tuple[str, int, int], 
 
 def _latency_model() -> Any:
     try:
-        import costmodel.latency.model as lm
+        import costmodel.latency.kernel as lm
     except ImportError:
         return None
     return lm
 
 
 def _predicted_latency(device: str, alphas: np.ndarray, resolutions: np.ndarray,
-                       variant: str) -> np.ndarray:
-    """Predicted latency (ms) per config from costmodel.latency.model's model of the device,
-    fitted on all of that device's measured (or published) configs; the fit is cached per
-    file version (it takes seconds; predicting is milliseconds)."""
+                       variant: str, rounding: str = "int") -> tuple[np.ndarray, str | None]:
+    """Predicted latency (ms) per config from costmodel.latency.kernel's model of the device,
+    fitted on all of that device's measured (or published) configs (cached per data version),
+    and NaN for a config outside the calibrated range, with the first such reason."""
     lm = _latency_model()
     if lm is None or not hasattr(lm, "fit_device"):
-        raise CostModelError(f"objective 'latency_pred:{device}' needs costmodel.latency.model "
+        raise CostModelError(f"objective 'latency_pred:{device}' needs costmodel.latency.kernel "
                              f"(fit_device), which this tree does not have; allowed: "
                              f"latency:{device}")
-    model = _latency_fit(device, variant, _data_stamp())
-    pred = model.predict_configs(np.asarray(alphas, dtype=np.float64),
-                                 np.asarray(resolutions, dtype=np.int64))
-    return np.asarray(pred, dtype=np.float64).reshape(np.shape(alphas))
-
-
-@lru_cache(maxsize=16)
-def _latency_fit(device: str, variant: str, stamp: tuple[tuple[str, int, int], ...]) -> Any:
     spec = resolve_device(device)
-    lm = _latency_model()
-    with warnings.catch_warnings():  # the optimizer's trial steps may overflow; harmless
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return lm.fit_device(spec.device_id, backend=spec.backend, threads=spec.threads,
-                             precision=spec.precision, variant=variant)
+    model = lm.fit_device(spec.device_id, backend=spec.backend, threads=spec.threads,
+                          precision=spec.precision, variant=variant)
+    a = np.asarray(alphas, dtype=np.float64).ravel()
+    r = np.asarray(resolutions, dtype=np.int64).ravel()
+    d = model.design(a, r, rounding)
+    why = model.outside(d, a, r)
+    pred = np.where([w is None for w in why], model.predict_design(d), np.nan)
+    first = next((w for w in why if w), None)
+    return pred.reshape(np.shape(alphas)), first
 
 
 # ------------------------------------------------------------------------------------------
@@ -425,7 +420,12 @@ def points(objectives: Iterable[Any] | str = (), *, grid: bool = False,
               "classes": int(classes)}
     for o in objs:
         if o.kind == "latency_pred":
-            cols[o.name] = _predicted_latency(o.device or "", a, r, variant)
+            cols[o.name], why = _predicted_latency(o.device or "", a, r, variant, rounding)
+            if why:
+                n_out = int(np.isnan(cols[o.name]).sum())
+                notes.append(f"{n_out} configs outside the calibrated range of {o.device} have "
+                             f"no {o.name} (e.g. {why}; `costmodel latency calibrate` measures "
+                             f"this machine)")
 
     frame = pd.DataFrame(cols)
     far_left_out: dict[str, Any] = {}  # how many were left out, e.g. which, and the note saying so

@@ -147,7 +147,8 @@ def recommend(max_latency_ms: Any = None, device: str | None = None, max_params_
             "latency_predicted": bool(lat_col and predicted_latency),
             "considered": n, "feasible": int(feasible.sum()), "notes": list(frame.attrs["notes"]),
             "edition": frame.attrs["edition"], "binding": [], "jointly_binding": [],
-            "slack": {}, "closest": None, "needs": {}, "runner_up": None, "best": None}
+            "slack": {}, "closest": None, "needs": {}, "runner_up": None, "best": None,
+            "alignment": []}
 
     if not feasible.any():
         # Closest: the smallest worst-case ratio of what a config needs to the budget.
@@ -225,5 +226,27 @@ def recommend(max_latency_ms: Any = None, device: str | None = None, max_params_
                + ", ".join(f"{k} {_fmt(float(column(BUDGETS[k])[j]))}" for k in jointly) + ".")
     else:
         why = "No budget binds: the most accurate config considered meets every budget."
+    alignment = _alignment(best, device, frame.attrs["config"]) if device else []
+    if alignment:
+        from costmodel.latency.predict import alignment_note
+
+        base["notes"].append(alignment_note(best["label"], frame.attrs["config"]["rounding"],
+                                            alignment))
     return {**base, "status": "ok", "best": best, "runner_up": runner, "binding": binding,
-            "jointly_binding": jointly, "slack": slack, "reason": f"{head} {why}"}
+            "jointly_binding": jointly, "slack": slack, "reason": f"{head} {why}",
+            "alignment": alignment}
+
+
+def _alignment(best: dict[str, Any], device: str, config: dict[str, Any]) -> list[dict[str, Any]]:
+    """The best config's aligned alternatives (same alpha under divisible8, nearest alpha with
+    channels that are multiples of 8) with their predicted latency on ``device``: latency is
+    not monotone in alpha, and a config slowed by its channel alignment shows as such."""
+    from costmodel.latency import kernel
+    from costmodel.latency.predict import aligned_alternatives
+    from costmodel.search.pareto import resolve_device
+
+    spec = resolve_device(device)
+    model = kernel.fit_device(spec.device_id, backend=spec.backend, threads=spec.threads,
+                              precision=spec.precision, variant=config["variant"])
+    return aligned_alternatives(model, float(best["alpha"]), int(best["resolution"]),
+                                config["rounding"])

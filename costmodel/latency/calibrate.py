@@ -1,0 +1,238 @@
+"""``costmodel latency calibrate`` and ``costmodel latency evaluate --random`` (issue #10).
+
+Calibrate measures this machine for one backend and thread count within a time budget, then
+fits :mod:`costmodel.latency.kernel`'s model and scores it on configs it held out.
+
+What it measures (:func:`plan`): a scrambled Sobol sequence over alpha 0.25..1.3, resolution
+96..288 and the rounding rules ``int`` and ``divisible8``, after the four corners of that range,
+so that any prefix of the plan (a budget cut anywhere) spreads over the whole range. Every other
+point has its alpha snapped to a multiple of 1/8 or 1/4 (under ``int`` rounding: channel counts
+that are multiples of 4 and 8, many of 16), the others keep alphas whose channel counts are not;
+``divisible8`` gives multiples of 8 at any alpha. So the fit sees both sides of each alignment step
+at every scale.
+
+Time: before each config it estimates that config's cost (build + export + timing, a line in
+mult-adds fitted to the configs measured so far, x1.5; a prior for the first) and stops when the
+estimate would end past the budget less a reserve for the fit. Each finished row is written at
+once, atomically (:func:`costmodel.io.latency_data.append_row`), so an interrupted or killed run
+loses no finished row, and a second run resumes the plan where the first stopped (configs this
+machine already measured for this device/backend/threads are skipped).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from costmodel.errors import CostModelError
+from costmodel.latency import kernel
+
+ALPHA_RANGE = (0.25, 1.3)
+RESOLUTION_RANGE = (96, 288)
+ROUNDINGS = ("int", "divisible8")
+PLAN_SIZE = 4096
+MIN_TIME_S = 0.2  # timed seconds per config (plus warm-up): more configs beat more passes
+REPEATS = 5
+WARMUP = 2
+SAFETY = 1.5
+PRIOR_MACS_PER_S = 5e9
+
+
+def _snap(alpha: float, step: float) -> float:
+    return float(min(max(round(alpha / step) * step, ALPHA_RANGE[0]), ALPHA_RANGE[1]))
+
+
+def plan(n: int = PLAN_SIZE, seed: int = 0) -> list[tuple[float, int, str]]:
+    """The calibration plan: (alpha, resolution, rounding), corners first (see module doc)."""
+    from scipy.stats import qmc
+
+    (alo, ahi), (rlo, rhi) = ALPHA_RANGE, RESOLUTION_RANGE
+    # the cheapest config first (it pays the imports and shows the fixed cost per config), then
+    # the most expensive: after these two the cost estimate spans every later one
+    out = [(alo, rlo, "int"), (ahi, rhi, "divisible8"), (ahi, rlo, "int"), (alo, rhi, "divisible8")]
+    pts = qmc.Sobol(d=3, scramble=True, seed=seed).random(1 << int(np.ceil(np.log2(max(n, 2)))))
+    for i, (u, v, w) in enumerate(pts[: max(n - len(out), 0)]):
+        alpha = alo + float(u) * (ahi - alo)
+        alpha = {1: _snap(alpha, 0.125), 3: _snap(alpha, 0.25)}.get(i % 4, round(alpha, 4))
+        out.append((alpha, int(round(rlo + float(v) * (rhi - rlo))), ROUNDINGS[int(w >= 0.5)]))
+    return out[:n]
+
+
+def random_configs(n: int, seed: int = 0) -> list[tuple[float, int, str]]:
+    """``n`` test configs: alpha uniform in 0.25..1.3 (4 decimals), integer resolution uniform in
+    96..288, rounding int or divisible8 with equal odds; seeded."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise CostModelError(f"random {n!r} is out of range; allowed: an integer >= 1")
+    rng = np.random.default_rng(seed)
+    return [(round(float(rng.uniform(*ALPHA_RANGE)), 4),
+             int(rng.integers(RESOLUTION_RANGE[0], RESOLUTION_RANGE[1] + 1)),
+             ROUNDINGS[int(rng.integers(2))]) for _ in range(n)]
+
+
+def _options(backend: str, threads: int, rounding: str) -> Any:
+    from costmodel.latency.bench import BenchOptions
+
+    return BenchOptions(backend=backend, threads=threads, repeats=REPEATS, min_time=MIN_TIME_S,
+                        warmup=WARMUP, rounding=rounding).checked()
+
+
+def _mult_adds(alpha: float, resolution: int, rounding: str) -> float:
+    return float(kernel.design([alpha], [resolution], [rounding]).mult_adds[0])
+
+
+class _CostEstimate:
+    """Seconds a config will take: ``c0 + c1 * mult-adds`` over the configs measured so far."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[float, float]] = []
+
+    def add(self, mult_adds: float, seconds: float) -> None:
+        self.seen.append((mult_adds, seconds))
+
+    def __call__(self, mult_adds: float) -> float:
+        """Until 3 configs of different size are measured: the slowest so far (1 s before any)
+        plus 25 calls at 5 GMAC/s, a prior; then the fitted line. Times SAFETY. The first
+        config of a run also pays one-time costs (imports, the first export): it is left out
+        once there are two others."""
+        seen = self.seen[1:] if len(self.seen) >= 3 else self.seen
+        m, s = (np.asarray(v, dtype=float) for v in zip(*seen, strict=True)) \
+            if seen else (np.zeros(0), np.zeros(0))
+        if len(seen) < 3 or np.ptp(m) == 0:
+            c0 = float(s.max()) if s.size else 1.0
+            return SAFETY * (c0 + 25 * mult_adds / PRIOR_MACS_PER_S)
+        c1, c0 = np.polyfit(m, s, 1)
+        return SAFETY * max(float(c0 + max(c1, 0.0) * mult_adds), float(s.min()))
+
+
+@dataclass
+class Calibration:
+    device_id: str
+    backend: str
+    threads: int
+    path: Path
+    budget_s: float
+    elapsed_s: float = 0.0
+    measured: list[dict[str, Any]] = field(default_factory=list)  # rows measured now
+    skipped: int = 0  # planned configs already in the file (resumed)
+    stopped: str = ""  # why the loop ended
+    held_out: kernel.HeldOut | None = None
+    model: kernel.KernelModel | None = None
+
+
+MeasureFn = Callable[[float, int, Any], dict[str, Any]]
+
+
+def _default_measure(alpha: float, resolution: int, opts: Any,
+                     data_dir: Any = None) -> dict[str, Any]:
+    from costmodel.latency.bench import measure
+
+    return measure(alpha, resolution, opts, data_dir=data_dir)
+
+
+def calibrate(*, budget_s: float = 300.0, backend: str = "onnxruntime", threads: int = 1,
+              device_id: str, path: Path, fingerprint: str = "", data_dir: Any = None,
+              seed: int = 0, measure: MeasureFn | None = None, progress: bool = True,
+              clock: Callable[[], float] = time.monotonic,
+              reserve_s: float | None = None) -> Calibration:
+    """Measure planned configs until the budget (less ``reserve_s`` for the fit, default 5% of
+    it, at most 15 s) is spent, writing each row to ``path`` at once (:func:`finish` then scores
+    and fits). ``fingerprint``: this machine's (resume skips only its rows); ``data_dir``: the
+    user data folder the rows' fingerprint is read from."""
+    from tqdm import tqdm
+
+    from costmodel.io import latency_data
+    from costmodel.latency.bench import planned_row_key
+
+    if not (isinstance(budget_s, int | float) and 0 < budget_s <= 86400):
+        raise CostModelError(f"budget-s {budget_s!r} is out of range; allowed: 0 < seconds <= 86400")
+    start = clock()
+    reserve = min(0.05 * budget_s, 15.0) if reserve_s is None else reserve_s
+    measure = measure or partial(_default_measure, data_dir=data_dir)
+    have = latency_data.measured_counts(path)
+    cal = Calibration(device_id, backend, threads, path, float(budget_s))
+    estimate = _CostEstimate()
+    bar = tqdm(total=round(float(budget_s), 1), unit="s", desc="calibrate", file=sys.stderr,
+               disable=not progress, dynamic_ncols=True,
+               bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s {postfix}")
+    try:
+        for alpha, res, rounding in plan(seed=seed):
+            opts = _options(backend, threads, rounding)
+            key = planned_row_key(alpha, res, opts, device_id, fingerprint)
+            if have.get(key, 0):
+                cal.skipped += 1
+                continue
+            madds = _mult_adds(alpha, res, rounding)
+            if clock() - start + estimate(madds) > budget_s - reserve:
+                cal.stopped = "budget"
+                break
+            t0 = clock()
+            row = {**measure(alpha, res, opts), "device_id": device_id}
+            latency_data.append_row(path, row)
+            have[key] = 1  # the plan may repeat a config
+            cal.measured.append(row)
+            estimate.add(madds, clock() - t0)
+            bar.set_postfix_str(f"{len(cal.measured)} configs, last {alpha:g}-{res} {rounding}")
+            bar.update(round(clock() - start, 1) - bar.n)
+        else:
+            cal.stopped = "plan done"
+    finally:
+        bar.close()
+    cal.elapsed_s = clock() - start
+    return cal
+
+
+def finish(cal: Calibration, *, stat: str, data_dir: Any, seed: int = 0) -> Calibration:
+    """The held-out score of the device's configs for this backend/threads, and the fit on all
+    (cached for later predictions)."""
+    m = kernel.measured(cal.device_id, backend=cal.backend, threads=cal.threads, stat=stat,
+                        data_dir=data_dir)
+    cal.held_out = kernel.held_out(m, stat=stat, seed=seed)
+    cal.model = kernel.fit_device(cal.device_id, backend=cal.backend, threads=cal.threads,
+                                  stat=stat, data_dir=data_dir)
+    return cal
+
+
+def measure_random(n: int, *, backend: str, threads: int, seed: int = 0,
+                   measure: MeasureFn | None = None, progress: bool = True,
+                   data_dir: Any = None) -> list[dict[str, Any]]:
+    """Measure ``n`` fresh random configs now (:func:`random_configs`); nothing is saved."""
+    from tqdm import tqdm
+
+    measure = measure or partial(_default_measure, data_dir=data_dir)
+    return [measure(alpha, res, _options(backend, threads, rounding))
+            for alpha, res, rounding in tqdm(random_configs(n, seed), desc="evaluate",
+                                             unit="config", file=sys.stderr,
+                                             disable=not progress, dynamic_ncols=True)]
+
+
+def score_measured(model: kernel.KernelModel, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Score ``model`` on measured rows, against the statistic it was fitted to: ``within``
+    (share within +/-10%), |error| median and IQR (percent), per-config ``rows``."""
+    a = [float(r["alpha"]) for r in rows]
+    res = [int(r["resolution"]) for r in rows]
+    rd = [str(r["rounding"]) for r in rows]
+    within, out, err = kernel.score(model, a, res, rd, [float(r[f"{model.stat}_ms"]) for r in rows])
+    for row, why in zip(out, model.outside(model.design(a, res, rd), a, res), strict=True):
+        row["outside"] = why
+    q1, med, q3 = np.quantile(err, [0.25, 0.5, 0.75])
+    return {"within": within, "n": len(out), "abs_error_median_pct": 100 * float(med),
+            "abs_error_iqr_pct": [100 * float(q1), 100 * float(q3)],
+            "baseline_within": float(np.mean([abs(x["baseline_error_pct"]) <= 100 * kernel.WITHIN
+                                              for x in out])),
+            "stat": model.stat, "rows": out}
+
+
+def evaluate_random(model: kernel.KernelModel, n: int, *, backend: str, threads: int,
+                    seed: int = 0, measure: MeasureFn | None = None,
+                    progress: bool = True, data_dir: Any = None) -> dict[str, Any]:
+    """Measure ``n`` fresh random configs now and score ``model`` on them. Nothing is saved."""
+    rows = measure_random(n, backend=backend, threads=threads, seed=seed, measure=measure,
+                          progress=progress, data_dir=data_dir)
+    return {**score_measured(model, rows), "seed": seed}

@@ -1,0 +1,560 @@
+"""A per-kernel latency model that holds at any alpha, resolution and rounding (issue #10).
+
+Why per kernel path: a runtime does not run every layer shape the same way. Measured on this
+project's machine (Intel Xeon, AVX-512, onnxruntime 1.32, 1 thread; ``onnxruntime`` session
+profiling of the whole network, see README "Alignment steps"): onnxruntime's NCHWc transformer
+runs a conv in a blocked layout (16 channels per block on AVX-512, 8 on AVX2, output channels
+padded up to the block) only when its input channel count is a multiple of 4; every other conv
+falls back to the plain NCHW kernels (a depthwise conv about 3.5x slower per mult-add), and each
+switch between the two layouts costs a reorder of the whole activation. So 0.9875-200 under
+``--rounding int`` (channels 31, 63, 126, ...) runs at 20 ms where 1.0-200 runs at 10 ms.
+torch eager shows no such step.
+
+The model, per layer ``l`` of a config (shapes from the engine's own resolver):
+
+* a *group* ``g = (layer type, path)``: ``path`` is ``blocked`` when the layer's input channel
+  count is a multiple of ``align`` (or below it: the image input), else ``plain``; pooling and FC
+  layers have one path;
+* terms: compute ``M_l`` (mult-adds; on the blocked path with channels padded up to ``block``),
+  memory ``B_l`` (weight + input + output bytes, fp32), and a fixed cost per layer;
+* a layout conversion wherever the path changes between consecutive conv layers (and after the
+  last blocked conv): its bytes, in and out separately, and a count.
+
+``T = sum_g (a_g * sum M + b_g * sum B + c_g * count) + r_in * B_in + r_out * B_out + r_c * n``,
+linear in its coefficients (all >= 0), fitted by ``scipy.optimize.nnls`` on relative error.
+The rule ``(align, block)`` is a choice among :data:`ALIGNS` x :data:`BLOCKS`, made by k-fold
+cross-validation on the training configs only (:func:`select_rule`); ``align 1`` puts every
+layer on one path, which is the plain per-type model, so a backend without steps (torch eager)
+is served by the same selection. Fitting is one small least-squares problem, so a whole
+selection takes well under a second and a prediction is a matrix product.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from costmodel.core.arch import ROUNDING_RULES, check_alpha, check_choice, check_resolution, get_description
+from costmodel.core.conventions import get_convention
+from costmodel.core.engine import BYTES_FP32, count_layer, layer_type
+from costmodel.core.sweep import resolve_arrays
+from costmodel.errors import CostModelError
+from costmodel.latency.model import baseline_k
+
+ALIGNS = (1, 4, 8, 16)  # input-channel multiple that puts a conv on the blocked path
+BLOCKS = (1, 8, 16)  # channel multiple the blocked path computes (pads) to
+SPLIT_KINDS = ("conv", "dw", "pw")  # kinds whose kernel path depends on channel alignment
+REORDER = ("reorder in bytes", "reorder out bytes", "reorders")
+TERMS = ("M", "B", "C", "N")  # mult-adds, bytes, channel x rows (one kernel row each), layers
+WITHIN = 0.10
+FOLDS = 5
+ALIGNMENT_CLASSES = (1, 2, 4, 8, 16)  # gcd(channels, 16): how a channel count is aligned
+
+
+def alignment(channels: np.ndarray) -> np.ndarray:
+    """gcd(channel count, 16) of each entry: 1, 2, 4, 8 or 16."""
+    return np.gcd(np.asarray(channels, dtype=np.int64), 16)
+
+
+@dataclass(frozen=True)
+class Rule:
+    align: int = 1
+    block: int = 1
+
+    @property
+    def label(self) -> str:
+        return f"align {self.align}, block {self.block}"
+
+
+RULES = tuple(Rule(a, b) for a in ALIGNS for b in BLOCKS)
+
+
+def _check_roundings(roundings: Any, n: int) -> np.ndarray:
+    rd = np.asarray([roundings] * n if isinstance(roundings, str) else list(roundings), dtype=object)
+    if rd.shape != (n,):
+        raise CostModelError(f"need one rounding per config, got {rd.size} for {n} configs; "
+                             f"allowed: one rounding, or one per config")
+    for v in set(rd.tolist()):
+        check_choice("rounding", v, list(ROUNDING_RULES))
+    return rd
+
+
+@dataclass
+class Design:
+    """The model's columns for N configs: ``x`` (N, K) and the channel count of every layer
+    (L, N), which bounds the calibrated range."""
+
+    x: np.ndarray
+    columns: list[str]
+    channels: np.ndarray
+    mult_adds: np.ndarray  # (N,) exact total mult-adds (for the k * mult-adds baseline)
+
+
+def _columns(types: Sequence[str], kinds: Sequence[str]) -> list[str]:
+    groups: list[str] = []
+    for t, k in zip(types, kinds, strict=True):
+        for path in (("blocked", "plain") if k in SPLIT_KINDS else ("all",)):
+            g = f"{t}|{path}"
+            if g not in groups:
+                groups.append(g)
+    return [f"{g}|{term}" for g in groups for term in TERMS] + list(REORDER)
+
+
+def design(alphas: Any, resolutions: Any, roundings: Any, *, rule: Rule = Rule(),
+           variant: str = "mobilenet_v1", classes: int = 1000, spec: Any = None,
+           batch: int = 1) -> Design:
+    """The model's columns for each (alphas[i], resolutions[i], roundings[i])."""
+    a = np.asarray([check_alpha(v) for v in np.atleast_1d(alphas)], dtype=np.float64)
+    r = np.asarray([check_resolution(v) for v in np.atleast_1d(resolutions)], dtype=np.int64)
+    if a.shape != r.shape or a.size == 0:
+        raise CostModelError(f"need one resolution per alpha, got {a.size} alphas and {r.size} "
+                             f"resolutions; allowed: equal, non-empty lists")
+    rd = _check_roundings(roundings, a.size)
+    conv = get_convention("paper")
+    desc = get_description(spec)
+    parts: dict[str, tuple[np.ndarray, list[str], np.ndarray, np.ndarray]] = {}
+    for rounding in dict.fromkeys(rd.tolist()):
+        idx = np.flatnonzero(rd == rounding)
+        layers = resolve_arrays(a[idx], r[idx], variant=variant, rounding=rounding,
+                                classes=classes + conv.extra_classes, desc=desc)
+        x, cols, ch, ma = _design_one(layers, idx.size, rule, conv, batch)
+        parts[rounding] = (idx, cols, x, np.vstack([ch, ma[None, :]]))
+    cols = next(iter(parts.values()))[1]
+    x = np.zeros((a.size, len(cols)))
+    extra = np.zeros((next(iter(parts.values()))[3].shape[0], a.size))
+    for idx, _, xs, ex in parts.values():
+        x[idx], extra[:, idx] = xs, ex
+    return Design(x, cols, extra[:-1], extra[-1])
+
+
+def _design_one(layers: Sequence[Any], n: int, rule: Rule, conv: Any,
+                batch: int) -> tuple[np.ndarray, list[str], np.ndarray, np.ndarray]:
+    cols = _columns([layer_type(lay) for lay in layers], [lay.kind for lay in layers])
+    pos = {c: i for i, c in enumerate(cols)}
+    x = np.zeros((n, len(cols)))
+    zeros = np.zeros(n)
+    prev_blocked: np.ndarray | None = None
+    channels, total = [], zeros.copy()
+    for lay in layers:
+        c = count_layer(lay, conv)
+        cin = zeros + lay.in_channels
+        in_bytes = zeros + lay.in_channels * lay.in_size * lay.in_size * batch * BYTES_FP32
+        acts = (lay.in_channels * lay.in_size ** 2 + lay.out_channels * lay.out_size ** 2) * batch
+        total += c.mult_adds * batch
+        channels.append(zeros + lay.out_channels)
+        t = layer_type(lay)
+        rows = zeros + lay.out_channels * lay.out_size * batch
+        nchw_in = np.zeros(n, dtype=bool)  # blocked, reading the plain layout directly
+        if lay.kind in SPLIT_KINDS:
+            if lay.kind != "dw":  # a full conv with few input channels reads NCHW as it is
+                nchw_in = (cin < max(rule.block, rule.align)) & (rule.align > 1)
+            blocked = (cin % rule.align == 0) | nchw_in
+            padded = (_padded_mult_adds(lay, conv, rule.block, nchw_in) * batch
+                      if rule.block > 1 else None)
+            for path, mask in (("blocked", blocked), ("plain", ~blocked)):
+                m = c.mult_adds * batch if path == "plain" or padded is None else padded
+                x[:, pos[f"{t}|{path}|M"]] += np.where(mask, m, 0.0)
+                x[:, pos[f"{t}|{path}|B"]] += np.where(mask, (c.params + acts) * BYTES_FP32, 0.0)
+                x[:, pos[f"{t}|{path}|C"]] += np.where(mask, rows, 0.0)
+                x[:, pos[f"{t}|{path}|N"]] += mask
+        else:
+            blocked = np.zeros(n, dtype=bool)
+            x[:, pos[f"{t}|all|M"]] += c.mult_adds * batch
+            x[:, pos[f"{t}|all|B"]] += (c.params + acts) * BYTES_FP32
+            x[:, pos[f"{t}|all|C"]] += rows
+            x[:, pos[f"{t}|all|N"]] += 1
+        if prev_blocked is not None:
+            into, out_of = blocked & ~prev_blocked & ~nchw_in, prev_blocked & ~blocked
+            x[:, pos[REORDER[0]]] += np.where(into, in_bytes, 0.0)
+            x[:, pos[REORDER[1]]] += np.where(out_of, in_bytes, 0.0)
+            x[:, pos[REORDER[2]]] += into | out_of
+        prev_blocked = blocked
+    return x, cols, np.vstack(channels), total
+
+
+def _padded_mult_adds(lay: Any, conv: Any, block: int, nchw_in: np.ndarray) -> Any:
+    """Mult-adds with channels padded up to ``block`` (input channels only where the layer
+    reads the blocked layout)."""
+    import dataclasses
+
+    def up(c: Any) -> Any:
+        return -(-c // block) * block
+
+    padded = dataclasses.replace(lay, in_channels=np.where(nchw_in, lay.in_channels,
+                                                           up(lay.in_channels)),
+                                 out_channels=up(lay.out_channels))
+    return count_layer(padded, conv).mult_adds
+
+
+# ------------------------------------------------------------------------------------------
+# Fit, predict, select
+# ------------------------------------------------------------------------------------------
+def fit_theta(x: np.ndarray, y_ms: np.ndarray) -> np.ndarray:
+    """Non-negative coefficients (ms per unit of each column) minimizing the relative error."""
+    from scipy.optimize import nnls
+
+    y = np.asarray(y_ms, dtype=float)
+    scale = np.abs(x).max(axis=0)
+    scale[scale == 0] = 1.0
+    w = 1.0 / y
+    theta, _ = nnls((x / scale) * w[:, None], y * w, maxiter=50 * x.shape[1])
+    return theta / scale
+
+
+def _folds(n: int, k: int, seed: int) -> list[np.ndarray]:
+    perm = np.random.default_rng(seed).permutation(n)
+    return [np.sort(perm[i::k]) for i in range(min(k, n))]
+
+
+def cv_errors(x: np.ndarray, y: np.ndarray, *, folds: int = FOLDS, seed: int = 0) -> np.ndarray:
+    """Relative error of each config predicted by the fit on the other folds."""
+    err = np.empty(y.size)
+    for test in _folds(y.size, folds, seed):
+        train = np.setdiff1d(np.arange(y.size), test)
+        err[test] = x[test] @ fit_theta(x[train], y[train]) / y[test] - 1
+    return err
+
+
+@dataclass
+class Selection:
+    rule: Rule
+    within: float  # inner cross-validated share within +/-10%
+    mape: float
+    n: int
+    scores: list[dict[str, Any]] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        return {"align": self.rule.align, "block": self.rule.block, "inner_within": self.within,
+                "inner_mape": self.mape, "n_inner": self.n}
+
+
+def select_rule(alphas: Any, resolutions: Any, roundings: Any, y_ms: Any, *,
+                rules: Sequence[Rule] = RULES, folds: int = FOLDS, seed: int = 0,
+                **kw: Any) -> Selection:
+    """Choose the rule by ``folds``-fold cross-validation over the configs given, and only those
+    (a held-out evaluation passes its training configs). Score: share within +/-10%, then the
+    lower mean |relative error|, then the simpler rule (smaller align, then block)."""
+    y = np.asarray(y_ms, dtype=float)
+    if y.size < 2 * folds:
+        raise CostModelError(f"rule selection needs at least {2 * folds} measured configs, got "
+                             f"{y.size}; allowed: more measurements (a longer --budget-s)")
+    scores = []
+    for rule in rules:
+        err = np.abs(cv_errors(design(alphas, resolutions, roundings, rule=rule, **kw).x, y,
+                               folds=folds, seed=seed))
+        scores.append({"align": rule.align, "block": rule.block,
+                       "within": float((err <= WITHIN + 1e-12).mean()), "mape": float(err.mean())})
+    best = min(scores, key=lambda s: (-s["within"], round(s["mape"], 9), s["align"], s["block"]))
+    return Selection(Rule(int(best["align"]), int(best["block"])), float(best["within"]),
+                     float(best["mape"]), int(y.size), scores)
+
+
+# ------------------------------------------------------------------------------------------
+# The fitted model
+# ------------------------------------------------------------------------------------------
+STATS = ("median", "min", "cpu")  # measured figure fitted: median wall, fastest block, CPU time
+STAT_LABELS = {"median": "median wall", "min": "fastest-block wall", "cpu": "process CPU"}
+DEFAULT_STAT = "median"
+
+
+@dataclass
+class KernelModel:
+    """A fitted per-kernel model: ``theta`` (ms per unit of each column of :func:`design`),
+    the rule, and the calibrated range it may predict without extrapolating."""
+
+    rule: Rule
+    columns: list[str]
+    theta: np.ndarray
+    stat: str = DEFAULT_STAT
+    variant: str = "mobilenet_v1"
+    classes: int = 1000
+    batch: int = 1
+    alpha_range: tuple[float, float] = (0.0, float("inf"))
+    resolution_range: tuple[int, int] = (1, 10**9)
+    channel_lo: list[int] = field(default_factory=list)  # per layer, over the training configs
+    channel_hi: list[int] = field(default_factory=list)
+    untrained: list[str] = field(default_factory=list)  # columns no training config used
+    alignments: list[int] = field(default_factory=lambda: list(ALIGNMENT_CLASSES))
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def design(self, alphas: Any, resolutions: Any, roundings: Any = "int") -> Design:
+        return design(alphas, resolutions, roundings, rule=self.rule, variant=self.variant,
+                      classes=self.classes, batch=self.batch)
+
+    def predict_design(self, d: Design) -> np.ndarray:
+        if d.columns != self.columns:
+            raise CostModelError(f"the model was fitted on other layers ({len(self.columns)} "
+                                 f"columns, got {len(d.columns)}); allowed: variant "
+                                 f"{self.variant!r}")
+        return np.asarray(d.x @ self.theta, dtype=np.float64)
+
+    def predict_configs(self, alphas: Any, resolutions: Any, roundings: Any = "int") -> np.ndarray:
+        """Predicted ms of ``stat`` for each (alphas[i], resolutions[i], roundings[i])."""
+        return self.predict_design(self.design(alphas, resolutions, roundings))
+
+    def predict(self, alpha: Any, resolution: Any, rounding: str = "int") -> float:
+        return float(self.predict_configs([alpha], [resolution], rounding)[0])
+
+    def outside(self, d: Design, alphas: Any, resolutions: Any) -> list[str | None]:
+        """Per config: why it is outside the calibrated range (one line), or None."""
+        a = np.atleast_1d(np.asarray(alphas, dtype=float))
+        r = np.atleast_1d(np.asarray(resolutions))
+        lo, hi = np.asarray(self.channel_lo)[:, None], np.asarray(self.channel_hi)[:, None]
+        ch_bad = np.asarray(((d.channels < lo) | (d.channels > hi)).any(axis=0))
+        pos = [self.columns.index(c) for c in self.untrained]
+        new_path = (d.x[:, pos] != 0).any(axis=1) if pos else np.zeros(a.size, dtype=bool)
+        out: list[str | None] = []
+        (alo, ahi), (rlo, rhi) = self.alpha_range, self.resolution_range
+        for i in range(a.size):
+            if not alo - 1e-9 <= a[i] <= ahi + 1e-9:
+                out.append(f"alpha {a[i]:g} is outside the calibrated range {alo:g}..{ahi:g}")
+            elif not rlo <= r[i] <= rhi:
+                out.append(f"resolution {int(r[i])} is outside the calibrated range {rlo}..{rhi}")
+            elif ch_bad[i]:
+                j = int(np.flatnonzero((d.channels[:, i] < lo[:, 0]) | (d.channels[:, i] > hi[:, 0]))[0])
+                out.append(f"alpha {a[i]:g} gives layer {j} {int(d.channels[j, i])} channels, "
+                           f"outside the calibrated {int(lo[j, 0])}..{int(hi[j, 0])}")
+            elif not np.isin(alignment(d.channels[:, i]), self.alignments).all():
+                bad = d.channels[~np.isin(alignment(d.channels[:, i]), self.alignments), i]
+                out.append(f"alpha {a[i]:g} gives a layer {int(bad[0])} channels (gcd with 16: "
+                           f"{int(alignment(bad[:1])[0])}); the calibrated configs had only "
+                           f"channel counts with gcd {', '.join(map(str, self.alignments))}")
+            elif new_path[i]:
+                col = self.untrained[int(np.flatnonzero(d.x[i, pos] != 0)[0])]
+                out.append(f"alpha {a[i]:g} puts a layer on a kernel path no calibrated config "
+                           f"used ({col.rsplit('|', 1)[0]})")
+            else:
+                out.append(None)
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {"rule": [self.rule.align, self.rule.block], "columns": self.columns,
+                "theta": [float(v) for v in self.theta], "stat": self.stat,
+                "variant": self.variant, "classes": self.classes, "batch": self.batch,
+                "alpha_range": list(self.alpha_range),
+                "resolution_range": list(self.resolution_range),
+                "channel_lo": self.channel_lo, "channel_hi": self.channel_hi,
+                "untrained": self.untrained, "alignments": self.alignments, "meta": self.meta}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> KernelModel:
+        return cls(Rule(*d["rule"]), list(d["columns"]), np.asarray(d["theta"], dtype=float),
+                   d["stat"], d["variant"], int(d["classes"]), int(d["batch"]),
+                   (float(d["alpha_range"][0]), float(d["alpha_range"][1])),
+                   (int(d["resolution_range"][0]), int(d["resolution_range"][1])),
+                   [int(v) for v in d["channel_lo"]], [int(v) for v in d["channel_hi"]],
+                   [str(v) for v in d["untrained"]], [int(v) for v in d["alignments"]],
+                   dict(d.get("meta", {})))
+
+    def terms(self) -> list[dict[str, Any]]:
+        """Readable coefficients per group (layer type | kernel path, or a layout conversion):
+        effective GMAC/s and GB/s (None: the term is zero), us per channel row, fixed us."""
+        out: dict[str, dict[str, Any]] = {}
+        for c, v in zip(self.columns, self.theta, strict=True):
+            group, _, term = c.rpartition("|")
+            if not group:  # a layout conversion column: bytes into / out of blocked, or a count
+                group, term = {REORDER[0]: ("layout conversion into blocked", "B"),
+                               REORDER[1]: ("layout conversion out of blocked", "B")}.get(
+                                   c, ("layout conversions", "N"))
+            row = out.setdefault(group, {"group": group, "gmacs": None, "gbs": None,
+                                         "row_us": None, "fixed_us": None})
+            if term in ("M", "B"):
+                row["gmacs" if term == "M" else "gbs"] = 1e-6 / v if v > 0 else None
+            else:
+                row["row_us" if term == "C" else "fixed_us"] = float(v) * 1e3
+        return list(out.values())
+
+
+def fit_model(alphas: Any, resolutions: Any, roundings: Any, y_ms: Any, *,
+              rule: Rule | None = None, stat: str = DEFAULT_STAT, variant: str = "mobilenet_v1",
+              classes: int = 1000, batch: int = 1, seed: int = 0) -> KernelModel:
+    """Select the rule (unless given) by cross-validation on these configs, then fit on all."""
+    check_choice("stat", stat, STATS)
+    kw: dict[str, Any] = {"variant": variant, "classes": classes, "batch": batch}
+    y = np.asarray(y_ms, dtype=float)
+    if y.size < 2 or not (np.isfinite(y).all() and (y > 0).all()):
+        raise CostModelError(f"need at least 2 measured configs with finite times > 0, got "
+                             f"{y.size}; allowed: measure more (costmodel latency calibrate)")
+    sel = None
+    if rule is None:
+        sel = select_rule(alphas, resolutions, roundings, y, seed=seed, **kw)
+        rule = sel.rule
+    d = design(alphas, resolutions, roundings, rule=rule, **kw)
+    a = np.atleast_1d(np.asarray(alphas, dtype=float))
+    r = np.atleast_1d(np.asarray(resolutions, dtype=int))
+    # channel range per layer: what was measured, and what the alpha range's ends give under
+    # any rounding rule (alpha 1.3 under int and under divisible8 are both inside)
+    ends = [design([x], [int(r.min())], [rd], rule=rule, **kw).channels
+            for x in (a.min(), a.max()) for rd in ROUNDING_RULES]
+    ch = np.hstack([d.channels, *ends])
+    return KernelModel(rule, d.columns, fit_theta(d.x, y), stat, variant, classes, batch,
+                       (float(a.min()), float(a.max())), (int(r.min()), int(r.max())),
+                       [int(v) for v in ch.min(axis=1)], [int(v) for v in ch.max(axis=1)],
+                       [c for c, used in zip(d.columns, (d.x != 0).any(axis=0), strict=True)
+                        if not used],
+                       sorted(int(v) for v in np.unique(alignment(d.channels))),
+                       meta={"n_train": int(y.size),
+                             "selection": None if sel is None else sel.summary(),
+                             "k_baseline": baseline_k(d.mult_adds, y)})
+
+
+# ------------------------------------------------------------------------------------------
+# A device's measurements -> model (cached on disk per data version), held-out error
+# ------------------------------------------------------------------------------------------
+@dataclass
+class Measured:
+    """One figure per measured (alpha, resolution, rounding) of a device/backend/threads."""
+
+    alphas: np.ndarray
+    resolutions: np.ndarray
+    roundings: np.ndarray
+    y_ms: np.ndarray
+    backend: str
+    threads: Any
+    classes: int
+    published: bool
+    device_type: str = "cpu"
+
+
+def measured(device_id: str, *, backend: str | None = None, threads: int | None = None,
+             batch: int = 1, variant: str = "mobilenet_v1", precision: str = "float32",
+             stat: str = DEFAULT_STAT, data_dir: Any = None) -> Measured:
+    """The device's configs (every rounding; repeated passes combined by their median)."""
+    from costmodel.io import latency_data
+
+    check_choice("stat", stat, STATS)
+    frame = latency_data.latency_table(device_id, backend=backend, threads=threads, batch=batch,
+                                       precision=precision, variant=variant, data_dir=data_dir,
+                                       rounding=None)
+    col = f"{stat}_ms"
+    y = frame[col].to_numpy(dtype=float) if col in frame else np.full(len(frame), np.nan)
+    if not (np.isfinite(y) & (y > 0)).all():
+        raise CostModelError(f"stat {stat!r} is not measured for every config of device "
+                             f"{device_id!r}; allowed: median" + ("" if stat == "median" else
+                                                                  ", or re-measure"))
+    full = latency_data.load_latency(device_id, data_dir=data_dir)
+    thr = frame["threads"].iloc[0]
+    return Measured(frame["alpha"].to_numpy(float), frame["resolution"].to_numpy(int),
+                    frame["rounding"].to_numpy(object), y, str(frame["backend"].iloc[0]),
+                    None if thr is None or thr != thr else int(thr),
+                    int(full["classes"].iloc[0]), bool(frame["published"].iloc[0]),
+                    str(full["device_type"].iloc[0]))
+
+
+@dataclass
+class HeldOut:
+    """A held-out score: the fit (rule chosen on the training configs only) predicts the rest."""
+
+    within: float
+    n_train: int
+    n_test: int
+    abs_err_median: float
+    abs_err_q1: float
+    abs_err_q3: float
+    rule: Rule
+    rows: list[dict[str, Any]]
+
+    def line(self) -> str:
+        return (f"held-out error on {self.n_test} of its own configs (fit on {self.n_train}, "
+                f"{self.rule.label} chosen on those only): {100 * self.within:.1f}% within "
+                f"+/-10%; |error| median {100 * self.abs_err_median:.1f}%, IQR "
+                f"{100 * self.abs_err_q1:.1f}-{100 * self.abs_err_q3:.1f}%")
+
+
+def score(model: KernelModel, alphas: Any, resolutions: Any, roundings: Any,
+          measured_ms: Any) -> tuple[float, list[dict[str, Any]], np.ndarray]:
+    """Share of configs predicted within +/-10% of measured, per-config rows, |errors|."""
+    a = np.atleast_1d(np.asarray(alphas, dtype=float))
+    r = np.atleast_1d(np.asarray(resolutions, dtype=int))
+    rd = _check_roundings(roundings, a.size)
+    y = np.asarray(measured_ms, dtype=float)
+    d = model.design(a, r, rd)
+    pred = model.predict_design(d)
+    base = model.meta.get("k_baseline", float("nan")) * d.mult_adds
+    err = pred / y - 1
+    rows = [{"alpha": float(a[i]), "resolution": int(r[i]), "rounding": str(rd[i]),
+             "measured_ms": float(y[i]), "predicted_ms": float(pred[i]),
+             "error_pct": 100 * float(err[i]), "baseline_ms": float(base[i]),
+             "baseline_error_pct": 100 * float(base[i] / y[i] - 1)} for i in range(a.size)]
+    e = np.abs(err)
+    return float((e <= WITHIN + 1e-12).mean()), rows, e
+
+
+def held_out(m: Measured, *, test_fraction: float = 0.25, seed: int = 0, **kw: Any) -> HeldOut:
+    """Hold out a seeded ``test_fraction`` of the configs; select and fit on the rest."""
+    n = m.y_ms.size
+    k = max(1, round(n * test_fraction))
+    if n - k < 2 * FOLDS:
+        raise CostModelError(f"a held-out score needs at least {2 * FOLDS + 1} measured configs, "
+                             f"got {n}; allowed: a longer --budget-s")
+    perm = np.random.default_rng(seed).permutation(n)
+    test, train = np.sort(perm[:k]), np.sort(perm[k:])
+    model = fit_model(m.alphas[train], m.resolutions[train], m.roundings[train], m.y_ms[train],
+                      classes=m.classes, **kw)
+    within, rows, e = score(model, m.alphas[test], m.resolutions[test], m.roundings[test],
+                            m.y_ms[test])
+    q1, med, q3 = np.quantile(e, [0.25, 0.5, 0.75])
+    return HeldOut(within, int(train.size), int(test.size), float(med), float(q1), float(q3),
+                   model.rule, rows)
+
+
+MODEL_VERSION = 4  # bump when the design or the fit changes: old cached fits are then ignored
+
+
+def _cache_dir(data_dir: Any) -> Any:
+    """``<user data folder>/cache``: fitted models, keyed by the data version."""
+    from costmodel.io.paths import user_data_dir
+
+    return user_data_dir(data_dir) / "cache"
+
+
+def fit_device(device_id: str, *, backend: str | None = None, threads: int | None = None,
+               batch: int = 1, variant: str = "mobilenet_v1", precision: str = "float32",
+               stat: str = DEFAULT_STAT, data_dir: Any = None) -> KernelModel:
+    """The model fitted on every measured config of one device/backend/threads, the rule chosen
+    by cross-validation on them. Cached on disk (``<user data folder>/cache``) and in memory per
+    data version (:func:`costmodel.io.files.files_stamp` of the device's files), so only the
+    first call after new measurements fits."""
+    from costmodel.latency.model import _data_stamp
+
+    check_choice("stat", stat, STATS)
+    key = (MODEL_VERSION, _data_stamp(device_id, data_dir), backend, threads, batch, variant,
+           precision, stat)
+    return _fit_cached(key, str(_cache_dir(data_dir)))
+
+
+@lru_cache(maxsize=32)
+def _fit_cached(key: tuple[Any, ...], cache_dir: str) -> KernelModel:
+    import hashlib
+    import json
+    from pathlib import Path
+
+    from costmodel.io.files import write_text_atomic
+
+    path = Path(cache_dir) / f"latency-model-{hashlib.sha1(repr(key).encode()).hexdigest()[:20]}.json"
+    try:
+        return KernelModel.from_json(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # no cached fit for this data version (or an unreadable one): fit
+    _, stamp, backend, threads, batch, variant, precision, stat = key
+    device_id, data_dir = stamp[0], stamp[1]
+    m = measured(device_id, backend=backend, threads=threads, batch=batch, variant=variant,
+                 precision=precision, stat=stat, data_dir=data_dir)
+    model = fit_model(m.alphas, m.resolutions, m.roundings, m.y_ms, stat=stat, variant=variant,
+                      classes=m.classes, batch=batch)
+    if m.published:  # figures from elsewhere: their kernels' alignment steps are not known, so
+        model.alignments = list(ALIGNMENT_CLASSES)  # channel alignment is not refused on them
+    model.meta.update(device_id=device_id, backend=m.backend, threads=m.threads,
+                      precision=precision, published=m.published, device_type=m.device_type,
+                      measured=[[float(a), int(r), str(rd), float(y)] for a, r, rd, y in
+                                zip(m.alphas, m.resolutions, m.roundings, m.y_ms, strict=True)])
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(path, json.dumps(model.to_json()) + "\n")
+    except OSError:
+        pass  # a read-only cache folder only costs the next call a fit
+    return model
