@@ -25,7 +25,7 @@ from costmodel.core.reduction import separable_reduction
 from costmodel.errors import CostModelError
 from costmodel.io import latency_data
 from costmodel.io.files import files_stamp
-from costmodel.report.formatting import render_csv
+from costmodel.report.formatting import display_rows, render_csv
 from costmodel.search import accuracy as acc
 from costmodel.search import pareto, recommend
 from dashboard.state import Selection
@@ -344,8 +344,8 @@ def config_details(sel: Selection) -> dict[str, Any]:
     return {
         "title": title,
         "summary": summary,
-        "layers": t.rows,
-        "breakdown": breakdown(sel.alpha, sel.resolution, **sel.knobs),
+        "layers": display_rows(t.rows),
+        "breakdown": display_rows(breakdown(sel.alpha, sel.resolution, **sel.knobs)),
         "latency": latency_rows(sel),
         "reduction": separable_reduction(sel.alpha, sel.resolution, **sel.knobs),
     }

@@ -17,7 +17,17 @@ from costmodel.io import latency_data
 from costmodel.latency.fingerprint import this_machine
 
 torch = pytest.importorskip("torch", reason="torch is not installed")
-bench = pytest.importorskip("costmodel.latency.bench", reason="costmodel.latency.bench needs torch")
+
+from costmodel.core.kinds import (  # noqa: E402
+    AVG_POOL,
+    CONV1X1,
+    CONV3X3,
+    DW3X3,
+    FULLY_CONNECTED,
+    MOBILENET_TYPES,
+    OTHER,
+)
+from costmodel.latency import bench  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = {"repeats": 3, "min_time": 0.05, "warmup": 1}
@@ -245,13 +255,13 @@ def test_killed_grid_keeps_finished_rows_and_resumes(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------------------------
 def test_profile_layers_by_type() -> None:
     rows = {r["type"]: r for r in bench.profile_layers(0.25, 64, runs=2, warmup=1)}
-    assert set(rows) == {"Conv 3x3", "Conv DW 3x3", "Conv 1x1", "Avg Pool", "FC", "other"}
+    assert set(rows) == {*MOBILENET_TYPES, OTHER}
     # Table 1: one standard conv, 13 depthwise + 13 pointwise, one pool, one FC
-    assert [rows[t]["layers"] for t in ("Conv 3x3", "Conv DW 3x3", "Conv 1x1", "Avg Pool", "FC")] \
+    assert [rows[t]["layers"] for t in (CONV3X3, DW3X3, CONV1X1, AVG_POOL, FULLY_CONNECTED)] \
         == [1, 13, 13, 1, 1]
     assert sum(r["mult_adds_pct"] for r in rows.values()) == pytest.approx(100.0)
     assert sum(r["time_pct"] for r in rows.values()) == pytest.approx(100.0, abs=0.5)
-    assert all(rows[t]["time_ms"] > 0 for t in ("Conv 3x3", "Conv DW 3x3", "Conv 1x1", "FC"))
+    assert all(rows[t]["time_ms"] > 0 for t in (CONV3X3, DW3X3, CONV1X1, FULLY_CONNECTED))
 
 
 def test_hardware_limits_round_trip(tmp_path: Path) -> None:

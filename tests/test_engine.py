@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from costmodel.core.arch import resolve
-from costmodel.core.engine import COUNTERS, TOTAL_KEYS, layer_table
+from costmodel.core.engine import KIND_COUNTERS, TOTAL_KEYS, layer_table
+from costmodel.core.kinds import CONV1X1, DW3X3
 from costmodel.io.reference import read_reference
 
 
@@ -99,8 +100,8 @@ def test_conventions_terms():
     p = layer_table(1.0, 224)
     f = layer_table(1.0, 224, convention="fvcore")
     s = layer_table(1.0, 224, convention="tfslim")
-    acts_bn = sum(r["activations"] for r in p.rows if r["type"].startswith("Conv"))
-    bn_channels = sum(r["out_channels"] for r in p.rows if r["type"].startswith("Conv"))
+    acts_bn = sum(r["activations"] for r in p.rows if r["type"].is_conv)
+    bn_channels = sum(r["out_channels"] for r in p.rows if r["type"].is_conv)
     # fvcore: + 2 ops per BN output element + 1 per pooled input element (7*7*1024)
     assert f.totals["mult_adds"] == p.totals["mult_adds"] + 2 * acts_bn + 7 * 7 * 1024
     assert f.totals["mult_adds"] == 578_875_904  # 568,740,352 + 10,085,376 + 50,176
@@ -116,8 +117,8 @@ def test_variants():
     shallow = layer_table(1.0, 224, variant="shallow")
     base = layer_table(1.0, 224)
     # full_conv: every separable pair becomes a 3x3 conv: 3*3*M*N*D_F^2 instead of (9M + MN) D_F^2
-    pairs = [(r, q) for r, q in zip(base.rows, base.rows[1:]) if r["type"] == "Conv DW 3x3"]
-    extra = sum(9 * r["in_channels"] * q["out_channels"] * int(q["out_shape"].split("x")[0]) ** 2
+    pairs = [(r, q) for r, q in zip(base.rows, base.rows[1:]) if r["type"] == DW3X3]
+    extra = sum(9 * r["in_channels"] * q["out_channels"] * q["out_shape"][0] ** 2
                 - r["mult_adds"] - q["mult_adds"] for r, q in pairs)
     assert full.totals["mult_adds"] == base.totals["mult_adds"] + extra
     # shallow: five 14x14x512 pairs removed, each (9*512 + 512*512)*14*14 = 52,283,392
@@ -138,7 +139,7 @@ def test_rows_sum_to_totals_and_shares():
 
 def test_every_layer_kind_has_a_counter():
     kinds = {lay.kind for v in ("mobilenet_v1", "full_conv", "shallow") for lay in resolve(variant=v)}
-    assert kinds <= set(COUNTERS)
+    assert kinds <= set(KIND_COUNTERS)
 
 
 @settings(max_examples=60, deadline=None)
@@ -168,4 +169,4 @@ def test_alpha2_rho2_law_where_sizes_are_exact(k, m):
     poly = 539_492_352 * alpha**2 * rho**2 + 28_224_000 * alpha * rho**2 + 1_024_000 * alpha
     assert t.totals["mult_adds"] == pytest.approx(poly, rel=1e-12)
     by = t.by_type()
-    assert by["Conv 1x1"]["mult_adds"] == pytest.approx(539_492_352 * alpha**2 * rho**2, rel=1e-12)
+    assert by[CONV1X1]["mult_adds"] == pytest.approx(539_492_352 * alpha**2 * rho**2, rel=1e-12)

@@ -41,7 +41,7 @@ def test_features_come_from_the_engine() -> None:
     for j, (a, r) in enumerate([(0.5, 160), (1.0, 224)]):
         rows = layer_table(a, r).rows
         assert f.names == [row["name"] for row in rows]
-        assert f.types == [row["type"] for row in rows]
+        assert [str(t) for t in f.types] == [str(row["type"]) for row in rows]
         assert list(f.mult_adds[:, j]) == [row["mult_adds"] for row in rows]
     # conv1 at 1.0-224: weights 3*3*3*32 = 864, input 224*224*3 = 150528, output 112*112*32
     # = 401408 values, 4 bytes each: (864 + 150528 + 401408) * 4 = 2211200 bytes

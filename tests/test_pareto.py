@@ -216,7 +216,7 @@ def test_three_objectives_on_the_published_configs():
 
 
 def test_predicted_latency_objective():
-    lm = pytest.importorskip("costmodel.latency.kernel", reason="latency model not in this tree")
+    from costmodel.latency import kernel as lm
     out = P.points(["latency_pred:pixel3_cpu4", "top1"], grid=True, alphas=[0.3, 0.6, 0.9],
                    resolutions=[140, 200])
     assert len(out) == 6  # a prediction everywhere inside the range, not only where measured

@@ -14,10 +14,12 @@ pytest.importorskip("matplotlib", reason="matplotlib is not installed (extra 'pl
 
 from costmodel.core.breakdown import breakdown  # noqa: E402
 from costmodel.core.formula import compare  # noqa: E402
+from costmodel.core.kinds import AVG_POOL, FULLY_CONNECTED  # noqa: E402
 from costmodel.core.sweep import sweep  # noqa: E402
 from costmodel.crosscheck.reproduce import reproduce  # noqa: E402
 from costmodel.errors import CostModelError  # noqa: E402
 from costmodel.report import plots  # noqa: E402
+from costmodel.report.formatting import type_label  # noqa: E402
 
 
 def _assert_readable(fig: plots.Figure) -> None:
@@ -137,7 +139,7 @@ def test_breakdown_bar_draws_computed_and_published_shares(tmp_path: Path) -> No
     ma_ax, p_ax = fig.axes[:2]
     assert ma_ax.get_xlabel() == "share of mult-adds (%)"
     assert p_ax.get_xlabel() == "share of parameters (%)"
-    shown = [r for r in rows if r["type"] != "Avg Pool"]  # 0 mult-adds, not in Table 2
+    shown = [r for r in rows if r["type"] != AVG_POOL]  # 0 mult-adds, not in Table 2
     widths = [b.get_width() for b in ma_ax.patches]
     n = len(shown)
     assert widths[:n] == pytest.approx([r["mult_adds_pct"] for r in
@@ -158,8 +160,8 @@ def test_breakdown_shift_lines_follow_breakdown(tmp_path: Path) -> None:
     _assert_readable(fig)
     ax = fig.axes[0]
     fc = next(line for line in ax.get_lines() if line.get_label() == "FC")
-    assert list(fc.get_ydata()) == pytest.approx([next(x["params_pct"] for x in r if x["type"] == "FC")
-                                                  for r in rows])
+    fc_pct = [next(x["params_pct"] for x in r if x["type"] == FULLY_CONNECTED) for r in rows]
+    assert list(fc.get_ydata()) == pytest.approx(fc_pct)
     # Types with no share anywhere (Avg Pool under the paper convention) are not drawn.
     assert "Avg Pool" not in [line.get_label() for line in ax.get_lines()]
     _save_and_check(fig, tmp_path, "shift")
@@ -239,7 +241,7 @@ def test_cost_map(tmp_path: Path) -> None:
 # Notebook 3/4 figures (Pareto fronts, recommendations)
 # ---------------------------------------------------------------------------------------------
 def test_pareto_front_marks_front_and_dominated(tmp_path: Path) -> None:
-    pareto = pytest.importorskip("costmodel.search.pareto")
+    from costmodel.search import pareto
     frame = pareto.pareto(["mult_adds", "top1"])
     fig = plots.pareto_front(frame)
     _assert_readable(fig)
@@ -255,7 +257,7 @@ def test_pareto_front_marks_front_and_dominated(tmp_path: Path) -> None:
 
 
 def test_pareto_fronts_one_panel_per_frame(tmp_path: Path) -> None:
-    pareto = pytest.importorskip("costmodel.search.pareto")
+    from costmodel.search import pareto
     devs = [d for d in pareto.devices() if d["published"] and d["precision"] == "float32"][:3]
     if not devs:
         pytest.skip("no published latency devices")
@@ -269,8 +271,7 @@ def test_pareto_fronts_one_panel_per_frame(tmp_path: Path) -> None:
 
 
 def test_recommendation_plot_shows_budget_and_answer(tmp_path: Path) -> None:
-    pareto = pytest.importorskip("costmodel.search.pareto")
-    recommend = pytest.importorskip("costmodel.search.recommend")
+    from costmodel.search import pareto, recommend
     answer = recommend.recommend(max_mult_adds_m=200)
     frame = pareto.pareto(["mult_adds", "top1"])
     fig = plots.recommendation_plot(frame, answer)
@@ -297,7 +298,7 @@ def test_objective_axis_units() -> None:
 # Notebook 3 figures (latency)
 # ---------------------------------------------------------------------------------------------
 def _published_float_devices(n: int) -> list[dict]:
-    pareto = pytest.importorskip("costmodel.search.pareto")
+    from costmodel.search import pareto
     devs = [d for d in pareto.devices() if d["published"] and d["precision"] == "float32"][:n]
     if not devs:
         pytest.skip("no published latency devices")
@@ -305,7 +306,7 @@ def _published_float_devices(n: int) -> list[dict]:
 
 
 def test_latency_vs_mult_adds_plots_the_joined_data(tmp_path: Path) -> None:
-    pareto = pytest.importorskip("costmodel.search.pareto")
+    from costmodel.search import pareto
     devs = _published_float_devices(2)
     frames = {plots.device_title(d): pareto.points([f"latency:{d['id']}"], grid=True, allow_far=True)
               for d in devs}
@@ -332,9 +333,9 @@ def test_latency_vs_mult_adds_plots_the_joined_data(tmp_path: Path) -> None:
 
 
 def test_time_share_bar_draws_the_given_shares(tmp_path: Path) -> None:
-    # Shares as a profile reports them (type, time_pct, mult_adds_pct); the mult-add shares are
-    # the engine's (breakdown), the time shares any numbers that sum to 100.
-    ma = {r["type"]: r["mult_adds_pct"] for r in breakdown(1.0, 224)}
+    # Shares as a stored profile holds them (type name, time_pct, mult_adds_pct); the mult-add
+    # shares are the engine's (breakdown), the time shares any numbers that sum to 100.
+    ma = {type_label(r["type"]): r["mult_adds_pct"] for r in breakdown(1.0, 224)}
     time_pct = {"Conv 1x1": 50.0, "Conv DW 3x3": 35.0, "Conv 3x3": 5.0, "FC": 1.0, "Avg Pool": 1.0,
                 "other": 8.0}
     rows = [{"type": t, "time_pct": p, "mult_adds_pct": ma.get(t, 0.0)} for t, p in time_pct.items()]
@@ -351,7 +352,7 @@ def test_time_share_bar_draws_the_given_shares(tmp_path: Path) -> None:
 
 
 def test_prediction_plot_shows_held_out_predictions(tmp_path: Path) -> None:
-    lm = pytest.importorskip("costmodel.latency.model")
+    from costmodel.latency import model as lm
     pytest.importorskip("scipy", reason="the latency model fits with scipy")
     ev = lm.evaluate("pixel3", backend="tflite-cpu")
     fig = plots.prediction_plot({"pixel3 cpu": ev})

@@ -25,8 +25,9 @@ def _config(alpha: float, resolution: int, **extra: object) -> dict[str, object]
 
 
 def _rows(alpha: float, resolution: int, time_scale: float = 1.0) -> list[dict[str, object]]:
-    # Mult-adds from the engine (breakdown); times any positive numbers.
-    return [{"type": r["type"], "layers": 1, "time_ms": time_scale * (i + 1),
+    # Mult-adds from the engine (breakdown); times any positive numbers. Types by their Table 2
+    # name, as the profile file stores them.
+    return [{"type": str(r["type"]), "layers": 1, "time_ms": time_scale * (i + 1),
              "time_pct": 100.0 * (i + 1) / 15, "mult_adds": r["mult_adds"],
              "mult_adds_pct": r["mult_adds_pct"]}
             for i, r in enumerate(breakdown(alpha, resolution))]
@@ -98,7 +99,7 @@ def test_script_profiles_and_stores(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     (profile,) = ld.load_profiles(None, tmp_path)
     assert profile["label"] == "0.25-64" and profile["device_id"] == this_machine(tmp_path).device_id
-    by_type = {r["type"]: r for r in profile["rows"]}
-    ma = {r["type"]: r["mult_adds"] for r in breakdown(0.25, 64)}
+    by_type = {r["type"]: r for r in profile["rows"]}  # stored as the type's Table 2 name
+    ma = {str(r["type"]): r["mult_adds"] for r in breakdown(0.25, 64)}
     assert {t: by_type[t]["mult_adds"] for t in ma} == ma
     assert sum(r["time_pct"] for r in profile["rows"]) == pytest.approx(100.0, abs=0.5)

@@ -116,7 +116,6 @@ def test_grid_recommendation_is_labelled():
 
 
 def test_predicted_latency_budget_on_the_grid():
-    pytest.importorskip("costmodel.latency.model", reason="latency model not in this tree")
     from costmodel.search.pareto import points
 
     r = recommend(max_latency_ms=10, device="pixel3_cpu4", max_params_m=3, grid=True,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from costmodel.core.engine import layer_table
+from costmodel.core.kinds import CONV3X3
 from costmodel.core.reduction import REDUCTION_COLUMNS, separable_reduction
 from costmodel.errors import CostModelError
 
@@ -45,7 +46,7 @@ def test_standard_side_equals_the_full_conv_variant(alpha: float, resolution: in
     # standard conv; the engine's full_conv variant names them conv2..conv14.
     rows = separable_reduction(alpha, resolution)
     full = [r for r in layer_table(alpha, resolution, variant="full_conv").rows
-            if r["name"] != "conv1" and r["type"].startswith("Conv 3x3")]
+            if r["name"] != "conv1" and r["type"] == CONV3X3]
     assert [r["standard_mult_adds"] for r in rows] == [r["mult_adds"] for r in full]
     assert [r["standard_params"] for r in rows] == [r["params"] for r in full]
     sep = {r["name"]: r for r in layer_table(alpha, resolution).rows}

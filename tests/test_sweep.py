@@ -27,8 +27,11 @@ def test_sweep_equals_layer_table(alphas, resolutions, rounding, convention, var
             assert s.mult_adds[i, j] == t.totals["mult_adds"]
             assert s.params[i, j] == t.totals["params"]
             assert s.peak_activation_bytes[i, j] == t.totals["peak_activation_bytes"]
+            assert s.activations[i, j] == t.totals["activations"]
+            assert list(s.by_type) == list(t.by_type())
             for typ, v in t.by_type().items():
                 assert s.by_type[typ]["mult_adds"][i, j] == v["mult_adds"]
+                assert s.by_type[typ]["params"][i, j] == v["params"]
 
 
 def test_sweep_frame_and_types():

@@ -49,8 +49,8 @@ def _shapes(model: nn.Module, x: torch.Tensor) -> dict[str, tuple[int, ...]]:
 
 
 def _table_shape(row: dict) -> tuple[int, ...]:
-    h, w, c = (int(p) for p in row["out_shape"].split("x"))
-    return (1, c) if row["type"] in ("Avg Pool", "FC") else (1, c, h, w)
+    h, w, c = row["out_shape"]
+    return (1, c) if not row["type"].is_conv else (1, c, h, w)
 
 
 CONFIGS = [

@@ -26,6 +26,7 @@ from costmodel.core.engine import layer_table  # noqa: E402
 from costmodel.crosscheck import verify as V  # noqa: E402
 from costmodel.crosscheck.torch_model import CostModelNet, build_model  # noqa: E402
 from costmodel.errors import CostModelError  # noqa: E402
+from costmodel.report.formatting import shape_label  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -53,7 +54,7 @@ WEIGHT_PARAMS = (3 * 3 * 3 * 32 + 9 * (32 + 64 + 128 + 128 + 256 + 256 + 5 * 512
                  + 5 * 512 * 512 + 512 * 1024 + 1024 * 1024 + 1024 * 1000)  # 4,209,088
 TORCH_PARAMS = WEIGHT_PARAMS + 2 * BN_CH + FC_OUT  # + BN weight & bias, FC bias
 
-# What each counter gives at 1.0-224 (the counting rules documented in costmodel.crosscheck.verify.COUNTERS)
+# What each counter gives at 1.0-224 (counting rules: costmodel.crosscheck.verify.EXTERNAL_COUNTERS)
 EXPECTED_224 = {
     "fvcore": WEIGHT_MACS + 2 * BN_OUT + POOL_IN,
     "flop_counter": 2 * WEIGHT_MACS,
@@ -85,7 +86,7 @@ def _verify(alpha: float, resolution: int, convention: str = "paper",
                     model=_model(alpha, resolution, classes))
 
 
-ALL = tuple(V.COUNTERS)
+ALL = tuple(V.EXTERNAL_COUNTERS)
 
 
 # ------------------------------------------------------------------------ fvcore, per layer
@@ -109,7 +110,7 @@ def test_fvcore_agrees_per_layer_on_the_16_paper_configs(grid, alpha, resolution
         assert r["engine_mult_adds"] == row["mult_adds"] and r["engine_params"] == row["params"]
         assert r["fvcore_mult_adds"] == frow["mult_adds"], r["name"]
         assert r["fvcore_params"] == frow["params"], r["name"]
-        assert r["model_shape"] == row["out_shape"], r["name"]
+        assert r["model_shape"] == shape_label(row["out_shape"]), r["name"]  # JSON: as shown
     # nothing fvcore counts falls outside the table's rows
     (ma,) = [c for c in v["counters"] if c["quantity"] == "mult_adds"]
     (pa,) = [c for c in v["counters"] if c["quantity"] == "params"]
@@ -241,7 +242,7 @@ def test_a_wrong_forward_shape_is_a_mismatch():
     bad = {r.name for r in v.layers if not r.shape_ok}
     assert "conv_dw_2" in bad and "conv_pw_13" in bad
     # SAME at 32, stride 2: pad (0, 1) then a valid 3x3 conv; at stride 1 that gives 33 - 2 = 31
-    assert v.layers[3].model_shape == "31x31x16" and v.layers[3].out_shape == "16x16x16"
+    assert v.layers[3].model_shape == (31, 31, 16) and v.layers[3].out_shape == (16, 16, 16)
     assert any("output shape: table 16x16x16, torch 31x31x16" in m["detail"]
                for m in v.mismatches())
 
@@ -265,7 +266,8 @@ def test_a_counter_that_fails_is_an_error_not_agreement(monkeypatch):
         raise RuntimeError("counter exploded")
 
     pytest.importorskip("thop", reason="thop is not installed")
-    monkeypatch.setitem(V.COUNTERS, "thop", dataclasses.replace(V.COUNTERS["thop"], run=boom))
+    monkeypatch.setitem(V.EXTERNAL_COUNTERS, "thop",
+                        dataclasses.replace(V.EXTERNAL_COUNTERS["thop"], run=boom))
     v = V.verify(0.25, 32, counters=["thop"])
     assert v.errors == {"thop": "RuntimeError: counter exploded"}
     assert not v.agree

@@ -15,7 +15,7 @@ from costmodel.cli._common import (
     emit,
     resolution_from_args,
 )
-from costmodel.report.formatting import Column, millions, plain, render
+from costmodel.report.formatting import Column, display_rows, millions, render, type_label
 
 
 def _pp(x: Any) -> str:
@@ -27,7 +27,7 @@ def _signed(x: Any) -> str:
 
 
 COLUMNS = (
-    Column("type", "layer type", plain, numeric=False),
+    Column("type", "layer type", type_label, numeric=False),
     Column("mult_adds", "mult-adds (M)", millions),
     Column("mult_adds_pct", "% MA", _pp),
     Column("published_mult_adds_pct", "paper % MA", _pp),
@@ -57,6 +57,6 @@ def run(args: argparse.Namespace) -> int:
     title = (f"Resource per layer type: {config_title(c)} convention={c.convention} "
              f"(paper columns: Table 2, 1.0 MobileNet-224)")
     text = render(fmt, rows, COLUMNS, title=title, csv_keys=list(rows[0]),
-                  json_obj={"config": t.to_dict()["config"], "types": rows, "totals": t.totals})
+                  json_obj={"config": t.to_dict()["config"], "types": display_rows(rows), "totals": t.totals})
     emit(text, args)
     return 0

@@ -15,15 +15,23 @@ from costmodel.cli._common import (
     emit,
     resolution_from_args,
 )
-from costmodel.report.formatting import Column, millions, pct, render
+from costmodel.report.formatting import (
+    Column,
+    display_rows,
+    millions,
+    pct,
+    render,
+    shape_label,
+    type_label,
+)
 
 TEXT_COLUMNS = (
     Column("index", "#"),
     Column("name", "layer", numeric=False),
-    Column("type", "type", numeric=False),
+    Column("type", "type", type_label, numeric=False),
     Column("stride", "s"),
-    Column("in_shape", "input", numeric=False),
-    Column("out_shape", "output", numeric=False),
+    Column("in_shape", "input", shape_label, numeric=False),
+    Column("out_shape", "output", shape_label, numeric=False),
     Column("mult_adds", "mult-adds (M)", millions),
     Column("mult_adds_pct", "% MA", pct),
     Column("params", "params (M)", lambda x: millions(x, 4)),
@@ -58,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
     elif fmt == "csv":
         text = render("csv", t.rows, TEXT_COLUMNS, csv_keys=COLUMNS)
     else:
-        text = render(fmt, t.rows, TEXT_COLUMNS, json_obj=t.to_dict(), footer=footer)
+        text = render(fmt, t.rows, TEXT_COLUMNS, json_obj={**t.to_dict(), "layers": display_rows(t.rows)},
+                      footer=footer)
     emit(text, args)
     return 0

@@ -22,7 +22,7 @@ from costmodel.cli._common import (
 )
 from costmodel.cli._common import configs_from_args as _configs
 from costmodel.errors import CostModelError
-from costmodel.report.formatting import Column, render
+from costmodel.report.formatting import Column, display_rows, render, shape_label
 
 if TYPE_CHECKING:
     from costmodel.crosscheck.verify import CounterCheck, Verification
@@ -65,14 +65,14 @@ def _unique(xs: Sequence[Any]) -> list[Any]:
 def configs_from_args(args: argparse.Namespace) -> list[tuple[float, int]]:
     """(alpha, resolution) pairs, validated: the grid's and/or the lists', alpha-major."""
     from costmodel.core.arch import check_alpha, check_resolution
-    from costmodel.crosscheck.verify import PAPER_ALPHAS, PAPER_RESOLUTIONS
+    from costmodel.io.grids import PAPER_ALPHAS, PAPER_RESOLUTIONS
 
     grid = [(a, r) for a in PAPER_ALPHAS for r in PAPER_RESOLUTIONS] if args.grid else []
     return list(dict.fromkeys((check_alpha(a), check_resolution(r)) for a, r in _configs(args, grid)))
 
 
 def _counters(value: str) -> list[str]:
-    from costmodel.crosscheck.verify import COUNTERS
+    from costmodel.crosscheck.verify import EXTERNAL_COUNTERS as COUNTERS
 
     v = value.strip()
     if v == "all":
@@ -97,7 +97,7 @@ def _signed(x: Any) -> str:
 def _layer_columns(convention: str) -> tuple[Column, ...]:
     return (
         Column("name", "layer", numeric=False),
-        Column("out_shape", "output", numeric=False),
+        Column("out_shape", "output", shape_label, numeric=False),
         Column("shape", "torch", numeric=False),
         Column("engine_mult_adds", f"engine MA ({convention})"),
         Column("fvcore_mult_adds", "fvcore MA"),
@@ -129,13 +129,19 @@ PARAM_COLUMNS = (
 )
 
 
+def _layer_dicts(v: Verification) -> list[dict[str, Any]]:
+    """The layer checks as shown: type and shapes as text ("?": no shape was recorded)."""
+    rows = display_rows([r.record() for r in v.layers])
+    for d in rows:
+        d["model_shape"] = d["model_shape"] or "?"
+    return rows
+
+
 def _layer_records(v: Verification) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    rows = []
-    for r in v.layers:
-        d = r.record()
-        d["shape"] = "ok" if r.shape_ok else r.model_shape
+    rows = _layer_dicts(v)
+    for r, d in zip(v.layers, rows):
+        d["shape"] = "ok" if r.shape_ok else d["model_shape"]
         d["status"] = "ok" if r.ok else "MISMATCH"
-        rows.append(d)
     keys = ("engine_mult_adds", "fvcore_mult_adds", "mult_adds_diff", "mult_adds_residual",
             "engine_params", "fvcore_params", "params_diff", "params_residual")
     total = {k: sum(d[k] for d in rows) for k in keys}
@@ -328,7 +334,8 @@ def render_output(fmt: str, vs: Sequence[Verification], counters: Sequence[str],
     if fmt == "csv":
         return render("csv", csv_records(vs), (), csv_keys=CSV_KEYS)
     if fmt == "json":
-        obj = {"agree": all(v.agree for v in vs), "configs": [v.to_dict() for v in vs],
+        obj = {"agree": all(v.agree for v in vs),
+               "configs": [{**v.to_dict(), "layers": _layer_dicts(v)} for v in vs],
                "mismatches": [m for v in vs for m in v.mismatches()]}
         return render("json", [], (), json_obj=obj)
     text = render_single(fmt, vs[0]) if single else render_many(fmt, vs, counters)

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from costmodel.core.kinds import Kind, LayerType, layer_type
 from costmodel.errors import CostModelError
 
 # MobileNet-V1, the paper's Table 1 (arXiv 1704.04861), typed in once as data.
@@ -71,8 +72,6 @@ MOBILENET_V1: dict[str, Any] = {
 BUILTIN_DESCRIPTIONS: dict[str, dict[str, Any]] = {"mobilenet_v1": MOBILENET_V1}
 GENERIC_VARIANTS = ("full_conv",)
 
-# Layer kinds after expansion. "conv" is a standard (dense) conv, "dw" depthwise, "pw" 1x1.
-KINDS = ("conv", "dw", "pw", "avgpool", "fc")
 _ENTRY_TYPES = ("conv", "separable", "dw", "pw", "avgpool", "fc")
 
 
@@ -87,7 +86,7 @@ def _floor(x: Any) -> Any:
     return int(x)
 
 
-def _maximum(a: Any, b: int) -> Any:
+def elementwise_max(a: Any, b: int) -> Any:
     if hasattr(a, "dtype"):
         import numpy as np
 
@@ -102,13 +101,13 @@ def round_int(c: int, alpha: Any) -> Any:
 
 def round_slim(c: int, alpha: Any) -> Any:
     """max(int(c * alpha), 8): TF-slim's rule (min_depth=8)."""
-    return _maximum(_floor(c * alpha), 8)
+    return elementwise_max(_floor(c * alpha), 8)
 
 
 def round_divisible8(c: int, alpha: Any) -> Any:
     """timm/torchvision make_divisible(c * alpha, 8) with round_limit 0.9 and min 8."""
     v = c * alpha
-    new = _maximum(_floor(v + 4) // 8 * 8, 8)
+    new = elementwise_max(_floor(v + 4) // 8 * 8, 8)
     return new + 8 * (new < 0.9 * v)
 
 
@@ -119,13 +118,9 @@ ROUNDING_RULES: dict[str, Callable[[int, Any], Any]] = {
 }
 
 
-def scale_channels(c: int, alpha: Any, rounding: str = "int") -> Any:
-    """Apply the width multiplier to one base channel count under a named rounding rule."""
-    return ROUNDING_RULES[rounding](c, alpha)
-
-
 def same_out(size: Any, stride: int) -> Any:
-    """TF 'SAME' padding: ceil(size / stride), exact in integers (and on int arrays)."""
+    """TF 'SAME' padding: ceil(size / stride), exact in integers (and on int arrays). The one
+    home of this rule: the engine's shapes, the torch builder's padding and reproduce use it."""
     return -(-size // stride)
 
 
@@ -137,7 +132,7 @@ class LayerSpec:
     """One layer of an expanded description, before alpha and resolution are applied."""
 
     name: str
-    kind: str  # one of KINDS
+    kind: Kind
     kernel: int
     stride: int
     out: int | None  # base output channels (None: same as input for dw/avgpool, classes for fc)
@@ -304,21 +299,21 @@ def expand(desc: Description, variant: str = "mobilenet_v1") -> list[LayerSpec]:
         for _ in range(entry.get("repeat", 1)):
             if t == "conv" or (t == "separable" and full_conv):
                 n_conv += 1
-                specs.append(LayerSpec(f"conv{n_conv}", "conv", k, s, entry["out"], scale))
+                specs.append(LayerSpec(f"conv{n_conv}", Kind.CONV, k, s, entry["out"], scale))
             elif t == "separable":
                 n_sep += 1
-                specs.append(LayerSpec(f"conv_dw_{n_sep}", "dw", k, s, None, scale))
-                specs.append(LayerSpec(f"conv_pw_{n_sep}", "pw", 1, 1, entry["out"], scale))
+                specs.append(LayerSpec(f"conv_dw_{n_sep}", Kind.DW, k, s, None, scale))
+                specs.append(LayerSpec(f"conv_pw_{n_sep}", Kind.PW, 1, 1, entry["out"], scale))
             elif t == "dw":
                 n_sep += 1
-                specs.append(LayerSpec(f"conv_dw_{n_sep}", "dw", k, s, None, scale))
+                specs.append(LayerSpec(f"conv_dw_{n_sep}", Kind.DW, k, s, None, scale))
             elif t == "pw":
                 n_sep += 1
-                specs.append(LayerSpec(f"conv_pw_{n_sep}", "pw", 1, s, entry["out"], scale))
+                specs.append(LayerSpec(f"conv_pw_{n_sep}", Kind.PW, 1, s, entry["out"], scale))
             elif t == "avgpool":
-                specs.append(LayerSpec("avg_pool", "avgpool", 0, 1, None, False))
+                specs.append(LayerSpec("avg_pool", Kind.AVGPOOL, 0, 1, None, False))
             elif t == "fc":
-                specs.append(LayerSpec("fc", "fc", 1, 1, None, False))
+                specs.append(LayerSpec("fc", Kind.FC, 1, 1, None, False))
     names = [sp.name for sp in specs]
     dup = {n for n in names if names.count(n) > 1}
     if dup:
@@ -336,7 +331,7 @@ class Layer:
 
     index: int
     name: str
-    kind: str
+    kind: Kind
     kernel: int
     stride: int
     in_channels: Any
@@ -346,7 +341,32 @@ class Layer:
 
     @property
     def groups(self) -> Any:
-        return self.in_channels if self.kind == "dw" else 1
+        return self.in_channels if self.kind is Kind.DW else 1
+
+    @property
+    def type(self) -> LayerType:
+        """The paper's Table 2 type (kind and kernel)."""
+        return layer_type(self.kind, self.kernel)
+
+    @property
+    def in_shape(self) -> tuple[Any, Any, Any]:
+        """(height, width, channels) of the input."""
+        return (self.in_size, self.in_size, self.in_channels)
+
+    @property
+    def out_shape(self) -> tuple[Any, Any, Any]:
+        """(height, width, channels) of the output."""
+        return (self.out_size, self.out_size, self.out_channels)
+
+    @property
+    def in_elements(self) -> Any:
+        """Input activations (elements of one sample)."""
+        return self.in_channels * self.in_size * self.in_size
+
+    @property
+    def out_elements(self) -> Any:
+        """Output activations (elements of one sample): a row's ``activations``."""
+        return self.out_channels * self.out_size * self.out_size
 
 
 def resolve_shapes(specs: Sequence[LayerSpec], alpha: Any, resolution: Any, rounding: str,
@@ -357,13 +377,13 @@ def resolve_shapes(specs: Sequence[LayerSpec], alpha: Any, resolution: Any, roun
     c: Any = rule(input_channels, alpha) if input_scale else input_channels
     h: Any = resolution
     for i, sp in enumerate(specs):
-        if sp.kind in ("conv", "pw"):
+        if sp.kind in (Kind.CONV, Kind.PW):
             assert sp.out is not None
             out_c = rule(sp.out, alpha) if sp.scale else sp.out
             out_h = same_out(h, sp.stride)
-        elif sp.kind == "dw":
+        elif sp.kind is Kind.DW:
             out_c, out_h = c, same_out(h, sp.stride)
-        elif sp.kind == "avgpool":
+        elif sp.kind is Kind.AVGPOOL:
             out_c, out_h = c, h * 0 + 1  # global pool: 1x1 (keeps array shape in a sweep)
         else:  # fc
             out_c, out_h = classes, h * 0 + 1

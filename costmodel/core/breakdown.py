@@ -5,17 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from costmodel.core.engine import LayerTable, layer_table
+from costmodel.core.kinds import LayerType, parse_type_name
 from costmodel.io.reference import read_reference
 
-# Table 2's row names -> the engine's layer types.
-_PAPER_TYPE_NAMES = {"Fully Connected": "FC"}
 
-
-def published_table2() -> dict[str, dict[str, float]]:
-    """Table 2 as printed, keyed by the engine's type names: {type: {mult_adds_pct, params_pct}}."""
+def published_table2() -> dict[LayerType, dict[str, float]]:
+    """Table 2 as printed, keyed by layer type: {type: {mult_adds_pct, params_pct}}."""
     out = {}
     for r in read_reference("paper_table2_breakdown.csv"):
-        t = _PAPER_TYPE_NAMES.get(r["layer_type"], r["layer_type"])
+        t = parse_type_name(r["layer_type"])  # Table 2 prints "Fully Connected" for FC
         out[t] = {"mult_adds_pct": float(r["mult_adds_pct"]), "params_pct": float(r["params_pct"])}
     return out
 

@@ -3,7 +3,14 @@
 Counting functions are pure functions of a :class:`~costmodel.core.arch.Layer` and a
 :class:`~costmodel.core.conventions.Convention`. They use only ``+ * //`` so the same functions count
 one config (Python ints) and a whole alpha x resolution grid (numpy arrays, see
-:mod:`costmodel.core.sweep`). Nothing outside this module counts.
+:mod:`costmodel.core.sweep`); the sweep, formula and latency model call :func:`count_layer`
+rather than counting themselves. Memory terms (activations, peak activation, bytes) are
+:func:`activation_bytes`, :func:`peak_activation_bytes` and :func:`traffic_bytes`, also fed ints
+or arrays.
+
+Rows hold numbers and tuples: ``type`` is a :class:`~costmodel.core.kinds.LayerType`,
+``in_shape``/``out_shape`` are ``(height, width, channels)``. Strings are made in
+:mod:`costmodel.report.formatting`.
 
 The single-config path is pure Python (no numpy, no pandas) so ``costmodel table`` starts fast;
 ``LayerTable.to_frame()`` imports pandas only when asked.
@@ -11,13 +18,14 @@ The single-config path is pure Python (no numpy, no pandas) so ``costmodel table
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from costmodel.core.arch import Description, Layer, get_description, resolve
+from costmodel.core.arch import Description, Layer, elementwise_max, get_description, resolve
 from costmodel.core.conventions import Convention, get_convention
+from costmodel.core.kinds import Kind, LayerType
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -46,73 +54,94 @@ class Count:
         return self.weight_params + self.norm_params + self.bias_params
 
 
-Counter = Callable[[Layer, Convention], Count]
-COUNTERS: dict[str, Counter] = {}
+CountFn = Callable[[Layer, Convention], Count]
+KIND_COUNTERS: dict[Kind, CountFn] = {}  # the counting registry: one function per layer kind
 
 
-def register(kind: str) -> Callable[[Counter], Counter]:
-    """Register the counting function of one layer kind; a kind registers once."""
+def register(*kinds: Kind) -> Callable[[CountFn], CountFn]:
+    """Register the counting function of one or more layer kinds; a kind registers once."""
 
-    def deco(fn: Counter) -> Counter:
-        if kind in COUNTERS:
-            raise RuntimeError(f"counter for {kind!r} registered twice")
-        COUNTERS[kind] = fn
+    def deco(fn: CountFn) -> CountFn:
+        for kind in kinds:
+            if kind in KIND_COUNTERS:
+                raise RuntimeError(f"counter for {kind!r} registered twice")
+            KIND_COUNTERS[kind] = fn
         return fn
 
     return deco
 
 
-def _conv(layer: Layer, conv: Convention) -> Count:
+@register(Kind.CONV, Kind.DW, Kind.PW)
+def _conv(layer: Layer, convention: Convention) -> Count:
     # Weights: k*k*(C_in/groups)*C_out; each used once per output pixel. A depthwise filter sees
     # one input channel (groups = C_in). Paper eq. (1)-(4): D_K*D_K*M*D_F*D_F for depthwise,
     # M*N*D_F*D_F for pointwise. Written without division so it also counts symbolically.
-    cin_per_group = 1 if layer.kind == "dw" else layer.in_channels
+    cin_per_group = 1 if layer.kind is Kind.DW else layer.in_channels
     weights = layer.kernel * layer.kernel * cin_per_group * layer.out_channels
     pixels = layer.out_size * layer.out_size
-    out_elems = layer.out_channels * pixels
     return Count(
         weight_mult_adds=weights * pixels,
-        norm_ops=conv.norm_ops_per_element * out_elems,
+        norm_ops=convention.norm_ops_per_element * layer.out_elements,
         weight_params=weights,
-        norm_params=conv.norm_params_per_channel * layer.out_channels,
+        norm_params=convention.norm_params_per_channel * layer.out_channels,
     )
 
 
-register("conv")(_conv)
-register("dw")(_conv)
-register("pw")(_conv)
+@register(Kind.AVGPOOL)
+def _avgpool(layer: Layer, convention: Convention) -> Count:
+    return Count(pool_ops=convention.pool_ops_per_input * layer.in_elements)
 
 
-@register("avgpool")
-def _avgpool(layer: Layer, conv: Convention) -> Count:
-    return Count(pool_ops=conv.pool_ops_per_input * layer.in_channels * layer.in_size * layer.in_size)
-
-
-@register("fc")
-def _fc(layer: Layer, conv: Convention) -> Count:
+@register(Kind.FC)
+def _fc(layer: Layer, convention: Convention) -> Count:
     weights = layer.in_channels * layer.out_channels
     return Count(weight_mult_adds=weights, weight_params=weights,
-                 bias_params=layer.out_channels * int(conv.fc_bias))
+                 bias_params=layer.out_channels * int(convention.fc_bias))
 
 
 def count_layer(layer: Layer, convention: Convention) -> Count:
     try:
-        counter = COUNTERS[layer.kind]
+        counter = KIND_COUNTERS[layer.kind]
     except KeyError:  # never count an unknown kind as zero in silence
         raise NotImplementedError(f"no counting function for layer kind {layer.kind!r}") from None
     return counter(layer, convention)
 
 
 def layer_type(layer: Layer) -> str:
-    """The paper's Table 2 type name of a layer."""
-    k = layer.kernel
-    return {
-        "conv": f"Conv {k}x{k}",
-        "pw": "Conv 1x1",
-        "dw": f"Conv DW {k}x{k}",
-        "avgpool": "Avg Pool",
-        "fc": "FC",
-    }[layer.kind]
+    """Deprecated: the Table 2 *name* of a layer's type, kept only until
+    :mod:`costmodel.latency.model` keys by :attr:`Layer.type <costmodel.core.arch.Layer.type>`
+    (a :class:`~costmodel.core.kinds.LayerType`); new code uses ``layer.type``."""
+    return str(layer.type)
+
+
+# --------------------------------------------------------------------------------------------
+# Memory terms (fp32): one definition each, for ints (one config) or numpy arrays (a grid)
+# --------------------------------------------------------------------------------------------
+def activation_bytes(layer: Layer) -> Any:
+    """Bytes of a layer's output activations (one sample)."""
+    return layer.out_elements * BYTES_FP32
+
+
+def live_elements(layer: Layer) -> Any:
+    """Activations live while a layer runs: its input and its output (one sample)."""
+    return layer.in_elements + layer.out_elements
+
+
+def peak_activation_bytes(layers: Iterable[Layer]) -> Any:
+    """Peak activation memory: the largest input + output pair live at once, layer by layer
+    (elementwise over a grid when the layers hold arrays)."""
+    peak: Any = None
+    for layer in layers:
+        live = live_elements(layer)
+        peak = live if peak is None else elementwise_max(peak, live)
+    if peak is None:
+        raise ValueError("peak activation of no layers")
+    return peak * BYTES_FP32
+
+
+def traffic_bytes(layer: Layer, params: Any, batch: int = 1) -> Any:
+    """Bytes a layer moves once: its weights (``params``) plus ``batch`` inputs and outputs."""
+    return (params + live_elements(layer) * batch) * BYTES_FP32
 
 
 # Columns of a row, in order. Presentation (headers, which columns show) lives in formatting.
@@ -156,9 +185,9 @@ class LayerTable:
     def to_dict(self) -> dict[str, Any]:
         return {"config": asdict(self.config), "layers": self.rows, "totals": self.totals}
 
-    def by_type(self) -> dict[str, dict[str, int]]:
+    def by_type(self) -> dict[LayerType, dict[str, int]]:
         """Mult-adds and params summed per layer type, in first-seen order."""
-        out: dict[str, dict[str, int]] = {}
+        out: dict[LayerType, dict[str, int]] = {}
         for r in self.rows:
             t = out.setdefault(r["type"], {"mult_adds": 0, "params": 0})
             t["mult_adds"] += r["mult_adds"]
@@ -173,27 +202,34 @@ def layer_table(alpha: float = 1.0, resolution: int = 224, *, variant: str = "mo
     conv = get_convention(convention)
     desc = get_description(spec)
     layers = resolve(desc, variant, alpha, resolution, rounding, classes + conv.extra_classes)
-    counts = [count_layer(layer, conv) for layer in layers]
+    rows = _rows(layers, [count_layer(layer, conv) for layer in layers])
+    totals = {k: sum(r[k] for r in rows) for k in TOTAL_KEYS}
+    totals["peak_activation_bytes"] = peak_activation_bytes(layers)
+    config = Config(float(alpha), int(resolution), variant, rounding, conv.name, classes,
+                    desc.name)
+    return LayerTable(config, rows, totals)
+
+
+def _rows(layers: list[Layer], counts: list[Count]) -> list[dict[str, Any]]:
     total_ma = sum(c.mult_adds for c in counts)
     total_p = sum(c.params for c in counts)
     rows = []
     for layer, c in zip(layers, counts):
-        acts = layer.out_channels * layer.out_size * layer.out_size
         rows.append({
             "index": layer.index,
             "name": layer.name,
-            "type": layer_type(layer),
+            "type": layer.type,
             "kernel": layer.kernel,
             "stride": layer.stride,
-            "in_shape": f"{layer.in_size}x{layer.in_size}x{layer.in_channels}",
-            "out_shape": f"{layer.out_size}x{layer.out_size}x{layer.out_channels}",
+            "in_shape": layer.in_shape,
+            "out_shape": layer.out_shape,
             "in_channels": layer.in_channels,
             "out_channels": layer.out_channels,
             "mult_adds": c.mult_adds,
             "params": c.params,
-            "activations": acts,
+            "activations": layer.out_elements,
             "weight_bytes": c.params * BYTES_FP32,
-            "activation_bytes": acts * BYTES_FP32,
+            "activation_bytes": activation_bytes(layer),
             "mult_adds_pct": 100.0 * c.mult_adds / total_ma if total_ma else 0.0,
             "params_pct": 100.0 * c.params / total_p if total_p else 0.0,
             "weight_mult_adds": c.weight_mult_adds,
@@ -203,11 +239,4 @@ def layer_table(alpha: float = 1.0, resolution: int = 224, *, variant: str = "mo
             "norm_params": c.norm_params,
             "bias_params": c.bias_params,
         })
-    totals = {k: sum(r[k] for r in rows) for k in TOTAL_KEYS}
-    # Peak activation memory (fp32): the largest input + output pair live at once, layer by layer.
-    totals["peak_activation_bytes"] = max(
-        (layer.in_channels * layer.in_size ** 2 + layer.out_channels * layer.out_size ** 2)
-        for layer in layers) * BYTES_FP32
-    config = Config(float(alpha), int(resolution), variant, rounding, conv.name, classes,
-                    desc.name)
-    return LayerTable(config, rows, totals)
+    return rows

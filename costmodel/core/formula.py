@@ -17,6 +17,7 @@ import sympy as sp
 from costmodel.core.arch import get_description, resolve
 from costmodel.core.conventions import get_convention
 from costmodel.core.engine import count_layer, layer_table
+from costmodel.core.kinds import CONV_KINDS
 
 ALPHA, RHO = sp.symbols("alpha rho", positive=True)
 
@@ -38,7 +39,7 @@ def symbolic_totals(variant: str = "mobilenet_v1", convention: str = "paper", cl
             in_channels=ALPHA * b.in_channels if d.in_channels == 2 * b.in_channels else b.in_channels,
             out_channels=ALPHA * b.out_channels if d.out_channels == 2 * b.out_channels else b.out_channels,
             in_size=RHO * b.in_size if b.kind != "fc" else b.in_size,
-            out_size=RHO * b.out_size if b.kind in ("conv", "dw", "pw") else b.out_size,
+            out_size=RHO * b.out_size if b.kind in CONV_KINDS else b.out_size,
         )
         c = count_layer(sym, conv)
         mult_adds += c.mult_adds

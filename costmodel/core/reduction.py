@@ -21,6 +21,7 @@ from typing import Any
 from costmodel.core.arch import Description, Layer, get_description, resolve
 from costmodel.core.conventions import Convention, get_convention
 from costmodel.core.engine import count_layer
+from costmodel.core.kinds import Kind
 
 REDUCTION_COLUMNS = (
     "name", "standard_name", "kernel", "stride", "in_channels", "out_channels", "out_size",
@@ -31,7 +32,7 @@ REDUCTION_COLUMNS = (
 
 def _standard_equivalent(dw: Layer, pw: Layer, index: int) -> Layer:
     """The dense conv that a dw+pw pair replaces: same input, kernel, stride and output."""
-    return Layer(index=index, name=f"standard({dw.name}+{pw.name})", kind="conv",
+    return Layer(index=index, name=f"standard({dw.name}+{pw.name})", kind=Kind.CONV,
                  kernel=dw.kernel, stride=dw.stride, in_channels=dw.in_channels,
                  out_channels=pw.out_channels, in_size=dw.in_size, out_size=pw.out_size)
 
@@ -51,7 +52,7 @@ def separable_reduction(alpha: float = 1.0, resolution: int = 224, *, variant: s
     layers = resolve(desc, variant, alpha, resolution, rounding, classes + conv.extra_classes)
     rows: list[dict[str, Any]] = []
     for dw, pw in pairwise(layers):
-        if dw.kind != "dw" or pw.kind != "pw" or pw.stride != 1:
+        if dw.kind is not Kind.DW or pw.kind is not Kind.PW or pw.stride != 1:
             continue
         std = _standard_equivalent(dw, pw, dw.index)
         c_dw, c_pw, c_std = count_layer(dw, conv), count_layer(pw, conv), count_layer(std, conv)

@@ -28,7 +28,8 @@ from costmodel.core.arch import (
     resolve_shapes,
 )
 from costmodel.core.conventions import Convention, get_convention
-from costmodel.core.engine import BYTES_FP32, count_layer, layer_type
+from costmodel.core.engine import BYTES_FP32, count_layer, live_elements
+from costmodel.core.kinds import LayerType, type_name
 from costmodel.errors import CostModelError
 
 if TYPE_CHECKING:
@@ -43,7 +44,7 @@ class SweepResult:
     params: np.ndarray  # (A, R) int64 (constant along R)
     activations: np.ndarray  # (A, R) output activations summed over layers
     peak_activation_bytes: np.ndarray  # (A, R)
-    by_type: dict[str, dict[str, np.ndarray]]  # type -> {"mult_adds": (A,R), "params": (A,R)}
+    by_type: dict[LayerType, dict[str, np.ndarray]]  # type -> {"mult_adds", "params": (A,R)}
     config: dict[str, Any]
 
     @property
@@ -65,8 +66,8 @@ class SweepResult:
             "peak_activation_bytes": self.peak_activation_bytes.ravel(),
         }
         for t, d in self.by_type.items():
-            cols[f"mult_adds[{t}]"] = d["mult_adds"].ravel()
-            cols[f"params[{t}]"] = d["params"].ravel()
+            cols[f"mult_adds[{type_name(t)}]"] = d["mult_adds"].ravel()
+            cols[f"params[{type_name(t)}]"] = d["params"].ravel()
         return pd.DataFrame(cols)
 
 
@@ -113,17 +114,16 @@ def sweep(alphas: Iterable[Any] | Any, resolutions: Iterable[Any] | Any, *,
     params = zeros.copy()
     acts = zeros.copy()
     peak = zeros.copy()
-    by_type: dict[str, dict[str, np.ndarray]] = {}
+    by_type: dict[LayerType, dict[str, np.ndarray]] = {}
     for layer in layers:
         c = count_layer(layer, conv)
         ma = zeros + c.mult_adds
         p = zeros + c.params
         mult_adds += ma
         params += p
-        out_act = zeros + layer.out_channels * layer.out_size * layer.out_size
-        acts += out_act
-        np.maximum(peak, out_act + layer.in_channels * layer.in_size * layer.in_size, out=peak)
-        t = by_type.setdefault(layer_type(layer), {"mult_adds": zeros.copy(), "params": zeros.copy()})
+        acts += layer.out_elements
+        np.maximum(peak, live_elements(layer), out=peak)
+        t = by_type.setdefault(layer.type, {"mult_adds": zeros.copy(), "params": zeros.copy()})
         t["mult_adds"] += ma
         t["params"] += p
     config = {"variant": variant, "rounding": rounding, "convention": conv.name,

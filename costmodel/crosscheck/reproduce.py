@@ -23,9 +23,16 @@ from dataclasses import asdict, dataclass
 from itertools import permutations
 from typing import Any
 
-from costmodel.core.arch import MOBILENET_V1, resolve
+from costmodel.core.arch import MOBILENET_V1, VARIANTS, resolve, same_out
 from costmodel.core.breakdown import breakdown
 from costmodel.core.engine import LayerTable, layer_table
+from costmodel.core.kinds import (
+    CONV_KINDS,
+    FULLY_CONNECTED,
+    parse_shape_text,
+    parse_type_name,
+    shape_text,
+)
 from costmodel.io.reference import read_reference
 
 SLIP_TOLERANCE = 5e-4  # 0.05%: below any one layer's share, above float noise
@@ -145,7 +152,7 @@ def _network_alternatives(t: LayerTable, quantity: str) -> dict[str, float]:
     rows = t.rows
     alts = {
         "without the first conv layer": total - rows[0][key],
-        "without the FC layer": total - sum(r[key] for r in rows if r["type"] == "FC"),
+        "without the FC layer": total - sum(r[key] for r in rows if r["type"] == FULLY_CONNECTED),
     }
     knobs: dict[str, Any] = {"variant": c.variant, "rounding": c.rounding, "convention": c.convention,
              "classes": c.classes}
@@ -229,21 +236,21 @@ def table1_checks() -> list[Check]:
         else:
             unrolled.append(r)
             i += 1
-    layers = [lay for lay in resolve() if lay.kind in ("conv", "dw", "pw")]
+    layers = [lay for lay in resolve() if lay.kind in CONV_KINDS]
     out = []
     for n, (r, lay) in enumerate(zip(unrolled, layers)):
         item = f"row {r['row']} ({lay.name})"
-        size = f"{lay.in_size}x{lay.in_size}x{lay.in_channels}"
-        out.append(Check("Table 1", item, "input size", float(lay.in_size), r["input_size"].split("x")[0],
-                         r["input_size"] == size,
-                         "" if r["input_size"] == size else f"the engine gives {size}"))
+        shape = parse_shape_text(r["input_size"])
+        same = shape == lay.in_shape
+        out.append(Check("Table 1", item, "input size", float(lay.in_size), str(shape[0]), same,
+                         "" if same else f"the engine gives {shape_text(lay.in_shape)}"))
         # Stride implied by the printed sizes: ceil(in / s) = next row's input size.
-        this_in = int(r["input_size"].split("x")[0])
+        this_in = shape[0]
         nxt = unrolled[n + 1] if n + 1 < len(unrolled) else None
         if nxt is None:
             continue
-        next_in = int(nxt["input_size"].split("x")[0])
-        implied = [s for s in (1, 2) if -(-this_in // s) == next_in]
+        next_in = parse_shape_text(nxt["input_size"])[0]
+        implied = [s for s in (1, 2) if same_out(this_in, s) == next_in]
         ok = str(lay.stride) == r["stride"]
         why = ""
         if not ok:
@@ -258,8 +265,8 @@ def table2_checks() -> list[Check]:
     rows = {r["type"]: r for r in breakdown()}
     out = []
     printed_rows = read_reference("paper_table2_breakdown.csv")
-    for r in printed_rows:
-        t = "FC" if r["layer_type"] == "Fully Connected" else r["layer_type"]
+    types = [parse_type_name(r["layer_type"]) for r in printed_rows]  # "Fully Connected" is FC
+    for r, t in zip(printed_rows, types):
         for quantity, col in (("% mult-adds", "mult_adds_pct"), ("% params", "params_pct")):
             out.append(check("Table 2", r["layer_type"], quantity, rows[t][col], r[col]))
     # The printed columns should each sum to 100%.
@@ -270,10 +277,8 @@ def table2_checks() -> list[Check]:
         ok = agrees(computed_sum, printed)
         why = ""
         if not ok:
-            fixed = sum(rows["FC" if r["layer_type"] == "Fully Connected" else r["layer_type"]][col]
-                        if not agrees(rows["FC" if r["layer_type"] == "Fully Connected"
-                                           else r["layer_type"]][col], r[col]) else float(r[col])
-                        for r in printed_rows)
+            fixed = sum(rows[t][col] if not agrees(rows[t][col], r[col]) else float(r[col])
+                        for r, t in zip(printed_rows, types))
             why = (f"the printed column sums to {printed}%, not 100%; with the disagreeing "
                    f"entries replaced by the counts it sums to {fixed:.2f}%")
         out.append(Check("Table 2", "column sum", quantity, computed_sum, printed, ok, why))
@@ -307,7 +312,7 @@ def table3_checks() -> list[Check]:
 def paper_table_checks() -> list[Check]:
     out = []
     for r in read_reference("paper_tables.csv"):
-        if r["variant"] not in ("mobilenet_v1", "full_conv", "shallow"):
+        if r["variant"] not in VARIANTS:
             continue  # other networks (GoogleNet, VGG...) have no description here
         t = layer_table(float(r["alpha"]), int(r["resolution"]), variant=r["variant"])
         out += _network_checks(f"Table {r['table']}", r["model"], t, r["mult_adds_M"], r["params_M"])

@@ -10,7 +10,6 @@ equal the table's. torch is imported here and only here (and by the modules that
 from __future__ import annotations
 
 import copy
-import math
 from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,12 +18,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from costmodel.core.arch import Description, Layer, get_description, resolve
+from costmodel.core.arch import Description, Layer, get_description, resolve, same_out
+from costmodel.core.kinds import CONV_KINDS, Kind
 
 
 def _same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
     """TF 'SAME': total pad so that out = ceil(size / stride); the extra pixel goes after."""
-    out = math.ceil(size / stride)
+    out = same_out(size, stride)
     total = max((out - 1) * stride + kernel - size, 0)
     return total // 2, total - total // 2
 
@@ -47,11 +47,11 @@ def _conv_block(layer: Layer) -> nn.Sequential:
 
 
 def _module_for(layer: Layer) -> nn.Module:
-    if layer.kind in ("conv", "dw", "pw"):
+    if layer.kind in CONV_KINDS:
         return _conv_block(layer)
-    if layer.kind == "avgpool":
+    if layer.kind is Kind.AVGPOOL:
         return nn.Sequential(OrderedDict(pool=nn.AdaptiveAvgPool2d(1), flatten=nn.Flatten(1)))
-    if layer.kind == "fc":
+    if layer.kind is Kind.FC:
         return nn.Linear(layer.in_channels, layer.out_channels)
     raise NotImplementedError(f"no torch module for layer kind {layer.kind!r}")
 

@@ -10,7 +10,7 @@ names equal to the layer table's row names) and counted by:
 * ``torch.utils.flop_counter.FlopCounterMode`` and, when installed, ptflops (both backends),
   thop and torchinfo -- totals only. Each tool's total is explained to the unit as a sum of
   terms (conv + FC weights, BatchNorm, ReLU, pooling, biases), every term a coefficient (the
-  tool's counting rule, read from its source and documented in :data:`COUNTERS`) times a
+  tool's counting rule, read from its source and documented in :data:`EXTERNAL_COUNTERS`) times a
   quantity computed from the engine's rows (activations, channels, weight mult-adds).
 
 A row or a total agrees when its residual is 0. torch and the counters are imported here (the
@@ -24,6 +24,7 @@ import contextlib
 import copy
 import io
 import logging
+import math
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -37,12 +38,10 @@ from torch import nn
 from costmodel.core.arch import Description
 from costmodel.core.conventions import Convention, get_convention
 from costmodel.core.engine import Config, LayerTable, layer_table
+from costmodel.core.kinds import Kind, LayerType, shape_text
 from costmodel.crosscheck.torch_model import CostModelNet, build_model
 from costmodel.errors import CostModelError
-
-# The paper's Table 7 grid (width multiplier) x Table 8 grid (resolution): the 16 configs.
-PAPER_ALPHAS = (1.0, 0.75, 0.5, 0.25)
-PAPER_RESOLUTIONS = (224, 192, 160, 128)
+from costmodel.io.grids import PAPER_CONFIGS
 
 # A config is refused (one-line error) when building and counting it would need more than this.
 MAX_MODEL_BYTES = 2 * 2**30  # fp32 weights + the largest input/output activation pair
@@ -53,21 +52,19 @@ MAX_MULT_ADDS = 20 * 10**9  # per forward pass; each counter runs at least one
 # Quantities read from the engine's rows, and the terms a total is made of
 # --------------------------------------------------------------------------------------------
 def _is_conv(row: Mapping[str, Any]) -> bool:
-    return str(row["type"]).startswith("Conv")  # "Conv 3x3", "Conv DW 3x3", "Conv 1x1"
+    return bool(row["type"].is_conv)  # conv, depthwise and pointwise: each has BN + ReLU
 
 
-def _elements(shape: str) -> int:
-    """Number of elements of an engine shape string 'HxWxC'."""
-    n = 1
-    for part in shape.split("x"):
-        n *= int(part)
-    return n
+def _is(kind: Kind) -> Callable[[Mapping[str, Any]], bool]:
+    return lambda row: bool(row["type"].kind is kind)
 
 
-def _shape_tuple(shape: str) -> tuple[int, int, int]:
-    h, w, c = (int(p) for p in shape.split("x"))
-    return h, w, c
+def _elements(shape: tuple[int, ...]) -> int:
+    """Number of elements of a (height, width, channels) shape."""
+    return math.prod(int(d) for d in shape)
 
+
+_is_pool, _is_fc = _is(Kind.AVGPOOL), _is(Kind.FC)
 
 # name -> (label, value of one row). Every quantity is read from an engine row.
 QUANTITIES: dict[str, tuple[str, Callable[[Mapping[str, Any]], int]]] = {
@@ -75,12 +72,11 @@ QUANTITIES: dict[str, tuple[str, Callable[[Mapping[str, Any]], int]]] = {
     "bn_outputs": ("BN outputs", lambda r: int(r["activations"]) if _is_conv(r) else 0),
     "relu_outputs": ("ReLU outputs", lambda r: int(r["activations"]) if _is_conv(r) else 0),
     "bn_channels": ("BN channels", lambda r: int(r["out_channels"]) if _is_conv(r) else 0),
-    "pool_inputs": ("pool inputs",
-                    lambda r: _elements(r["in_shape"]) if r["type"] == "Avg Pool" else 0),
-    "pool_outputs": ("pool outputs", lambda r: int(r["activations"]) if r["type"] == "Avg Pool" else 0),
-    "fc_outputs": ("FC outputs", lambda r: int(r["activations"]) if r["type"] == "FC" else 0),
+    "pool_inputs": ("pool inputs", lambda r: _elements(r["in_shape"]) if _is_pool(r) else 0),
+    "pool_outputs": ("pool outputs", lambda r: int(r["activations"]) if _is_pool(r) else 0),
+    "fc_outputs": ("FC outputs", lambda r: int(r["activations"]) if _is_fc(r) else 0),
     "weight_params": ("weights", lambda r: int(r["weight_params"])),
-    "fc_biases": ("FC biases", lambda r: int(r["out_channels"]) if r["type"] == "FC" else 0),
+    "fc_biases": ("FC biases", lambda r: int(r["out_channels"]) if _is_fc(r) else 0),
 }
 
 
@@ -220,7 +216,7 @@ def _fvcore_spec() -> CounterSpec:
 
 
 # Counting rules of the other tools, read from their sources (versions in the report).
-COUNTERS: dict[str, CounterSpec] = {
+EXTERNAL_COUNTERS: dict[str, CounterSpec] = {
     "flop_counter": CounterSpec(
         "flop_counter", "torch", "torch.utils.flop_counter.FlopCounterMode().get_total_flops()",
         "FLOPs (2 per multiply-add)", "",
@@ -267,10 +263,6 @@ COUNTERS: dict[str, CounterSpec] = {
 }
 
 
-def counter_names() -> list[str]:
-    return ["fvcore", *COUNTERS]
-
-
 def _version(package: str) -> str | None:
     try:
         return metadata.version(package)
@@ -293,9 +285,9 @@ class LayerCheck:
     convention (what fvcore should give); shapes from the table and from a forward pass."""
 
     name: str
-    type: str
-    out_shape: str
-    model_shape: str
+    type: LayerType
+    out_shape: tuple[int, int, int]  # (height, width, channels), from the table
+    model_shape: tuple[int, int, int] | None  # from the forward pass; None: not recorded
     engine_mult_adds: int
     fvcore_mult_adds: int
     expected_mult_adds: int
@@ -426,7 +418,8 @@ class Verification:
                 parts.append(f"params: fvcore {r.fvcore_params:,}, engine (fvcore convention) "
                              f"{r.expected_params:,}, residual {r.params_residual:,}")
             if not r.shape_ok:
-                parts.append(f"output shape: table {r.out_shape}, torch {r.model_shape}")
+                torch_shape = "?" if r.model_shape is None else shape_text(r.model_shape)
+                parts.append(f"output shape: table {shape_text(r.out_shape)}, torch {torch_shape}")
             out.append({"config": self.label, "what": f"layer {r.name}", "detail": "; ".join(parts)})
         for c in self.counters:
             if not c.ok:
@@ -495,16 +488,15 @@ def check_size(table: LayerTable) -> None:
 
 
 @contextlib.contextmanager
-def record_shapes(model: nn.Module) -> Iterator[dict[str, str]]:
-    """Record the output shape ('HxWxC') of every top-level child in the forward passes run
-    inside the block (fvcore's trace runs one, so no extra pass is needed)."""
-    shapes: dict[str, str] = {}
+def record_shapes(model: nn.Module) -> Iterator[dict[str, tuple[int, int, int]]]:
+    """Record the output shape (height, width, channels) of every top-level child in the
+    forward passes run inside the block (fvcore's trace runs one, so no extra pass is needed)."""
+    shapes: dict[str, tuple[int, int, int]] = {}
 
     def hook(name: str) -> Callable[[nn.Module, Any, torch.Tensor], None]:
         def record(_m: nn.Module, _i: Any, out: torch.Tensor) -> None:
             s = [int(d) for d in out.shape[1:]]
-            h, w, c = (s[1], s[2], s[0]) if len(s) == 3 else (1, 1, s[0])
-            shapes[name] = f"{h}x{w}x{c}"
+            shapes[name] = (s[1], s[2], s[0]) if len(s) == 3 else (1, 1, s[0])
         return record
 
     handles = [child.register_forward_hook(hook(name)) for name, child in model.named_children()]
@@ -531,16 +523,16 @@ def verify(alpha: float = 1.0, resolution: int = 224, *, variant: str = "mobilen
     """Count one configuration with fvcore (per layer) and the other counters (totals), and
     reconcile each with the engine's table under ``convention``.
 
-    ``counters``: the counters besides fvcore to run (default: all in :data:`COUNTERS`); one
+    ``counters``: the counters besides fvcore to run (default: all in :data:`EXTERNAL_COUNTERS`); one
     that is not installed is listed in ``skipped``. ``model``: a model already built for this
     configuration (with the convention's class count), reused instead of building one.
     Raises CostModelError on bad input; a counter that fails is reported in ``errors``.
     """
     conv = get_convention(convention)
-    names = list(COUNTERS) if counters is None else list(counters)
+    names = list(EXTERNAL_COUNTERS) if counters is None else list(counters)
     for n in names:
-        if n not in COUNTERS:
-            raise CostModelError(f"counter {n!r} is unknown; allowed: {', '.join(COUNTERS)}")
+        if n not in EXTERNAL_COUNTERS:
+            raise CostModelError(f"counter {n!r} is unknown; allowed: {', '.join(EXTERNAL_COUNTERS)}")
     table = layer_table(alpha, resolution, variant=variant, rounding=rounding, convention=conv,
                         classes=classes, spec=spec)
     check_size(table)
@@ -576,7 +568,7 @@ def verify(alpha: float = 1.0, resolution: int = 224, *, variant: str = "mobilen
         fv_params = parameter_count(model)
 
     layers = [
-        LayerCheck(r["name"], r["type"], r["out_shape"], shapes.get(r["name"], "?"),
+        LayerCheck(r["name"], r["type"], r["out_shape"], shapes.get(r["name"]),
                    int(r["mult_adds"]), int(by_module.get(r["name"], 0)), int(e["mult_adds"]),
                    int(r["params"]), int(fv_params.get(r["name"], 0)), int(e["params"]))
         for r, e in zip(table.rows, expected.rows)
@@ -588,7 +580,7 @@ def verify(alpha: float = 1.0, resolution: int = 224, *, variant: str = "mobilen
     skipped: dict[str, str] = {}
     errors: dict[str, str] = {}
     for name in names:
-        cs = COUNTERS[name]
+        cs = EXTERNAL_COUNTERS[name]
         if not _installed(cs.package):
             skipped[name] = f"{cs.package} is not installed (pip install {cs.package})"
             continue
@@ -608,4 +600,4 @@ def verify(alpha: float = 1.0, resolution: int = 224, *, variant: str = "mobilen
 
 def paper_grid() -> list[tuple[float, int]]:
     """The 16 paper configurations, alpha-major: (1.0, 224), (1.0, 192), ..., (0.25, 128)."""
-    return [(a, r) for a in PAPER_ALPHAS for r in PAPER_RESOLUTIONS]
+    return list(PAPER_CONFIGS)

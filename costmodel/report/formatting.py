@@ -2,6 +2,10 @@
 
 A :class:`Column` maps a record key to a header and a cell formatter; adding a column to an
 output touches one tuple of Columns. Text tables are aligned; numbers right-aligned.
+
+This is where typed values become text: a layer type (:class:`~costmodel.core.kinds.LayerType`)
+becomes its name ("Conv DW 3x3", "FC"), a shape tuple becomes "112x112x32"
+(:func:`type_label`, :func:`shape_label`, :func:`display_rows` for whole rows).
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from costmodel.core.kinds import LayerType, shape_text, type_name
+
 FORMATS = ("text", "csv", "json", "markdown", "latex")
 
 
@@ -25,7 +31,39 @@ def pct(x: Any, digits: int = 2) -> str:
     return f"{x:.{digits}f}"
 
 
+def type_label(t: LayerType | str | None) -> str:
+    """A layer type as shown: the paper's Table 2 name ("Conv DW 3x3", "Conv 1x1", "FC");
+    a text cell (a profile's "other") as is; nothing for a missing one."""
+    if t is None:
+        return ""
+    return type_name(t) if isinstance(t, LayerType) else str(t)
+
+
+def shape_label(shape: Sequence[Any] | None) -> str:
+    """A (height, width, channels) shape as shown: "112x112x32"; nothing for a missing one."""
+    return "" if shape is None else shape_text(shape)
+
+
+SHAPE_KEYS = ("in_shape", "out_shape", "model_shape")  # row keys that hold shape tuples
+
+
+def display_value(key: str, value: Any) -> Any:
+    """One row value as shown: types and shapes as text, anything else unchanged."""
+    if isinstance(value, LayerType):
+        return type_label(value)
+    if key in SHAPE_KEYS and isinstance(value, tuple):
+        return shape_label(value)
+    return value
+
+
+def display_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows with their layer types and shapes as text (for JSON, CSV and grids)."""
+    return [{k: display_value(k, v) for k, v in r.items()} for r in rows]
+
+
 def plain(x: Any) -> str:
+    if isinstance(x, LayerType):
+        return type_label(x)
     if x is None:
         return ""
     if isinstance(x, float):
@@ -79,7 +117,7 @@ def render_csv(records: Sequence[dict[str, Any]], keys: Sequence[str] | None = N
     w = csv.DictWriter(buf, fieldnames=keys, extrasaction="ignore", lineterminator="\n")
     w.writeheader()
     for r in records:
-        w.writerow({k: r.get(k) for k in keys})
+        w.writerow({k: display_value(k, r.get(k)) for k in keys})
     return buf.getvalue()
 
 

@@ -35,8 +35,19 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
+from costmodel.core.kinds import (
+    AVG_POOL,
+    CONV1X1,
+    CONV3X3,
+    DW3X3,
+    FULLY_CONNECTED,
+    OTHER,
+    LayerType,
+    parse_type_name,
+)
 from costmodel.errors import CostModelError
 from costmodel.io.files import atomic_path
+from costmodel.report.formatting import type_label
 
 # ---------------------------------------------------------------------------------------------
 # Style
@@ -57,14 +68,17 @@ PALETTE: tuple[str, ...] = tuple(OKABE_ITO[c] for c in (
 MARKERS: tuple[str, ...] = ("o", "s", "^", "D", "v", "P", "X", "*")
 LINESTYLES: tuple[str, ...] = ("-", "--", "-.", ":")
 
-TYPE_ORDER: tuple[str, ...] = ("Conv 1x1", "Conv DW 3x3", "Conv 3x3", "FC", "Avg Pool")
-TYPE_COLORS: dict[str, str] = {
-    "Conv 1x1": OKABE_ITO["blue"], "Conv DW 3x3": OKABE_ITO["orange"],
-    "Conv 3x3": OKABE_ITO["green"], "FC": OKABE_ITO["vermillion"], "Avg Pool": OKABE_ITO["purple"],
-    "other": OKABE_ITO["grey"],
+# Layer types by share of MobileNet's mult-adds, largest first (OTHER: a profile's time outside
+# the layers).
+TypeKey = LayerType | str  # a layer type, or OTHER
+TYPE_ORDER: tuple[LayerType, ...] = (CONV1X1, DW3X3, CONV3X3, FULLY_CONNECTED, AVG_POOL)
+TYPE_COLORS: dict[TypeKey, str] = {
+    CONV1X1: OKABE_ITO["blue"], DW3X3: OKABE_ITO["orange"], CONV3X3: OKABE_ITO["green"],
+    FULLY_CONNECTED: OKABE_ITO["vermillion"], AVG_POOL: OKABE_ITO["purple"],
+    OTHER: OKABE_ITO["grey"],
 }
-TYPE_MARKERS: dict[str, str] = {"Conv 1x1": "o", "Conv DW 3x3": "s", "Conv 3x3": "^", "FC": "D",
-                                "Avg Pool": "v", "other": "X"}
+TYPE_MARKERS: dict[TypeKey, str] = {CONV1X1: "o", DW3X3: "s", CONV3X3: "^", FULLY_CONNECTED: "D",
+                                    AVG_POOL: "v", OTHER: "X"}
 
 STYLE: dict[str, Any] = {
     "figure.figsize": (WIDTH_IN, HEIGHT_IN),
@@ -223,11 +237,18 @@ def save_figure(fig: Figure, folder: str | Path, name: str,
     return SavedFigure(name, tuple(paths))
 
 
-def _legend(ax: Axes, **kw: Any) -> None:
-    ax.legend(**{"frameon": True, **kw})
+def _as_type(t: Any) -> TypeKey:
+    """A row's type: a LayerType as is; a stored profile's type name read back; OTHER."""
+    if isinstance(t, LayerType) or t == OTHER:
+        return t
+    return parse_type_name(str(t))
 
 
-def _types_present(types: Sequence[str]) -> list[str]:
+def _label(t: TypeKey) -> str:
+    return type_label(t) if isinstance(t, LayerType) else str(t)
+
+
+def _types_present(types: Sequence[TypeKey]) -> list[TypeKey]:
     return [t for t in TYPE_ORDER if t in types] + [t for t in types if t not in TYPE_ORDER]
 
 
@@ -236,12 +257,13 @@ def _types_present(types: Sequence[str]) -> list[str]:
 # ---------------------------------------------------------------------------------------------
 def breakdown_bar(rows: Sequence[Mapping[str, Any]], *, config_label: str = "computed",
                   published_label: str = "published (Table 2)",
-                  notes: Mapping[str, str] | None = None) -> Figure:
+                  notes: Mapping[Any, str] | None = None) -> Figure:
     """Table 2 as a chart: each layer type's share of mult-adds and of parameters, computed
     (from :func:`costmodel.core.breakdown.breakdown`) beside the published share. Log axis, so the
     small types (Conv 3x3, FC) are as readable as Conv 1x1; every bar carries its value.
-    ``notes`` ({type: text}, e.g. a disagreement's explanation) star the type's published
-    mult-adds bar and are printed as footnotes."""
+    ``notes`` ({type: text}, e.g. a disagreement's explanation; a type or its Table 2 name) star
+    the type's published mult-adds bar and are printed as footnotes."""
+    notes = {_as_type(t): n for t, n in (notes or {}).items()}
     shown = [r for r in rows if r["mult_adds"] or r["params"]
              or r.get("published_mult_adds_pct") is not None]
     order = _types_present([r["type"] for r in shown])
@@ -272,13 +294,13 @@ def breakdown_bar(rows: Sequence[Mapping[str, Any]], *, config_label: str = "com
             ax.set_xticks([0.01, 0.1, 1, 10, 100])
             ax.set_xlabel(xlabel)
             ax.grid(axis="y", visible=False)
-        axes[0].set_yticks(y, [r["type"] for r in shown])
+        axes[0].set_yticks(y, [_label(r["type"]) for r in shown])
         axes[0].set_ylabel("layer type")
         axes[0].invert_yaxis()
         axes[1].tick_params(labelleft=False)
         fig.legend(*axes[0].get_legend_handles_labels(), loc="outside upper center", ncols=2)
         if notes:
-            text = "\n".join(f"* {t}: {n}" for t, n in notes.items())
+            text = "\n".join(f"* {_label(t)}: {n}" for t, n in notes.items())
             fig.text(0.01, 0.0, text, fontsize=8, color=OKABE_ITO["vermillion"], va="bottom",
                      ha="left", wrap=True)
             bottom = 0.06 * len(notes) + 0.02
@@ -309,8 +331,8 @@ def breakdown_shift(panels: Sequence[tuple[str, Sequence[float], Sequence[Sequen
                 vals = [next(float(r[key]) for r in rows if r["type"] == t) for rows in rows_list]
                 if not any(v > 0 for v in vals):
                     continue
-                ax.plot(xs, vals, color=TYPE_COLORS.get(t, TYPE_COLORS["other"]),
-                        marker=TYPE_MARKERS.get(t, "o"), markersize=4, label=t)
+                ax.plot(xs, vals, color=TYPE_COLORS.get(t, TYPE_COLORS[OTHER]),
+                        marker=TYPE_MARKERS.get(t, "o"), markersize=4, label=_label(t))
             ref = reference[i] if i < len(reference) else None
             if ref is not None:
                 ax.axvline(ref, color=OKABE_ITO["grey"], linestyle=":", linewidth=1.2,
@@ -893,15 +915,15 @@ def time_share_bar(profiles: Mapping[str, Sequence[Mapping[str, Any]]], *, title
     n = len(profiles)
     fig, axes = new_figure(1, n, width=WIDTH_IN, height=3.4 + 0.1 * n, sharey=True, squeeze=False)
     axes = list(np.ravel(axes))
-    types: list[str] = []
+    types: list[TypeKey] = []
     for rows in profiles.values():
-        types += [str(r["type"]) for r in rows if str(r["type"]) not in types]
+        types += [t for t in (_as_type(r["type"]) for r in rows) if t not in types]
     types = _types_present(types)
     y = np.arange(len(types))
     h = 0.38
     with style():
         for ax, (name, rows) in zip(axes, profiles.items()):
-            by_type = {str(r["type"]): r for r in rows}
+            by_type = {_as_type(r["type"]): r for r in rows}
             ma = [float(by_type[t]["mult_adds_pct"]) if t in by_type else 0.0 for t in types]
             tm = [float(by_type[t]["time_pct"]) if t in by_type else 0.0 for t in types]
             ax.barh(y - h / 2, ma, h, color=OKABE_ITO["sky"], label="share of mult-adds")
@@ -914,7 +936,7 @@ def time_share_bar(profiles: Mapping[str, Sequence[Mapping[str, Any]]], *, title
             ax.set_xlabel("share (%)")
             ax.set_title(name, fontsize=8.5)
             ax.grid(axis="y", visible=False)
-        axes[0].set_yticks(y, types)
+        axes[0].set_yticks(y, [_label(t) for t in types])
         axes[0].set_ylabel("layer type")
         axes[0].invert_yaxis()
         fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=2)
