@@ -17,6 +17,7 @@ import pytest
 
 from costmodel.core.arch import (
     MOBILENET_V1,
+    ROUNDING_RULES,
     Description,
     LayerSpec,
     check_alpha,
@@ -34,7 +35,6 @@ from costmodel.core.arch import (
     round_int,
     round_slim,
     same_out,
-    scale_channels,
 )
 from costmodel.errors import CostModelError
 
@@ -136,8 +136,8 @@ def test_rounding_thresholds():
     assert round_divisible8(32, 0.1) == 8
     # make_divisible(19): int(23) // 8 * 8 = 16 < 0.9 * 19 = 17.1: 16 + 8 = 24
     assert round_divisible8(19, 1.0) == 24
-    assert scale_channels(32, 0.35) == 11 and scale_channels(32, 0.35, "divisible8") == 16
-    assert scale_channels(32, 0.1, "slim") == 8
+    assert ROUNDING_RULES["int"](32, 0.35) == 11 and ROUNDING_RULES["divisible8"](32, 0.35) == 16
+    assert ROUNDING_RULES["slim"](32, 0.1) == 8
 
 
 def test_rounding_rules_on_arrays():

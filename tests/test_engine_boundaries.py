@@ -18,13 +18,21 @@ from costmodel.core.conventions import CONVENTIONS, Convention, get_convention
 from costmodel.core.engine import (
     BYTES_FP32,
     COLUMNS,
-    COUNTERS,
+    KIND_COUNTERS,
     Config,
     Count,
     count_layer,
     layer_table,
     layer_type,
     register,
+)
+from costmodel.core.kinds import (
+    AVG_POOL,
+    CONV1X1,
+    DW3X3,
+    FULLY_CONNECTED,
+    Kind,
+    LayerType,
 )
 from costmodel.errors import CostModelError
 
@@ -41,11 +49,13 @@ def test_rows_under_the_paper_convention():
     t = table()
     assert [r["name"] for r in t.rows] == ["conv1", "conv_dw_1", "conv_pw_1", "avg_pool", "fc"]
     assert [r["index"] for r in t.rows] == [0, 1, 2, 3, 4]
-    assert [r["type"] for r in t.rows] == ["Conv 5x5", "Conv DW 3x3", "Conv 1x1", "Avg Pool", "FC"]
+    assert [r["type"] for r in t.rows] == [LayerType(Kind.CONV, 5), DW3X3, CONV1X1, AVG_POOL,
+                                           FULLY_CONNECTED]
     assert [r["kernel"] for r in t.rows] == [5, 3, 1, 0, 1]
     assert [r["stride"] for r in t.rows] == [2, 1, 1, 1, 1]
-    assert [r["in_shape"] for r in t.rows] == ["8x8x3", "4x4x8", "4x4x8", "4x4x16", "1x1x16"]
-    assert [r["out_shape"] for r in t.rows] == ["4x4x8", "4x4x8", "4x4x16", "1x1x16", "1x1x10"]
+    assert [r["in_shape"] for r in t.rows] == [(8, 8, 3), (4, 4, 8), (4, 4, 8), (4, 4, 16), (1, 1, 16)]
+    assert [r["out_shape"] for r in t.rows] == [(4, 4, 8), (4, 4, 8), (4, 4, 16), (1, 1, 16),
+                                                (1, 1, 10)]
     assert [r["in_channels"] for r in t.rows] == [3, 8, 8, 16, 16]
     assert [r["out_channels"] for r in t.rows] == [8, 8, 16, 16, 10]
     assert [r["mult_adds"] for r in t.rows] == [9600, 1152, 2048, 0, 160]
@@ -96,7 +106,7 @@ def test_rows_under_the_fvcore_convention():
 def test_rows_under_the_tfslim_convention():
     t = table("tfslim")
     # 11-way logits (a background class): fc 16*11 = 176 weights + 11 biases; BN 3 per channel
-    assert t.rows[-1]["out_channels"] == 11 and t.rows[-1]["out_shape"] == "1x1x11"
+    assert t.rows[-1]["out_channels"] == 11 and t.rows[-1]["out_shape"] == (1, 1, 11)
     assert [r["params"] for r in t.rows] == [600 + 24, 72 + 24, 128 + 48, 0, 176 + 11]
     assert t.totals["mult_adds"] == 12_960 + 16  # logits MACs 176 instead of 160
     assert t.config.classes == 10  # the config keeps the requested class count
@@ -114,17 +124,17 @@ def test_config_and_serialisation():
     df = t.to_frame()
     assert list(df.index) == [0, 1, 2, 3, 4] and df.index.name == "index"
     assert list(df.columns) == list(COLUMNS[1:])
-    assert df.loc[2, "type"] == "Conv 1x1" and int(df.loc[0, "mult_adds"]) == 9600
+    assert df.loc[2, "type"] == CONV1X1 and int(df.loc[0, "mult_adds"]) == 9600
 
 
 def test_by_type_sums_in_first_seen_order():
     spec = {"layers": [{"type": "separable", "out": 8, "repeat": 2}, {"type": "fc"}]}
     t = layer_table(1.0, 4, spec=spec, classes=2)
     # input 4x4x3: dw 9*3*16 = 432, pw 3*8*16 = 384; dw 9*8*16 = 1,152, pw 8*8*16 = 1,024; fc 8*2 = 16
-    assert t.by_type() == {"Conv DW 3x3": {"mult_adds": 432 + 1152, "params": 27 + 72},
-                           "Conv 1x1": {"mult_adds": 384 + 1024, "params": 24 + 64},
-                           "FC": {"mult_adds": 16, "params": 16}}
-    assert list(t.by_type()) == ["Conv DW 3x3", "Conv 1x1", "FC"]
+    assert t.by_type() == {DW3X3: {"mult_adds": 432 + 1152, "params": 27 + 72},
+                           CONV1X1: {"mult_adds": 384 + 1024, "params": 24 + 64},
+                           FULLY_CONNECTED: {"mult_adds": 16, "params": 16}}
+    assert list(t.by_type()) == [DW3X3, CONV1X1, FULLY_CONNECTED]
 
 
 def test_empty_totals_give_zero_shares():
@@ -162,10 +172,10 @@ def test_unknown_kind_and_double_registration():
     assert str(e.value) == "counter for 'conv' registered twice"
     try:
         fn = register("test-kind")(lambda layer, conv: Count(pool_ops=7))
-        assert COUNTERS["test-kind"] is fn
+        assert KIND_COUNTERS["test-kind"] is fn
         assert count_layer(Layer(0, "x", "test-kind", 1, 1, 1, 1, 1, 1), CONVENTIONS["paper"]).pool_ops == 7
     finally:
-        COUNTERS.pop("test-kind", None)
+        KIND_COUNTERS.pop("test-kind", None)
 
 
 def test_conventions_by_name_and_object():

@@ -26,6 +26,7 @@ pytest.importorskip("fvcore", reason="fvcore is not installed: pip install 'cost
 
 from costmodel.core.conventions import get_convention  # noqa: E402
 from costmodel.core.engine import Config, layer_table  # noqa: E402
+from costmodel.core.kinds import CONV3X3  # noqa: E402
 from costmodel.crosscheck import verify as V  # noqa: E402
 from costmodel.crosscheck.torch_model import build_model  # noqa: E402
 from costmodel.errors import CostModelError  # noqa: E402
@@ -41,7 +42,7 @@ WEIGHT_PARAMS = 216 + 72 + 128 + 160  # 576
 QUANTITIES = {"weight_macs": WEIGHT_MACS, "bn_outputs": BN_OUT, "relu_outputs": BN_OUT,
               "bn_channels": BN_CH, "pool_inputs": POOL_IN, "pool_outputs": POOL_OUT,
               "fc_outputs": FC_OUT, "weight_params": WEIGHT_PARAMS, "fc_biases": FC_OUT}
-# Each counter's total by its documented rule (verify.COUNTERS notes):
+# Each counter's total by its documented rule (verify.EXTERNAL_COUNTERS notes):
 EXPECTED = {
     "fvcore": WEIGHT_MACS + 2 * BN_OUT + POOL_IN,  # 8,096
     "flop_counter": 2 * WEIGHT_MACS,  # 13,632
@@ -72,14 +73,13 @@ def test_quantities_are_read_from_the_rows():
 def test_row_helpers():
     rows = {r["name"]: r for r in table().rows}
     assert [V._is_conv(rows[n]) for n in rows] == [True, True, True, False, False]
-    assert V._elements("4x4x16") == 256 and V._elements("1x1x10") == 10
-    assert V._shape_tuple("7x5x3") == (7, 5, 3)
+    assert V._elements((4, 4, 16)) == 256 and V._elements((1, 1, 10)) == 10
 
 
 # ------------------------------------------------------------------------ the agreement rule
 def layer(fv_ma: int = 100, exp_ma: int = 100, fv_p: int = 10, exp_p: int = 10,
-          model_shape: str = "4x4x8") -> V.LayerCheck:
-    return V.LayerCheck("conv1", "Conv 3x3", "4x4x8", model_shape, 90, fv_ma, exp_ma, 7, fv_p, exp_p)
+          model_shape: tuple[int, int, int] | None = (4, 4, 8)) -> V.LayerCheck:
+    return V.LayerCheck("conv1", CONV3X3, (4, 4, 8), model_shape, 90, fv_ma, exp_ma, 7, fv_p, exp_p)
 
 
 def test_a_layer_agrees_only_with_zero_residuals():
@@ -105,7 +105,7 @@ def test_a_one_mac_residual_is_a_mismatch(kwargs, what, residual):
 
 
 def test_layer_mismatch_details():
-    r = layer(fv_ma=1_234_567, fv_p=12, model_shape="5x5x8")
+    r = layer(fv_ma=1_234_567, fv_p=12, model_shape=(5, 5, 8))
     assert not r.shape_ok
     [m] = V.Verification(Config(0.5, 160), 1000, [r], []).mismatches()
     assert m["config"] == "0.5-160"
@@ -119,7 +119,7 @@ def test_layer_mismatch_details():
 
 
 def test_only_the_shape_can_fail():
-    r = layer(model_shape="?")
+    r = layer(model_shape=None)
     assert not r.ok and r.mult_adds_residual == 0
     [m] = V.Verification(Config(), 1000, [r], []).mismatches()
     assert m["detail"] == "output shape: table 4x4x8, torch ?"
@@ -127,7 +127,7 @@ def test_only_the_shape_can_fail():
 
 @pytest.mark.parametrize("offset", [1, -1])
 def test_a_counter_total_one_off_is_a_mismatch(offset):
-    spec = V.COUNTERS["thop"]
+    spec = V.EXTERNAL_COUNTERS["thop"]
     good = V.reconcile(spec, "mult_adds", EXPECTED["thop"], table())
     assert good.residual == 0 and good.ok
     bad = V.reconcile(spec, "mult_adds", EXPECTED["thop"] + offset, table())
@@ -149,7 +149,7 @@ def test_an_error_is_a_mismatch():
 
 # ------------------------------------------------------------------------------ reconcile
 def test_reconcile_thop_against_the_paper_table():
-    c = V.reconcile(V.COUNTERS["thop"], "mult_adds", 9136, table(), "9.9")
+    c = V.reconcile(V.EXTERNAL_COUNTERS["thop"], "mult_adds", 9136, table(), "9.9")
     assert (c.counter, c.version, c.quantity, c.unit) == ("thop", "9.9", "mult_adds",
                                                           "ops (MACs for conv/linear)")
     assert c.call == "thop.profile(model, inputs=(x,))"
@@ -175,13 +175,13 @@ def test_reconcile_thop_against_the_paper_table():
 def test_reconcile_params_and_engine_terms_under_fvcore():
     # the fvcore convention counts BN 2 per output and per channel, pooling 1 per input, FC bias
     t = table("fvcore")
-    c = V.reconcile(V.COUNTERS["thop"], "params", MODEL_PARAMS, t)
+    c = V.reconcile(V.EXTERNAL_COUNTERS["thop"], "params", MODEL_PARAMS, t)
     assert (c.unit, c.call) == ("parameters", "thop.profile(model, inputs=(x,))[1]")
     assert c.engine_total == MODEL_PARAMS and c.residual == 0 and c.difference == 0
     assert [(x.key, x.counted, x.engine) for x in c.terms] == [
         ("weights", 576, 576), ("bn", 64, 64), ("bias", 10, 10)]
     assert V.not_counted(c) == []
-    fc = V.reconcile(V.COUNTERS["flop_counter"], "mult_adds", 2 * WEIGHT_MACS, t)
+    fc = V.reconcile(V.EXTERNAL_COUNTERS["flop_counter"], "mult_adds", 2 * WEIGHT_MACS, t)
     # flop_counter counts no BN or pooling; the engine (fvcore convention) does
     assert [(x.key, x.counted, x.engine, x.rule) for x in fc.terms] == [
         ("weights", 13632, 6816, "2 x 6,816 weight mult-adds"),
@@ -205,8 +205,8 @@ def test_profile_from_each_convention():
 
 
 def test_counter_names_and_fvcore_spec():
-    assert V.counter_names() == ["fvcore", "flop_counter", "ptflops", "ptflops-aten", "thop",
-                                 "torchinfo"]
+    assert list(V.EXTERNAL_COUNTERS) == ["flop_counter", "ptflops", "ptflops-aten", "thop",
+                                         "torchinfo"]
     fv = V._fvcore_spec()
     assert fv.name == "fvcore" and fv.run is None
     assert fv.profile == V.profile_from_convention(get_convention("fvcore"))
@@ -294,7 +294,8 @@ def test_verify_tiny_every_counter_in_closed_form(tiny_all):
 def test_verify_tiny_per_layer(tiny_all):
     rows = {r.name: r for r in tiny_all.layers}
     assert list(rows) == ["conv1", "conv_dw_1", "conv_pw_1", "avg_pool", "fc"]
-    assert [r.model_shape for r in rows.values()] == ["4x4x8", "4x4x8", "4x4x16", "1x1x16", "1x1x10"]
+    assert [r.model_shape for r in rows.values()] == [(4, 4, 8), (4, 4, 8), (4, 4, 16), (1, 1, 16),
+                                                      (1, 1, 10)]
     conv1 = rows["conv1"]
     # paper engine: weights only; fvcore adds BN 2 per output (2 * 128)
     assert (conv1.engine_mult_adds, conv1.fvcore_mult_adds, conv1.expected_mult_adds) == (
@@ -343,8 +344,8 @@ def test_a_failing_counter_is_reported_in_one_line(monkeypatch):
     def boom(model, x):
         raise RuntimeError("first line\n   second   line " + "x" * 400)
 
-    monkeypatch.setitem(V.COUNTERS, "flop_counter",
-                        dataclasses.replace(V.COUNTERS["flop_counter"], run=boom))
+    monkeypatch.setitem(V.EXTERNAL_COUNTERS, "flop_counter",
+                        dataclasses.replace(V.EXTERNAL_COUNTERS["flop_counter"], run=boom))
     v = V.verify(1.0, 8, spec=TINY, classes=10, counters=["flop_counter", "thop"])
     err = v.errors["flop_counter"]
     assert err.startswith("RuntimeError: first line second line xxx") and len(err) == 300

@@ -341,7 +341,7 @@ class Layer:
 
     @property
     def groups(self) -> Any:
-        return self.in_channels if self.kind is Kind.DW else 1
+        return self.in_channels if self.kind == Kind.DW else 1
 
     @property
     def type(self) -> LayerType:
@@ -381,9 +381,9 @@ def resolve_shapes(specs: Sequence[LayerSpec], alpha: Any, resolution: Any, roun
             assert sp.out is not None
             out_c = rule(sp.out, alpha) if sp.scale else sp.out
             out_h = same_out(h, sp.stride)
-        elif sp.kind is Kind.DW:
+        elif sp.kind == Kind.DW:
             out_c, out_h = c, same_out(h, sp.stride)
-        elif sp.kind is Kind.AVGPOOL:
+        elif sp.kind == Kind.AVGPOOL:
             out_c, out_h = c, h * 0 + 1  # global pool: 1x1 (keeps array shape in a sweep)
         else:  # fc
             out_c, out_h = classes, h * 0 + 1

@@ -76,7 +76,7 @@ def _conv(layer: Layer, convention: Convention) -> Count:
     # Weights: k*k*(C_in/groups)*C_out; each used once per output pixel. A depthwise filter sees
     # one input channel (groups = C_in). Paper eq. (1)-(4): D_K*D_K*M*D_F*D_F for depthwise,
     # M*N*D_F*D_F for pointwise. Written without division so it also counts symbolically.
-    cin_per_group = 1 if layer.kind is Kind.DW else layer.in_channels
+    cin_per_group = 1 if layer.kind == Kind.DW else layer.in_channels
     weights = layer.kernel * layer.kernel * cin_per_group * layer.out_channels
     pixels = layer.out_size * layer.out_size
     return Count(

@@ -54,7 +54,7 @@ class LayerType(NamedTuple):
 def layer_type(kind: Kind | str, kernel: int) -> LayerType:
     """The canonical type of a layer of ``kind`` with a ``kernel`` x ``kernel`` kernel."""
     k = Kind(kind)
-    if k is Kind.PW or (k is Kind.CONV and kernel == 1):
+    if k == Kind.PW or (k == Kind.CONV and kernel == 1):
         return LayerType(Kind.PW, 1)
     if k in (Kind.AVGPOOL, Kind.FC):
         return LayerType(k, 0)

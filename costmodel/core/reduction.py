@@ -52,7 +52,7 @@ def separable_reduction(alpha: float = 1.0, resolution: int = 224, *, variant: s
     layers = resolve(desc, variant, alpha, resolution, rounding, classes + conv.extra_classes)
     rows: list[dict[str, Any]] = []
     for dw, pw in pairwise(layers):
-        if dw.kind is not Kind.DW or pw.kind is not Kind.PW or pw.stride != 1:
+        if dw.kind != Kind.DW or pw.kind != Kind.PW or pw.stride != 1:
             continue
         std = _standard_equivalent(dw, pw, dw.index)
         c_dw, c_pw, c_std = count_layer(dw, conv), count_layer(pw, conv), count_layer(std, conv)

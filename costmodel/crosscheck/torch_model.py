@@ -49,9 +49,9 @@ def _conv_block(layer: Layer) -> nn.Sequential:
 def _module_for(layer: Layer) -> nn.Module:
     if layer.kind in CONV_KINDS:
         return _conv_block(layer)
-    if layer.kind is Kind.AVGPOOL:
+    if layer.kind == Kind.AVGPOOL:
         return nn.Sequential(OrderedDict(pool=nn.AdaptiveAvgPool2d(1), flatten=nn.Flatten(1)))
-    if layer.kind is Kind.FC:
+    if layer.kind == Kind.FC:
         return nn.Linear(layer.in_channels, layer.out_channels)
     raise NotImplementedError(f"no torch module for layer kind {layer.kind!r}")
 
