@@ -74,6 +74,8 @@ def run_module(name: str, max_children: int, everything: bool) -> float:
         return 0.0
     targets = todo or [path[:-3].replace("/", ".") + ".*"]
     sha = _sha(name)
+    for copied in ("data", "examples", "tests"):  # mutmut copies over, never deletes: drop stale files
+        shutil.rmtree(ROOT / "mutants" / copied, ignore_errors=True)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # mutmut sets the path
     env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # the tests need no plugin; saves ~0.3 s a mutant
     log = ROOT / "mutants" / f"run-{name}.log"

@@ -327,6 +327,7 @@ def test_input_scale_and_array_shapes():
     arr = resolve_shapes(specs, np.array([0.5, 1.0]), np.array([33, 64]), "int", 7, 3)
     assert arr[2].out_channels.tolist() == [12, 24] and arr[2].out_size.tolist() == [5, 8]
     assert arr[-1].out_size.tolist() == [1, 1] and arr[-1].out_channels == 7
+    assert arr[0].in_channels == 3  # input_scale defaults to false: the 3 input channels stay
 
 
 def test_min_alpha():

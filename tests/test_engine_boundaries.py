@@ -192,3 +192,12 @@ def test_conventions_by_name_and_object():
     with pytest.raises(CostModelError) as e:
         get_convention("keras")
     assert str(e.value) == "convention 'keras' is unknown; allowed: paper, fvcore, tfslim"
+
+
+def test_layer_table_defaults_are_the_papers_network():
+    # 1.0 MobileNet-224, paper convention: 568,740,352 mult-adds and 4,209,088 params (Table 1
+    # recount, tests/test_engine.py), 1000 classes, int rounding, base variant
+    t = layer_table()
+    assert t.config == Config(1.0, 224, "mobilenet_v1", "int", "paper", 1000, "mobilenet_v1")
+    assert (t.totals["mult_adds"], t.totals["params"]) == (568_740_352, 4_209_088)
+    assert t.rows[-1]["out_channels"] == 1000

@@ -326,3 +326,11 @@ def test_config_point():
         "mult_adds"]
     with pytest.raises(CostModelError, match="alpha 0 is out of range"):
         P.config_point(0, 160)
+
+
+def test_default_objectives_are_mult_adds_and_top1():
+    out = P.pareto()
+    assert [o["name"] for o in out.attrs["objectives"]] == ["mult_adds", "top1"]
+    assert len(out) == 16 and (~out["dominated"]).sum() == 14  # see tests/test_pareto.py
+    f = P.front()
+    assert [o["name"] for o in f.attrs["objectives"]] == ["mult_adds", "top1"] and len(f) == 14

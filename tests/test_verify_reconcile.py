@@ -256,6 +256,20 @@ def test_check_size_boundaries(monkeypatch):
         V.check_size(t)
 
 
+def test_check_size_figures():
+    # one 1x1 conv, 1024 -> 1024 channels (unscaled) at 1024 x 1024: weights 2^20 (4 MiB fp32),
+    # input and output 2^30 elements each: (2^31 * 4 B = 8 GiB) + 4 MiB = 8.004 GiB; mult-adds
+    # 2^20 weights * 2^20 pixels = 2^40 = 1,099,511,627,776 = 1099.5 G
+    big = {"input_channels": 1024, "layers": [{"type": "pw", "out": 1024, "scale": False}]}
+    t = layer_table(1.0, 1024, spec=big)
+    assert t.totals["weight_mult_adds"] == 2**40
+    with pytest.raises(CostModelError) as e:
+        V.check_size(t)
+    assert str(e.value) == ("config alpha=1 resolution=1024 is too large to build and count (8.0 GiB "
+                            "fp32, 1099.5 G mult-adds); allowed: up to 2 GiB and 20 G mult-adds "
+                            "(a smaller alpha or resolution)")
+
+
 def test_check_size_message():
     # 8.0-2048: far past 2 GiB and 20 G mult-adds
     with pytest.raises(CostModelError) as e:
@@ -352,3 +366,27 @@ def test_a_failing_counter_is_reported_in_one_line(monkeypatch):
     assert not v.agree
     # the other counter still ran and reconciled
     assert "thop" in v.skipped or v.counter("thop").residual == 0
+
+
+def test_ptflops_returning_none_is_an_error(monkeypatch):
+    # ptflops prints its own traceback and returns (None, None) when it fails
+    ptflops = pytest.importorskip("ptflops", reason="ptflops is not installed")
+    monkeypatch.setattr(ptflops, "get_model_complexity_info", lambda *a, **k: (None, None))
+    v = V.verify(1.0, 8, spec=TINY, classes=10, counters=["ptflops", "ptflops-aten"])
+    assert v.errors == {
+        "ptflops": "RuntimeError: ptflops (pytorch backend) failed on this model",
+        "ptflops-aten": "RuntimeError: ptflops (aten backend) failed on this model"}
+    assert [c.counter for c in v.counters] == ["fvcore", "fvcore"] and not v.agree
+
+
+def test_verify_defaults():
+    # the documented defaults (verify at 224 runs in tests/test_verify.py; here only the signature)
+    import inspect
+
+    p = inspect.signature(V.verify).parameters
+    assert {k: p[k].default for k in ("alpha", "resolution", "variant", "rounding", "convention",
+                                      "classes", "spec", "counters", "model")} == {
+        "alpha": 1.0, "resolution": 224, "variant": "mobilenet_v1", "rounding": "int",
+        "convention": "paper", "classes": 1000, "spec": None, "counters": None, "model": None}
+    q = inspect.signature(V.reconcile).parameters
+    assert q["version"].default is None
