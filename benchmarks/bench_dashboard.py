@@ -16,6 +16,13 @@ move. Bounded: fixed duration, fixed client count, loopback only.
 
     .venv/bin/python benchmarks/bench_dashboard.py [--moves N] [--budget]
     .venv/bin/python benchmarks/bench_dashboard.py --load [--clients 20] [--seconds 30]
+    .venv/bin/python benchmarks/bench_dashboard.py --page-load [--runs 7] [--port P]
+
+``--page-load`` (issue 14, target <= 1.5 s): a fresh headless Chromium (empty cache) opens the
+served page; the time from navigation until the chart has drawn its points and the layer table
+its last row, per run; then, in the same browser, the time of the first switch of the x axis to
+predicted latency (the latency model's first fit on the server). Median and IQR over runs;
+``--port`` measures an already running server (e.g. another revision), else one is started.
 """
 
 from __future__ import annotations
@@ -237,6 +244,92 @@ def bench_load(clients: int, seconds: float, threads: int) -> None:
             proc.kill()
 
 
+def _start_server(port: int) -> subprocess.Popen[bytes]:
+    log = Path(tempfile.gettempdir()) / f"costmodel-serve-{port}.log"
+    with log.open("w") as fh:
+        proc = subprocess.Popen([sys.executable, "-m", "costmodel", "serve", "--port", str(port)],
+                                cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            conn.request("GET", "/")
+            if conn.getresponse().status == 200:
+                return proc
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise SystemExit("server did not start")
+
+
+def _chromium() -> Any:
+    import shutil
+
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--window-size=1440,1000", "--disable-background-networking"):
+        opts.add_argument(arg)
+    return webdriver.Chrome(service=Service(shutil.which("chromedriver") or
+                                            "/usr/bin/chromedriver"), options=opts)
+
+
+_READY_JS = """
+const t = document.querySelectorAll('#pareto-chart .scatterlayer path.point').length;
+const fc = document.querySelector("#layer-table tr[data-row='fc']");
+return t > 10 && !!fc;"""
+
+
+def _wait(driver: Any, js: str, timeout: float = 60) -> None:
+    end = time.monotonic() + timeout
+    while not driver.execute_script(js):
+        if time.monotonic() > end:
+            raise SystemExit("page did not become ready")
+        time.sleep(0.01)
+
+
+def bench_page_load(runs: int, port: int | None) -> None:
+    proc = None if port else _start_server(port := _free_port())
+    loads: list[float] = []
+    switches: list[float] = []
+    try:
+        for _ in range(runs):
+            driver = _chromium()
+            try:
+                t0 = time.perf_counter()
+                driver.get(f"http://127.0.0.1:{port}/")
+                _wait(driver, _READY_JS)
+                loads.append(time.perf_counter() - t0)
+                if proc is not None and not switches:  # first switch of this server only
+                    t0 = time.perf_counter()
+                    driver.get(f"http://127.0.0.1:{port}/?x=latency_pred")
+                    _wait(driver, "return (document.querySelector('#pareto-chart .xtitle') || "
+                                  "{}).textContent?.includes('Predicted') && " + _READY_JS[
+                                      _READY_JS.index("document"):].split("return")[0]
+                          + "true;")
+                    switches.append(time.perf_counter() - t0)
+            finally:
+                driver.quit()
+    finally:
+        if proc is not None:
+            proc.terminate()
+            proc.wait(timeout=10)
+
+    def q(xs: list[float]) -> str:
+        s = sorted(xs)
+        iqr = s[(3 * len(s)) // 4] - s[len(s) // 4] if len(s) > 1 else 0.0
+        return f"median {statistics.median(s):.2f} s, IQR {iqr:.2f} s, n={len(s)}"
+
+    print(f"first page load (fresh headless Chromium, until chart points and layer table are "
+          f"drawn; {os.cpu_count()} CPUs): {q(loads)}")
+    if switches:
+        print(f"first switch to predicted latency (page reload with ?x=latency_pred on a fresh "
+              f"server): {switches[0]:.2f} s")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--moves", type=int, default=200)
@@ -245,9 +338,14 @@ def main() -> None:
     p.add_argument("--clients", type=int, default=20)
     p.add_argument("--seconds", type=float, default=30.0)
     p.add_argument("--threads", type=int, default=8, help="waitress threads (--load)")
+    p.add_argument("--page-load", action="store_true")
+    p.add_argument("--runs", type=int, default=7)
+    p.add_argument("--port", type=int, default=None)
     a = p.parse_args()
     warnings.simplefilter("ignore")
-    if a.load:
+    if a.page_load:
+        bench_page_load(a.runs, a.port)
+    elif a.load:
         bench_load(a.clients, a.seconds, a.threads)
     else:
         bench_callbacks(a.moves, a.budget)

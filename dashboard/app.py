@@ -23,7 +23,7 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from costmodel.errors import CostModelError
-from dashboard import state
+from dashboard import data, state
 from dashboard.views import config_view, controls, pareto_view
 
 ASSETS = Path(__file__).resolve().parent / "assets"
@@ -118,11 +118,19 @@ def _install_guards(app: Dash) -> None:
 
 
 def _warm_up() -> None:
-    """Compute the default view once (imports, accuracy fit, sweep caches), so the first page
-    load does not pay for them."""
-    sel = state.DEFAULT.to_dict()
-    pareto_view.update_chart(sel)
-    config_view.update_config(sel)
+    """Compute the default view once (imports, accuracy fit, sweep caches), and the default
+    device's predicted-latency view (the latency model's first fit takes seconds), so neither the
+    first page load nor the first switch to predicted latency pays for them."""
+    views = [state.DEFAULT]
+    device = data.default_device()
+    if device is not None and "latency_pred" in data.x_keys():
+        views.append(state.parse({"x": "latency_pred", "device": device}))
+    for sel in views:
+        try:
+            pareto_view.update_chart(sel.to_dict())
+            config_view.update_config(sel.to_dict())
+        except CostModelError as exc:  # e.g. no latency model: the page says so when asked
+            log.warning("warm-up of %s skipped: %s", sel.x, exc)
 
 
 def create_app(*, warm: bool = False) -> Dash:
@@ -130,7 +138,10 @@ def create_app(*, warm: bool = False) -> Dash:
     ``warm=True`` computes the default view before returning (``costmodel serve`` does)."""
     app = Dash(__name__, title=TITLE, assets_folder=str(ASSETS),
                update_title=None,  # type: ignore[arg-type]  # None: keep the title while updating
-               serve_locally=True)
+               serve_locally=True,
+               # every component chunk (plotly.js too) as a plain script in the page, fetched at
+               # once in parallel, instead of a chain: bundles -> graph chunk -> plotly.js
+               eager_loading=True)
     app.layout = layout()
     controls.register(app)
     pareto_view.register(app)

@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 
 pytest.importorskip("dash", reason="dash is not installed (pip install -e .[dash])")
-pytest.importorskip("dash_ag_grid", reason="dash-ag-grid is not installed (pip install -e .[dash])")
 
 from costmodel.core.engine import COLUMNS, layer_table  # noqa: E402
 from costmodel.errors import CostModelError  # noqa: E402

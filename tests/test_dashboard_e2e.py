@@ -102,7 +102,7 @@ def text(driver: Any, css: str) -> str:
 
 
 def cell(driver: Any, row_id: str, col: str) -> str:
-    return text(driver, f"#layer-table .ag-row[row-id='{row_id}'] [col-id='{col}']")
+    return text(driver, f"#layer-table tr[data-row='{row_id}'] td[data-col='{col}']")
 
 
 def open_view(driver: Any, url: str, expect_title: str) -> None:

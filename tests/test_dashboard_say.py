@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 pytest.importorskip("dash", reason="dash is not installed (pip install -e .[dash])")
-pytest.importorskip("dash_ag_grid", reason="dash-ag-grid is not installed (pip install -e .[dash])")
 
 from costmodel.errors import CostModelError  # noqa: E402
 from dashboard import data, state  # noqa: E402
@@ -212,3 +211,42 @@ def test_a_marker_shape_means_one_resolution_on_every_axis() -> None:
     # and different resolutions on one chart never share a shape
     for m in maps:
         assert len(set(m.values())) == len(m)
+
+
+# ------------------------------------------------------------------ plain, sortable tables
+def _cells(tr: Any) -> dict[str, str]:
+    return {td.to_plotly_json()["props"]["data-col"]: td.children for td in tr.children}
+
+
+def test_layer_table_rows_show_every_value_in_full() -> None:
+    from dashboard.views import config_view
+
+    _, _, rows, *_ = config_view.update_config(state.parse({}).to_dict())
+    body = config_view.table_body("layer", rows)
+    conv1 = _cells(body[0])
+    # conv1 at 1.0-224: 3*3*3*32 weights on 112*112 outputs = 10,838,016 mult-adds = 10.84 M
+    assert conv1 == {"index": "0", "name": "conv1", "type": "Conv 3x3", "stride": "2",
+                     "in_shape": "224x224x3", "out_shape": "112x112x32", "mult_adds": "10.84",
+                     "mult_adds_pct": "1.91", "params": "0.0009", "params_pct": "0.02",
+                     # 112*112*32 fp32 outputs = 1,605,632 bytes = 1.61 MB
+                     "activation_bytes": "1.61"}
+
+
+def test_header_click_sorts_and_a_second_click_reverses() -> None:
+    from dashboard.views import config_view
+
+    _, _, rows, *_ = config_view.update_config(state.parse({}).to_dict())
+    body, sort = config_view.sort_table("layer", "layer-sort-mult_adds", rows, None)
+    order = [tr.to_plotly_json()["props"]["data-row"] for tr in body]
+    want = [r["name"] for r in sorted(rows, key=lambda r: r["mult_adds"])]
+    assert order == want and sort == {"field": "mult_adds", "desc": False}
+    body, sort = config_view.sort_table("layer", "layer-sort-mult_adds", rows, sort)
+    ma = {r["name"]: r["mult_adds"] for r in rows}
+    got = [ma[tr.to_plotly_json()["props"]["data-row"]] for tr in body]
+    assert got == sorted(ma.values(), reverse=True) and sort["desc"] is True
+    # another column starts ascending again; an unknown column keeps the computed order
+    _, sort = config_view.sort_table("layer", "layer-sort-name", rows, sort)
+    assert sort == {"field": "name", "desc": False}
+    body, sort = config_view.sort_table("layer", "layer-sort-evil", rows, sort)
+    assert sort is None and [tr.to_plotly_json()["props"]["data-row"] for tr in body] == \
+        [r["name"] for r in rows]

@@ -6,63 +6,70 @@ from __future__ import annotations
 
 from typing import Any
 
-import dash_ag_grid as dag
-from dash import Input, Output, State, dcc, html
+from dash import Input, Output, State, ctx, dcc, html
 
 from dashboard import data, state
 
-# d3-format formatters, applied in the browser so the grid sorts the raw numbers.
-_M2 = {"function": "params.value == null ? '' : d3.format(',.2f')(params.value / 1e6)"}
-_M4 = {"function": "params.value == null ? '' : d3.format(',.4f')(params.value / 1e6)"}
-_P2 = {"function": "params.value == null ? '' : d3.format('.2f')(params.value)"}
-_R4 = {"function": "params.value == null ? '' : d3.format('.4f')(params.value)"}
-_INT = {"function": "params.value == null ? '' : d3.format(',')(params.value)"}
+# Plain HTML tables (no data-grid library: ag-grid was a third of the first page load's
+# JavaScript). Each column: (field, header, formatter); numbers are right-aligned, sorting is
+# a click on the header (server-side, on the raw numbers).
 
-LAYER_COLUMNS = [
-    {"field": "index", "headerName": "#", "minWidth": 46, "flex": 1, "type": "numericColumn"},
-    {"field": "name", "headerName": "Layer", "minWidth": 112, "flex": 1},
-    {"field": "type", "headerName": "Type", "minWidth": 124, "flex": 1},
-    {"field": "stride", "headerName": "Stride", "minWidth": 64, "flex": 1, "type": "numericColumn"},
-    {"field": "in_shape", "headerName": "Input", "minWidth": 104, "flex": 1},
-    {"field": "out_shape", "headerName": "Output", "minWidth": 104, "flex": 1},
-    {"field": "mult_adds", "headerName": "Mult-adds (M)", "valueFormatter": _M2,
-     "type": "numericColumn", "minWidth": 118, "flex": 1},
-    {"field": "mult_adds_pct", "headerName": "% mult-adds", "valueFormatter": _P2,
-     "type": "numericColumn", "minWidth": 104, "flex": 1},
-    {"field": "params", "headerName": "Params (M)", "valueFormatter": _M4,
-     "type": "numericColumn", "minWidth": 100, "flex": 1},
-    {"field": "params_pct", "headerName": "% params", "valueFormatter": _P2,
-     "type": "numericColumn", "minWidth": 90, "flex": 1},
-    {"field": "activation_bytes", "headerName": "Output (MB fp32)",
-     "valueFormatter": _M2, "type": "numericColumn", "minWidth": 122, "flex": 1},
+
+def _m(digits: int) -> Any:
+    return lambda v: "" if v is None else f"{v / 1e6:,.{digits}f}"
+
+
+def _f(spec: str) -> Any:
+    return lambda v: "" if v is None else f"{v:{spec}}"
+
+
+def _plain(v: Any) -> str:
+    return "" if v is None else str(v)
+
+
+LAYER_COLUMNS: list[tuple[str, str, Any]] = [
+    ("index", "#", _plain), ("name", "Layer", _plain), ("type", "Type", _plain),
+    ("stride", "Stride", _plain), ("in_shape", "Input", _plain), ("out_shape", "Output", _plain),
+    ("mult_adds", "Mult-adds (M)", _m(2)), ("mult_adds_pct", "% mult-adds", _f(".2f")),
+    ("params", "Params (M)", _m(4)), ("params_pct", "% params", _f(".2f")),
+    ("activation_bytes", "Output (MB fp32)", _m(2)),
 ]
-REDUCTION_COLUMNS = [
-    {"field": "name", "headerName": "Separable pair", "minWidth": 215, "flex": 1},
-    {"field": "in_channels", "headerName": "M (in)", "valueFormatter": _INT,
-     "type": "numericColumn", "minWidth": 90, "flex": 1},
-    {"field": "out_channels", "headerName": "N (out)", "valueFormatter": _INT,
-     "type": "numericColumn", "minWidth": 90, "flex": 1},
-    {"field": "out_size", "headerName": "D_F", "type": "numericColumn", "minWidth": 75, "flex": 1},
-    {"field": "separable_mult_adds", "headerName": "Separable (M mult-adds)", "valueFormatter": _M2,
-     "type": "numericColumn", "minWidth": 180, "flex": 1},
-    {"field": "standard_mult_adds", "headerName": "Standard conv (M mult-adds)",
-     "valueFormatter": _M2, "type": "numericColumn", "minWidth": 200, "flex": 1},
-    {"field": "mult_adds_ratio", "headerName": "Ratio", "valueFormatter": _R4,
-     "type": "numericColumn", "minWidth": 95, "flex": 1},
-    {"field": "closed_form_ratio", "headerName": "1/N + 1/D_K\u00b2", "valueFormatter": _R4,
-     "type": "numericColumn", "minWidth": 120, "flex": 1},
+REDUCTION_COLUMNS: list[tuple[str, str, Any]] = [
+    ("name", "Separable pair", _plain), ("in_channels", "M (in)", _f(",")),
+    ("out_channels", "N (out)", _f(",")), ("out_size", "D_F", _plain),
+    ("separable_mult_adds", "Separable (M mult-adds)", _m(2)),
+    ("standard_mult_adds", "Standard conv (M mult-adds)", _m(2)),
+    ("mult_adds_ratio", "Ratio", _f(".4f")), ("closed_form_ratio", "1/N + 1/D_K\u00b2", _f(".4f")),
 ]
+TABLES = {"layer": LAYER_COLUMNS, "reduction": REDUCTION_COLUMNS}
+_TEXT_FIELDS = {"name", "type", "in_shape", "out_shape"}
 
 
-def _grid(grid_id: str, columns: list[dict[str, Any]]) -> Any:
-    return dag.AgGrid(
-        id=grid_id, columnDefs=columns, rowData=[],
-        defaultColDef={"sortable": True, "resizable": True, "filter": False,
-                       "wrapHeaderText": True, "autoHeaderHeight": True},
-        dashGridOptions={"domLayout": "autoHeight", "animateRows": False,
-                         "suppressCellFocus": True},
-        getRowId="params.data.name",
-        className="ag-theme-alpine grid", style={"height": None})
+def _table(key: str) -> Any:
+    """A sortable table: header buttons (static), body rendered by the callbacks."""
+    head = html.Tr([html.Th(html.Button(header, id=f"{key}-sort-{field}", className="sort",
+                                        title="sort by this column"),
+                            className="text" if field in _TEXT_FIELDS else "num")
+                    for field, header, _ in TABLES[key]])
+    return html.Div(className="table-scroll", id=f"{key}-table", children=html.Table(
+        className="data-table", children=[html.Thead(head), html.Tbody(id=f"{key}-table-body")]))
+
+
+def sorted_rows(rows: list[dict[str, Any]], sort: Any) -> list[dict[str, Any]]:
+    """Rows in the order of ``sort`` = {"field": f, "desc": bool} (None: as computed)."""
+    if not isinstance(sort, dict) or not isinstance(sort.get("field"), str):
+        return rows
+    field = sort["field"]
+    return sorted(rows, key=lambda r: (r.get(field) is None, r.get(field)),
+                  reverse=bool(sort.get("desc")))
+
+
+def table_body(key: str, rows: list[dict[str, Any]], sort: Any = None) -> list[Any]:
+    cols = TABLES[key]
+    return [html.Tr([html.Td(fmt(r.get(field)), className="text" if field in _TEXT_FIELDS
+                             else "num", **{"data-col": field}) for field, _, fmt in cols],
+                    **{"data-row": str(r.get("name"))})
+            for r in sorted_rows(rows, sort)]
 
 
 def layout() -> Any:
@@ -75,7 +82,7 @@ def layout() -> Any:
         html.Div(id="config-totals", className="totals"),
         html.H3("Layer table"),
         html.P("Click a column header to sort; the CSV has every engine column.", className="hint"),
-        _grid("layer-table", LAYER_COLUMNS),
+        _table("layer"),
         html.Div(className="two-col", children=[
             html.Div(children=[
                 html.H3("Share per layer type vs the paper's Table 2"),
@@ -93,7 +100,9 @@ def layout() -> Any:
                 "convolution it replaces. Paper eq. (5): ratio = 1/N + 1/D_K\u00b2 (exact under "
                 "the paper's convention; other conventions add BatchNorm terms)."],
                className="hint"),
-        _grid("reduction-table", REDUCTION_COLUMNS),
+        _table("reduction"),
+        *[dcc.Store(id=f"{k}-rows", data=[]) for k in TABLES],
+        *[dcc.Store(id=f"{k}-sort", data=None) for k in TABLES],
     ])
 
 
@@ -164,17 +173,55 @@ def download_csv(n_clicks: Any, selection: Any) -> dict[str, Any]:
             "type": "text/csv"}
 
 
+def _config_callback(selection: Any, layer_sort: Any, reduction_sort: Any) -> tuple[Any, ...]:
+    title, totals, layers, breakdown, latency, reduction = update_config(selection)
+    return (title, totals, table_body("layer", layers, layer_sort), breakdown, latency,
+            table_body("reduction", reduction, reduction_sort), layers, reduction)
+
+
+def sort_table(key: str, trigger: Any, rows: Any, sort: Any) -> tuple[list[Any], Any]:
+    """Callback body: a header click sorts by that column; a second click reverses it."""
+    fields = [f for f, _, _ in TABLES[key]]
+    field = trigger[len(f"{key}-sort-"):] if isinstance(trigger, str) else None
+    if field not in fields or not isinstance(rows, list):
+        return table_body(key, rows if isinstance(rows, list) else []), None
+    desc = isinstance(sort, dict) and sort.get("field") == field and not sort.get("desc")
+    new = {"field": field, "desc": desc}
+    return table_body(key, [r for r in rows if isinstance(r, dict)], new), new
+
+
+def _sort_callback(key: str) -> Any:
+    def cb(*args: Any) -> tuple[list[Any], Any]:
+        *_, rows, sort = args
+        return sort_table(key, ctx.triggered_id, rows, sort)
+
+    return cb
+
+
 def register(app: Any) -> None:
     app.callback(
         Output("config-title", "children"),
         Output("config-totals", "children"),
-        Output("layer-table", "rowData"),
+        Output("layer-table-body", "children"),
         Output("breakdown", "children"),
         Output("latency-compare", "children"),
-        Output("reduction-table", "rowData"),
+        Output("reduction-table-body", "children"),
+        Output("layer-rows", "data"),
+        Output("reduction-rows", "data"),
         Input("selection", "data"),
+        State("layer-sort", "data"),
+        State("reduction-sort", "data"),
         prevent_initial_call=True,
-    )(update_config)
+    )(_config_callback)
+    for key, cols in TABLES.items():
+        app.callback(
+            Output(f"{key}-table-body", "children", allow_duplicate=True),
+            Output(f"{key}-sort", "data"),
+            *[Input(f"{key}-sort-{field}", "n_clicks") for field, _, _ in cols],
+            State(f"{key}-rows", "data"),
+            State(f"{key}-sort", "data"),
+            prevent_initial_call=True,
+        )(_sort_callback(key))
     app.callback(
         Output("download-layers", "data"),
         Input("download-csv", "n_clicks"),
