@@ -16,7 +16,7 @@ from costmodel.core.breakdown import breakdown  # noqa: E402
 from costmodel.core.formula import compare  # noqa: E402
 from costmodel.core.kinds import AVG_POOL, FULLY_CONNECTED  # noqa: E402
 from costmodel.core.sweep import sweep  # noqa: E402
-from costmodel.crosscheck.reproduce import reproduce  # noqa: E402
+from costmodel.crosscheck.reproduce import EXPLANATION_KINDS, reproduce  # noqa: E402
 from costmodel.errors import CostModelError  # noqa: E402
 from costmodel.report import plots  # noqa: E402
 from costmodel.report.formatting import type_label  # noqa: E402
@@ -176,8 +176,9 @@ def test_reproduce_deviations_plots_every_numeric_disagreement(tmp_path: Path) -
     ax = fig.axes[0]
     wrong = [c for c in checks if not c.agree and c.source != "Table 1"]
     assert sum(len(col.get_offsets()) for col in ax.collections) == len(wrong)
-    # Every explanation the library gives is of a known kind (no "other" in the legend).
-    assert all(plots.explanation_kind(c.explanation) not in ("", "other") for c in checks if not c.agree)
+    # every disagreement has a kind, and every kind a legend label
+    assert all(c.kind in plots.EXPLANATION_LABELS for c in checks if not c.agree)
+    assert set(plots.EXPLANATION_LABELS) == set(EXPLANATION_KINDS)
     # Table 7's 1.0 MobileNet-160 prints 290 for the count 290.68: drawn at 100 * (290 / count - 1).
     c160 = next(c for c in wrong if c.source == "Table 7")
     xs = np.concatenate([col.get_offsets()[:, 0] for col in ax.collections])

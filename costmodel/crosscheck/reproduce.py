@@ -37,6 +37,20 @@ from costmodel.io.reference import read_reference
 
 SLIP_TOLERANCE = 5e-4  # 0.05%: below any one layer's share, above float noise
 
+# The kind of each explanation (a Check's ``kind``; "" where the figure agrees).
+TRUNCATED = "truncated"  # printed truncated instead of rounded
+ROUNDED_UP = "rounded_up"  # printed rounded up instead of to nearest
+OTHER_COUNT = "other_count"  # equals another count (a layer left out, another convention...)
+TRANSPOSED = "transposed"  # its digits are the count's digits transposed
+SLIP = "slip"  # within SLIP_TOLERANCE: an arithmetic slip in the source
+COLUMN_SUM = "column_sum"  # a printed column does not sum to 100%
+STRIDE = "stride"  # a printed stride contradicts the printed sizes
+SIZE = "size"  # a printed size differs from the engine's
+UNEXPLAINED = "unexplained"
+EXPLANATION_KINDS = (TRUNCATED, ROUNDED_UP, OTHER_COUNT, TRANSPOSED, SLIP, COLUMN_SUM, STRIDE, SIZE,
+                     UNEXPLAINED)
+Explanation = tuple[str, str]  # (kind, sentence)
+
 
 @dataclass
 class Check:
@@ -47,6 +61,7 @@ class Check:
     published: str  # as printed
     agree: bool
     explanation: str = ""
+    kind: str = ""  # one of EXPLANATION_KINDS where the figure disagrees
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -66,29 +81,30 @@ def _fmt(x: float, d: int) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# Explanations: each returns a sentence when it reproduces the printed figure, else None.
+# Explanations: each returns (kind, sentence) when it reproduces the printed figure, else None.
 # ---------------------------------------------------------------------------------------------
-def _rounding_direction(computed: float, printed: str) -> str | None:
+def _rounding_direction(computed: float, printed: str) -> Explanation | None:
     d = decimals(printed)
     p = float(printed)
     scale = 10 ** d
     if math.isclose(math.floor(computed * scale) / scale, p, abs_tol=1e-9):
-        return f"truncated, not rounded: the count is {_fmt(computed, d + 2)}"
+        return TRUNCATED, f"truncated, not rounded: the count is {_fmt(computed, d + 2)}"
     if math.isclose(math.ceil(computed * scale) / scale, p, abs_tol=1e-9):
-        return f"rounded up, not to nearest: the count is {_fmt(computed, d + 2)}"
+        return ROUNDED_UP, f"rounded up, not to nearest: the count is {_fmt(computed, d + 2)}"
     return None
 
 
-def _alternatives(computed: float, printed: str, alternatives: dict[str, float]) -> str | None:
+def _alternatives(computed: float, printed: str,
+                  alternatives: dict[str, float]) -> Explanation | None:
     d = decimals(printed)
     for label, value in alternatives.items():
         if agrees(value, printed):
-            return (f"equals the count {label} ({_fmt(value, d + 2)}); "
-                    f"the full count is {_fmt(computed, d + 2)}")
+            return OTHER_COUNT, (f"equals the count {label} ({_fmt(value, d + 2)}); "
+                                 f"the full count is {_fmt(computed, d + 2)}")
     return None
 
 
-def _transposed(computed: float, printed: str) -> str | None:
+def _transposed(computed: float, printed: str) -> Explanation | None:
     d = decimals(printed)
     mine = _fmt(computed, d)
     digits = [c for c in printed if c.isdigit()]
@@ -98,39 +114,49 @@ def _transposed(computed: float, printed: str) -> str | None:
         it = iter(perm)
         candidate = "".join(next(it) if c.isdigit() else c for c in printed)
         if candidate == mine:
-            return f"digits transposed: the count gives {mine}, printed {printed}"
+            return TRANSPOSED, f"digits transposed: the count gives {mine}, printed {printed}"
     return None
 
 
-def _slip(computed: float, printed: str) -> str | None:
+def _slip(computed: float, printed: str) -> Explanation | None:
     rel = abs(computed - float(printed)) / abs(computed) if computed else math.inf
     if rel <= SLIP_TOLERANCE:
-        return (f"within {100 * rel:.3f}% of the count {_fmt(computed, decimals(printed) + 2)}: "
-                f"an arithmetic slip or intermediate rounding in the source")
+        return SLIP, (f"within {100 * rel:.3f}% of the count "
+                      f"{_fmt(computed, decimals(printed) + 2)}: "
+                      f"an arithmetic slip or intermediate rounding in the source")
     return None
 
 
-def explain(computed: float, printed: str, alternatives: dict[str, float] | None = None,
-            nearest: Callable[[str], str | None] | None = None) -> str:
+def classify(computed: float, printed: str, alternatives: dict[str, float] | None = None,
+             nearest: Callable[[str], str | None] | None = None) -> Explanation:
+    """The first explanation that reproduces the printed figure: (kind, sentence). ``nearest``
+    gives a lead for an unexplained figure (still of kind UNEXPLAINED)."""
     for fn in (
         lambda: _rounding_direction(computed, printed),
         lambda: _alternatives(computed, printed, alternatives or {}),
         lambda: _transposed(computed, printed),
         lambda: _slip(computed, printed),
-        lambda: nearest(printed) if nearest else None,
     ):
         found = fn()
         if found:
             return found
-    return f"unexplained: the count is {_fmt(computed, decimals(printed) + 2)}"
+    lead = nearest(printed) if nearest else None
+    return UNEXPLAINED, lead or f"unexplained: the count is {_fmt(computed, decimals(printed) + 2)}"
+
+
+def explain(computed: float, printed: str, alternatives: dict[str, float] | None = None,
+            nearest: Callable[[str], str | None] | None = None) -> str:
+    """The sentence of :func:`classify`."""
+    return classify(computed, printed, alternatives, nearest)[1]
 
 
 def check(source: str, item: str, quantity: str, computed: float, printed: str,
           alternatives: dict[str, float] | None = None,
           nearest: Callable[[str], str | None] | None = None) -> Check:
-    ok = agrees(computed, printed)
-    why = "" if ok else explain(computed, printed, alternatives, nearest)
-    return Check(source, item, quantity, computed, printed, ok, why)
+    if agrees(computed, printed):
+        return Check(source, item, quantity, computed, printed, True)
+    kind, why = classify(computed, printed, alternatives, nearest)
+    return Check(source, item, quantity, computed, printed, False, why, kind)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -243,7 +269,8 @@ def table1_checks() -> list[Check]:
         shape = parse_shape_text(r["input_size"])
         same = shape == lay.in_shape
         out.append(Check("Table 1", item, "input size", float(lay.in_size), str(shape[0]), same,
-                         "" if same else f"the engine gives {shape_text(lay.in_shape)}"))
+                         "" if same else f"the engine gives {shape_text(lay.in_shape)}",
+                         "" if same else SIZE))
         # Stride implied by the printed sizes: ceil(in / s) = next row's input size.
         this_in = shape[0]
         nxt = unrolled[n + 1] if n + 1 < len(unrolled) else None
@@ -257,7 +284,8 @@ def table1_checks() -> list[Check]:
             why = (f"printed s{r['stride']} but Table 1's own sizes ({this_in}x{this_in} in, "
                    f"{next_in}x{next_in} next) imply stride {implied[0] if implied else '?'}; "
                    f"the engine uses stride {lay.stride}")
-        out.append(Check("Table 1", item, "stride", float(lay.stride), r["stride"], ok, why))
+        out.append(Check("Table 1", item, "stride", float(lay.stride), r["stride"], ok, why,
+                         "" if ok else STRIDE))
     return out
 
 
@@ -281,7 +309,8 @@ def table2_checks() -> list[Check]:
                         for r, t in zip(printed_rows, types))
             why = (f"the printed column sums to {printed}%, not 100%; with the disagreeing "
                    f"entries replaced by the counts it sums to {fixed:.2f}%")
-        out.append(Check("Table 2", "column sum", quantity, computed_sum, printed, ok, why))
+        out.append(Check("Table 2", "column sum", quantity, computed_sum, printed, ok, why,
+                         "" if ok else COLUMN_SUM))
     return out
 
 

@@ -349,26 +349,23 @@ def breakdown_shift(panels: Sequence[tuple[str, Sequence[float], Sequence[Sequen
     return fig
 
 
-_EXPLANATION_KINDS: tuple[tuple[str, str], ...] = (
-    ("truncated", "printed truncated / rounded up"),
-    ("rounded up", "printed truncated / rounded up"),
-    ("equals the count", "a different count (layer left out)"),
-    ("digits transposed", "digits transposed"),
-    ("within", "arithmetic slip"),
-    ("the printed column sums", "column does not sum to 100%"),
-    ("printed s", "misprinted stride"),
-    ("unexplained", "unexplained"),
-)
+# Legend label of each explanation kind (costmodel.crosscheck.reproduce.EXPLANATION_KINDS).
+EXPLANATION_LABELS: dict[str, str] = {
+    "truncated": "printed truncated / rounded up",
+    "rounded_up": "printed truncated / rounded up",
+    "other_count": "a different count (layer left out)",
+    "transposed": "digits transposed",
+    "slip": "arithmetic slip",
+    "column_sum": "column does not sum to 100%",
+    "stride": "misprinted stride",
+    "size": "misprinted size",
+    "unexplained": "unexplained",
+}
 
 
-def explanation_kind(explanation: str) -> str:
-    """The kind of a :mod:`costmodel.crosscheck.reproduce` explanation, for a legend ('' if it agrees)."""
-    if not explanation:
-        return ""
-    for prefix, kind in _EXPLANATION_KINDS:
-        if explanation.startswith(prefix):
-            return kind
-    return "other"
+def explanation_label(kind: str) -> str:
+    """The legend label of a reproduce explanation kind ('' where the figure agrees)."""
+    return EXPLANATION_LABELS.get(kind, kind)
 
 
 def _check_label(c: Mapping[str, Any]) -> str:
@@ -389,12 +386,12 @@ def reproduce_deviations(checks: Sequence[Any]) -> Figure:
     rows = [r for r in rows if not r["agree"] and r["source"] != "Table 1" and r["computed"]]
     if not rows:
         raise CostModelError("no disagreeing figures to plot; allowed: checks with a disagreement")
-    kinds = list(dict.fromkeys(explanation_kind(r["explanation"]) for r in rows))
+    kinds = list(dict.fromkeys(explanation_label(r["kind"]) for r in rows))
     fig, ax = new_figure(width=WIDTH_IN, height=0.27 * len(rows) + 2.0)
     y = np.arange(len(rows))
     with style():
         for k, kind in enumerate(kinds):
-            idx = [i for i, r in enumerate(rows) if explanation_kind(r["explanation"]) == kind]
+            idx = [i for i, r in enumerate(rows) if explanation_label(r["kind"]) == kind]
             dev = [100.0 * (float(rows[i]["published"]) / rows[i]["computed"] - 1.0) for i in idx]
             ax.scatter(dev, y[idx], color=PALETTE[k % len(PALETTE)], marker=MARKERS[k % len(MARKERS)],
                        s=36, zorder=3, label=kind)
