@@ -459,9 +459,9 @@ def recommendation(sel: Selection) -> dict[str, Any] | None:
 
 
 def over_budget(frame: Any, sel: Selection) -> set[str]:
-    """Labels of the chart's points that break a budget, by costmodel.search.recommend.BUDGETS (the
-    column, unit scale and direction recommend itself uses). A latency budget applies to points
-    that have a latency on the budget's device."""
+    """Labels of the chart's points that break a budget, by costmodel.search.recommend's
+    Budget.meets (the column, unit scale, direction and tolerance recommend itself uses). A
+    latency budget applies to points that have a latency on the budget's device."""
     out: set[str] = set()
     for name, limit in sel.budgets.items():
         b = recommend.BUDGETS[name]
@@ -474,6 +474,6 @@ def over_budget(frame: Any, sel: Selection) -> set[str]:
         else:
             vals = list(frame[b.column])
         for label, v in zip(frame["label"], vals, strict=True):
-            if v is not None and (v / b.scale > limit if b.upper else v / b.scale < limit):
+            if v is not None and not b.meets(v, limit):
                 out.add(label)
     return out

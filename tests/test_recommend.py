@@ -5,6 +5,7 @@ mult-adds are the engine's paper-convention counts (1.0: 4.21M, 0.75: 2.57M, 0.5
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -182,3 +183,28 @@ def test_cli_bad_input_exit_2(capsys, tmp_path, argv):
     rc, out, err = run_cli(capsys, *argv, "-o", str(out_file))
     assert rc == 2 and out == "" and err.count("\n") == 1 and "Traceback" not in err
     assert not out_file.exists()
+
+
+def test_budget_feasibility_is_one_rule_with_its_boundaries():
+    import numpy as np
+
+    from costmodel.search.recommend import BUDGETS
+
+    params = BUDGETS["max_params_m"]  # column params, limit in millions, upper bound
+    assert params.meets(3_000_000, 3.0)  # equal to the limit: meets it (<=, not <)
+    assert not params.meets(3_000_001, 3.0)
+    assert params.meets(3.0000000000001e6, 3.0)  # float noise (1e-13 M) within the tolerance
+    top1 = BUDGETS["min_top1"]  # lower bound, in percent
+    assert top1.meets(70.0, 70.0) and not top1.meets(69.99, 70.0) and top1.meets(70.01, 70.0)
+    assert list(params.meets(np.array([2.9e6, 3e6, 3.1e6]), 3.0)) == [True, True, False]
+    # the explorer shades by the same rule: a point exactly at the budget is not over it
+    pytest.importorskip("dash", reason="the explorer needs dash")
+    import pandas as pd
+
+    from dashboard import data
+    from dashboard.state import DEFAULT
+
+    frame = pd.DataFrame({"label": ["at", "over"], "alpha": [1.0, 1.0],
+                          "resolution": [224, 224], "params": [3e6 + 1e-7, 3e6 + 1.0]})
+    sel = dataclasses.replace(DEFAULT, max_params_m=3.0)
+    assert data.over_budget(frame, sel) == {"over"}

@@ -38,7 +38,20 @@ class Budget:
     upper: bool  # True: value <= limit; False: value >= limit (min_top1)
     flag: str  # the CLI option
 
+    def meets(self, value: Any, limit: float) -> Any:
+        """Whether ``value`` (in the points column's unit: a number or an array) meets the
+        ``limit`` (in the budget's unit). The one feasibility rule (recommend, the explorer):
+        a value equal to the limit meets it, within BUDGET_TOLERANCE of float noise."""
+        v = value / self.scale
+        return v <= limit + BUDGET_TOLERANCE if self.upper else v >= limit - BUDGET_TOLERANCE
 
+    def ratio(self, value: Any, limit: float) -> Any:
+        """Need over budget (> 1: broken), in the direction of the budget."""
+        v = value / self.scale
+        return v / limit if self.upper else limit / np.maximum(v, 1e-300)
+
+
+BUDGET_TOLERANCE = 1e-12  # a budget's unit; a limit typed as the value itself still admits it
 BUDGETS: dict[str, Budget] = {b.name: b for b in (
     Budget("max_latency_ms", "latency", 1.0, "ms", True, "--max-latency-ms"),
     Budget("max_params_m", "params", 1e6, "M params", True, "--max-params-m"),
@@ -84,6 +97,45 @@ def _record(frame: Any, i: int, lat_col: str | None) -> dict[str, Any]:
     return out
 
 
+class _Candidates:
+    """The candidate points under the active budgets: each budget's column in its unit, which
+    points meet it, the feasible points, and the ranking."""
+
+    def __init__(self, frame: Any, lat_col: str | None, active: dict[str, float]) -> None:
+        self.frame, self.lat_col, self.active = frame, lat_col, active
+        self.n = n = len(frame)
+        self.ok = {k: BUDGETS[k].meets(self.raw(k), lim) for k, lim in active.items()}
+        self.feasible = np.ones(n, dtype=bool)
+        for m in self.ok.values():
+            self.feasible &= m
+        # Ranking: top-1 high first; ties: fewer mult-adds, params, lower latency, smaller alpha.
+        lat = frame[lat_col].to_numpy(np.float64) if lat_col else np.zeros(n)
+        self.order = np.lexsort((frame["resolution"].to_numpy(), frame["alpha"].to_numpy(), lat,
+                                 frame["params"].to_numpy(), frame["mult_adds"].to_numpy(),
+                                 -frame["top1"].to_numpy(np.float64)))
+        self.rank = np.empty(n, dtype=np.int64)
+        self.rank[self.order] = np.arange(n)
+
+    def raw(self, k: str) -> np.ndarray:
+        """A budget's points column, in the column's own unit."""
+        col = self.lat_col if BUDGETS[k].column == "latency" else BUDGETS[k].column
+        return self.frame[col].to_numpy(np.float64)
+
+    def value(self, k: str) -> np.ndarray:
+        """A budget's points column, in the budget's unit."""
+        return self.raw(k) / BUDGETS[k].scale
+
+    def record(self, i: int) -> dict[str, Any]:
+        return _record(self.frame, i, self.lat_col)
+
+    def nearest(self, idx: np.ndarray) -> int:
+        """Of the points ``idx``, the one whose worst need-to-budget ratio is smallest."""
+        worst = np.zeros(len(idx))
+        for k, lim in self.active.items():
+            worst = np.maximum(worst, BUDGETS[k].ratio(self.raw(k)[idx], lim))
+        return int(idx[np.lexsort((self.rank[idx], worst))[0]])
+
+
 def recommend(max_latency_ms: Any = None, device: str | None = None, max_params_m: Any = None,
               max_mult_adds_m: Any = None, max_size_mb: Any = None,
               max_peak_activation_mb: Any = None, min_top1: Any = None, *, grid: bool = False,
@@ -102,13 +154,41 @@ def recommend(max_latency_ms: Any = None, device: str | None = None, max_params_
     ``latency_pred:<device>`` objective) instead of measurements, so every grid config is a
     candidate; points then carry ``latency_predicted`` True.
     """
-    from costmodel.search.pareto import parse_objective, points
-
     limits = {name: check_budget(name, v) for name, v in (
         ("max_latency_ms", max_latency_ms), ("max_params_m", max_params_m),
         ("max_mult_adds_m", max_mult_adds_m), ("max_size_mb", max_size_mb),
         ("max_peak_activation_mb", max_peak_activation_mb), ("min_top1", min_top1))}
     active = {k: v for k, v in limits.items() if v is not None}
+    c = _candidates(active, device, predicted_latency, grid, points_kwargs)
+    base = {"budgets": active, "device": device,
+            "latency_predicted": bool(c.lat_col and predicted_latency),
+            "considered": c.n, "feasible": int(c.feasible.sum()),
+            "notes": list(c.frame.attrs["notes"]), "edition": c.frame.attrs["edition"],
+            "binding": [], "jointly_binding": [], "slack": {}, "closest": None, "needs": {},
+            "runner_up": None, "best": None, "alignment": []}
+    if not c.feasible.any():
+        return {**base, **_none_fits(c)}
+    fidx = c.order[c.feasible[c.order]]
+    bi = int(fidx[0])
+    best = c.record(bi)
+    runner = c.record(int(fidx[1])) if len(fidx) > 1 else None
+    binding, jointly, why = _binding(c, bi)
+    alignment = _alignment(best, device, c.frame.attrs["config"]) if device else []
+    if alignment:
+        from costmodel.latency.predict import alignment_note
+
+        base["notes"].append(alignment_note(best["label"], c.frame.attrs["config"]["rounding"],
+                                            alignment))
+    return {**base, "status": "ok", "best": best, "runner_up": runner, "binding": binding,
+            "jointly_binding": jointly, "slack": _slack(c, bi),
+            "reason": f"{_headline(c, best, runner)} {why}", "alignment": alignment}
+
+
+def _candidates(active: dict[str, float], device: str | None, predicted_latency: bool,
+                grid: bool, points_kwargs: dict[str, Any]) -> _Candidates:
+    """The points to choose from: top-1, and the device's latency when a device is given."""
+    from costmodel.search.pareto import parse_objective, points
+
     if device is not None and not (isinstance(device, str) and device.strip()):
         raise CostModelError(f"device {device!r} is unknown; allowed: a device id "
                              f"(see `costmodel pareto --list`)")
@@ -122,119 +202,75 @@ def recommend(max_latency_ms: Any = None, device: str | None = None, max_params_
         kind = "latency_pred" if predicted_latency else "latency"
         lat_col = parse_objective(f"{kind}:{device}").name
         objs.append(lat_col)
-    frame = points(objs, grid=grid, **points_kwargs)
-    n = len(frame)
+    return _Candidates(points(objs, grid=grid, **points_kwargs), lat_col, active)
 
-    def column(b: Budget) -> np.ndarray:
-        col = lat_col if b.column == "latency" else b.column
-        return frame[col].to_numpy(np.float64) / b.scale
 
-    ok = {k: (column(BUDGETS[k]) <= lim + 1e-12 if BUDGETS[k].upper
-              else column(BUDGETS[k]) >= lim - 1e-12) for k, lim in active.items()}
-    feasible = np.ones(n, dtype=bool)
-    for m in ok.values():
-        feasible &= m
+def _none_fits(c: _Candidates) -> dict[str, Any]:
+    """Nothing fits: the closest config (smallest worst-case ratio of need to budget) and what
+    it needs."""
+    ci = c.nearest(np.arange(c.n))
+    closest = c.record(ci)
+    needs = {k: float(c.value(k)[ci]) for k in c.active if not c.ok[k][ci]}
+    need_txt = ", ".join(f"{k} {'>=' if BUDGETS[k].upper else '<='} {_fmt(v)} "
+                         f"(budget {_fmt(c.active[k])})" for k, v in needs.items())
+    reason = (f"No config meets every budget ({c.n} considered). The closest is "
+              f"{closest['label']} (top-1 {closest['top1']:.1f}%"
+              f"{', estimated' if closest['top1_estimated'] else ''}); it needs {need_txt}.")
+    return {"status": "none_fits", "closest": closest, "needs": needs, "reason": reason}
 
-    # Ranking: top-1 high first; ties: fewer mult-adds, params, lower latency, smaller alpha.
-    lat = frame[lat_col].to_numpy(np.float64) if lat_col else np.zeros(n)
-    order = np.lexsort((frame["resolution"].to_numpy(), frame["alpha"].to_numpy(), lat,
-                        frame["params"].to_numpy(), frame["mult_adds"].to_numpy(),
-                        -frame["top1"].to_numpy(np.float64)))
-    rank = np.empty(n, dtype=np.int64)
-    rank[order] = np.arange(n)
 
-    base = {"budgets": {k: v for k, v in limits.items() if v is not None}, "device": device,
-            "latency_predicted": bool(lat_col and predicted_latency),
-            "considered": n, "feasible": int(feasible.sum()), "notes": list(frame.attrs["notes"]),
-            "edition": frame.attrs["edition"], "binding": [], "jointly_binding": [],
-            "slack": {}, "closest": None, "needs": {}, "runner_up": None, "best": None,
-            "alignment": []}
-
-    if not feasible.any():
-        # Closest: the smallest worst-case ratio of what a config needs to the budget.
-        worst = np.zeros(n)
-        for k, lim in active.items():
-            col = column(BUDGETS[k])
-            ratio = col / lim if BUDGETS[k].upper else lim / np.maximum(col, 1e-300)
-            worst = np.maximum(worst, ratio)
-        ci = int(np.lexsort((rank, worst))[0])
-        closest = _record(frame, ci, lat_col)
-        needs = {k: float(column(BUDGETS[k])[ci]) for k in active if not ok[k][ci]}
-        need_txt = ", ".join(f"{k} {'>=' if BUDGETS[k].upper else '<='} {_fmt(v)} "
-                             f"(budget {_fmt(active[k])})" for k, v in needs.items())
-        reason = (f"No config meets every budget ({n} considered). The closest is "
-                  f"{closest['label']} (top-1 {closest['top1']:.1f}%"
-                  f"{', estimated' if closest['top1_estimated'] else ''}); it needs {need_txt}.")
-        return {**base, "status": "none_fits", "closest": closest, "needs": needs,
-                "reason": reason}
-
-    fidx = order[feasible[order]]
-    bi = int(fidx[0])
-    best = _record(frame, bi, lat_col)
-    runner = _record(frame, int(fidx[1]), lat_col) if len(fidx) > 1 else None
+def _slack(c: _Candidates, bi: int) -> dict[str, dict[str, float]]:
+    """How much of each budget the best config uses."""
     slack: dict[str, dict[str, float]] = {}
-    for k, lim in active.items():
-        v = float(column(BUDGETS[k])[bi])
+    for k, lim in c.active.items():
+        v = float(c.value(k)[bi])
         slack[k] = {"limit": lim, "value": v,
                     "used_pct": 100.0 * v / lim if BUDGETS[k].upper else 100.0 * lim / v}
+    return slack
 
-    top1 = frame["top1"].to_numpy(np.float64)
+
+def _binding(c: _Candidates, bi: int) -> tuple[list[dict[str, Any]], list[str], str]:
+    """Which budgets bind the best config ``bi``: (binding, jointly binding, the sentence)."""
+    top1 = c.frame["top1"].to_numpy(np.float64)
     better = top1 > top1[bi]  # more accurate configs: each violates some budget
     binding: list[dict[str, Any]] = []
-    for k, lim in active.items():
-        others = np.ones(n, dtype=bool)
-        for k2, m in ok.items():
+    for k, lim in c.active.items():
+        others = np.ones(c.n, dtype=bool)
+        for k2, m in c.ok.items():
             if k2 != k:
                 others &= m
         cand = np.flatnonzero(better & others)
         if len(cand):
             # the smallest relaxation of this budget that admits a more accurate config
-            need = column(BUDGETS[k])[cand]
-            j = int(cand[np.lexsort((rank[cand], need if BUDGETS[k].upper else -need))[0]])
-            nxt = _record(frame, j, lat_col)
+            need = c.value(k)[cand]
+            j = int(cand[np.lexsort((c.rank[cand], need if BUDGETS[k].upper else -need))[0]])
+            nxt = c.record(j)
             binding.append({"budget": k, "limit": lim, "unit": BUDGETS[k].unit,
-                            "needs": float(column(BUDGETS[k])[j]),
+                            "needs": float(c.value(k)[j]),
                             "next": {"label": nxt["label"], "top1": nxt["top1"],
                                      "top1_estimated": nxt["top1_estimated"]}})
-    jointly: list[str] = []
-    if not binding and better.any():
-        # the more accurate config needing the least relaxation (worst ratio need / budget)
-        cand = np.flatnonzero(better)
-        worst = np.zeros(len(cand))
-        for k, lim in active.items():
-            need = column(BUDGETS[k])[cand]
-            worst = np.maximum(worst, need / lim if BUDGETS[k].upper
-                               else lim / np.maximum(need, 1e-300))
-        j = int(cand[np.lexsort((rank[cand], worst))[0]])
-        jointly = [k for k in active if not ok[k][j]]
-        nxt = _record(frame, j, lat_col)
+    if binding:
+        return binding, [], " ".join(
+            f"{b['budget']} {_fmt(b['limit'])} {b['unit']} binds: {b['next']['label']} "
+            f"({b['next']['top1']:.1f}%) needs {_fmt(b['needs'])}." for b in binding)
+    if not better.any():
+        return [], [], "No budget binds: the most accurate config considered meets every budget."
+    # the more accurate config needing the least relaxation (worst ratio need / budget)
+    j = c.nearest(np.flatnonzero(better))
+    jointly = [k for k in c.active if not c.ok[k][j]]
+    nxt = c.record(j)
+    return [], jointly, (f"{' and '.join(jointly)} bind jointly: the nearest more accurate "
+                         f"config, {nxt['label']} ({nxt['top1']:.1f}%), needs "
+                         + ", ".join(f"{k} {_fmt(float(c.value(k)[j]))}" for k in jointly) + ".")
 
+
+def _headline(c: _Candidates, best: dict[str, Any], runner: dict[str, Any] | None) -> str:
     est = " (estimated)" if best["top1_estimated"] else ""
     head = f"Best: {best['label']} with top-1 {best['top1']:.1f}%{est}"
     if runner is not None:
         head += (f"; runner-up {runner['label']} ({runner['top1']:.1f}%"
                  f"{', estimated' if runner['top1_estimated'] else ''})")
-    head += f". {int(feasible.sum())} of {n} configs meet every budget."
-    if binding:
-        why = " ".join(
-            f"{b['budget']} {_fmt(b['limit'])} {b['unit']} binds: {b['next']['label']} "
-            f"({b['next']['top1']:.1f}%) needs {_fmt(b['needs'])}." for b in binding)
-    elif jointly:
-        why = (f"{' and '.join(jointly)} bind jointly: the nearest more accurate config, "
-               f"{nxt['label']} "
-               f"({nxt['top1']:.1f}%), needs "
-               + ", ".join(f"{k} {_fmt(float(column(BUDGETS[k])[j]))}" for k in jointly) + ".")
-    else:
-        why = "No budget binds: the most accurate config considered meets every budget."
-    alignment = _alignment(best, device, frame.attrs["config"]) if device else []
-    if alignment:
-        from costmodel.latency.predict import alignment_note
-
-        base["notes"].append(alignment_note(best["label"], frame.attrs["config"]["rounding"],
-                                            alignment))
-    return {**base, "status": "ok", "best": best, "runner_up": runner, "binding": binding,
-            "jointly_binding": jointly, "slack": slack, "reason": f"{head} {why}",
-            "alignment": alignment}
+    return head + f". {int(c.feasible.sum())} of {c.n} configs meet every budget."
 
 
 def _alignment(best: dict[str, Any], device: str, config: dict[str, Any]) -> list[dict[str, Any]]:
