@@ -5,13 +5,17 @@ callback; bad input raises :class:`costmodel.errors.CostModelError` with a one-l
 --------------------------------------------------------------------------------------------
 ``objectives(include_devices=True) -> list[dict]``
     every objective name usable now: name, label, unit, sense (``min``/``max``), kind.
-``parse_objective(name) -> Objective``
+``parse_objective(name) -> Objective``, ``parse_objectives(names) -> list[Objective]``
     ``top1``, ``top5`` (maximize); ``mult_adds``, ``params``, ``size_fp32``, ``size_int8``,
     ``peak_activation`` (bytes, fp32), ``latency:<device>``, ``latency_pred:<device>`` (minimize).
+``device_ids() -> list[str]``, ``resolve_device(device) -> DeviceSpec``
+    the device names that may follow ``latency:``, and one name resolved
+    (:func:`costmodel.io.latency_data.resolve_device`).
 ``devices() -> list[dict]``
-    latency devices: id (what goes after ``latency:``), description, published, backend,
-    threads, precision, configs.
-``load_latency(device) -> DataFrame``
+    latency devices: id (what goes after ``latency:``), device_id, description, backend,
+    threads, precision, configs, published, reference, this_machine, machine, fingerprint,
+    source.
+``load_latency(device, *, variant) -> DataFrame``
     one latency per (alpha, resolution) of a device: alpha, resolution, latency_ms, device,
     backend, threads, precision, published, source.
 ``points(objectives=(), *, grid=False, configs=None, alphas=None, resolutions=None, ...) -> DataFrame``
@@ -19,8 +23,8 @@ callback; bad input raises :class:`costmodel.errors.CostModelError` with a one-l
     top1_source, range, every cost column, and one column per requested objective.
 ``pareto_mask(values, senses) -> ndarray[bool]``
     the non-dominated rows of an (n, k) array (pure numpy; ties and duplicates handled).
-``pareto(objectives, **points_kwargs) -> DataFrame``
-    :func:`points` plus ``dominated`` (bool), ``front_order`` (0.. along the first objective,
+``pareto(objectives, *, frame=None, **points_kwargs) -> DataFrame``
+    :func:`points` (or ``frame``) plus ``dominated`` (bool), ``front_order`` (0.. along the first objective,
     -1 if dominated) and ``dominated_by`` (label of a front point that dominates it); the front
     rows come first, in order.
 ``front(objectives, **points_kwargs) -> DataFrame``
@@ -91,6 +95,7 @@ BYTES = {"size_fp32": 4, "size_int8": 1}
 DEFAULT_GRID_ALPHAS = tuple(round(0.25 + 0.025 * i, 3) for i in range(31))  # 0.25 .. 1.0
 DEFAULT_GRID_RESOLUTIONS = tuple(range(128, 225, 4))  # 128 .. 224
 AUTO = "auto"
+BASE_VARIANT = "mobilenet_v1"  # the one variant with published and estimated accuracy
 
 
 # ------------------------------------------------------------------------------------------
@@ -333,19 +338,53 @@ def points(objectives: Iterable[Any] | str = (), *, grid: bool = False,
     """
     import pandas as pd
 
-    from costmodel.core.arch import check_alpha, check_choice, check_resolution
-    from costmodel.search import accuracy as acc
+    from costmodel.core.arch import VARIANTS, check_choice
 
     objs = parse_objectives(objectives)
     edition = _accuracy_edition(accuracy, objs)
-    check_choice("variant", variant, ["mobilenet_v1", "full_conv", "shallow"])
+    check_choice("variant", variant, list(VARIANTS))
     wants_accuracy = any(o.kind == "accuracy" for o in objs)
-    if variant != "mobilenet_v1" and wants_accuracy:
+    if variant != BASE_VARIANT and wants_accuracy:
         raise CostModelError(f"variant {variant!r} has no published or estimated accuracy; "
-                             f"allowed with top1/top5: mobilenet_v1")
+                             f"allowed with top1/top5: {BASE_VARIANT}")
     notes: list[str] = []
-
     # 1. candidate configs
+    latency_objs = [o for o in objs if o.kind == "latency"]
+    lat_tables = {o.name: load_latency(o.device or "", variant=variant) for o in latency_objs}
+    cand = _candidate_configs(configs, grid, alphas, resolutions, edition, latency_objs,
+                              lat_tables, notes)
+    a = np.array([c[0] for c in cand], dtype=np.float64)
+    r = np.array([c[1] for c in cand], dtype=np.int64)
+    # 2. costs: one vectorized sweep over the unique alphas x resolutions
+    ua, ia = np.unique(a, return_inverse=True)
+    ur, ir = np.unique(r, return_inverse=True)
+    costs = _costs(tuple(float(x) for x in ua), tuple(int(x) for x in ur), variant, rounding,
+                   convention, int(classes))
+    cols: dict[str, Any] = {"label": [_label(x, y) for x, y in cand], "alpha": a, "resolution": r}
+    # 3. accuracy: published where the edition has it, else the labelled estimate
+    cols.update(_accuracy_columns(cand, a, r, edition, variant))
+    for k in COST_COLUMNS:
+        cols[k] = costs[k][ia, ir]
+    # 4. latency: measured (or published), and predicted
+    cols.update(_latency_columns(cand, objs, lat_tables, variant, rounding, notes))
+    # 5. what is left out: far estimates, missing latency
+    frame, far_left_out = _leave_out(pd.DataFrame(cols), objs, variant, allow_far, dropna, notes)
+    config = {"variant": variant, "rounding": rounding, "convention": convention,
+              "classes": int(classes)}
+    frame.attrs = {"objectives": [o.to_dict() for o in objs], "edition": edition, "notes": notes,
+                   "config": config, "far_left_out": far_left_out}
+    return frame
+
+
+def _candidate_configs(configs: Iterable[tuple[Any, Any]] | None, grid: bool,
+                       alphas: Iterable[Any] | None, resolutions: Iterable[Any] | None,
+                       edition: str, latency_objs: Sequence[Objective],
+                       lat_tables: dict[str, pd.DataFrame],
+                       notes: list[str]) -> list[tuple[float, int]]:
+    """The configs to consider, unique, as (alpha rounded to 6 places, resolution)."""
+    from costmodel.core.arch import check_alpha, check_resolution
+    from costmodel.search import accuracy as acc
+
     if configs is not None:
         cand = [(check_alpha(a), check_resolution(r)) for a, r in configs]
         if not cand:
@@ -356,9 +395,7 @@ def points(objectives: Iterable[Any] | str = (), *, grid: bool = False,
         cand = [(a, r) for a in ga for r in gr]
     else:
         cand = acc.published_configs(edition)
-    latency_objs = [o for o in objs if o.kind == "latency"]
-    lat_tables = {o.name: load_latency(o.device or "", variant=variant) for o in latency_objs}
-    if latency_objs and configs is None:
+    if latency_objs and configs is None:  # a measured latency exists only where measured
         measured: set[tuple[float, int]] | None = None
         for t in lat_tables.values():
             keys = {(round(float(a), 6), int(r)) for a, r in zip(t["alpha"], t["resolution"])}
@@ -376,48 +413,50 @@ def points(objectives: Iterable[Any] | str = (), *, grid: bool = False,
     if not cand:
         raise CostModelError("no configs have every requested objective; allowed: objectives "
                              "measured on common configs (see `costmodel pareto --list`)")
+    return cand
+
+
+def _accuracy_columns(cand: list[tuple[float, int]], a: np.ndarray, r: np.ndarray, edition: str,
+                      variant: str) -> dict[str, Any]:
+    """top1, top5, top1_estimated, top1_source, range: published where the edition has the
+    config, else the estimate; none for a variant without accuracy."""
+    from costmodel.search import accuracy as acc
+
+    if variant != BASE_VARIANT:
+        nan = np.full(len(cand), np.nan)
+        return {"top1": nan, "top5": nan, "top1_estimated": np.zeros(len(cand), dtype=bool),
+                "top1_source": "", "range": ""}
+    est_ed = acc.estimate_edition(edition)
+    t1, status = acc.predict(a, r, metric="top1", allow_far=True, edition=est_ed)
+    t5, _ = acc.predict(a, r, metric="top5", allow_far=True, edition=est_ed)
+    status = status.astype(object)
+    src = np.full(len(cand), acc.fit(acc.DEFAULT_FORM, "top1", est_ed).source, dtype=object)
+    est = np.ones(len(cand), dtype=bool)
+    pub = {(round(x, 6), y) for x, y in acc.published_configs(edition)}
+    for i, key in enumerate(cand):
+        if key in pub:
+            rec = acc.published(key[0], key[1], edition)
+            assert rec is not None
+            t1[i] = rec["top1"]
+            t5[i] = rec["top5"]
+            est[i], status[i], src[i] = False, "published", rec["source"]
+    return {"top1": t1, "top5": t5, "top1_estimated": est, "top1_source": src, "range": status}
+
+
+def _latency_columns(cand: list[tuple[float, int]], objs: Sequence[Objective],
+                     lat_tables: dict[str, pd.DataFrame], variant: str, rounding: str,
+                     notes: list[str]) -> dict[str, np.ndarray]:
+    """One column per latency objective: the measured figure (NaN where not measured) or the
+    prediction (NaN outside the calibrated range, with a note)."""
+    cols: dict[str, np.ndarray] = {}
+    for o in objs:
+        if o.kind == "latency":
+            t = lat_tables[o.name]
+            lut = {(round(float(x), 6), int(y)): float(v)
+                   for x, y, v in zip(t["alpha"], t["resolution"], t["latency_ms"])}
+            cols[o.name] = np.array([lut.get(c, np.nan) for c in cand], dtype=np.float64)
     a = np.array([c[0] for c in cand], dtype=np.float64)
     r = np.array([c[1] for c in cand], dtype=np.int64)
-
-    # 2. costs: one vectorized sweep over the unique alphas x resolutions
-    ua, ia = np.unique(a, return_inverse=True)
-    ur, ir = np.unique(r, return_inverse=True)
-    costs = _costs(tuple(float(x) for x in ua), tuple(int(x) for x in ur), variant, rounding,
-                   convention, int(classes))
-    cols: dict[str, Any] = {"label": [_label(x, y) for x, y in cand], "alpha": a, "resolution": r}
-
-    # 3. accuracy: published where the edition has it, else the labelled estimate
-    if variant == "mobilenet_v1":
-        est_ed = acc.estimate_edition(edition)
-        t1, status = acc.predict(a, r, metric="top1", allow_far=True, edition=est_ed)
-        t5, _ = acc.predict(a, r, metric="top5", allow_far=True, edition=est_ed)
-        status = status.astype(object)
-        src = np.full(len(cand), acc.fit(acc.DEFAULT_FORM, "top1", est_ed).source, dtype=object)
-        est = np.ones(len(cand), dtype=bool)
-        pub = {(round(x, 6), y) for x, y in acc.published_configs(edition)}
-        for i, key in enumerate(cand):
-            if key in pub:
-                rec = acc.published(key[0], key[1], edition)
-                assert rec is not None
-                t1[i] = rec["top1"]
-                t5[i] = rec["top5"]
-                est[i], status[i], src[i] = False, "published", rec["source"]
-        cols.update(top1=t1, top5=t5, top1_estimated=est, top1_source=src, range=status)
-    else:
-        nan = np.full(len(cand), np.nan)
-        cols.update(top1=nan, top5=nan, top1_estimated=np.zeros(len(cand), dtype=bool),
-                    top1_source="", range="")
-    for k in COST_COLUMNS:
-        cols[k] = costs[k][ia, ir]
-
-    # 4. latency
-    for o in latency_objs:
-        t = lat_tables[o.name]
-        lut = {(round(float(x), 6), int(y)): float(v)
-               for x, y, v in zip(t["alpha"], t["resolution"], t["latency_ms"])}
-        cols[o.name] = np.array([lut.get(c, np.nan) for c in cand], dtype=np.float64)
-    config = {"variant": variant, "rounding": rounding, "convention": convention,
-              "classes": int(classes)}
     for o in objs:
         if o.kind == "latency_pred":
             cols[o.name], why = _predicted_latency(o.device or "", a, r, variant, rounding)
@@ -426,10 +465,16 @@ def points(objectives: Iterable[Any] | str = (), *, grid: bool = False,
                 notes.append(f"{n_out} configs outside the calibrated range of {o.device} have "
                              f"no {o.name} (e.g. {why}; `costmodel latency calibrate` measures "
                              f"this machine)")
+    return cols
 
-    frame = pd.DataFrame(cols)
-    far_left_out: dict[str, Any] = {}  # how many were left out, e.g. which, and the note saying so
-    if variant == "mobilenet_v1" and not allow_far:
+
+def _leave_out(frame: pd.DataFrame, objs: Sequence[Objective], variant: str, allow_far: bool,
+               dropna: bool, notes: list[str]) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Drop estimates far outside the published range (unless ``allow_far``) and, with
+    ``dropna``, points without a requested latency; each with a note. Returns the frame and
+    how many far ones were left out (count, example, note; empty if none)."""
+    far_left_out: dict[str, Any] = {}
+    if variant == BASE_VARIANT and not allow_far:
         far = frame["range"] == "far"
         if far.any():
             far_left_out = {"count": int(far.sum()), "example": frame.loc[far, "label"].iloc[0]}
@@ -448,10 +493,7 @@ def points(objectives: Iterable[Any] | str = (), *, grid: bool = False,
     if not len(frame):
         raise CostModelError(f"no configs left ({'; '.join(notes)}); allowed: a grid inside the "
                              f"published range or allow_far=True")
-    frame = frame.reset_index(drop=True)
-    frame.attrs = {"objectives": [o.to_dict() for o in objs], "edition": edition, "notes": notes,
-                   "config": config, "far_left_out": far_left_out}
-    return frame
+    return frame.reset_index(drop=True), far_left_out
 
 
 # ------------------------------------------------------------------------------------------
@@ -590,7 +632,7 @@ def config_point(alpha: Any, resolution: Any, objectives: Iterable[Any] | str = 
     from costmodel.search import accuracy as acc
 
     a, r = check_alpha(alpha), check_resolution(resolution)
-    if not kwargs.get("allow_far") and kwargs.get("variant", "mobilenet_v1") == "mobilenet_v1":
+    if not kwargs.get("allow_far") and kwargs.get("variant", BASE_VARIANT) == BASE_VARIANT:
         acc.predict(a, r)  # raises the one-line 'far outside the published range' error
     frame = points(objectives, configs=[(a, r)], dropna=False, **kwargs)
     rec = frame.to_dict("records")[0]
