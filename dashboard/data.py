@@ -311,7 +311,7 @@ def top1_text(a: dict[str, Any] | None) -> str:
 def latency_rows(sel: Selection) -> list[dict[str, Any]]:
     """Latency of the selected config: measured or published (pareto.load_latency) on every
     device that has a figure for it, and predicted (pareto's ``latency_pred`` objective, fitted
-    by costmodel.latency.model) on the chosen device. One device's fit takes seconds the first
+    by costmodel.latency.kernel) on the chosen device. One device's fit takes seconds the first
     time (then it is cached), so only the chosen device is predicted."""
     pred_obj = f"latency_pred:{sel.device}" if sel.device else None
     predicted = None
@@ -332,6 +332,27 @@ def latency_rows(sel: Selection) -> list[dict[str, Any]]:
     return rows
 
 
+def alignment_text(sel: Selection) -> str:
+    """With a device chosen: when the selected config has channel counts that are not multiples
+    of 8, its predicted latency beside the same alpha under divisible8 rounding and the nearest
+    alpha with aligned channels (costmodel.latency.predict.aligned_alternatives), so a config
+    slowed by its alignment shows as such. "" otherwise, or when the device's model cannot
+    predict the config (outside its calibrated range)."""
+    if not sel.device or sel.variant not in ("mobilenet_v1",):
+        return ""
+    from costmodel.latency import kernel
+    from costmodel.latency.predict import aligned_alternatives, alignment_note
+
+    try:
+        spec = pareto.resolve_device(sel.device)
+        model = kernel.fit_device(spec.device_id, backend=spec.backend, threads=spec.threads,
+                                  precision=spec.precision, variant=sel.variant)
+        alts = aligned_alternatives(model, sel.alpha, sel.resolution, sel.rounding)
+    except CostModelError:
+        return ""
+    return alignment_note(f"{sel.alpha:g}-{sel.resolution}", sel.rounding, alts)
+
+
 def config_details(sel: Selection) -> dict[str, Any]:
     t = table(sel)
     a = top1(sel)
@@ -347,6 +368,7 @@ def config_details(sel: Selection) -> dict[str, Any]:
         "layers": display_rows(t.rows),
         "breakdown": display_rows(breakdown(sel.alpha, sel.resolution, **sel.knobs)),
         "latency": latency_rows(sel),
+        "alignment": alignment_text(sel),
         "reduction": separable_reduction(sel.alpha, sel.resolution, **sel.knobs),
     }
 

@@ -495,3 +495,19 @@ def test_serve_defaults_and_no_dash_at_parse_time() -> None:
             "('dash', 'flask', 'waitress', 'plotly', 'dashboard')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["127.0.0.1", "8050", "False", "[]"]
+
+
+def test_config_view_shows_the_aligned_alternatives() -> None:
+    # 0.9 under int rounding: channels 28, 57, 115, ... (not multiples of 8): the latency panel
+    # names the same alpha under divisible8 (channels 32, 56, 112, ...) and the nearest alpha
+    # whose channels are all multiples of 8 under int. Below 0.9 that is 0.75 (24, 48, ...,
+    # 768: floor(1024 a) = 768 needs a < 0.751), above it 1.0 (32, ..., 1024); 1.0 is nearer
+    # (0.1 vs 0.15). Each comes with its predicted latency on the chosen device.
+    *_, latency, _ = config_view.update_config(sel(alpha=0.9, resolution=192,
+                                                   device="pixel3_cpu4"))
+    txt = text_of(latency)
+    assert "0.9-192 (int) has channel counts that are not multiples of 8" in txt
+    assert "0.9-192 (divisible8)" in txt and "1-192 (int)" in txt
+    *_, latency, _ = config_view.update_config(sel(alpha=1.0, resolution=192,
+                                                   device="pixel3_cpu4"))
+    assert "not multiples of 8" not in text_of(latency)  # 32, 64, ..., 1024: aligned

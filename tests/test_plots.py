@@ -387,3 +387,40 @@ def test_device_labels() -> None:
         "Box CPU")
     labels, caption = plots.series_labels([cpu1, gpu])
     assert labels["pixel3_gpu"] == "pixel3: tflite-gpu (published)" and caption == "box-cpu, pixel3"
+
+
+def test_alignment_steps_plot_from_the_stored_measurements(tmp_path: Path) -> None:
+    from costmodel.io import latency_data
+
+    steps = latency_data.load_alignment_steps()
+    # 13 alphas (0.85..1.0 step 0.0125) x 2 roundings x 2 backends, 2 passes each
+    assert len(steps) == 52 and set(steps["rows"]) == {2}
+    fig = plots.alignment_steps_plot(steps, stat="cpu")
+    _assert_readable(fig)
+    assert [ax.get_title() for ax in fig.axes[:2]] == ["onnxruntime, 1 thread(s)",
+                                                        "torch, 1 thread(s)"]
+    # onnxruntime at 1.0-200 (channels 32..1024: all multiples of 4) is drawn filled; 0.9875-200
+    # under int rounding (31, 63, 126, ...) hollow
+    ort = steps[(steps["backend"] == "onnxruntime") & (steps["rounding"] == "int")]
+    filled = fig.axes[0].collections[0].get_offsets()  # int: filled markers, then hollow
+    assert [round(float(x), 4) for x in filled[:, 0]] == [0.875, 1.0]
+    assert np.allclose(filled[:, 1], ort.set_index("alpha").loc[[0.875, 1.0], "cpu_ms"])
+    _save_and_check(fig, tmp_path, "alignment_steps")
+    with pytest.raises(CostModelError, match="stat 'mean' is unknown"):
+        plots.alignment_steps_plot(steps, stat="mean")
+
+
+def test_load_alignment_steps_takes_the_median_over_passes(tmp_path: Path) -> None:
+    from costmodel.io import latency_data
+
+    base = {c: "" for c in latency_data.COLUMNS}
+    rows = [{**base, "device_id": "x", "device": "x", "backend": "torch", "device_type": "cpu",
+             "precision": "float32", "threads": 1, "batch": 1, "channels_last": False,
+             "alpha": 0.9, "resolution": 200, "variant": "mobilenet_v1", "rounding": "int",
+             "classes": 1000, "spec": "mobilenet_v1", "median_ms": m, "q1_ms": m - 1,
+             "q3_ms": m + 1, "cpu_ms": m / 2} for m in (10.0, 14.0, 30.0)]
+    path = tmp_path / "steps.csv"
+    latency_data._write_atomic(path, list(latency_data.COLUMNS), rows)
+    out = latency_data.load_alignment_steps(path)
+    # median of 10, 14, 30 is 14; cpu: median of 5, 7, 15 is 7
+    assert out[["median_ms", "q1_ms", "q3_ms", "cpu_ms", "rows"]].iloc[0].tolist() == [14, 13, 15, 7, 3]

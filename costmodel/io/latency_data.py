@@ -879,3 +879,22 @@ def load_profiles(device_id: str | None = None,
         out[key]["rows"].append({c: r.get(c) for c in ("type", "layers", "time_ms", "time_pct",
                                                           "mult_adds", "mult_adds_pct")})
     return list(out.values())
+
+
+# ------------------------------------------------------------------------------------------
+# The channel-alignment steps measured on one machine (data/measured/alignment_steps.csv)
+# ------------------------------------------------------------------------------------------
+def load_alignment_steps(path: str | Path | None = None) -> pd.DataFrame:
+    """The stored alignment-step measurements (``costmodel bench`` rows): one row per (device,
+    backend, threads, rounding, alpha, resolution) with the median over passes of
+    ``median_ms``, ``q1_ms``, ``q3_ms`` and ``cpu_ms``, and the number of passes (``rows``)."""
+    import pandas as pd
+
+    from costmodel.io.paths import ALIGNMENT_STEPS_CSV
+
+    frame = _measured_frame(Path(path) if path is not None else ALIGNMENT_STEPS_CSV)
+    keys = ["device", "backend", "threads", "rounding", "alpha", "resolution"]
+    agg = frame.groupby(keys, as_index=False).agg(
+        median_ms=("median_ms", "median"), q1_ms=("q1_ms", "median"),
+        q3_ms=("q3_ms", "median"), cpu_ms=("cpu_ms", "median"), rows=("median_ms", "size"))
+    return pd.DataFrame(agg).sort_values(keys).reset_index(drop=True)

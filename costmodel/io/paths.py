@@ -22,6 +22,9 @@ SHIPPED_DATA_DIR = PROJECT_ROOT / "data"
 REFERENCE_DIR = SHIPPED_DATA_DIR / "reference"
 ACCURACY_DIR = SHIPPED_DATA_DIR / "accuracy"
 SHIPPED_LATENCY_DIR = SHIPPED_DATA_DIR / "latency"
+# bench rows of whole networks at alpha 0.85..1.0 step 0.0125, resolution 200, rounding int and
+# divisible8: the channel-alignment steps notebook 03 and the README show (see its README)
+ALIGNMENT_STEPS_CSV = SHIPPED_DATA_DIR / "measured" / "alignment_steps.csv"
 
 DATA_DIR_ENV = "COSTMODEL_DATA_DIR"
 LATENCY_SUBDIR = "latency"

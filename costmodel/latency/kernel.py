@@ -60,6 +60,13 @@ def alignment(channels: np.ndarray) -> np.ndarray:
     return np.gcd(np.asarray(channels, dtype=np.int64), 16)
 
 
+def worst_alignment(alphas: Any, resolutions: Any, roundings: Any, **kw: Any) -> np.ndarray:
+    """Per config: the smallest gcd(channel count, 16) over its layers (1, 2, 4, 8 or 16);
+    4 or more means every conv runs on onnxruntime's blocked (NCHWc) kernels."""
+    d = design(alphas, resolutions, roundings, **kw)
+    return np.asarray(alignment(d.scaled_channels()).min(axis=0))
+
+
 @dataclass(frozen=True)
 class Rule:
     align: int = 1
@@ -92,6 +99,11 @@ class Design:
     columns: list[str]
     channels: np.ndarray
     mult_adds: np.ndarray  # (N,) exact total mult-adds (for the k * mult-adds baseline)
+    scaled: np.ndarray | None = None  # (L,) True where a layer's channels follow alpha (not FC)
+
+    def scaled_channels(self) -> np.ndarray:
+        """The channel counts of the layers alpha scales (every layer but the classifier)."""
+        return self.channels if self.scaled is None else self.channels[self.scaled]
 
 
 def _columns(types: Sequence[str], kinds: Sequence[str]) -> list[str]:
@@ -117,18 +129,20 @@ def design(alphas: Any, resolutions: Any, roundings: Any, *, rule: Rule = Rule()
     conv = get_convention("paper")
     desc = get_description(spec)
     parts: dict[str, tuple[np.ndarray, list[str], np.ndarray, np.ndarray]] = {}
+    scaled = None
     for rounding in dict.fromkeys(rd.tolist()):
         idx = np.flatnonzero(rd == rounding)
         layers = resolve_arrays(a[idx], r[idx], variant=variant, rounding=rounding,
                                 classes=classes + conv.extra_classes, desc=desc)
         x, cols, ch, ma = _design_one(layers, idx.size, rule, conv, batch)
+        scaled = np.asarray([lay.kind != "fc" for lay in layers])
         parts[rounding] = (idx, cols, x, np.vstack([ch, ma[None, :]]))
     cols = next(iter(parts.values()))[1]
     x = np.zeros((a.size, len(cols)))
     extra = np.zeros((next(iter(parts.values()))[3].shape[0], a.size))
     for idx, _, xs, ex in parts.values():
         x[idx], extra[:, idx] = xs, ex
-    return Design(x, cols, extra[:-1], extra[-1])
+    return Design(x, cols, extra[:-1], extra[-1], scaled)
 
 
 def _design_one(layers: Sequence[Any], n: int, rule: Rule, conv: Any,

@@ -88,7 +88,8 @@ def aligned_alternatives(model: kernel.KernelModel, alpha: float, resolution: in
     whether it is faster. [] when the config's channels are aligned already, or when the model
     cannot predict it (outside its calibrated range)."""
     here = model.design([alpha], [resolution], [rounding])
-    if (here.channels % ALIGNED == 0).all() or any(model.outside(here, [alpha], [resolution])):
+    if (here.scaled_channels() % ALIGNED == 0).all() or any(model.outside(here, [alpha],
+                                                                          [resolution])):
         return []
     grid = np.arange(max(np.ceil((alpha - span) * 256), 1), np.floor((alpha + span) * 256) + 1) / 256
     lo, hi = model.alpha_range
@@ -98,7 +99,7 @@ def aligned_alternatives(model: kernel.KernelModel, alpha: float, resolution: in
         cands.append((float(alpha), "divisible8"))
     if grid.size:
         d = model.design(grid, np.full(grid.size, resolution), rounding)
-        ok = np.flatnonzero((d.channels % ALIGNED == 0).all(axis=0))
+        ok = np.flatnonzero((d.scaled_channels() % ALIGNED == 0).all(axis=0))
         if ok.size:
             cands.append((float(grid[ok[np.argmin(np.abs(grid[ok] - alpha))]]), rounding))
     if not cands:

@@ -1007,3 +1007,53 @@ def prediction_plot(evaluations: Mapping[str, Any], *, title: str = "") -> Figur
         if title:
             fig.suptitle(title, fontsize=10)
     return fig
+
+
+ALIGNMENT_STATS = {"median": ("median_ms", "median wall time per inference (ms)"),
+                   "cpu": ("cpu_ms", "process CPU time per inference (ms)")}
+
+
+def alignment_steps_plot(frame: Any, *, stat: str = "median", title: str = "") -> Figure:
+    """Measured latency against alpha, ``int`` rounding beside ``divisible8``, one panel per
+    backend/threads (``frame``: :func:`costmodel.io.latency_data.load_alignment_steps`).
+    ``stat``: ``median`` (wall time; bars: the interquartile range of the samples) or ``cpu``
+    (process CPU time, the contention-free view at one thread). Configs whose channel counts
+    are all multiples of 4 are filled, the others hollow: the steps follow the alignment, not
+    the mult-adds."""
+    from costmodel.latency.kernel import worst_alignment
+
+    if stat not in ALIGNMENT_STATS:
+        raise CostModelError(f"stat {stat!r} is unknown; allowed: {', '.join(ALIGNMENT_STATS)}")
+    col, ylabel = ALIGNMENT_STATS[stat]
+    if frame is None or not len(frame):
+        raise CostModelError("no alignment-step rows to plot; allowed: the rows of "
+                             "latency_data.load_alignment_steps()")
+    panels = list(dict.fromkeys(zip(frame["backend"], frame["threads"], strict=True)))
+    fig, axes = new_figure(1, len(panels), width=WIDTH_IN, height=3.6, squeeze=False)
+    with style():
+        for ax, (backend, threads) in zip(axes[0], panels, strict=True):
+            sub = frame[(frame["backend"] == backend) & (frame["threads"] == threads)]
+            for k, rounding in enumerate(("int", "divisible8")):
+                part = sub[sub["rounding"] == rounding].sort_values("alpha")
+                if not len(part):
+                    continue
+                x, y = part["alpha"].to_numpy(float), part[col].to_numpy(float)
+                err = (np.vstack([y - part["q1_ms"].to_numpy(float),
+                                  part["q3_ms"].to_numpy(float) - y]).clip(min=0)
+                       if stat == "median" else None)
+                color = PALETTE[k]
+                ax.errorbar(x, y, yerr=err, color=color, linewidth=1.0, capsize=2,
+                            label=f"rounding {rounding}", zorder=2)
+                aligned = worst_alignment(x, part["resolution"].to_numpy(int),
+                                          [rounding] * len(x)) >= 4
+                ax.scatter(x[aligned], y[aligned], color=color, s=22, zorder=3)
+                ax.scatter(x[~aligned], y[~aligned], facecolor="white", edgecolor=color, s=22,
+                           zorder=3)
+            ax.set_title(f"{backend}, {int(threads)} thread(s)", fontsize=9)
+            ax.set_xlabel("alpha (resolution {})".format(int(sub["resolution"].iloc[0])))
+            ax.set_ylabel(ylabel)
+            ax.set_ylim(bottom=0)
+            _legend(ax, fontsize=7.5)
+        if title:
+            fig.suptitle(title, fontsize=10)
+    return fig

@@ -137,7 +137,8 @@ def _breakdown_table(rows: list[dict[str, Any]]) -> Any:
     return html.Table(className="small-table", children=[html.Thead(head), html.Tbody(body)])
 
 
-def _latency_table(rows: list[dict[str, Any]]) -> Any:
+def _latency_table(rows: list[dict[str, Any]], alignment: str = "") -> Any:
+    note = [html.P(alignment, className="hint alignment-note")] if alignment else []
     if not rows:
         return html.P("No device has a measured or published latency for this configuration; "
                       "choose a device (left) for a predicted one.", className="hint")
@@ -151,8 +152,8 @@ def _latency_table(rows: list[dict[str, Any]]) -> Any:
                              html.Td(_fmt(p, ".2f")), html.Td(err)]))
     return html.Div([
         html.Table(className="small-table", children=[html.Thead(head), html.Tbody(body)]),
-        html.P("Predicted: costmodel.latency.model, for the device chosen on the left.",
-               className="hint")])
+        html.P("Predicted: costmodel.latency.kernel, for the device chosen on the left.",
+               className="hint"), *note])
 
 
 def update_config(selection: Any) -> tuple[Any, ...]:
@@ -161,7 +162,7 @@ def update_config(selection: Any) -> tuple[Any, ...]:
     sel = state.parse(selection, x_options=data.x_keys(), devices=data.device_keys())
     view = data.config_details(sel)
     return (view["title"], _totals_cards(view["summary"]), view["layers"],
-            _breakdown_table(view["breakdown"]), _latency_table(view["latency"]),
+            _breakdown_table(view["breakdown"]), _latency_table(view["latency"], view.get("alignment", "")),
             view["reduction"])
 
 
