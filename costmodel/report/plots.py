@@ -1053,7 +1053,7 @@ def alignment_steps_plot(frame: Any, *, stat: str = "median", title: str = "") -
             ax.set_xlabel("alpha (resolution {})".format(int(sub["resolution"].iloc[0])))
             ax.set_ylabel(ylabel)
             ax.set_ylim(bottom=0)
-            _legend(ax, fontsize=7.5)
+            ax.legend(loc="lower right", fontsize=7.5)
         if title:
             fig.suptitle(title, fontsize=10)
     return fig
