@@ -63,6 +63,13 @@ def open_mutants(name: str) -> list[str] | None:
     return sorted(k for k, c in codes.items() if c not in KILLED and c not in TIMEOUT)
 
 
+def _source_sha() -> str:
+    h = hashlib.sha256()
+    for p in sorted((ROOT / "costmodel").rglob("*.py")):
+        h.update(p.relative_to(ROOT).as_posix().encode() + b"\0" + p.read_bytes())
+    return h.hexdigest()
+
+
 def _sha(name: str) -> str:
     return hashlib.sha256((ROOT / MODULES[name]).read_bytes()).hexdigest()
 
@@ -74,6 +81,13 @@ def run_module(name: str, max_children: int, everything: bool) -> float:
         return 0.0
     targets = todo or [path[:-3].replace("/", ".") + ".*"]
     sha = _sha(name)
+    # mutmut maps tests to functions once (mutants/mutmut-stats.json) and only adds new tests to
+    # that map: a function added or renamed since would count as "no tests". Map afresh when the
+    # package's source changed since the map was made.
+    stats, tree = ROOT / "mutants" / "mutmut-stats.json", ROOT / "mutants" / "stats-source.sha"
+    source = _source_sha()
+    if not tree.exists() or tree.read_text() != source:
+        stats.unlink(missing_ok=True)
     for copied in ("data", "examples", "tests"):  # mutmut copies over, never deletes: drop stale files
         shutil.rmtree(ROOT / "mutants" / copied, ignore_errors=True)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # mutmut sets the path
@@ -88,6 +102,7 @@ def run_module(name: str, max_children: int, everything: bool) -> float:
     if rc != 0:
         tail = log.read_text(errors="replace").splitlines()[-15:]
         sys.exit(f"mutation: mutmut run failed for {name} (exit {rc}); log {log}:\n" + "\n".join(tail))
+    tree.write_text(source)
     if todo is None:
         (ROOT / "mutants" / f"run-{name}.sha").write_text(sha)
     return took

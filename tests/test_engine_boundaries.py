@@ -201,3 +201,19 @@ def test_layer_table_defaults_are_the_papers_network():
     assert t.config == Config(1.0, 224, "mobilenet_v1", "int", "paper", 1000, "mobilenet_v1")
     assert (t.totals["mult_adds"], t.totals["params"]) == (568_740_352, 4_209_088)
     assert t.rows[-1]["out_channels"] == 1000
+
+
+def test_memory_terms():
+    from costmodel.core.engine import activation_bytes, live_elements, peak_activation_bytes, traffic_bytes
+
+    pw = Layer(2, "conv_pw_1", "pw", 1, 1, 8, 16, 4, 4)
+    # output 4*4*16 = 256 elements = 1,024 B; live input + output 128 + 256 = 384
+    assert activation_bytes(pw) == 1024 and live_elements(pw) == 384
+    # weights 8*16 = 128 plus the live pair once, fp32: (128 + 384) * 4 = 2,048; batch 3:
+    # (128 + 3 * 384) * 4 = 5,120
+    assert traffic_bytes(pw, 128) == 2048 and traffic_bytes(pw, 128, batch=3) == 5120
+    conv = Layer(0, "conv1", "conv", 3, 2, 3, 8, 8, 4)  # 8*8*3 + 4*4*8 = 320 live
+    assert peak_activation_bytes([conv, pw]) == 384 * 4
+    assert peak_activation_bytes([conv]) == 320 * 4
+    with pytest.raises(ValueError, match="peak activation of no layers"):
+        peak_activation_bytes([])

@@ -226,3 +226,18 @@ def test_fmt():
     # 4 significant digits below 10,000; whole numbers with separators from 10,000
     assert _fmt(8.2) == "8.2" and _fmt(568.74) == "568.7" and _fmt(9999.0) == "9999"
     assert _fmt(10_000.0) == "10,000" and _fmt(123_456.7) == "123,457" and _fmt(-12_345.0) == "-12,345"
+
+
+def test_alignment_of_the_best_config():
+    # 0.3-160 under int rounding has channels int(32 * 0.3) = 9, ...: not multiples of 8. With a
+    # device the answer lists its aligned alternative, the same alpha under divisible8 (channels
+    # rounded up to multiples of 8: 9 -> 16, so more mult-adds), and says so in a note; without
+    # a device there is none
+    r = recommend(device="pixel3_cpu4", configs=[(0.3, 160)], predicted_latency=True)
+    assert r["best"]["label"] == "0.3-160"
+    alt = r["alignment"][0]
+    assert (alt["alpha"], alt["resolution"], alt["rounding"]) == (0.3, 160, "divisible8")
+    assert alt["mult_adds_m"] > alt["this_mult_adds_m"] > 0
+    assert any(n.startswith("0.3-160 (int) has channel counts that are not multiples of 8") for n in
+               r["notes"])
+    assert recommend(configs=[(0.3, 160)])["alignment"] == []
