@@ -49,13 +49,13 @@ def run(args: argparse.Namespace) -> int:
                    else [round(base * f) for f in (1, 6 / 7, 5 / 7, 4 / 7, 130 / 224)])
     sym = symbolic_totals(kw["variant"], kw["convention"], kw["classes"], kw["spec"])
     rows = compare(alphas, resolutions, **kw)
-    ma, pa = formula_text(sym["mult_adds"]), formula_text(sym["params"])
+    ma_text, params_text = formula_text(sym["mult_adds"]), formula_text(sym["params"])
     if fmt == "json":
-        text = render("json", rows, COLUMNS, json_obj={"mult_adds": ma, "params": pa,
+        text = render("json", rows, COLUMNS, json_obj={"mult_adds": ma_text, "params": params_text,
                                                          "comparison": rows})
     elif fmt == "text":
         worst = max(abs(r["mult_adds_rel_diff"]) for r in rows)
-        text = (f"mult_adds(alpha, rho) = {ma}\nparams(alpha)         = {pa}\n"
+        text = (f"mult_adds(alpha, rho) = {ma_text}\nparams(alpha)         = {params_text}\n"
                 f"(rho = resolution / {base}; channel rounding and SAME-padding ceil ignored)\n\n"
                 + render("text", rows, COLUMNS)
                 + f"\nlargest mult-adds difference: {100 * worst:.2f}% "

@@ -13,21 +13,21 @@ from costmodel.cli._common import (
     parse_values,
 )
 from costmodel.errors import CostModelError
-from costmodel.report.formatting import Column, render
+from costmodel.report.formatting import Column, is_missing, render
 
 FORMATS = ("text", "csv", "json", "markdown")
 
 # How each objective base shows in text/markdown: header suffix and cell formatter.
 _DISPLAY: dict[str, tuple[str, Any]] = {
     "top1": ("top-1 (%)", lambda x: "" if x is None else f"{x:.1f}"),
-    "top5": ("top-5 (%)", lambda x: "" if x is None or x != x else f"{x:.1f}"),
+    "top5": ("top-5 (%)", lambda x: "" if is_missing(x) else f"{x:.1f}"),
     "mult_adds": ("mult-adds (M)", lambda x: f"{x / 1e6:,.1f}"),
     "params": ("params (M)", lambda x: f"{x / 1e6:.3f}"),
     "size_fp32": ("size fp32 (MB)", lambda x: f"{x / 1e6:.2f}"),
     "size_int8": ("size int8 (MB)", lambda x: f"{x / 1e6:.2f}"),
     "peak_activation": ("peak act. (MB)", lambda x: f"{x / 1e6:.2f}"),
-    "latency": ("{device} (ms)", lambda x: "" if x is None or x != x else f"{x:.2f}"),
-    "latency_pred": ("{device} pred. (ms)", lambda x: "" if x is None or x != x else f"{x:.2f}"),
+    "latency": ("{device} (ms)", lambda x: "" if is_missing(x) else f"{x:.2f}"),
+    "latency_pred": ("{device} pred. (ms)", lambda x: "" if is_missing(x) else f"{x:.2f}"),
 }
 
 
@@ -180,7 +180,7 @@ def run(args: argparse.Namespace) -> int:
                 "top1_source", "dominated", "dominated_by"]
         text = render("csv", records, cols, csv_keys=keys)
     else:
-        clean = [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()
+        clean = [{k: (None if is_missing(v) else v) for k, v in r.items()
                   if k not in ("front", "status")} for r in records]
         text = render("json", [], (), json_obj={
             "objectives": objs, "edition": frame.attrs["edition"], "notes": notes,

@@ -163,6 +163,37 @@ def _pos_int(entry: Mapping[str, Any], field: str, where: str, default: int | No
     return v
 
 
+_ENTRY_FIELDS = ("type", "kernel", "stride", "out", "repeat", "group", "scale")
+
+
+def _parse_entry(entry: Any, where: str) -> dict[str, Any]:
+    """One validated layer entry of a description."""
+    if not isinstance(entry, Mapping):
+        raise CostModelError(f"{where} is {entry!r}; allowed: a mapping with a 'type'")
+    for key in entry:
+        if key not in _ENTRY_FIELDS:
+            raise CostModelError(f"{where}: unknown field {key!r}; allowed: "
+                                 f"{', '.join(sorted(_ENTRY_FIELDS))}")
+    t = entry.get("type")
+    if t not in _ENTRY_TYPES:
+        raise _field_error(where, "type", t, ", ".join(_ENTRY_TYPES))
+    _pos_int(entry, "kernel", where, 3)
+    _pos_int(entry, "stride", where, 1)
+    _pos_int(entry, "repeat", where, 1, minimum=0)
+    if t in ("conv", "separable", "pw"):
+        if "out" not in entry:
+            raise CostModelError(f"{where}: type {t!r} needs field 'out' (output channels)")
+        _pos_int(entry, "out", where, None)
+    elif "out" in entry:
+        raise CostModelError(f"{where}: type {t!r} takes no field 'out' "
+                             f"(its width follows its input or the class count)")
+    if "scale" in entry and not isinstance(entry["scale"], bool):
+        raise _field_error(where, "scale", entry["scale"], "true or false")
+    if "group" in entry and not isinstance(entry["group"], str):
+        raise _field_error(where, "group", entry["group"], "a string")
+    return dict(entry)
+
+
 def parse_description(raw: Any, source: str = "description") -> Description:
     """Validate a description (a dict in the grammar above) and return it, or raise with the field."""
     if not isinstance(raw, Mapping):
@@ -176,34 +207,7 @@ def parse_description(raw: Any, source: str = "description") -> Description:
     layers = raw.get("layers")
     if not isinstance(layers, list) or not layers:
         raise CostModelError(f"{source}: field 'layers' is {layers!r}; allowed: a non-empty list")
-    entry_fields = {"type", "kernel", "stride", "out", "repeat", "group", "scale"}
-    out_layers = []
-    for i, entry in enumerate(layers):
-        where = f"{source}: layers[{i}]"
-        if not isinstance(entry, Mapping):
-            raise CostModelError(f"{where} is {entry!r}; allowed: a mapping with a 'type'")
-        for key in entry:
-            if key not in entry_fields:
-                raise CostModelError(f"{where}: unknown field {key!r}; allowed: "
-                                     f"{', '.join(sorted(entry_fields))}")
-        t = entry.get("type")
-        if t not in _ENTRY_TYPES:
-            raise _field_error(where, "type", t, ", ".join(_ENTRY_TYPES))
-        _pos_int(entry, "kernel", where, 3)
-        _pos_int(entry, "stride", where, 1)
-        _pos_int(entry, "repeat", where, 1, minimum=0)
-        if t in ("conv", "separable", "pw"):
-            if "out" not in entry:
-                raise CostModelError(f"{where}: type {t!r} needs field 'out' (output channels)")
-            _pos_int(entry, "out", where, None)
-        elif "out" in entry:
-            raise CostModelError(f"{where}: type {t!r} takes no field 'out' "
-                                 f"(its width follows its input or the class count)")
-        if "scale" in entry and not isinstance(entry["scale"], bool):
-            raise _field_error(where, "scale", entry["scale"], "true or false")
-        if "group" in entry and not isinstance(entry["group"], str):
-            raise _field_error(where, "group", entry["group"], "a string")
-        out_layers.append(dict(entry))
+    out_layers = [_parse_entry(entry, f"{source}: layers[{i}]") for i, entry in enumerate(layers)]
     variants = raw.get("variants", {}) or {}
     if not isinstance(variants, Mapping):
         raise _field_error(source, "variants", variants, "a mapping of name -> {drop_groups: [...]}")

@@ -199,13 +199,13 @@ def layer_table(alpha: float = 1.0, resolution: int = 224, *, variant: str = "mo
                 rounding: str = "int", convention: str | Convention = "paper", classes: int = 1000,
                 spec: str | Path | Mapping[str, Any] | Description | None = None) -> LayerTable:
     """Per-layer cost table of one configuration. Raises CostModelError on bad input."""
-    conv = get_convention(convention)
+    counting = get_convention(convention)
     desc = get_description(spec)
-    layers = resolve(desc, variant, alpha, resolution, rounding, classes + conv.extra_classes)
-    rows = _rows(layers, [count_layer(layer, conv) for layer in layers])
+    layers = resolve(desc, variant, alpha, resolution, rounding, classes + counting.extra_classes)
+    rows = _rows(layers, [count_layer(layer, counting) for layer in layers])
     totals = {k: sum(r[k] for r in rows) for k in TOTAL_KEYS}
     totals["peak_activation_bytes"] = peak_activation_bytes(layers)
-    config = Config(float(alpha), int(resolution), variant, rounding, conv.name, classes,
+    config = Config(float(alpha), int(resolution), variant, rounding, counting.name, classes,
                     desc.name)
     return LayerTable(config, rows, totals)
 

@@ -25,9 +25,9 @@ ALPHA, RHO = sp.symbols("alpha rho", positive=True)
 def symbolic_totals(variant: str = "mobilenet_v1", convention: str = "paper", classes: int = 1000,
                     spec: Any = None) -> dict[str, sp.Expr]:
     """{"mult_adds": poly(alpha, rho), "params": poly(alpha)} for a description and convention."""
-    conv = get_convention(convention)
+    counting = get_convention(convention)
     desc = get_description(spec)
-    n_cls = classes + conv.extra_classes
+    n_cls = classes + counting.extra_classes
     base = resolve(desc, variant, 1.0, desc.base_resolution, "int", n_cls)
     # A channel count is thinned by alpha iff it doubles at alpha=2 (int(2c) = 2c exactly).
     doubled = resolve(desc, variant, 2.0, desc.base_resolution, "int", n_cls)
@@ -41,7 +41,7 @@ def symbolic_totals(variant: str = "mobilenet_v1", convention: str = "paper", cl
             in_size=RHO * b.in_size if b.kind != "fc" else b.in_size,
             out_size=RHO * b.out_size if b.kind in CONV_KINDS else b.out_size,
         )
-        c = count_layer(sym, conv)
+        c = count_layer(sym, counting)
         mult_adds += c.mult_adds
         params += c.params
     return {"mult_adds": sp.expand(mult_adds), "params": sp.expand(params)}

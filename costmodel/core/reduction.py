@@ -47,15 +47,15 @@ def separable_reduction(alpha: float = 1.0, resolution: int = 224, *, variant: s
     Raises CostModelError on bad input (same rules as :func:`costmodel.core.engine.layer_table`).
     A variant without separable pairs (``full_conv``) gives an empty list.
     """
-    conv = get_convention(convention)
+    counting = get_convention(convention)
     desc = get_description(spec)
-    layers = resolve(desc, variant, alpha, resolution, rounding, classes + conv.extra_classes)
+    layers = resolve(desc, variant, alpha, resolution, rounding, classes + counting.extra_classes)
     rows: list[dict[str, Any]] = []
     for dw, pw in pairwise(layers):
         if dw.kind != Kind.DW or pw.kind != Kind.PW or pw.stride != 1:
             continue
         std = _standard_equivalent(dw, pw, dw.index)
-        c_dw, c_pw, c_std = count_layer(dw, conv), count_layer(pw, conv), count_layer(std, conv)
+        c_dw, c_pw, c_std = count_layer(dw, counting), count_layer(pw, counting), count_layer(std, counting)
         sep_ma = c_dw.mult_adds + c_pw.mult_adds
         sep_p = c_dw.params + c_pw.params
         rows.append({

@@ -102,12 +102,12 @@ def sweep(alphas: Iterable[Any] | Any, resolutions: Iterable[Any] | Any, *,
           convention: str | Convention = "paper", classes: int = 1000,
           spec: str | Path | Mapping[str, Any] | Description | None = None) -> SweepResult:
     """Count every (alpha, resolution) pair of the grid at once. Same rules as layer_table."""
-    conv = get_convention(convention)
+    counting = get_convention(convention)
     desc = get_description(spec)
     a = _as_array(alphas, check_alpha, np.float64)
     r = _as_array(resolutions, check_resolution, np.int64)
     layers = resolve_arrays(a[:, None], r[None, :], variant=variant, rounding=rounding,
-                            classes=classes + conv.extra_classes, desc=desc)
+                            classes=classes + counting.extra_classes, desc=desc)
     shape = (a.size, r.size)
     zeros = np.zeros(shape, dtype=np.int64)
     mult_adds = zeros.copy()
@@ -116,7 +116,7 @@ def sweep(alphas: Iterable[Any] | Any, resolutions: Iterable[Any] | Any, *,
     peak = zeros.copy()
     by_type: dict[LayerType, dict[str, np.ndarray]] = {}
     for layer in layers:
-        c = count_layer(layer, conv)
+        c = count_layer(layer, counting)
         ma = zeros + c.mult_adds
         p = zeros + c.params
         mult_adds += ma
@@ -126,6 +126,6 @@ def sweep(alphas: Iterable[Any] | Any, resolutions: Iterable[Any] | Any, *,
         t = by_type.setdefault(layer.type, {"mult_adds": zeros.copy(), "params": zeros.copy()})
         t["mult_adds"] += ma
         t["params"] += p
-    config = {"variant": variant, "rounding": rounding, "convention": conv.name,
+    config = {"variant": variant, "rounding": rounding, "convention": counting.name,
               "classes": classes, "spec": desc.name}
     return SweepResult(a, r, mult_adds, params, acts, peak * BYTES_FP32, by_type, config)

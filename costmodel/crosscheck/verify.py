@@ -120,14 +120,14 @@ class Profile:
     params: tuple[Component, ...] | None  # None: the counter reports no parameters
 
 
-def profile_from_convention(conv: Convention) -> Profile:
+def profile_from_convention(convention: Convention) -> Profile:
     """The components an engine convention counts (the convention's own documented rules)."""
     ma = (Component("weights", 1, "weight_macs"),
-          Component("bn", conv.norm_ops_per_element, "bn_outputs"),
-          Component("pool", conv.pool_ops_per_input, "pool_inputs"))
+          Component("bn", convention.norm_ops_per_element, "bn_outputs"),
+          Component("pool", convention.pool_ops_per_input, "pool_inputs"))
     p = (Component("weights", 1, "weight_params"),
-         Component("bn", conv.norm_params_per_channel, "bn_channels"),
-         Component("bias", int(conv.fc_bias), "fc_biases"))
+         Component("bn", convention.norm_params_per_channel, "bn_channels"),
+         Component("bias", int(convention.fc_bias), "fc_biases"))
     return Profile(tuple(c for c in ma if c.coef), tuple(c for c in p if c.coef))
 
 
@@ -528,15 +528,15 @@ def verify(alpha: float = 1.0, resolution: int = 224, *, variant: str = "mobilen
     configuration (with the convention's class count), reused instead of building one.
     Raises CostModelError on bad input; a counter that fails is reported in ``errors``.
     """
-    conv = get_convention(convention)
+    counting = get_convention(convention)
     names = list(EXTERNAL_COUNTERS) if counters is None else list(counters)
     for n in names:
         if n not in EXTERNAL_COUNTERS:
             raise CostModelError(f"counter {n!r} is unknown; allowed: {', '.join(EXTERNAL_COUNTERS)}")
-    table = layer_table(alpha, resolution, variant=variant, rounding=rounding, convention=conv,
+    table = layer_table(alpha, resolution, variant=variant, rounding=rounding, convention=counting,
                         classes=classes, spec=spec)
     check_size(table)
-    model_classes = classes + conv.extra_classes
+    model_classes = classes + counting.extra_classes
     # What fvcore should give, per layer: the engine under the fvcore convention, same network.
     expected = layer_table(alpha, resolution, variant=variant, rounding=rounding,
                            convention="fvcore", classes=model_classes, spec=spec)
@@ -554,8 +554,31 @@ def verify(alpha: float = 1.0, resolution: int = 224, *, variant: str = "mobilen
     model.eval()
     x = model.example_input(1)
 
+    fv_by_module, fv_total, fv_params, shapes = _run_fvcore(model, x, FlopCountAnalysis,
+                                                             parameter_count)
+    layers = [
+        LayerCheck(r["name"], r["type"], r["out_shape"], shapes.get(r["name"]),
+                   int(r["mult_adds"]), int(fv_by_module.get(r["name"], 0)),
+                   int(want["mult_adds"]), int(r["params"]), int(fv_params.get(r["name"], 0)),
+                   int(want["params"]))
+        for r, want in zip(table.rows, expected.rows)
+    ]
+    fv = _fvcore_spec()
+    fv_version = _version("fvcore")
+    checks = [reconcile(fv, "mult_adds", fv_total, table, fv_version),
+              reconcile(fv, "params", int(fv_params[""]), table, fv_version)]
+    more, skipped, errors = _run_counters(names, model, x, table)
+    checks += more
+    return Verification(table.config, model_classes, layers, checks, skipped, errors)
+
+
+def _run_fvcore(model: CostModelNet, x: torch.Tensor, flop_count_analysis: Any,
+                parameter_count: Any) -> tuple[dict[str, int], int, dict[str, int],
+                                                dict[str, tuple[int, int, int]]]:
+    """fvcore on the model: mult-adds per module, the total, parameters per module, and the
+    output shape of every layer (recorded in fvcore's own trace, else one more forward)."""
     with torch.no_grad(), quiet():
-        analysis = FlopCountAnalysis(model, x)
+        analysis = flop_count_analysis(model, x)
         analysis.unsupported_ops_warnings(False)
         analysis.uncalled_modules_warnings(False)
         analysis.tracer_warnings("none")
@@ -564,19 +587,13 @@ def verify(alpha: float = 1.0, resolution: int = 224, *, variant: str = "mobilen
         if not shapes:
             with record_shapes(model) as shapes:
                 model(x)
-        fv_total = int(analysis.total())
-        fv_params = parameter_count(model)
+        return by_module, int(analysis.total()), parameter_count(model), shapes
 
-    layers = [
-        LayerCheck(r["name"], r["type"], r["out_shape"], shapes.get(r["name"]),
-                   int(r["mult_adds"]), int(by_module.get(r["name"], 0)), int(e["mult_adds"]),
-                   int(r["params"]), int(fv_params.get(r["name"], 0)), int(e["params"]))
-        for r, e in zip(table.rows, expected.rows)
-    ]
-    fv = _fvcore_spec()
-    fv_version = _version("fvcore")
-    checks = [reconcile(fv, "mult_adds", fv_total, table, fv_version),
-              reconcile(fv, "params", int(fv_params[""]), table, fv_version)]
+
+def _run_counters(names: Sequence[str], model: CostModelNet, x: torch.Tensor, table: LayerTable
+                  ) -> tuple[list[CounterCheck], dict[str, str], dict[str, str]]:
+    """The other counters' totals reconciled with the table: (checks, skipped, errors)."""
+    checks: list[CounterCheck] = []
     skipped: dict[str, str] = {}
     errors: dict[str, str] = {}
     for name in names:
@@ -595,7 +612,7 @@ def verify(alpha: float = 1.0, resolution: int = 224, *, variant: str = "mobilen
         checks.append(reconcile(cs, "mult_adds", ma, table, version))
         if params is not None:
             checks.append(reconcile(cs, "params", params, table, version))
-    return Verification(table.config, model_classes, layers, checks, skipped, errors)
+    return checks, skipped, errors
 
 
 def paper_grid() -> list[tuple[float, int]]:

@@ -31,6 +31,11 @@ def pct(x: Any, digits: int = 2) -> str:
     return f"{x:.{digits}f}"
 
 
+def is_missing(x: Any) -> bool:
+    """No value: None or a float NaN (what an empty cell shows as nothing)."""
+    return x is None or (isinstance(x, float) and math.isnan(x))
+
+
 def type_label(t: LayerType | str | None) -> str:
     """A layer type as shown: the paper's Table 2 name ("Conv DW 3x3", "Conv 1x1", "FC");
     a text cell (a profile's "other") as is; nothing for a missing one."""

@@ -557,7 +557,7 @@ def series_label(device: Mapping[str, Any]) -> str:
     :func:`costmodel.search.pareto.devices`: ``onnxruntime, 2 threads``."""
     parts = [str(device.get("backend") or "")]
     threads = device.get("threads")
-    if threads is not None and threads == threads:
+    if threads is not None and not math.isnan(float(threads)):
         parts.append(f"{int(threads)} thread{'s' if int(threads) != 1 else ''}")
     if device.get("precision") not in (None, "float32"):
         parts.append(str(device["precision"]))

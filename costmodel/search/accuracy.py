@@ -384,9 +384,9 @@ def range_excess(alpha: Any, resolution: Any, edition: str = FIT_EDITION) -> np.
 
 def range_status(alpha: Any, resolution: Any, edition: str = FIT_EDITION) -> np.ndarray:
     """``interpolated``, ``extrapolated`` (excess <= FAR_FRACTION) or ``far``, per point."""
-    e = range_excess(alpha, resolution, edition)
-    return np.where(e == 0, "interpolated", np.where(e <= FAR_FRACTION + 1e-12,
-                                                     "extrapolated", "far"))
+    excess = range_excess(alpha, resolution, edition)
+    return np.where(excess == 0, "interpolated", np.where(excess <= FAR_FRACTION + 1e-12,
+                                                          "extrapolated", "far"))
 
 
 def near_limits(edition: str = FIT_EDITION) -> dict[str, tuple[float, float]]:
@@ -433,11 +433,11 @@ def estimate(alpha: Any, resolution: Any, *, allow_far: bool = False,
     loo_rmse."""
     a = check_alpha(alpha)
     r = check_resolution(resolution)
-    t1, st = predict(a, r, metric="top1", allow_far=allow_far, edition=edition)
+    t1, status = predict(a, r, metric="top1", allow_far=allow_far, edition=edition)
     t5, _ = predict(a, r, metric="top5", allow_far=True, edition=edition)
     ft = fit(DEFAULT_FORM, "top1", edition)
     return {"alpha": a, "resolution": r, "top1": float(t1), "top5": float(t5), "estimated": True,
-            "range": str(st), "range_excess": float(range_excess(a, r, edition)),
+            "range": str(status), "range_excess": float(range_excess(a, r, edition)),
             "source": ft.source, "loo_rmse": ft.loo_rmse}
 
 

@@ -22,7 +22,6 @@ CONTROL_IDS = ("alpha", "resolution", "variant", "rounding", "convention", "x", 
 # Text boxes beside the sliders: a typed value applies on Enter (or leaving the box) and is
 # validated like any other (refused with a message when out of range; never clamped).
 BOX_IDS = {"alpha-box": "alpha", "resolution-box": "resolution"}
-_TRIGGER_IDS = ("url", "pareto-chart", *CONTROL_IDS, *BOX_IDS)
 
 
 def _label(text: str, for_id: str, hint: str = "") -> Any:

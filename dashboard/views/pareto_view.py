@@ -176,16 +176,42 @@ def figure(model: dict[str, Any]) -> dict[str, Any]:
     """The plotly figure (JSON dict) of a chart model."""
     pts = model["points"]
     unit = model["unit"]
+    traces = _point_traces(model)
+    shapes: list[dict[str, Any]] = []
+    annotations: list[dict[str, Any]] = []
+    xs = [p["x"] for p in pts if p["x"] and p["x"] > 0]
+    x_lo, x_hi = (min(xs), max(xs)) if xs else (1.0, 10.0)
+    b = model.get("budget_x")
+    if b:
+        shapes += _budget_shapes(b, max(x_hi, b) * 1.6)
+        annotations.append({"x": math.log10(b) if model["log_x"] else b, "xref": "x",
+                            "y": 0.02, "yref": "paper", "xanchor": "left", "yanchor": "bottom",
+                            "text": f" over budget (> {_fmt_x(b, unit)})", "showarrow": False,
+                            "font": {"size": 12, "color": "#444"}})
+        x_hi = max(x_hi, b)
+    traces += _recommended_trace(model.get("recommendation") or {})
+    sel = model["selected"]
+    if sel and sel.get("x") is not None:
+        traces += _selected_trace(sel, unit)
+        shapes.append({"type": "line", "xref": "x", "yref": "paper", "x0": sel["x"],
+                       "x1": sel["x"], "y0": 0, "y1": 1,
+                       "line": {"color": "#000", "width": 1, "dash": "dot"}})
+        x_lo, x_hi = min(x_lo, sel["x"]), max(x_hi, sel["x"])
+    return {"data": traces, "layout": _layout(model, x_lo, x_hi, shapes, annotations)}
+
+
+def _point_traces(model: dict[str, Any]) -> list[dict[str, Any]]:
+    """The front, the estimated and published points, and the resolution legend."""
+    pts = model["points"]
     symbols = _symbol_map(pts)
     est = [p for p in pts if p["estimated"]]
     pub = [p for p in pts if not p["estimated"]]
-    traces: list[dict[str, Any]] = []
     front = model["front"]
-    traces.append({
+    traces: list[dict[str, Any]] = [{
         "type": "scatter", "mode": "lines", "name": "Pareto front",
         "x": [p["x"] for p in front], "y": [p["top1"] for p in front],
         "line": {"shape": "hv", "color": "#d62728", "width": 2.2}, "hoverinfo": "skip",
-    })
+    }]
     # Estimated and published points: one trace each (symbol per resolution, colour per alpha);
     # the legend shows a neutral key for each (same legendgroup, so clicking it toggles them).
     for name, group, published, key in (
@@ -193,7 +219,7 @@ def figure(model: dict[str, Any]) -> dict[str, Any]:
             ("Published top-1", pub, True, "circle")):
         if not group:
             continue
-        traces.append(_marker_trace(name, group, symbols, unit, published,
+        traces.append(_marker_trace(name, group, symbols, model["unit"], published,
                                     colorbar=published == (not est)))
         traces.append({"type": "scatter", "mode": "markers", "x": [None], "y": [None],
                        "name": name, "legendgroup": name, "hoverinfo": "skip",
@@ -205,78 +231,72 @@ def figure(model: dict[str, Any]) -> dict[str, Any]:
                        "name": f"{r} px", "legend": "legend2", "showlegend": True,
                        "marker": {"symbol": sym, "color": "#777", "size": 9},
                        "hoverinfo": "skip"})
-    shapes: list[dict[str, Any]] = []
-    annotations: list[dict[str, Any]] = []
-    xs = [p["x"] for p in pts if p["x"] and p["x"] > 0]
-    x_lo, x_hi = (min(xs), max(xs)) if xs else (1.0, 10.0)
-    b = model.get("budget_x")
-    if b:
-        hi = max(x_hi, b) * 1.6
-        shapes.append({"type": "rect", "xref": "x", "yref": "paper", "x0": b, "x1": hi,
-                       "y0": 0, "y1": 1, "fillcolor": "rgba(120,120,120,0.16)",
-                       "line": {"width": 0}, "layer": "below"})
-        shapes.append({"type": "line", "xref": "x", "yref": "paper", "x0": b, "x1": b, "y0": 0,
-                       "y1": 1, "line": {"color": "#555", "width": 1.5, "dash": "dash"}})
-        annotations.append({"x": math.log10(b) if model["log_x"] else b, "xref": "x",
-                            "y": 0.02, "yref": "paper", "xanchor": "left", "yanchor": "bottom",
-                            "text": f" over budget (> {_fmt_x(b, unit)})", "showarrow": False,
-                            "font": {"size": 12, "color": "#444"}})
-    rec = model.get("recommendation") or {}
-    if rec.get("best") and rec["best"].get("x") is not None:
-        best = rec["best"]
-        traces.append({"type": "scatter", "mode": "markers", "name": f"Recommended: {best['label']}",
-                       "x": [best["x"]], "y": [best["top1"]],
-                       "customdata": [[best["alpha"], int(best["resolution"])]],
-                       "text": [f"<b>Recommended {best['label']}</b><br>top-1 {best['top1']:.1f} %"
-                                f"<br>{rec.get('binding_text', '')}"],
-                       "hovertemplate": "%{text}<extra></extra>",
-                       "marker": {"symbol": "star", "size": 24, "color": "#f2b600",
-                                  "line": {"color": "#5a4400", "width": 1.5}}})
-    sel = model["selected"]
-    if sel and sel.get("x") is not None:
-        if sel.get("top1") is not None and sel.get("range") != "far":
-            traces.append({"type": "scatter", "mode": "markers",
-                           "name": f"Selected: {sel['label']}",
-                           "x": [sel["x"]], "y": [sel["top1"]],
-                           "customdata": [[sel["alpha"], int(sel["resolution"])]],
-                           "text": [f"<b>Selected {sel['label']}</b><br>top-1 {sel['top1']:.1f} %"
-                                    f" ({'estimate' if sel.get('top1_estimated') else 'published'})"
-                                    f"<br>x: {_fmt_x(sel['x'], unit)}"],
-                           "hovertemplate": "%{text}<extra></extra>",
-                           "marker": {"symbol": "circle-x-open", "size": 22, "color": "#000",
-                                      "line": {"width": 2.5}}})
-        shapes.append({"type": "line", "xref": "x", "yref": "paper", "x0": sel["x"],
-                       "x1": sel["x"], "y0": 0, "y1": 1,
-                       "line": {"color": "#000", "width": 1, "dash": "dot"}})
-        x_lo, x_hi = min(x_lo, sel["x"]), max(x_hi, sel["x"])
-    if b:
-        x_hi = max(x_hi, b)
+    return traces
+
+
+def _budget_shapes(b: float, hi: float) -> list[dict[str, Any]]:
+    """The over-budget region (shaded, from the budget to ``hi``) and the budget line."""
+    return [{"type": "rect", "xref": "x", "yref": "paper", "x0": b, "x1": hi,
+             "y0": 0, "y1": 1, "fillcolor": "rgba(120,120,120,0.16)",
+             "line": {"width": 0}, "layer": "below"},
+            {"type": "line", "xref": "x", "yref": "paper", "x0": b, "x1": b, "y0": 0,
+             "y1": 1, "line": {"color": "#555", "width": 1.5, "dash": "dash"}}]
+
+
+def _recommended_trace(rec: dict[str, Any]) -> list[dict[str, Any]]:
+    if not (rec.get("best") and rec["best"].get("x") is not None):
+        return []
+    best = rec["best"]
+    return [{"type": "scatter", "mode": "markers", "name": f"Recommended: {best['label']}",
+             "x": [best["x"]], "y": [best["top1"]],
+             "customdata": [[best["alpha"], int(best["resolution"])]],
+             "text": [f"<b>Recommended {best['label']}</b><br>top-1 {best['top1']:.1f} %"
+                      f"<br>{rec.get('binding_text', '')}"],
+             "hovertemplate": "%{text}<extra></extra>",
+             "marker": {"symbol": "star", "size": 24, "color": "#f2b600",
+                        "line": {"color": "#5a4400", "width": 1.5}}}]
+
+
+def _selected_trace(sel: dict[str, Any], unit: str) -> list[dict[str, Any]]:
+    """The selected config's marker (none where it has no top-1 or is far outside the range)."""
+    if sel.get("top1") is None or sel.get("range") == "far":
+        return []
+    return [{"type": "scatter", "mode": "markers", "name": f"Selected: {sel['label']}",
+             "x": [sel["x"]], "y": [sel["top1"]],
+             "customdata": [[sel["alpha"], int(sel["resolution"])]],
+             "text": [f"<b>Selected {sel['label']}</b><br>top-1 {sel['top1']:.1f} %"
+                      f" ({'estimate' if sel.get('top1_estimated') else 'published'})"
+                      f"<br>x: {_fmt_x(sel['x'], unit)}"],
+             "hovertemplate": "%{text}<extra></extra>",
+             "marker": {"symbol": "circle-x-open", "size": 22, "color": "#000",
+                        "line": {"width": 2.5}}}]
+
+
+def _layout(model: dict[str, Any], x_lo: float, x_hi: float, shapes: list[dict[str, Any]],
+            annotations: list[dict[str, Any]]) -> dict[str, Any]:
     pad = 1.25
     x_range = ([math.log10(x_lo / pad), math.log10(x_hi * pad)] if model["log_x"]
                else [x_lo / pad, x_hi * pad])
     return {
-        "data": traces,
-        "layout": {
-            "title": {"text": model["title"], "x": 0.01, "xanchor": "left", "y": 0.975,
-                      "yanchor": "top",
-                      "font": {"size": 17}},
-            "font": {"family": FONT, "size": 13},
-            "height": 570, "margin": {"l": 70, "r": 20, "t": 78, "b": 64},
-            "xaxis": {"title": {"text": model["x_title"] + (", log scale" if model["log_x"] else "")},
-                      "type": "log" if model["log_x"] else "linear", "range": x_range,
-                      **_log_ticks(x_lo / pad, x_hi * pad, unit),
-                      "gridcolor": "#e6e6e6", "zeroline": False},
-            "yaxis": {"title": {"text": "ImageNet top-1 accuracy (%)"}, "gridcolor": "#e6e6e6",
-                      "zeroline": False},
-            "legend": {"orientation": "h", "x": 0.0, "y": 1.0, "xanchor": "left",
-                       "yanchor": "bottom", "font": {"size": 12}, "itemclick": "toggle"},
-            "legend2": {"title": {"text": "Resolution"}, "x": 1.02, "y": 1.0, "xanchor": "left",
-                        "yanchor": "top", "font": {"size": 12}},
-            "plot_bgcolor": "#fff", "paper_bgcolor": "#fff",
-            "hovermode": "closest", "clickmode": "event",
-            "shapes": shapes, "annotations": annotations,
-            "uirevision": f"{model['x_title']}",
-        },
+        "title": {"text": model["title"], "x": 0.01, "xanchor": "left", "y": 0.975,
+                  "yanchor": "top",
+                  "font": {"size": 17}},
+        "font": {"family": FONT, "size": 13},
+        "height": 570, "margin": {"l": 70, "r": 20, "t": 78, "b": 64},
+        "xaxis": {"title": {"text": model["x_title"] + (", log scale" if model["log_x"] else "")},
+                  "type": "log" if model["log_x"] else "linear", "range": x_range,
+                  **_log_ticks(x_lo / pad, x_hi * pad, model["unit"]),
+                  "gridcolor": "#e6e6e6", "zeroline": False},
+        "yaxis": {"title": {"text": "ImageNet top-1 accuracy (%)"}, "gridcolor": "#e6e6e6",
+                  "zeroline": False},
+        "legend": {"orientation": "h", "x": 0.0, "y": 1.0, "xanchor": "left",
+                   "yanchor": "bottom", "font": {"size": 12}, "itemclick": "toggle"},
+        "legend2": {"title": {"text": "Resolution"}, "x": 1.02, "y": 1.0, "xanchor": "left",
+                    "yanchor": "top", "font": {"size": 12}},
+        "plot_bgcolor": "#fff", "paper_bgcolor": "#fff",
+        "hovermode": "closest", "clickmode": "event",
+        "shapes": shapes, "annotations": annotations,
+        "uirevision": f"{model['x_title']}",
     }
 
 
