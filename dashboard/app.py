@@ -37,7 +37,7 @@ log = logging.getLogger("costmodel.dashboard")
 def layout() -> Any:
     return html.Div(className="page", children=[
         dcc.Location(id="url", refresh=False),
-        # The validated selection (dashboard.state.Selection.to_dict()): the one input of every view.
+        # The validated selection (dashboard.state.ViewState.to_dict()): the one input of every view.
         dcc.Store(id="selection", storage_type="memory"),
         html.Header(className="header", children=[
             html.H1(TITLE),

@@ -28,7 +28,7 @@ from costmodel.io.files import files_stamp
 from costmodel.report.formatting import display_rows, render_csv
 from costmodel.search import accuracy as acc
 from costmodel.search import pareto, recommend
-from dashboard.state import Selection
+from dashboard.state import ViewState
 
 _CACHE_LOCK = threading.RLock()
 
@@ -229,7 +229,7 @@ def page_notes(frame: Any) -> list[str]:
     return notes
 
 
-def front_frame(sel: Selection) -> Any:
+def front_frame(sel: ViewState) -> Any:
     """pareto.pareto([x, top1]) over the chart's configs (MobileNet-V1; the selection's rounding
     and convention), cached. Read-only: do not modify the returned frame."""
     obj = objective_name(sel.x, sel.device)
@@ -255,7 +255,7 @@ def latency_at(device: str, variant: str, alpha: float, resolution: int) -> floa
     return _latency_lookup(device, variant, state_).get((round(alpha, 6), resolution))
 
 
-def selected_point(sel: Selection) -> dict[str, Any]:
+def selected_point(sel: ViewState) -> dict[str, Any]:
     """The selected config's figures on the chart's axes (pareto.config_point), with ``x`` in
     display units (None where the config has no such figure: a latency not measured there)."""
     obj = objective_name(sel.x, sel.device)
@@ -273,11 +273,11 @@ def selected_point(sel: Selection) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------
 # The selected configuration
 # ------------------------------------------------------------------------------------------
-def table(sel: Selection) -> LayerTable:
+def table(sel: ViewState) -> LayerTable:
     return layer_table(sel.alpha, sel.resolution, **sel.knobs)
 
 
-def top1(sel: Selection) -> dict[str, Any] | None:
+def top1(sel: ViewState) -> dict[str, Any] | None:
     """Top-1 of the selected config (costmodel.search.accuracy): published where a checkpoint exists,
     else the labelled estimate (``range`` interpolated / extrapolated / far). Other variants:
     the paper's figure where it prints one (Tables 4, 5: 1.0-224 only), else None."""
@@ -308,7 +308,7 @@ def top1_text(a: dict[str, Any] | None) -> str:
     return f"{a['top1']:.1f} % ({tag})"
 
 
-def latency_rows(sel: Selection) -> list[dict[str, Any]]:
+def latency_rows(sel: ViewState) -> list[dict[str, Any]]:
     """Latency of the selected config: measured or published (pareto.load_latency) on every
     device that has a figure for it, and predicted (pareto's ``latency_pred`` objective, fitted
     by costmodel.latency.kernel) on the chosen device. One device's fit takes seconds the first
@@ -332,13 +332,13 @@ def latency_rows(sel: Selection) -> list[dict[str, Any]]:
     return rows
 
 
-def alignment_text(sel: Selection) -> str:
+def alignment_text(sel: ViewState) -> str:
     """With a device chosen: when the selected config has channel counts that are not multiples
     of 8, its predicted latency beside the same alpha under divisible8 rounding and the nearest
     alpha with aligned channels (costmodel.latency.predict.aligned_alternatives), so a config
     slowed by its alignment shows as such. "" otherwise, or when the device's model cannot
     predict the config (outside its calibrated range)."""
-    if not sel.device or sel.variant not in ("mobilenet_v1",):
+    if not sel.device or sel.variant != pareto.BASE_VARIANT:
         return ""
     from costmodel.latency import kernel
     from costmodel.latency.predict import aligned_alternatives, alignment_note
@@ -353,7 +353,7 @@ def alignment_text(sel: Selection) -> str:
     return alignment_note(f"{sel.alpha:g}-{sel.resolution}", sel.rounding, alts)
 
 
-def config_details(sel: Selection) -> dict[str, Any]:
+def config_details(sel: ViewState) -> dict[str, Any]:
     t = table(sel)
     a = top1(sel)
     c = t.config
@@ -373,18 +373,18 @@ def config_details(sel: Selection) -> dict[str, Any]:
     }
 
 
-def layer_csv(sel: Selection) -> str:
+def layer_csv(sel: ViewState) -> str:
     """Exactly ``costmodel table --format csv`` for the selection (engine.COLUMNS)."""
     return render_csv(table(sel).rows, COLUMNS)
 
 
-def csv_filename(sel: Selection) -> str:
+def csv_filename(sel: ViewState) -> str:
     return (f"{sel.variant}_{sel.alpha:g}_{sel.resolution}_{sel.rounding}_{sel.convention}"
             f"_layers.csv")
 
 
 
-def variant_point(sel: Selection) -> dict[str, Any]:
+def variant_point(sel: ViewState) -> dict[str, Any]:
     """A full_conv / shallow config's figures on the chart's x axis (no accuracy: top1 None)."""
     obj = objective_name(sel.x, sel.device)
     kind, _, dev = obj.partition(":")
@@ -400,7 +400,7 @@ def variant_point(sel: Selection) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------
 # Budgets and the recommendation (costmodel.search.recommend)
 # ------------------------------------------------------------------------------------------
-def budget_on_axis(sel: Selection) -> float | None:
+def budget_on_axis(sel: ViewState) -> float | None:
     """The budget that limits the chart's x axis, in the axis's display units, if one is set."""
     if sel.x == "mult_adds":
         return sel.max_mult_adds_m
@@ -424,7 +424,7 @@ def _recommend(budgets: tuple[tuple[str, float], ...], device: str | None, round
                                convention=convention, **limits)
 
 
-def _x_of(point: dict[str, Any], sel: Selection) -> float | None:
+def _x_of(point: dict[str, Any], sel: ViewState) -> float | None:
     """A recommend/pareto point's value on the chart's x axis, in display units."""
     obj = objective_name(sel.x, sel.device)
     kind, _, dev = obj.partition(":")
@@ -452,7 +452,7 @@ def _binding_text(rec: dict[str, Any]) -> str:
     return "No budget binds: the most accurate candidate meets every budget."
 
 
-def recommendation(sel: Selection) -> dict[str, Any] | None:
+def recommendation(sel: ViewState) -> dict[str, Any] | None:
     """costmodel.search.recommend.recommend for the selection's budgets (MobileNet-V1, fine grid, the
     selection's rounding and convention; the device only when a latency budget is set), shaped
     for the chart. None without budgets."""
@@ -480,7 +480,7 @@ def recommendation(sel: Selection) -> dict[str, Any] | None:
     return out
 
 
-def over_budget(frame: Any, sel: Selection) -> set[str]:
+def over_budget(frame: Any, sel: ViewState) -> set[str]:
     """Labels of the chart's points that break a budget, by costmodel.search.recommend's
     Budget.meets (the column, unit scale, direction and tolerance recommend itself uses). A
     latency budget applies to points that have a latency on the budget's device."""

@@ -1,6 +1,6 @@
 """The explorer's selection: what is chosen, validated, and how it reads in the URL.
 
-One :class:`Selection` is the whole view state (config knobs, chart axis, device, budgets). It
+One :class:`ViewState` is the whole view state (config knobs, chart axis, device, budgets). It
 travels in the shared ``dcc.Store`` and in the query string, so a link reopens the same view.
 Every value that reaches a callback from a browser is untrusted: :func:`parse` validates strictly
 (raising CostModelError, which the app turns into a 400), :func:`coerce` leniently (bad fields fall
@@ -33,7 +33,7 @@ _MAX_TEXT = 200  # longest string accepted for a choice field (a device id, an a
 
 
 @dataclass(frozen=True)
-class Selection:
+class ViewState:
     alpha: float = 1.0
     resolution: int = 224
     variant: str = "mobilenet_v1"
@@ -58,8 +58,8 @@ class Selection:
         return {k: v for k in BUDGET_FIELDS if (v := getattr(self, k)) is not None}
 
 
-FIELD_NAMES = tuple(f.name for f in fields(Selection))
-DEFAULT = Selection()
+FIELD_NAMES = tuple(f.name for f in fields(ViewState))
+DEFAULT = ViewState()
 
 
 def _text(name: str, value: Any) -> str:
@@ -161,7 +161,7 @@ def _budget_checker(name: str) -> Callable[[Any], float | None]:
 
 
 def parse(raw: Any, *, x_options: Iterable[str] | None = None,
-          devices: Iterable[str] | None = None) -> Selection:
+          devices: Iterable[str] | None = None) -> ViewState:
     """Strict: a mapping with any subset of the fields; a bad or unknown field raises."""
     if not isinstance(raw, Mapping):
         raise CostModelError(f"selection {type(raw).__name__} is not a mapping; allowed: an object "
@@ -174,9 +174,9 @@ def parse(raw: Any, *, x_options: Iterable[str] | None = None,
     return replace(DEFAULT, **{k: checks[k](v) for k, v in raw.items()})
 
 
-def coerce(raw: Mapping[str, Any], *, base: Selection = DEFAULT,
+def coerce(raw: Mapping[str, Any], *, base: ViewState = DEFAULT,
            x_options: Iterable[str] | None = None, devices: Iterable[str] | None = None
-           ) -> tuple[Selection, list[str]]:
+           ) -> tuple[ViewState, list[str]]:
     """Lenient: each bad field keeps ``base``'s value and yields a one-line message."""
     checks = _checkers(x_options, devices)
     good: dict[str, Any] = {}
@@ -191,7 +191,7 @@ def coerce(raw: Mapping[str, Any], *, base: Selection = DEFAULT,
     return replace(base, **good), errors
 
 
-def to_query(sel: Selection) -> str:
+def to_query(sel: ViewState) -> str:
     """``?alpha=0.75&resolution=160...``: the knobs always, the rest when not default/empty."""
     q: dict[str, str] = {"alpha": f"{sel.alpha:g}", "resolution": str(sel.resolution)}
     for k in FIELD_NAMES[2:]:

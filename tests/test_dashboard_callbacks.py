@@ -48,7 +48,7 @@ def trace(fig: dict[str, Any], name_prefix: str) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------------------
-# Selection state: strict parse, lenient coerce, URL round trip
+# View state: strict parse, lenient coerce, URL round trip
 # ------------------------------------------------------------------------------------------
 def test_defaults_are_the_papers_baseline() -> None:
     s = state.parse({})

@@ -119,7 +119,7 @@ def sync_selection(trigger: str | None, search: str | None, values: dict[str, An
     return controls_out, state.to_query(sel), sel.to_dict(), errors
 
 
-def _with_device(sel: state.Selection) -> state.Selection:
+def _with_device(sel: state.ViewState) -> state.ViewState:
     """A latency axis or budget needs a device: none chosen -> the default one, shown in the
     dropdown (and the URL), so no figure uses a device the page does not name."""
     if sel.device is None and (sel.max_latency_ms is not None or sel.x in data.DEVICE_AXES):

@@ -85,7 +85,7 @@ def _accuracy_note(frame: Any) -> str:
             if how else f"Top-1: published ({edition}).")
 
 
-def chart_model(sel: state.Selection) -> dict[str, Any]:
+def chart_model(sel: state.ViewState) -> dict[str, Any]:
     """Everything the figure shows, from the library (pareto front, accuracy, recommendation)."""
     frame = data.front_frame(sel)
     obj = data.objective_name(sel.x, sel.device)
