@@ -72,18 +72,18 @@ def configs_from_args(args: argparse.Namespace) -> list[tuple[float, int]]:
 
 
 def _counters(value: str) -> list[str]:
-    from costmodel.crosscheck.verify import EXTERNAL_COUNTERS as COUNTERS
+    from costmodel.crosscheck.verify import EXTERNAL_COUNTERS
 
     v = value.strip()
     if v == "all":
-        return list(COUNTERS)
+        return list(EXTERNAL_COUNTERS)
     if v == "none":
         return []
     names = _parse_list(v, "--counters", str)
     for n in names:
-        if n not in COUNTERS:
+        if n not in EXTERNAL_COUNTERS:
             raise CostModelError(f"counter {n!r} is unknown; allowed: all, none, "
-                                 f"{', '.join(COUNTERS)} (fvcore always runs)")
+                                 f"{', '.join(EXTERNAL_COUNTERS)} (fvcore always runs)")
     return _unique(names)
 
 
