@@ -336,3 +336,47 @@ def test_default_objectives_are_mult_adds_and_top1():
     assert len(out) == 16 and (~out["dominated"]).sum() == 14  # see tests/test_pareto.py
     f = P.front()
     assert [o["name"] for o in f.attrs["objectives"]] == ["mult_adds", "top1"] and len(f) == 14
+
+
+def _measure(device_id: str, configs: list[tuple[float, int]]) -> None:
+    """Store a measured device (as `costmodel bench` does) in this test's user data folder."""
+    from costmodel.io import latency_data
+
+    path = latency_data.latency_path(device_id)
+    for i, (a, r) in enumerate(configs):
+        latency_data.append_row(path, {
+            "device_id": device_id, "device": "test box", "backend": "onnxruntime",
+            "device_type": "cpu", "precision": "float32", "threads": 1, "batch": 1,
+            "channels_last": False, "alpha": a, "resolution": r, "variant": "mobilenet_v1",
+            "rounding": "int", "classes": 1000, "spec": "mobilenet_v1", "median_ms": 1.0 + i,
+            "min_ms": 1.0 + i, "iqr_ms": 0.1})
+
+
+def test_measured_latency_on_two_devices_keeps_their_common_configs():
+    # the box measured 1.0-224 and 0.5-160 (published) and 0.3-100 (not); Pixel 3 has the 16
+    # published configs: in common 0.5-160 and 1.0-224; 14 published configs are left out
+    _measure("box-cpu", [(1.0, 224), (0.3, 100), (0.5, 160)])
+    pts = P.points(["latency:box-cpu", "latency:pixel3_cpu4"])
+    assert pts["label"].tolist() == ["0.5-160", "1.0-224"]  # published configs come sorted
+    assert pts.attrs["notes"] == ["14 published configs have no latency on box-cpu, pixel3_cpu4: "
+                                  "left out"]
+    # on the grid: every config both measured, sorted
+    g = P.points(["latency:box-cpu", "latency:pixel3_cpu4"], grid=True)
+    assert g["label"].tolist() == ["0.5-160", "1.0-224"]
+    assert g["latency:box-cpu"].tolist() == [3.0, 1.0] and g["latency:pixel3_cpu4"].tolist() == [4.4, 24.0]
+    # a device that measured no published config leaves nothing
+    _measure("odd-cpu", [(0.3, 100)])
+    with pytest.raises(CostModelError) as e:
+        P.points(["latency:odd-cpu"])
+    assert str(e.value) == ("no configs have every requested objective; allowed: objectives measured "
+                            "on common configs (see `costmodel pareto --list`)")
+
+
+def test_predicted_latency_outside_the_calibrated_range_is_left_out_and_said():
+    # Pixel 3's published configs span alpha 0.25..1.0: 1.5 is outside, so it has no prediction
+    pts = P.points(["latency_pred:pixel3_cpu4"], configs=[(1.0, 224), (1.5, 224)], allow_far=True)
+    assert pts["label"].tolist() == ["1.0-224"]
+    assert pts.attrs["notes"][0].startswith("1 configs outside the calibrated range of pixel3_cpu4 "
+                                            "have no latency_pred:pixel3_cpu4 (e.g. ")
+    assert pts.attrs["notes"][1] == "1 configs without latency_pred:pixel3_cpu4 left out"
+    assert pts["latency_pred:pixel3_cpu4"].iloc[0] > 0
