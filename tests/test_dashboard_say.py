@@ -250,3 +250,26 @@ def test_header_click_sorts_and_a_second_click_reverses() -> None:
     body, sort = config_view.sort_table("layer", "layer-sort-evil", rows, sort)
     assert sort is None and [tr.to_plotly_json()["props"]["data-row"] for tr in body] == \
         [r["name"] for r in rows]
+
+
+# ------------------------------------------------------------------ slider marks snap
+def _drag(field: str, value: Any, previous: Any) -> Any:
+    values = {k: getattr(state.DEFAULT, k) for k in controls.CONTROL_IDS}
+    values[field] = value
+    current = state.parse({field: previous}).to_dict()
+    _, _, store, errors = controls.sync_selection(field, "", values, None, current)
+    assert errors == []
+    return store[field]
+
+
+@pytest.mark.parametrize("field,dragged,previous,want", [
+    # a 244 px track, 16 px thumb: onto the "0.25" label the pointer maps to 0.28 (issue 14)
+    ("alpha", 0.28, 0.75, 0.25), ("alpha", 0.29, 1.0, 0.25), ("alpha", 1.46, 0.75, 1.5),
+    ("alpha", 0.30, 0.75, 0.30),  # 0.05 from the mark: a real choice, kept
+    ("alpha", 0.74, 0.75, 0.74), ("alpha", 0.76, 0.75, 0.76),  # one arrow-key step: kept
+    ("alpha", 0.26, 0.25, 0.26),  # one step off a mark: kept
+    ("resolution", 101, 224, 96), ("resolution", 167, 224, 160), ("resolution", 168, 224, 168),
+    ("resolution", 161, 160, 161),
+])
+def test_slider_marks_snap(field: str, dragged: Any, previous: Any, want: Any) -> None:
+    assert _drag(field, dragged, previous) == want

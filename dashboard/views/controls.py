@@ -24,6 +24,26 @@ CONTROL_IDS = ("alpha", "resolution", "variant", "rounding", "convention", "x", 
 BOX_IDS = {"alpha-box": "alpha", "resolution-box": "resolution"}
 
 
+# Slider marks, and how far from one a dragged value snaps to it. The slider (Radix) maps the
+# pointer linearly over the whole track but draws the thumb and the marks inset by half a
+# 16 px thumb, so a drag onto a mark's label lands up to 8 px (about 3% of the range) beside
+# its value: dragging onto "0.25" gave 0.28. A move of one keyboard step never snaps.
+MARKS = {"alpha": (0.25, 0.5, 0.75, 1.0, 1.25, 1.5),
+         "resolution": (96, 128, 160, 192, 224, 256, 288, 320)}
+SNAP = {"alpha": (0.047, state.ALPHA_STEP), "resolution": (7.5, state.RES_STEP)}
+
+
+def snap_to_mark(field: str, value: Any, previous: Any) -> Any:
+    """A dragged slider value within SNAP of a mark becomes the mark's value; a move of one
+    step (arrow keys) from ``previous`` stays as it is."""
+    tol, step = SNAP[field]
+    if not isinstance(value, int | float) or not isinstance(previous, int | float) or \
+            abs(value - previous) <= step * 1.5:
+        return value
+    mark = min(MARKS[field], key=lambda m: abs(m - value))
+    return mark if abs(mark - value) <= tol else value
+
+
 def _label(text: str, for_id: str, hint: str = "") -> Any:
     children: list[Any] = [text]
     if hint:
@@ -44,8 +64,8 @@ def _slider_row(key: str, lo: float, hi: float, step: float, value: float,
 
 def layout() -> list[Any]:
     d = state.DEFAULT
-    alpha_marks = {v: f"{v:g}" for v in (0.25, 0.5, 0.75, 1.0, 1.25, 1.5)}
-    res_marks = {v: str(v) for v in (96, 128, 160, 192, 224, 256, 288, 320)}
+    alpha_marks = {v: f"{v:g}" for v in MARKS["alpha"]}
+    res_marks = {v: str(v) for v in MARKS["resolution"]}
     return [
         html.Section(className="card", children=[
             html.H2("Configuration"),
@@ -113,6 +133,8 @@ def sync_selection(trigger: str | None, search: str | None, values: dict[str, An
         raw = {BOX_IDS[trigger]: values.get(trigger)}
     else:
         raw = {k: values.get(k) for k in CONTROL_IDS}
+    if trigger in SNAP:
+        raw[trigger] = snap_to_mark(trigger, raw.get(trigger), getattr(base, trigger))
     sel, errors = state.coerce(raw, base=base, x_options=x_keys, devices=dev_keys)
     sel = _with_device(sel)
     controls_out = [getattr(sel, k) for k in CONTROL_IDS]

@@ -376,6 +376,46 @@ function(fmt, config) {
 """
 
 
+# A narrow chart (a phone at 390 px, or a 1024 px window beside the controls): the legends go
+# below the plot instead of over and beside it, the title wraps, so nothing is cut off. Runs in
+# the browser on each new figure; returns no_update for a wide chart and for a figure it has
+# already laid out.
+NARROW_PX = 860
+NARROW_JS = """
+function(fig) {
+    const nu = window.dash_clientside.no_update;
+    const box = document.getElementById('pareto-chart');
+    const width = box ? box.clientWidth : window.innerWidth;
+    if (!fig || !fig.layout || width >= %d || (fig.layout.meta || {}).narrow) {
+        return nu;
+    }
+    // 800 px tall: 290 px below the plot for the legends
+    const L = Object.assign({}, fig.layout, {meta: {narrow: true}, height: 800,
+                            margin: {l: 52, r: 10, t: 64, b: 290}});
+    const title = Object.assign({}, L.title || {});
+    title.text = String(title.text || '').replace(' \u2014 ', '<br>');
+    title.font = {size: 13};
+    L.title = title;
+    L.legend = Object.assign({}, L.legend, {orientation: 'h', x: 0, xanchor: 'left',
+                              y: -0.2, yanchor: 'top', font: {size: 11}});
+    L.legend2 = Object.assign({}, L.legend2, {orientation: 'h', x: 0, xanchor: 'left',
+                               y: -0.56, yanchor: 'top', font: {size: 11}});
+    // the budget's label left of its line, inside the plot
+    L.annotations = (L.annotations || []).map(function(a) {
+        return Object.assign({}, a, {text: 'budget \u25b8', xanchor: 'right', font: {size: 11}});
+    });
+    // no room for the colour bar beside the plot: alpha is in each point's hover text
+    const data = fig.data.map(function(t) {
+        if (!t.marker || !t.marker.colorbar) { return t; }
+        const m = Object.assign({}, t.marker, {showscale: false});
+        delete m.colorbar;
+        return Object.assign({}, t, {marker: m});
+    });
+    return Object.assign({}, fig, {data: data, layout: L});
+}
+""" % NARROW_PX
+
+
 def image_config(fmt: Any) -> dict[str, Any]:
     """The graph config for a download format (what the clientside callback returns)."""
     fmt = fmt if fmt in ("png", "svg") else "png"
@@ -391,5 +431,7 @@ def register(app: Any) -> None:
         Input("selection", "data"),
         prevent_initial_call=True,
     )(update_chart)
+    app.clientside_callback(NARROW_JS, Output("pareto-chart", "figure", allow_duplicate=True),
+                            Input("pareto-chart", "figure"), prevent_initial_call=True)
     app.clientside_callback(IMAGE_FORMAT_JS, Output("pareto-chart", "config"),
                             Input("image-format", "value"), State("pareto-chart", "config"))
