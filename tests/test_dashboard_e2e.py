@@ -220,3 +220,161 @@ def test_clicking_a_point_selects_it(browser: Any, server: str) -> None:
     wait_for(browser, lambda d: "alpha=0.25&resolution=128" in d.current_url, "the URL")
     wait_for(browser, lambda d: cell(d, "conv1", "out_shape") == "64x64x8", "the table")  # 32/4
     assert severe_logs(browser) == []
+
+
+# ------------------------------------------------------------------ issue 14: layout and input
+def _sized(driver: Any, width: int, height: int = 1000) -> None:
+    driver.set_window_size(width, height)
+    wait_for(driver, lambda d: d.execute_script("return window.innerWidth") <= width,
+             f"a {width} px window")
+
+
+@pytest.fixture
+def restore_size(browser: Any) -> Iterator[None]:
+    yield
+    browser.set_window_size(1600, 1250)
+
+
+def test_layer_table_shows_index_stride_and_shapes_in_full(browser: Any, server: str,
+                                                          restore_size: None) -> None:
+    _sized(browser, 1440)
+    open_view(browser, server + "?alpha=1&resolution=224", "1 MobileNet-224")
+    cut = browser.execute_script("""
+        const cols = ['index', 'stride', 'in_shape', 'out_shape', 'name', 'type'];
+        const cells = [...document.querySelectorAll('#layer-table td')]
+            .filter(td => cols.includes(td.dataset.col));
+        const heads = [...document.querySelectorAll('#layer-table th button')];
+        return [...cells, ...heads].filter(e => e.scrollWidth > e.clientWidth + 1
+            || e.getClientRects().length > 1 || e.offsetHeight > 2 * parseFloat(
+               getComputedStyle(e).lineHeight || '16')).map(e => e.textContent);""")
+    assert cut == []
+    assert cell(browser, "conv1", "in_shape") == "224x224x3"
+    assert cell(browser, "conv_pw_1", "out_shape") == "112x112x64"
+    assert cell(browser, "conv_dw_2", "stride") == "2"
+    assert text(browser, "#layer-table th button#layer-sort-stride") == "Stride"
+    # the table fits its card at 1440 px: no horizontal scrolling needed
+    assert browser.execute_script("const s = document.querySelector('#layer-table'); "
+                                  "return s.scrollWidth <= s.clientWidth;")
+
+
+@pytest.mark.parametrize("width", [1024, 1280, 1440])
+def test_chart_stays_beside_the_controls(browser: Any, server: str, restore_size: None,
+                                         width: int) -> None:
+    _sized(browser, width)
+    open_view(browser, server + "?alpha=0.75&resolution=160", "0.75 MobileNet-160")
+    side, chart = browser.execute_script(
+        "return [document.querySelector('.sidebar').getBoundingClientRect().toJSON(), "
+        "document.querySelector('.chart-card').getBoundingClientRect().toJSON()];")
+    assert chart["left"] >= side["right"] and abs(chart["top"] - side["top"]) < 2
+
+
+_OUTSIDE_JS = """
+    const vw = window.innerWidth;
+    const page = document.documentElement.scrollWidth;
+    const svg = document.querySelector('#pareto-chart .main-svg').getBoundingClientRect();
+    const box = {left: Math.max(0, svg.left), right: Math.min(vw, svg.right)};
+    const texts = [...document.querySelectorAll(
+        '#pareto-chart .legendtext, #pareto-chart .gtitle, #pareto-chart .annotation-text, '
+        + '#pareto-chart .xtitle, #pareto-chart .ytitle, #pareto-chart .colorbar')];
+    const out = texts.filter(t => { const r = t.getBoundingClientRect();
+        return r.width > 0 && (r.left < box.left - 1 || r.right > box.right + 1); })
+        .map(t => t.textContent);
+    return {vw: vw, page: page, out: out};"""
+
+
+@pytest.mark.parametrize("width", [390, 1024])
+def test_nothing_is_clipped_on_narrow_screens(browser: Any, server: str, restore_size: None,
+                                              width: int) -> None:
+    _sized(browser, width, 844)
+    open_view(browser, server + "?alpha=0.75&resolution=160&max_mult_adds_m=300",
+              "0.75 MobileNet-160")
+    # the narrow layout is applied in the browser after the figure arrives
+    wait_for(browser, lambda d: d.execute_script(
+        "const g = document.querySelector('#pareto-chart .js-plotly-plot');"
+        "return g && g.layout && g.layout.meta && g.layout.meta.narrow;"), "the narrow layout")
+    got = browser.execute_script(_OUTSIDE_JS)
+    assert got["page"] <= got["vw"], got  # no sideways scrolling of the page
+    assert got["out"] == [], got  # every title, legend entry and note inside the chart
+
+
+def test_svg_download_is_svg_at_once(browser: Any, server: str, downloads: Path) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    open_view(browser, server + "?alpha=1&resolution=224", "1 MobileNet-224")
+    for f in downloads.glob("mobilenet_pareto.*"):
+        f.unlink()
+    browser.find_element(By.CSS_SELECTOR, "#image-format input[value='svg']").click()
+    chart = browser.find_element(By.CSS_SELECTOR, "#pareto-chart")
+    ActionChains(browser).move_to_element(chart).perform()  # the modebar shows on hover
+    button = wait_for(browser, lambda d: d.find_element(
+        By.CSS_SELECTOR, "#pareto-chart .modebar-btn[data-title^='Download plot']"),
+        "the camera button")
+    browser.execute_script("arguments[0].click();", button)
+    wait_for(browser, lambda d: (downloads / "mobilenet_pareto.svg").exists()
+             and not list(downloads.glob("*.crdownload")), "the SVG download")
+    assert (downloads / "mobilenet_pareto.svg").read_text()[:200].lstrip().startswith("<svg")
+    assert not (downloads / "mobilenet_pareto.png").exists()
+
+
+def test_typed_alpha_applies_on_enter_and_out_of_range_is_refused(browser: Any,
+                                                                  server: str) -> None:
+    open_view(browser, server + "?alpha=1&resolution=224", "1 MobileNet-224")
+    box = browser.find_element(By.ID, "alpha-box")
+    box.send_keys(Keys.CONTROL, "a")
+    box.send_keys("0.5", Keys.ENTER)  # no blur: Enter alone applies it
+    wait_for(browser, lambda d: "alpha=0.5&" in d.current_url, "the URL at alpha 0.5")
+    wait_for(browser, lambda d: "0.5 MobileNet-224" in text(d, "#config-title"), "the title")
+    box = browser.find_element(By.ID, "alpha-box")
+    box.send_keys(Keys.CONTROL, "a")
+    box.send_keys("75", Keys.ENTER)
+    wait_for(browser, lambda d: "did you mean 0.75?" in text(d, "#status"), "the message")
+    assert "alpha=0.5&" in browser.current_url  # refused, not clamped to 1.5
+    res = browser.find_element(By.ID, "resolution-box")
+    res.send_keys(Keys.CONTROL, "a")
+    res.send_keys("224.5", Keys.ENTER)
+    wait_for(browser, lambda d: "not an integer" in text(d, "#status"), "the message")
+    assert "resolution=224" in browser.current_url and "resolution=225" not in browser.current_url
+    budget = browser.find_element(By.ID, "max_mult_adds_m")
+    budget.send_keys(Keys.CONTROL, "a")
+    budget.send_keys("-5", Keys.ENTER)
+    wait_for(browser, lambda d: "max mult-adds (M) '-5' is out of range" in text(d, "#status"),
+             "the budget message")
+    assert severe_logs(browser) == []
+
+
+def test_dragging_onto_a_mark_gives_its_value(browser: Any, server: str) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    open_view(browser, server + "?alpha=1&resolution=224", "1 MobileNet-224")
+    thumb = browser.find_element(By.CSS_SELECTOR, "#alpha [role='slider']")
+    mark = next(m for m in browser.find_elements(By.CSS_SELECTOR, "#alpha .dash-slider-mark")
+                if m.text.strip() == "0.25")
+    dx = (mark.rect["x"] + mark.rect["width"] / 2) - (thumb.rect["x"] + thumb.rect["width"] / 2)
+    ActionChains(browser).click_and_hold(thumb).move_by_offset(dx / 2, 0) \
+        .move_by_offset(dx - dx / 2, 0).release().perform()
+    wait_for(browser, lambda d: "alpha=0.25&" in d.current_url, "alpha 0.25 from the drag")
+
+
+def test_variant_on_predicted_latency_says_why(browser: Any, server: str) -> None:
+    from dashboard import data
+
+    dev = next(d["id"] for d in data.devices() if not d["published"])
+    browser.get_log("browser")
+    open_view(browser, server + f"?variant=shallow&x=latency_pred&device={dev}",
+              "MobileNet-224")
+    wait_for(browser, lambda d: "cannot be placed" in text(d, "#chart-notes"), "the note")
+    n_points = browser.execute_script(
+        "return document.querySelectorAll('#pareto-chart .scatterlayer path.point').length")
+    assert n_points > 10  # the MobileNet-V1 front is drawn
+    assert severe_logs(browser) == []
+
+
+def test_docs_screenshot(browser: Any, server: str, restore_size: None) -> None:
+    """docs/dashboard.png for the README: the explorer at 1440 px with a budget set."""
+    _sized(browser, 1440, 1250)
+    open_view(browser, server + "?alpha=0.75&resolution=160&max_mult_adds_m=300",
+              "0.75 MobileNet-160")
+    wait_for(browser, lambda d: text(d, "#recommended-label") != "", "the recommendation")
+    out = ROOT / "test-output" / "dashboard-1440.png"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(out))
