@@ -386,7 +386,7 @@ function(fig) {
     const nu = window.dash_clientside.no_update;
     const box = document.getElementById('pareto-chart');
     const width = box ? box.clientWidth : window.innerWidth;
-    if (!fig || !fig.layout || width >= %d || (fig.layout.meta || {}).narrow) {
+    if (!fig || !fig.layout || width >= NARROW_PX || (fig.layout.meta || {}).narrow) {
         return nu;
     }
     // 800 px tall: 290 px below the plot for the legends
@@ -413,7 +413,7 @@ function(fig) {
     });
     return Object.assign({}, fig, {data: data, layout: L});
 }
-""" % NARROW_PX
+""".replace("NARROW_PX", str(NARROW_PX))
 
 
 def image_config(fmt: Any) -> dict[str, Any]:
