@@ -225,6 +225,22 @@ def config_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def config_command(sub: Any, name: str, help_text: str, run: Any) -> None:
+    """Register a command that takes one configuration (the config knobs) and a format."""
+    p = sub.add_parser(name, help=help_text)
+    add_config_args(p)
+    add_format_arg(p)
+    p.set_defaults(func=run)
+
+
+def table_from_args(args: argparse.Namespace) -> Any:
+    """The layer table (costmodel.core.engine.layer_table) of the configuration on the command
+    line."""
+    from costmodel.core.engine import layer_table
+
+    return layer_table(alpha_from_args(args), resolution_from_args(args), **config_kwargs(args))
+
+
 def emit(text: str, args: argparse.Namespace) -> None:
     """Print, or write FILE atomically: a temp file in the same folder, then os.replace, so an
     error part-way never leaves a partial or corrupted file."""

@@ -5,16 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from costmodel.cli._common import (
-    add_config_args,
-    add_format_arg,
-    alpha_from_args,
-    check_format,
-    config_kwargs,
-    config_title,
-    emit,
-    resolution_from_args,
-)
+from costmodel.cli._common import check_format, config_command, config_title, emit, table_from_args
 from costmodel.report.formatting import Column, display_rows, millions, render, type_label
 
 
@@ -40,18 +31,14 @@ COLUMNS = (
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("breakdown", help="per-type mult-adds/params shares vs the paper's Table 2")
-    add_config_args(p)
-    add_format_arg(p)
-    p.set_defaults(func=run)
+    config_command(sub, "breakdown", "per-type mult-adds/params shares vs the paper's Table 2", run)
 
 
 def run(args: argparse.Namespace) -> int:
     from costmodel.core.breakdown import breakdown_rows
-    from costmodel.core.engine import layer_table
 
     fmt = check_format(args)
-    t = layer_table(alpha_from_args(args), resolution_from_args(args), **config_kwargs(args))
+    t = table_from_args(args)
     rows = breakdown_rows(t)
     c = t.config
     title = (f"Resource per layer type: {config_title(c)} convention={c.convention} "

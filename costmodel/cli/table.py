@@ -5,16 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from costmodel.cli._common import (
-    add_config_args,
-    add_format_arg,
-    alpha_from_args,
-    check_format,
-    config_kwargs,
-    config_title,
-    emit,
-    resolution_from_args,
-)
+from costmodel.cli._common import check_format, config_command, config_title, emit, table_from_args
 from costmodel.report.formatting import (
     Column,
     display_rows,
@@ -40,17 +31,14 @@ TEXT_COLUMNS = (
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("table", help="per-layer mult-adds and parameters of one config")
-    add_config_args(p)
-    add_format_arg(p)
-    p.set_defaults(func=run)
+    config_command(sub, "table", "per-layer mult-adds and parameters of one config", run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from costmodel.core.engine import COLUMNS, layer_table
+    from costmodel.core.engine import COLUMNS
 
     fmt = check_format(args)
-    t = layer_table(alpha_from_args(args), resolution_from_args(args), **config_kwargs(args))
+    t = table_from_args(args)
     c = t.config
     title = (f"{config_title(c)} rounding={c.rounding} convention={c.convention} "
              f"classes={c.classes}")
