@@ -11,18 +11,22 @@ Public API (imported lazily, so ``import costmodel`` stays cheap):
 - ``build_model(...)``: the torch model of a configuration (:mod:`costmodel.crosscheck.torch_model`).
 
 Architecture: subpackages in layers, lowest first; a module imports only from its own layer or
-lower ones (``tests/test_layers.py`` checks it):
+lower ones (``tests/test_layers.py`` checks every import, lazy ones too):
 
 - ``errors``: the one exception type;
-- ``io``: data paths, published reference figures, stored latency measurements;
-- ``core``: the architecture description (``arch``), conventions, the counting engine, sweep,
-  formula, reduction, breakdown;
+- ``io``: data paths (``paths``), the one atomic writer and data-version key (``files``), the
+  paper's 16-config grid (``grids``), published reference figures, stored latency measurements;
+- ``core``: layer kinds and types (``kinds``), the architecture description (``arch``),
+  conventions, the counting engine (one registry; activations and bytes too), sweep, formula,
+  reduction, breakdown;
 - ``crosscheck``: the torch builder, verify (fvcore and other counters), reproduce;
-- ``latency``: bench and the latency model;
+- ``latency``: bench, device fingerprint, the latency models;
 - ``search``: accuracy, pareto, recommend;
-- ``report``: formatting and plots;
+- ``report``: formatting (where typed values become text) and plots;
 - ``cli``: the command line (argument tables and thin commands).
 
+Rows hold numbers and tuples (a layer's type is a :class:`costmodel.core.kinds.LayerType`, a
+shape is ``(height, width, channels)``); strings are made in :mod:`costmodel.report.formatting`.
 ``dashboard/`` sits above all of them and reads the public API.
 """
 
