@@ -44,7 +44,7 @@ def _time(path: str, kwargs: dict[str, object]) -> tuple[float, float]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--device-id", default="intel-xeon-processor-cpu")
+    ap.add_argument("--device-id", default="reference-xeon-2c")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--old", default=None, help="git revision of the earlier latency_model.py")
     args = ap.parse_args()
