@@ -217,7 +217,8 @@ def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
 def _measured_here(folder: Path) -> fpm.Fingerprint:
     """One row of this machine (as the subprocesses will identify it) in ``folder``."""
     me = fpm.this_machine(folder)
-    ld.append_row(ld.writable_latency_path(me.device_id, folder), _row(me, 0.5, 160, ms=2.0))
+    for a, r, ms in ((0.5, 160, 2.0), (1.0, 224, 9.0)):
+        ld.append_row(ld.writable_latency_path(me.device_id, folder), _row(me, a, r, ms=ms))
     return me
 
 
@@ -233,7 +234,7 @@ def test_devices_json_has_device_id_and_this_machine(user_data: Path) -> None:
     by_name = {d["name"]: d for d in doc["devices"]}
     mine = by_name[f"{me.device_id}/onnxruntime/1"]
     assert mine["this_machine"] is True and mine["machine"] == "this machine"
-    assert mine["device_id"] == me.device_id and mine["configs"] == 1
+    assert mine["device_id"] == me.device_id and mine["configs"] == 2
     ref = by_name["reference-xeon-2c/onnxruntime/1"]
     assert ref["this_machine"] is False and ref["machine"] == "reference"
     phone = by_name["pixel3_gpu"]
@@ -254,11 +255,12 @@ def test_data_dir_is_honoured_by_pareto_and_recommend(tmp_path: Path) -> None:
     assert name in {d["id"] for d in listed["devices"]}
     default = json.loads(_cli("pareto", "--list", "--format", "json").stdout)  # COSTMODEL_DATA_DIR
     assert name not in {d["id"] for d in default["devices"]}
-    out = _cli("recommend", "--device", name, "--max-latency-ms", "5", "--data-dir", str(tmp_path),
-               "--format", "json")
+    out = _cli("pareto", "--x", f"latency:{name}", "--data-dir", str(tmp_path), "--format", "json")
     assert out.returncode == 0, out.stderr
-    best = json.loads(out.stdout)["best"]  # the one measured config, 0.5-160 at 2.0 ms
-    assert (best["label"], best["latency_ms"]) == ("0.5-160", 2.0)
+    got = {(p["label"], p[f"latency:{name}"]) for p in json.loads(out.stdout)["points"]}
+    assert got == {("0.5-160", 2.0), ("1.0-224", 9.0)}  # the two rows written above
+    out = _cli("recommend", "--device", name, "--max-latency-ms", "5", "--format", "json")
+    assert out.returncode == 2 and f"device '{name}' is unknown" in out.stderr  # not in the default
 
 
 @pytest.mark.parametrize("name", ["reference-xeon-2c/onnxruntime/1",
@@ -270,7 +272,7 @@ def test_one_device_name_everywhere(name: str) -> None:
     par = _cli("pareto", "--x", f"latency:{name}", "--format", "json")
     assert par.returncode == 0, par.stderr
     pred = _cli("latency", "predict", "--device-id", name, "--alpha", "1.0", "--resolution", "224",
-                "--form", "sum", "--stat", "median", "--pad", "1", "--format", "json")
+                "--format", "json")
     assert pred.returncode == 0, pred.stderr
     assert json.loads(pred.stdout)["device_id"] == "reference-xeon-2c"
 
@@ -278,8 +280,7 @@ def test_one_device_name_everywhere(name: str) -> None:
 def test_uint8_phone_rows_are_selectable_in_latency_predict() -> None:
     # TFLite hosted models: Mobilenet_V1_1.0_224_quant, Pixel 3 CPU 4 threads: 13 ms (float: 24)
     out = _cli("latency", "predict", "--device-id", "pixel3_cpu4_uint8", "--alpha", "1.0",
-               "--resolution", "224", "--form", "sum", "--stat", "median", "--pad", "1",
-               "--format", "json")
+               "--resolution", "224", "--format", "json")
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["predictions"][0]["measured_ms"] == 13.0
 

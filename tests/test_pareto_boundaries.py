@@ -112,7 +112,8 @@ def test_published_devices():
     # TFLite table: Pixel 3 CPU 4 threads, float32, 16 configs
     want = {"id": "pixel3_cpu4", "device_id": "pixel3", "description": "Google Pixel 3 (published, TFLite)",
             "backend": "tflite-cpu", "threads": 4, "precision": "float32", "configs": 16,
-            "published": True}
+            "published": True, "reference": False, "this_machine": False, "machine": "published",
+            "fingerprint": ""}
     assert {k: d["pixel3_cpu4"][k] for k in want} == want
     # no thread count for the GPU: its id has none either
     assert d["pixel3_gpu"]["threads"] is None and d["pixel3_gpu"]["configs"] == 16

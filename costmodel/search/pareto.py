@@ -70,6 +70,7 @@ import numpy as np
 
 from costmodel.errors import CostModelError
 from costmodel.io.files import files_stamp
+from costmodel.io.latency_data import DEVICE_ALIASES as DEVICE_ALIASES  # the vocabulary's
 from costmodel.io.latency_data import DeviceSpec
 
 if TYPE_CHECKING:
