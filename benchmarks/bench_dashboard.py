@@ -22,7 +22,9 @@ move. Bounded: fixed duration, fixed client count, loopback only.
 served page; the time from navigation until the chart has drawn its points and the layer table
 its last row, per run; then, in the same browser, the time of the first switch of the x axis to
 predicted latency (the latency model's first fit on the server). Median and IQR over runs;
-``--port`` measures an already running server (e.g. another revision), else one is started.
+``--port`` (repeatable) measures already running servers (e.g. two revisions) side by side,
+taking turns; else one is started from this tree. The switch is timed on the server's first
+switch only (its latency model fitted, or warmed at start).
 """
 
 from __future__ import annotations
@@ -279,7 +281,8 @@ def _chromium() -> Any:
 
 _READY_JS = """
 const t = document.querySelectorAll('#pareto-chart .scatterlayer path.point').length;
-const fc = document.querySelector("#layer-table tr[data-row='fc']");
+const fc = document.querySelector(
+    "#layer-table tr[data-row='fc'], #layer-table .ag-row[row-id='fc']");  // ag-grid: before
 return t > 10 && !!fc;"""
 
 
@@ -291,43 +294,62 @@ def _wait(driver: Any, js: str, timeout: float = 60) -> None:
         time.sleep(0.01)
 
 
-def bench_page_load(runs: int, port: int | None) -> None:
-    proc = None if port else _start_server(port := _free_port())
-    loads: list[float] = []
-    switches: list[float] = []
+def _load_once(port: int) -> float:
+    driver = _chromium()
     try:
-        for _ in range(runs):
-            driver = _chromium()
-            try:
-                t0 = time.perf_counter()
-                driver.get(f"http://127.0.0.1:{port}/")
-                _wait(driver, _READY_JS)
-                loads.append(time.perf_counter() - t0)
-                if proc is not None and not switches:  # first switch of this server only
-                    t0 = time.perf_counter()
-                    driver.get(f"http://127.0.0.1:{port}/?x=latency_pred")
-                    _wait(driver, "return (document.querySelector('#pareto-chart .xtitle') || "
-                                  "{}).textContent?.includes('Predicted') && " + _READY_JS[
-                                      _READY_JS.index("document"):].split("return")[0]
-                          + "true;")
-                    switches.append(time.perf_counter() - t0)
-            finally:
-                driver.quit()
+        t0 = time.perf_counter()
+        driver.get(f"http://127.0.0.1:{port}/")
+        _wait(driver, _READY_JS)
+        return time.perf_counter() - t0
     finally:
-        if proc is not None:
+        driver.quit()
+
+
+def _switch_once(port: int) -> float:
+    driver = _chromium()
+    try:
+        driver.get(f"http://127.0.0.1:{port}/")
+        _wait(driver, _READY_JS)
+        t0 = time.perf_counter()
+        driver.get(f"http://127.0.0.1:{port}/?x=latency_pred")
+        _wait(driver, "const t = document.querySelector('#pareto-chart .xtitle'); return !!t && "
+                      "t.textContent.includes('Predicted') && document.querySelectorAll("
+                      "'#pareto-chart .scatterlayer path.point').length > 10;")
+        return time.perf_counter() - t0
+    finally:
+        driver.quit()
+
+
+def _stats(xs: list[float]) -> str:
+    s = sorted(xs)
+    iqr = s[(3 * len(s)) // 4] - s[len(s) // 4] if len(s) > 1 else 0.0
+    return f"median {statistics.median(s):.2f} s, IQR {iqr:.2f} s, n={len(s)}"
+
+
+def bench_page_load(runs: int, ports: list[int]) -> None:
+    """Fresh servers' first switch to predicted latency, then ``runs`` first page loads per
+    server, the servers taking turns (side by side on a noisy machine)."""
+    procs = []
+    if not ports:
+        port = _free_port()
+        procs.append(_start_server(port))
+        ports = [port]
+    try:
+        switches = {p: _switch_once(p) for p in ports}
+        loads: dict[int, list[float]] = {p: [] for p in ports}
+        for _ in range(runs):
+            for p in ports:
+                loads[p].append(_load_once(p))
+    finally:
+        for proc in procs:
             proc.terminate()
             proc.wait(timeout=10)
-
-    def q(xs: list[float]) -> str:
-        s = sorted(xs)
-        iqr = s[(3 * len(s)) // 4] - s[len(s) // 4] if len(s) > 1 else 0.0
-        return f"median {statistics.median(s):.2f} s, IQR {iqr:.2f} s, n={len(s)}"
-
-    print(f"first page load (fresh headless Chromium, until chart points and layer table are "
-          f"drawn; {os.cpu_count()} CPUs): {q(loads)}")
-    if switches:
-        print(f"first switch to predicted latency (page reload with ?x=latency_pred on a fresh "
-              f"server): {switches[0]:.2f} s")
+    print(f"first page load: a fresh headless Chromium (empty cache) until the chart's points and "
+          f"the layer table are drawn; {os.cpu_count()} CPUs, load average "
+          f"{os.getloadavg()[0]:.1f}")
+    for p in ports:
+        print(f"  port {p}: page load {_stats(loads[p])}; first switch to predicted latency "
+              f"{switches[p]:.2f} s")
 
 
 def main() -> None:
@@ -340,7 +362,9 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=8, help="waitress threads (--load)")
     p.add_argument("--page-load", action="store_true")
     p.add_argument("--runs", type=int, default=7)
-    p.add_argument("--port", type=int, default=None)
+    p.add_argument("--port", type=int, action="append", default=[],
+                   help="--page-load: measure these running servers side by side (repeatable); "
+                        "default: start one from this tree")
     a = p.parse_args()
     warnings.simplefilter("ignore")
     if a.page_load:
