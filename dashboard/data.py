@@ -12,6 +12,7 @@ new latency row invalidates every latency key while the server is under load).
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from functools import lru_cache, wraps
@@ -217,11 +218,17 @@ def _front(objective: str, rounding: str, convention: str, _state: tuple[Any, ..
                          resolutions=GRID_RESOLUTIONS, rounding=rounding, convention=convention)
 
 
+# Command-line advice inside a library note ("; `costmodel latency calibrate` measures this
+# machine", "(--allow-extrapolation)"): true for the CLI, not something a page user can do.
+_CLI_ADVICE = re.compile(r";\s*`costmodel [^`]*`[^;)]*|\s*\(--[^)]*\)|\s*`costmodel [^`]*`")
+
+
 def page_notes(frame: Any) -> list[str]:
     """pareto's notes about what the chart leaves out, in the page's words: the library's note
-    on far estimates names an API argument and a CLI flag, which a dashboard user cannot pass."""
+    on far estimates names an API argument and a CLI flag, which a dashboard user cannot pass;
+    other notes lose their command-line advice."""
     far = frame.attrs.get("far_left_out") or {}
-    notes = [n for n in frame.attrs.get("notes", []) if n != far.get("note")]
+    notes = [_CLI_ADVICE.sub("", n) for n in frame.attrs.get("notes", []) if n != far.get("note")]
     if far:
         notes.append(f"{far['count']} measured configs (e.g. {far['example']}) lie far outside "
                      f"the published accuracy range, where no top-1 estimate is reliable: they "

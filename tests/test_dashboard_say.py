@@ -172,7 +172,21 @@ def test_no_latency_no_device() -> None:
 def test_chart_notes_name_no_cli_flag(x: str) -> None:
     model = pareto_view.chart_model(state.parse({"x": x, "device": _measured_device()}))
     for note in model["notes"]:
-        assert "--" not in note and "allow_far" not in note, note
+        assert "--" not in note and "allow_far" not in note and "costmodel " not in note, note
+
+
+def test_cli_advice_is_cut_from_library_notes() -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame({"x": [1]})
+    frame.attrs = {"notes": [
+        "84 configs outside the calibrated range of dev have no latency_pred:dev (e.g. alpha 0.3 "
+        "gives a layer 9 channels (gcd with 16: 1); `costmodel latency calibrate` measures this "
+        "machine)", "3 configs left out (--show all)", "nothing to advise"]}
+    assert data.page_notes(frame) == [
+        "84 configs outside the calibrated range of dev have no latency_pred:dev (e.g. alpha 0.3 "
+        "gives a layer 9 channels (gcd with 16: 1))", "3 configs left out",
+        "nothing to advise"]
 
 
 def test_far_configs_still_explained() -> None:
