@@ -241,3 +241,12 @@ def test_alignment_of_the_best_config():
     assert any(n.startswith("0.3-160 (int) has channel counts that are not multiples of 8") for n in
                r["notes"])
     assert recommend(configs=[(0.3, 160)])["alignment"] == []
+
+
+@pytest.mark.parametrize("device", ["pixel3_gpu", "pixel3_cpu4_uint8", "reference-xeon-2c/onnxruntime/2"])
+def test_alignment_uses_the_devices_own_model(device):
+    # the aligned alternatives are predicted by the same device model (backend, threads,
+    # precision) as the recommendation: this config's latency there is the best's predicted one
+    r = recommend(device=device, configs=[(0.375, 160)], predicted_latency=True)
+    assert r["alignment"] and r["best"]["latency_predicted"] is True
+    assert {a["this_ms"] for a in r["alignment"]} == {r["best"]["latency_ms"]}
