@@ -250,3 +250,29 @@ def test_alignment_uses_the_devices_own_model(device):
     r = recommend(device=device, configs=[(0.375, 160)], predicted_latency=True)
     assert r["alignment"] and r["best"]["latency_predicted"] is True
     assert {a["this_ms"] for a in r["alignment"]} == {r["best"]["latency_ms"]}
+
+
+def test_two_budgets_binding_reason_in_full():
+    # <= 1.5M params, <= 108M mult-adds: the 0.5 and 0.25 models within 108M fit (0.5-128,
+    # 0.5-160, four 0.25): 6 of 16. 0.5-192 mult-adds by the paper's polynomial (alpha 16/32,
+    # resolution 32*6): 539,492,352/4 * 36/49 + 28,224,000/2 * 36/49 + 1,024,000/2
+    # = 99,090,432 + 10,368,000 + 512,000 = 109,970,432 -> "110"; 0.75 params 2,568,144 -> "2.568"
+    r = recommend(max_params_m=1.5, max_mult_adds_m=108)
+    assert r["reason"] == (
+        "Best: 0.5-160 with top-1 59.1%; runner-up 0.5-128 (56.3%). 6 of 16 configs meet every "
+        "budget. max_params_m 1.5 M params binds: 0.75-128 (62.1%) needs 2.568. max_mult_adds_m "
+        "108 M mult-adds binds: 0.5-192 (61.7%) needs 110.")
+    assert [b["needs"] for b in r["binding"]] == [2.568144, 109.970432]
+
+
+def test_no_budget_binds_reason_in_full():
+    r = recommend(max_params_m=100, max_mult_adds_m=10_000)
+    assert r["reason"] == ("Best: 1.0-224 with top-1 70.9%; runner-up 1.0-192 (70.0%). 16 of 16 "
+                           "configs meet every budget. No budget binds: the most accurate config "
+                           "considered meets every budget.")
+
+
+def test_min_top1_slack_is_limit_over_value():
+    # >= 50% top-1: 1.0-224 (70.9%) is best and uses 50 / 70.9 = 70.5% of the budget
+    r = recommend(min_top1=50)
+    assert r["slack"]["min_top1"]["used_pct"] == pytest.approx(100 * 50 / 70.9)
