@@ -424,6 +424,20 @@ _KNOB_LABELS = {"alpha": "width multiplier $\\alpha$", "resolution": "input reso
 _LAW_SYMBOL = {"alpha": "\\alpha", "resolution": "\\rho"}
 
 
+def _log_log_knob_axes(ax: Axes, knob: str, lo: float, hi: float) -> None:
+    """Log-log axes with plain ticks at round values of the knob (alpha or resolution)."""
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ticks = ([t for t in range(32, 1025, 32) if lo <= t <= hi] if knob == "resolution" else
+             [t for t in (0.05, 0.1, 0.125, 0.25, 0.375, 0.5, 0.75, 1.0, 1.5, 2.0)
+              if lo <= t <= hi])
+    ax.set_xticks(ticks)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:g}"))
+    ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _p: f"{v:g}" if _nice_minor(v) else ""))
+
+
 def scaling_plot(series: Mapping[str, Sequence[Mapping[str, Any]]], *, x: str = "alpha",
                  quantity: str = "mult_adds", law: float = 2.0, reference_x: float | None = None,
                  title: str = "") -> Figure:
@@ -467,18 +481,7 @@ def scaling_plot(series: Mapping[str, Sequence[Mapping[str, Any]]], *, x: str = 
             bottom.plot(xs, 100.0 * rel, color=color,
                         linewidth=0.9 if many else 1.3, marker=marker,
                         markersize=2.0 if many else 4, label=f"_{label}", alpha=0.9)
-        top.set_xscale("log")
-        top.set_yscale("log")
-        lo, hi = float(xs0.min()), float(xs0.max())
-        ticks = ([t for t in range(32, 1025, 32) if lo <= t <= hi] if x == "resolution" else
-                 [t for t in (0.05, 0.1, 0.125, 0.25, 0.375, 0.5, 0.75, 1.0, 1.5, 2.0)
-                  if lo <= t <= hi])
-        top.set_xticks(ticks)
-        top.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:g}"))
-        top.xaxis.set_minor_formatter(NullFormatter())
-        top.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:g}"))
-        top.yaxis.set_minor_formatter(FuncFormatter(lambda v, _p: f"{v:g}"
-                                      if _nice_minor(v) else ""))
+        _log_log_knob_axes(top, x, float(xs0.min()), float(xs0.max()))
         top.set_ylabel(f"{_QUANTITY_LABELS[quantity]}\n(log scale)")
         top.legend(loc="upper left")
         bottom.axhline(0, color="black", linewidth=0.8)
