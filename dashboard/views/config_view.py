@@ -67,9 +67,15 @@ def sorted_rows(rows: list[dict[str, Any]], sort: Any) -> list[dict[str, Any]]:
 def table_body(key: str, rows: list[dict[str, Any]], sort: Any = None) -> list[Any]:
     cols = TABLES[key]
     return [html.Tr([html.Td(fmt(r.get(field)), className="text" if field in _TEXT_FIELDS
-                             else "num", **{"data-col": field}) for field, _, fmt in cols],
-                    **{"data-row": str(r.get("name"))})
+                             else "num", **_data_attr("col", field)) for field, _, fmt in cols],
+                    **_data_attr("row", str(r.get("name"))))
             for r in sorted_rows(rows, sort)]
+
+
+def _data_attr(name: str, value: str) -> dict[str, Any]:
+    """A ``data-*`` attribute (Dash accepts them as keywords; its typed signatures do not list
+    them)."""
+    return {f"data-{name}": value}
 
 
 def layout() -> Any:

@@ -23,6 +23,9 @@ CONTROL_IDS = ("alpha", "resolution", "variant", "rounding", "convention", "x", 
 # validated like any other (refused with a message when out of range; never clamped).
 BOX_IDS = {"alpha-box": "alpha", "resolution-box": "resolution"}
 
+# HTML inputmode="decimal" (a number keypad on phones); Dash's typed signature omits that value.
+DECIMAL_KEYPAD: dict[str, Any] = {"inputMode": "decimal"}
+
 
 # Slider marks, and how far from one a dragged value snaps to it. The slider (Radix) maps the
 # pointer linearly over the whole track but draws the thumb and the marks inset by half a
@@ -57,7 +60,7 @@ def _slider_row(key: str, lo: float, hi: float, step: float, value: float,
         html.Div(className="slider-wrap", children=dcc.Slider(
             id=key, min=lo, max=hi, step=step, value=value, marks=marks, updatemode="mouseup",
             allow_direct_input=False, tooltip={"placement": "bottom", "always_visible": False})),
-        dcc.Input(id=f"{key}-box", type="text", inputMode="decimal", debounce=True,
+        dcc.Input(id=f"{key}-box", type="text", **DECIMAL_KEYPAD, debounce=True,
                   value=f"{value:g}", className="value-box", autoComplete="off"),
     ])
 
@@ -103,7 +106,7 @@ def layout() -> list[Any]:
             *[item for b in state.BUDGET_FIELDS for item in (
                 _label(state.BUDGET_LABELS[b][0].upper() + state.BUDGET_LABELS[b][1:], b),
                 # text, not number: the browser would drop "-5" silently; the callback says why
-                dcc.Input(id=b, type="text", inputMode="decimal", debounce=True, value=None,
+                dcc.Input(id=b, type="text", **DECIMAL_KEYPAD, debounce=True, value=None,
                           placeholder="no limit", className="budget-input",
                           autoComplete="off"))],
         ]),
