@@ -15,6 +15,7 @@ calibrate, predict and ``evaluate --random`` use the per-kernel model
 from __future__ import annotations
 
 import argparse
+import time
 from typing import Any
 
 from costmodel.cli._common import (
@@ -76,15 +77,21 @@ def random_eval_columns(stat_label: str) -> tuple[Column, ...]:
     )
 
 
-EVAL_COLUMNS = (
-    Column("alpha", "alpha", lambda x: f"{float(x):g}"),
-    Column("resolution", "res"),
-    Column("measured_ms", "measured ms", _f(3)),
-    Column("predicted_ms", "predicted ms", _f(3)),
-    Column("error_pct", "error %", _f(1)),
-    Column("baseline_ms", "k*MAdds ms", _f(3)),
-    Column("baseline_error_pct", "baseline error %", _f(1)),
-)
+def eval_columns(stat: str) -> tuple[Column, ...]:
+    """`latency evaluate --split`'s columns; the timing ones name the statistic compared (one
+    statistic per column name, issue 14; ``auto``: folds chose different ones, see each row)."""
+    from costmodel.latency.kernel import STAT_LABELS
+
+    label = STAT_LABELS.get(stat, "statistic per row")
+    return (
+        Column("alpha", "alpha", lambda x: f"{float(x):g}"),
+        Column("resolution", "res"),
+        Column("measured_ms", f"measured ms ({label})", _f(3)),
+        Column("predicted_ms", f"predicted ms ({label})", _f(3)),
+        Column("error_pct", "error %", _f(1)),
+        Column("baseline_ms", "k*MAdds ms", _f(3)),
+        Column("baseline_error_pct", "baseline error %", _f(1)),
+    )
 RATE_COLUMNS = (
     Column("group", "layer type | kernel path", numeric=False),
     Column("gmacs", "GMAC/s", _f(2)),
@@ -327,6 +334,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
     from costmodel.latency import calibrate, kernel
     from costmodel.latency.bench import BACKENDS, device_info
 
+    t0 = time.monotonic()
     backend = check_choice("backend", args.backend, BACKENDS)
     threads = int_list(args.threads, "threads")[0]
     stat = check_choice("stat", args.stat, kernel.STATS)
@@ -342,6 +350,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
            f"{cal.elapsed_s:.0f} s of a {budget:g} s budget "
            f"({'stopped: budget' if cal.stopped == 'budget' else cal.stopped}); "
            f"{cal.skipped} planned configs were already measured; rows in {path}"]
+    t_fit = time.monotonic()
     try:
         calibrate.finish(cal, stat=stat, data_dir=args.data_dir, seed=seed)
     except CostModelError as exc:
@@ -350,7 +359,8 @@ def run_calibrate(args: argparse.Namespace) -> int:
         return 1
     assert cal.held_out is not None and cal.model is not None
     out.append(f"model: {cal.model.rule.label} ({kernel.STAT_LABELS[stat]} ms), fitted on "
-               f"{cal.model.meta['n_train']} configs; total time {cal.elapsed_s:.0f} s")
+               f"{cal.model.meta['n_train']} configs; fit and score {time.monotonic() - t_fit:.1f}"
+               f" s, {time.monotonic() - t0:.0f} s in all")
     out.append(cal.held_out.line())
     emit("\n".join(out) + "\n", args)
     return 0
@@ -384,14 +394,15 @@ def run_evaluate(args: argparse.Namespace) -> int:
             f"within +/-10%: model {100 * ev.within:.1f}%, baseline (latency = k * mult-adds) "
             f"{100 * ev.baseline_within:.1f}%; mean |error|: model {100 * ev.mape:.1f}%, "
             f"baseline {100 * ev.baseline_mape:.1f}%; worst model error {100 * ev.max_err:.1f}%")
+    cols = eval_columns(ev.stat)
     if fmt == "json":
-        text = render("json", ev.rows, EVAL_COLUMNS, json_obj={**s, "rows": ev.rows})
+        text = render("json", ev.rows, cols, json_obj={**s, "rows": ev.rows})
     elif fmt == "csv":
-        text = render("csv", ev.rows, EVAL_COLUMNS, csv_keys=[c.key for c in EVAL_COLUMNS])
+        text = render("csv", ev.rows, cols, csv_keys=[c.key for c in cols])
     elif fmt == "text":
-        text = render("text", ev.rows, EVAL_COLUMNS, title=head)
+        text = render("text", ev.rows, cols, title=head)
     else:
-        text = head.replace("\n", "\n\n") + "\n\n" + render(fmt, ev.rows, EVAL_COLUMNS)
+        text = head.replace("\n", "\n\n") + "\n\n" + render(fmt, ev.rows, cols)
     emit(text, args)
     return 0
 
