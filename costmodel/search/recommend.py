@@ -173,7 +173,12 @@ def recommend(max_latency_ms: Any = None, device: str | None = None, max_params_
     best = c.record(bi)
     runner = c.record(int(fidx[1])) if len(fidx) > 1 else None
     binding, jointly, why = _binding(c, bi)
-    alignment = _alignment(best, device, c.frame.attrs["config"]) if device else []
+    alignment: list[dict[str, Any]] = []
+    if device:
+        try:
+            alignment = _alignment(best, device, c.frame.attrs["config"])
+        except CostModelError as exc:  # e.g. too few measured configs to fit a model
+            base["notes"].append(f"channel alignment of {best['label']} not checked: {exc}")
     if alignment:
         from costmodel.latency.predict import alignment_note
 
