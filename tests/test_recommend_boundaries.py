@@ -248,7 +248,7 @@ def test_alignment_uses_the_devices_own_model(device):
     # the aligned alternatives are predicted by the same device model (backend, threads,
     # precision) as the recommendation: this config's latency there is the best's predicted one
     r = recommend(device=device, configs=[(0.375, 160)], predicted_latency=True)
-    assert r["alignment"] and r["best"]["latency_predicted"] is True
+    assert r["alignment"] and r["best"]["latency_predicted"] is True and r["latency_predicted"] is True
     assert {a["this_ms"] for a in r["alignment"]} == {r["best"]["latency_ms"]}
 
 
@@ -276,3 +276,37 @@ def test_min_top1_slack_is_limit_over_value():
     # >= 50% top-1: 1.0-224 (70.9%) is best and uses 50 / 70.9 = 70.5% of the budget
     r = recommend(min_top1=50)
     assert r["slack"]["min_top1"]["used_pct"] == pytest.approx(100 * 50 / 70.9)
+
+
+@pytest.mark.parametrize("name, value, message", [
+    ("max_params_m", -1, "max_params_m -1 is out of range; allowed: a finite number > 0"),
+    ("max_size_mb", "big", "max_size_mb 'big' is not a number; allowed: a finite number > 0"),
+    ("min_top1", 0, "min_top1 0 is out of range; allowed: a percentage >= 1 and <= 100"),
+])
+def test_budget_messages_in_full(name, value, message):
+    with pytest.raises(CostModelError) as e:
+        check_budget(name, value)
+    assert str(e.value) == message
+
+
+def test_latency_budget_without_a_device_lists_the_devices():
+    from costmodel.search.pareto import device_ids
+
+    with pytest.raises(CostModelError) as e:
+        recommend(max_latency_ms=5)
+    assert str(e.value) == f"max_latency_ms needs a device; allowed: {', '.join(device_ids())}"
+
+
+def test_peak_activation_budget_at_its_boundary():
+    # 1.0-224's largest live pair is conv_pw_1: input 112*112*32 = 401,408 + output 112*112*64
+    # = 802,816 -> 1,204,224 elements * 4 B = 4,816,896 B = 4.816896 MB (fp32, 10^6 bytes)
+    peak = (112 * 112 * 32 + 112 * 112 * 64) * 4
+    assert peak == 4_816_896
+    r = recommend(max_peak_activation_mb=peak / 1e6)
+    assert r["best"]["label"] == "1.0-224" and r["slack"]["max_peak_activation_mb"]["used_pct"] == 100.0
+    # one byte less: only 1.0-224 drops out (0.75-224 needs 112*112*(24+48) * 4 = 3.6 MB,
+    # 1.0-192 96*96*(32+64) * 4 = 3.5 MB); 1.0-192 (70.0%) is best, the budget binds on 1.0-224
+    r = recommend(max_peak_activation_mb=(peak - 1) / 1e6)
+    assert r["best"]["label"] == "1.0-192" and r["budgets"] == {"max_peak_activation_mb": 4.816895}
+    assert r["binding"][0]["budget"] == "max_peak_activation_mb" and r["binding"][0]["needs"] == 4.816896
+    assert r["binding"][0]["next"]["label"] == "1.0-224" and r["binding"][0]["unit"] == "MB"
