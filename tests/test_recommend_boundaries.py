@@ -207,6 +207,10 @@ def test_estimated_configs_are_labelled_in_the_reason():
     assert r["best"]["label"] == "0.275-224" and r["best"]["top1_estimated"] is True
     assert r["reason"].startswith("Best: 0.275-224 with top-1 ")
     assert "% (estimated); runner-up 0.25-224 (49.8%). 2 of 3 configs" in r["reason"]
+    # both estimated: the runner-up says so too
+    both = recommend(configs=[(0.275, 224), (0.3, 224)])
+    assert both["runner_up"]["label"] == "0.275-224" and both["runner_up"]["top1_estimated"] is True
+    assert "; runner-up 0.275-224 (" in both["reason"] and "%, estimated). 2 of 2 configs" in both["reason"]
     n = recommend(max_params_m=0.1, configs=[(0.275, 224)])
     assert n["closest"]["label"] == "0.275-224" and "%, estimated); it needs" in n["reason"]
 
