@@ -314,3 +314,15 @@ def test_peak_activation_budget_at_its_boundary():
     assert r["best"]["label"] == "1.0-192" and r["budgets"] == {"max_peak_activation_mb": 4.816895}
     assert r["binding"][0]["budget"] == "max_peak_activation_mb" and r["binding"][0]["needs"] == 4.816896
     assert r["binding"][0]["next"]["label"] == "1.0-224" and r["binding"][0]["unit"] == "MB"
+
+
+def test_a_device_too_small_to_model_gets_a_note():
+    # two measured configs are too few to fit the device's latency model: the recommendation
+    # stands, and a note says the channel alignment of the best was not checked
+    from test_pareto_boundaries import _measure
+
+    _measure("box-cpu", [(1.0, 224), (0.5, 160)])
+    r = recommend(device="box-cpu")
+    assert r["best"]["label"] == "1.0-224" and r["best"]["latency_ms"] == 1.0
+    assert r["alignment"] == []
+    assert any(n.startswith("channel alignment of 1.0-224 not checked: ") for n in r["notes"])
