@@ -129,10 +129,16 @@ def test_one_host_keeps_its_id_once_it_has_rows(user_data: Path) -> None:
     ld.append_row(ld.writable_latency_path(first.device_id), _row(first))
     again = fpm.identify(other_side, user_data)
     assert again.device_id == first.device_id and again.matmul_gflops == 108.5
-    # within 1.25x: the same host; beyond: another one
+    # up to 1.25x faster: the same host; beyond: another one
     assert fpm.identify({**FACTS, "matmul_gflops": 107.3 * 1.24}, user_data).device_id == first.device_id
+    assert fpm.identify({**FACTS, "matmul_gflops": 107.3 * 1.26}, user_data).device_id != first.device_id
+    # up to 1.6x slower (load only slows a measurement): the same host; beyond: another one
+    assert fpm.identify({**FACTS, "matmul_gflops": 107.3 / 1.59}, user_data).device_id == first.device_id
+    assert fpm.identify({**FACTS, "matmul_gflops": 107.3 / 1.61}, user_data).device_id != first.device_id
+    # hosts 1.8x apart (issue 10) never share an id, whichever was measured first
     faster = fpm.identify({**FACTS, "matmul_gflops": 107.3 * 1.8}, user_data)
     assert faster.device_id != first.device_id
+    assert fpm.identify({**FACTS, "matmul_gflops": 107.3 / 1.8}, user_data).device_id != first.device_id
     # static facts that differ are another machine whatever the speed
     for key, value in (("cpu_flags_hash", "feedbeef"), ("memory_gib", 48), ("logical_cpus", 4),
                        ("onnxruntime_version", "1.31.1")):
@@ -154,7 +160,29 @@ def test_fingerprint_is_stable_across_two_runs(user_data: Path) -> None:
     two = run()
     assert two["device_id"] == one["device_id"] and two["fingerprint"] == one["fingerprint"]
     g1, g2 = float(one["matmul_gflops"]), float(two["matmul_gflops"])  # type: ignore[arg-type]
-    assert abs(math.log(g2 / g1)) <= math.log(fpm.SAME_HOST_RATIO)
+    assert g1 / fpm.SLOWER_RATIO <= g2 <= g1 * fpm.SAME_HOST_RATIO  # the window that kept the id
+
+
+def test_a_burst_of_load_is_measured_again(user_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The stored host ran 107.3 GFLOP/s; this run's first reading is 2x slower (load), beyond the
+    # 1.6x window, so this_machine measures again (longer) and keeps the faster reading.
+    first = fpm.identify(FACTS, user_data)
+    ld.append_row(ld.writable_latency_path(first.device_id), _row(first))
+    monkeypatch.setattr(fpm, "probe", lambda: {**FACTS, "matmul_gflops": 107.3 / 2})
+    retries: list[float] = []
+
+    def quieter(seconds: float = fpm.BENCH_SECONDS) -> float:
+        retries.append(seconds)
+        return 105.0
+    monkeypatch.setattr(fpm, "matmul_gflops", quieter)
+    found = fpm._this_machine.__wrapped__(str(user_data / "latency"))
+    assert retries == [fpm.RETRY_SECONDS]
+    assert found.device_id == first.device_id and found.matmul_gflops == 105.0
+    # a host with other static facts is not measured again: it is another machine
+    retries.clear()
+    monkeypatch.setattr(fpm, "probe", lambda: {**FACTS, "memory_gib": 48, "matmul_gflops": 50.0})
+    assert fpm._this_machine.__wrapped__(str(user_data / "latency")).device_id != first.device_id
+    assert retries == []
 
 
 # ---------------------------------------------------------------------------------------------

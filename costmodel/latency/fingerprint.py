@@ -22,12 +22,16 @@ A speed measured on a shared machine moves by a few percent between runs, and a 
 sits near a bucket edge would flip between two ids (the shared 2-core machine of this project
 measures 107.3-109.2 GFLOP/s, across the 107.6 edge between buckets 13 and 14). So before it
 hashes a bucket, :func:`identify` looks at the machines already measured in the user data
-folder: one with the same static facts whose median speed is within a factor
-:data:`SAME_HOST_RATIO` (1.25) of this run's is this machine, and its fingerprint is reused (the
-closest, if several). So a host keeps its id once it has rows; only two hosts whose static facts
-agree and whose speeds differ by less than 1.25x can share an id, which is the resolution of the
-signature. Without rows yet, the id comes from the bucket alone (nothing is lost if it differs
-between two runs that wrote nothing).
+folder: one with the same static facts whose speed this run's is close to is this machine, and its
+fingerprint is reused (the closest, if several). "Close" is asymmetric, because load only ever
+slows a measurement down: this run may be up to :data:`SLOWER_RATIO` (1.6x) slower than the stored
+speed (a busy machine) but at most :data:`SAME_HOST_RATIO` (1.25x) faster. Hosts 1.8x apart stay
+apart either way. When a first measurement matches no stored host that shares the static facts,
+:func:`this_machine` measures once more, longer (:data:`RETRY_SECONDS`), and keeps the faster of
+the two, so a burst of load does not mint a new id. So a host keeps its id once it has rows;
+only two hosts whose static facts agree and whose speeds differ by less than 1.6x can share an id,
+which is the resolution of the signature. Without rows yet, the id comes from the bucket alone
+(nothing is lost if it differs between two runs that wrote nothing).
 
 :func:`this_machine` measures once per process (and per data folder) and caches the answer.
 """
@@ -46,7 +50,9 @@ from typing import Any
 from costmodel.io import latency_data
 from costmodel.io.paths import user_latency_dir
 
-SAME_HOST_RATIO = 1.25  # speeds within this factor (and equal static facts): the same machine
+SAME_HOST_RATIO = 1.25  # this run up to this much faster than a stored host: the same machine
+SLOWER_RATIO = 1.6  # ... or up to this much slower (load only slows); both stay below 1.8
+RETRY_SECONDS = 1.0  # the second, longer speed measurement when the first matches no host
 BENCH_SECONDS = 0.15  # time the micro-benchmark takes (its best call is kept)
 MATMUL_N = 64  # below OpenBLAS's multithreading threshold: one thread whatever the load
 STATIC_FIELDS = ("cpu_model", "cpu_flags_hash", "cpu_cores", "logical_cpus", "memory_gib",
@@ -138,7 +144,8 @@ def _hash(static: tuple[str, ...], bucket: int) -> str:
 def identify(facts: dict[str, Any], data_dir: str | Path | None = None) -> Fingerprint:
     """The fingerprint of the machine with these ``facts`` (:func:`probe`): the fingerprint of
     a machine already measured in the user data folder with the same static facts and a speed
-    within :data:`SAME_HOST_RATIO`, else a new one from the speed bucket."""
+    this run's is close to (up to :data:`SAME_HOST_RATIO` faster or :data:`SLOWER_RATIO` slower),
+    else a new one from the speed bucket."""
     static = tuple(str(facts[f]) for f in STATIC_FIELDS)
     speed = float(facts["matmul_gflops"])
     fp = _hash(static, speed_bucket(speed))
@@ -146,9 +153,10 @@ def identify(facts: dict[str, Any], data_dir: str | Path | None = None) -> Finge
     for known in latency_data.fingerprints(data_dir):
         if tuple(str(known[f]) for f in STATIC_FIELDS) != static or not known["fingerprint"]:
             continue
-        gap = abs(math.log(float(known["matmul_gflops"]) / speed)) \
-            if float(known["matmul_gflops"]) > 0 else math.inf
-        if gap <= math.log(SAME_HOST_RATIO) and gap < best:
+        stored = float(known["matmul_gflops"])
+        gap = abs(math.log(stored / speed)) if stored > 0 else math.inf
+        limit = SLOWER_RATIO if speed < stored else SAME_HOST_RATIO
+        if gap <= math.log(limit) and gap < best:
             best, fp = gap, str(known["fingerprint"])
     slug = latency_data.slug(str(facts["cpu_model"]))
     return Fingerprint(**{f: facts[f] for f in STATIC_FIELDS}, matmul_gflops=speed,
@@ -157,7 +165,23 @@ def identify(facts: dict[str, Any], data_dir: str | Path | None = None) -> Finge
 
 @lru_cache(maxsize=8)
 def _this_machine(latency_dir: str) -> Fingerprint:
-    return identify(probe(), Path(latency_dir).parent)
+    facts, data_dir = probe(), Path(latency_dir).parent
+    found = identify(facts, data_dir)
+    if not _is_known(found, data_dir) and _static_known(found, data_dir):
+        # a host with these static facts has rows, but this speed matched none: measure again,
+        # longer, and keep the faster reading (a burst of load only slows)
+        retry = max(float(facts["matmul_gflops"]), round(matmul_gflops(RETRY_SECONDS), 3))
+        found = identify({**facts, "matmul_gflops": retry}, data_dir)
+    return found
+
+
+def _is_known(fp: Fingerprint, data_dir: Path) -> bool:
+    return any(str(k["fingerprint"]) == fp.fingerprint for k in latency_data.fingerprints(data_dir))
+
+
+def _static_known(fp: Fingerprint, data_dir: Path) -> bool:
+    return any(tuple(str(k[f]) for f in STATIC_FIELDS) == fp.static()
+               for k in latency_data.fingerprints(data_dir))
 
 
 def this_machine(data_dir: str | Path | None = None) -> Fingerprint:
