@@ -26,7 +26,7 @@ pytest.importorskip("fvcore", reason="fvcore is not installed: pip install 'cost
 
 from costmodel.core.conventions import get_convention  # noqa: E402
 from costmodel.core.engine import Config, layer_table  # noqa: E402
-from costmodel.core.kinds import CONV3X3  # noqa: E402
+from costmodel.core.kinds import CONV3X3, Kind  # noqa: E402
 from costmodel.crosscheck import verify as V  # noqa: E402
 from costmodel.crosscheck.torch_model import build_model  # noqa: E402
 from costmodel.errors import CostModelError  # noqa: E402
@@ -298,9 +298,13 @@ def test_verify_tiny_every_counter_in_closed_form(tiny_all):
     for name in ("fvcore", "ptflops", "ptflops-aten", "thop", "torchinfo"):
         if name not in v.skipped:
             assert v.counter(name, "params").measured == MODEL_PARAMS
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError) as e:
         v.counter("flop_counter", "params")  # reports no parameters
+    assert e.value.args == ("flop_counter params",)
     d = v.to_dict()
+    assert set(d) == {"config", "model_classes", "agree", "layers", "counters", "skipped", "errors",
+                      "mismatches"}
+    assert len(d["counters"]) == len(v.counters) and d["skipped"] == v.skipped and d["errors"] == {}
     assert d["agree"] is True and d["mismatches"] == [] and d["model_classes"] == 10
     assert d["config"]["resolution"] == 8 and len(d["layers"]) == 5
 
@@ -343,15 +347,19 @@ def test_verify_reuses_a_matching_model_and_refuses_another():
 
 
 def test_verify_bad_input_and_missing_tools(monkeypatch):
-    with pytest.raises(CostModelError, match="counter 'bogus' is unknown; allowed: flop_counter"):
+    with pytest.raises(CostModelError) as e:
         V.verify(1.0, 8, spec=TINY, counters=["bogus"])
+    assert str(e.value) == ("counter 'bogus' is unknown; allowed: flop_counter, ptflops, ptflops-aten, "
+                            "thop, torchinfo")
     real = V._installed
     monkeypatch.setattr(V, "_installed", lambda pkg: pkg != "thop" and real(pkg))
     v = V.verify(1.0, 8, spec=TINY, classes=10, counters=["thop"])
     assert v.skipped == {"thop": "thop is not installed (pip install thop)"} and v.agree
     monkeypatch.setattr(V, "_installed", lambda pkg: False)
-    with pytest.raises(CostModelError, match="needs fvcore, which is not installed"):
+    with pytest.raises(CostModelError) as e:
         V.verify(1.0, 8, spec=TINY, counters=[])
+    assert str(e.value) == ("costmodel verify needs fvcore, which is not installed; allowed: install "
+                            "it with pip install 'costmodel[torch]'")
 
 
 def test_a_failing_counter_is_reported_in_one_line(monkeypatch):
@@ -390,3 +398,39 @@ def test_verify_defaults():
         "convention": "paper", "classes": 1000, "spec": None, "counters": None, "model": None}
     q = inspect.signature(V.reconcile).parameters
     assert q["version"].default is None
+
+
+def test_verify_default_classes_and_another_variant():
+    # no classes given: a 1000-way FC (16 * 1000 weights); the shallow variant drops the five
+    # 14x14x512 pairs: conv1 + 8 pairs + pool + FC = 19 layers
+    v = V.verify(1.0, 8, spec=TINY, counters=[])
+    assert v.model_classes == 1000 and v.layers[-1].engine_params == 16 * 1000 and v.agree
+    s = V.verify(0.25, 32, variant="shallow", counters=[])
+    assert len(s.layers) == 19 and s.agree and s.config.variant == "shallow"
+
+
+def test_an_agreeing_layer_before_a_bad_one_is_skipped_not_the_end():
+    v = V.Verification(Config(), 1000, [layer(), layer(fv_ma=101)], [])
+    assert [m["detail"] for m in v.mismatches()] == [
+        "mult-adds: fvcore 101, engine (fvcore convention) 100, residual 1"]
+
+
+def test_layer_kind_predicates():
+    rows = table().rows
+    assert [V._is(Kind.FC)(r) for r in rows] == [False, False, False, False, True]
+    assert [V._is(Kind.AVGPOOL)(r) for r in rows] == [False, False, False, True, False]
+
+
+@pytest.mark.parametrize("name", ["flop_counter", "ptflops", "ptflops-aten", "thop", "torchinfo"])
+def test_each_counter_run_directly(name):
+    # the counters' run functions called here (not only through verify), on TINY's model
+    spec = V.EXTERNAL_COUNTERS[name]
+    pytest.importorskip(spec.package.replace("-", "_"), reason=f"{spec.package} is not installed")
+    run = {"flop_counter": V._run_flop_counter, "ptflops": V._run_ptflops("pytorch"),
+           "ptflops-aten": V._run_ptflops("aten"), "thop": V._run_thop,
+           "torchinfo": V._run_torchinfo}[name]
+    model = build_model(1.0, 8, spec=TINY, classes=10).eval()
+    with __import__("torch").no_grad(), V.quiet():
+        total, params = run(model, model.example_input(1))
+    assert total == EXPECTED[name]
+    assert params == (None if name == "flop_counter" else MODEL_PARAMS)
