@@ -434,3 +434,25 @@ def test_each_counter_run_directly(name):
         total, params = run(model, model.example_input(1))
     assert total == EXPECTED[name]
     assert params == (None if name == "flop_counter" else MODEL_PARAMS)
+
+
+def test_verify_records_versions_calls_and_names(tiny_all):
+    from importlib import metadata
+
+    v = tiny_all
+    assert [r.name for r in v.layers] == ["conv1", "conv_dw_1", "conv_pw_1", "avg_pool", "fc"]
+    fv_spec = V._fvcore_spec()
+    for c in v.counters:
+        spec = fv_spec if c.counter == "fvcore" else V.EXTERNAL_COUNTERS[c.counter]
+        assert c.version == metadata.version(spec.package), c.counter
+        assert c.notes == spec.notes and c.notes
+        assert c.call == (spec.call if c.quantity == "mult_adds" else spec.params_call)
+    assert fv_spec.package == "fvcore" and "aten::batch_norm 2 per output element" in fv_spec.notes
+
+
+def test_a_skipped_counter_does_not_stop_the_next(monkeypatch):
+    real = V._installed
+    monkeypatch.setattr(V, "_installed", lambda pkg: pkg != "thop" and real(pkg))
+    v = V.verify(1.0, 8, spec=TINY, classes=10, counters=["thop", "torchinfo"])
+    assert "thop" in v.skipped and v.counter("torchinfo").measured == EXPECTED["torchinfo"]
+    assert v.counter("torchinfo", "params").measured == MODEL_PARAMS
