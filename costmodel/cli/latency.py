@@ -27,15 +27,15 @@ from costmodel.cli._common import (
     parse_values,
 )
 from costmodel.errors import CostModelError
-from costmodel.report.formatting import Column, render
+from costmodel.report.formatting import Column, is_missing, render
 
 
 def _f(digits: int) -> Any:
-    return lambda x: "" if x is None or x != x else f"{float(x):.{digits}f}"
+    return lambda x: "" if is_missing(x) else f"{float(x):.{digits}f}"
 
 
 def _pct(x: Any) -> str:
-    return "" if x is None or x != x else f"{100 * float(x):.1f}%"
+    return "" if is_missing(x) else f"{100 * float(x):.1f}%"
 
 
 DEVICE_COLUMNS = (

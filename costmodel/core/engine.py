@@ -107,13 +107,6 @@ def count_layer(layer: Layer, convention: Convention) -> Count:
     return counter(layer, convention)
 
 
-def layer_type(layer: Layer) -> str:
-    """Deprecated: the Table 2 *name* of a layer's type, kept only until
-    :mod:`costmodel.latency.model` keys by :attr:`Layer.type <costmodel.core.arch.Layer.type>`
-    (a :class:`~costmodel.core.kinds.LayerType`); new code uses ``layer.type``."""
-    return str(layer.type)
-
-
 # --------------------------------------------------------------------------------------------
 # Memory terms (fp32): one definition each, for ints (one config) or numpy arrays (a grid)
 # --------------------------------------------------------------------------------------------

@@ -91,6 +91,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import os
 import platform
 import re
@@ -490,10 +491,6 @@ def append_row(path: str | Path, row: Mapping[str, Any]) -> None:
         _write_atomic(p, header, [*old, row])
 
 
-def measured_keys(path: str | Path) -> set[tuple[str, ...]]:
-    return {row_key(r) for r in read_rows(path)}
-
-
 def measured_counts(path: str | Path) -> dict[tuple[str, ...], int]:
     """How many rows each key has (``costmodel bench --passes N`` measures a key N times)."""
     counts: dict[tuple[str, ...], int] = {}
@@ -711,7 +708,7 @@ def load_latency(device_id: str | None = None, *, backend: str | None = None,
     for col, want in filters.items():
         if want is None:
             continue
-        have = sorted({str(v) if not isinstance(v, float) or v == v else "" for v in frame[col]}
+        have = sorted({"" if isinstance(v, float) and math.isnan(v) else str(v) for v in frame[col]}
                       - {""})
         sel = frame[col].astype(str) == str(want) if col in ("backend", "precision") else \
             pd.to_numeric(frame[col], errors="coerce") == float(want)

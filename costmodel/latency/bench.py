@@ -38,16 +38,15 @@ from pathlib import Path
 from typing import Any
 
 from costmodel.core.arch import check_alpha, check_choice, check_resolution
+from costmodel.core.kinds import OTHER
 from costmodel.errors import CostModelError
 from costmodel.io import latency_data
+from costmodel.io.grids import PAPER_CONFIGS
 
 BACKENDS = ("torch", "onnxruntime")
 DEVICES = ("cpu", "cuda")
-PAPER_ALPHAS = (0.25, 0.5, 0.75, 1.0)
-PAPER_RESOLUTIONS = (128, 160, 192, 224)
 FINE_ALPHAS = (0.25, 0.375, 0.5, 0.625, 0.75, 0.875, 1.0)
 FINE_RESOLUTIONS = (96, 128, 160, 192, 224, 256)
-OTHER = "other"
 
 
 @dataclass(frozen=True)
@@ -101,12 +100,6 @@ def require_cuda() -> None:
     if not torch.cuda.is_available():
         raise CostModelError(f"device 'cuda' requested but torch {torch.__version__} sees no CUDA "
                              f"GPU on this machine; allowed: --device cpu")
-
-
-def cuda_available() -> bool:
-    import torch
-
-    return bool(torch.cuda.is_available())
 
 
 def device_info(device: str = "cpu", data_dir: str | Path | None = None) -> dict[str, Any]:
@@ -312,8 +305,8 @@ def measure(alpha: Any, resolution: Any, opts: BenchOptions | None = None, *,
 # Grids, resumable
 # ------------------------------------------------------------------------------------------
 def paper_grid() -> list[tuple[float, int]]:
-    """The 16 published checkpoints: alpha {0.25, 0.5, 0.75, 1} x resolution {128..224}."""
-    return [(a, r) for a in PAPER_ALPHAS for r in PAPER_RESOLUTIONS]
+    """The 16 published checkpoints (io.grids), alpha then resolution ascending."""
+    return sorted(PAPER_CONFIGS)
 
 
 def fine_grid() -> list[tuple[float, int]]:

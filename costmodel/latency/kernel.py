@@ -40,7 +40,8 @@ import numpy as np
 
 from costmodel.core.arch import ROUNDING_RULES, check_alpha, check_choice, check_resolution, get_description
 from costmodel.core.conventions import get_convention
-from costmodel.core.engine import BYTES_FP32, count_layer, layer_type
+from costmodel.core.engine import BYTES_FP32, count_layer, traffic_bytes
+from costmodel.core.kinds import LayerType
 from costmodel.core.sweep import resolve_arrays
 from costmodel.errors import CostModelError
 from costmodel.latency.model import baseline_k
@@ -106,7 +107,7 @@ class Design:
         return self.channels if self.scaled is None else self.channels[self.scaled]
 
 
-def _columns(types: Sequence[str], kinds: Sequence[str]) -> list[str]:
+def _columns(types: Sequence[LayerType], kinds: Sequence[str]) -> list[str]:
     groups: list[str] = []
     for t, k in zip(types, kinds, strict=True):
         for path in (("blocked", "plain") if k in SPLIT_KINDS else ("all",)):
@@ -147,7 +148,7 @@ def design(alphas: Any, resolutions: Any, roundings: Any, *, rule: Rule = Rule()
 
 def _design_one(layers: Sequence[Any], n: int, rule: Rule, conv: Any,
                 batch: int) -> tuple[np.ndarray, list[str], np.ndarray, np.ndarray]:
-    cols = _columns([layer_type(lay) for lay in layers], [lay.kind for lay in layers])
+    cols = _columns([lay.type for lay in layers], [lay.kind for lay in layers])
     pos = {c: i for i, c in enumerate(cols)}
     x = np.zeros((n, len(cols)))
     zeros = np.zeros(n)
@@ -157,10 +158,10 @@ def _design_one(layers: Sequence[Any], n: int, rule: Rule, conv: Any,
         c = count_layer(lay, conv)
         cin = zeros + lay.in_channels
         in_bytes = zeros + lay.in_channels * lay.in_size * lay.in_size * batch * BYTES_FP32
-        acts = (lay.in_channels * lay.in_size ** 2 + lay.out_channels * lay.out_size ** 2) * batch
+        traffic = traffic_bytes(lay, c.params, batch)
         total += c.mult_adds * batch
         channels.append(zeros + lay.out_channels)
-        t = layer_type(lay)
+        t = lay.type  # its name in a column: "Conv DW 3x3|blocked|M"
         rows = zeros + lay.out_channels * lay.out_size * batch
         nchw_in = np.zeros(n, dtype=bool)  # blocked, reading the plain layout directly
         if lay.kind in SPLIT_KINDS:
@@ -172,13 +173,13 @@ def _design_one(layers: Sequence[Any], n: int, rule: Rule, conv: Any,
             for path, mask in (("blocked", blocked), ("plain", ~blocked)):
                 m = c.mult_adds * batch if path == "plain" or padded is None else padded
                 x[:, pos[f"{t}|{path}|M"]] += np.where(mask, m, 0.0)
-                x[:, pos[f"{t}|{path}|B"]] += np.where(mask, (c.params + acts) * BYTES_FP32, 0.0)
+                x[:, pos[f"{t}|{path}|B"]] += np.where(mask, traffic, 0.0)
                 x[:, pos[f"{t}|{path}|C"]] += np.where(mask, rows, 0.0)
                 x[:, pos[f"{t}|{path}|N"]] += mask
         else:
             blocked = np.zeros(n, dtype=bool)
             x[:, pos[f"{t}|all|M"]] += c.mult_adds * batch
-            x[:, pos[f"{t}|all|B"]] += (c.params + acts) * BYTES_FP32
+            x[:, pos[f"{t}|all|B"]] += traffic
             x[:, pos[f"{t}|all|C"]] += rows
             x[:, pos[f"{t}|all|N"]] += 1
         if prev_blocked is not None:

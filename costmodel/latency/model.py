@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -59,10 +60,12 @@ from costmodel.core.arch import (
     get_description,
 )
 from costmodel.core.conventions import get_convention
-from costmodel.core.engine import BYTES_FP32, count_layer, layer_type
+from costmodel.core.engine import count_layer, traffic_bytes
+from costmodel.core.kinds import MOBILENET_TYPES, type_name
 from costmodel.core.sweep import resolve_arrays
 from costmodel.errors import CostModelError
 from costmodel.io.files import files_stamp
+from costmodel.io.grids import PAPER_CONFIGS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -70,8 +73,6 @@ if TYPE_CHECKING:
 FORMS = ("roofline", "sum")
 STATS = ("median", "min", "cpu")  # which measured figure a model fits: median_ms, min_ms, cpu_ms
 SPLITS = ("paper", "loo", "random")
-TYPES = ("Conv 3x3", "Conv DW 3x3", "Conv 1x1", "Avg Pool", "FC")
-PAPER_CONFIGS = {(a, r) for a in (0.25, 0.5, 0.75, 1.0) for r in (128, 160, 192, 224)}
 WITHIN = 0.10
 AUTO = "auto"  # form/stat/pad chosen by leave-one-out on the training configs (select_settings)
 PADS = (1, 8, 16)  # candidate channel multiples of the compute term: exact, AVX2, AVX-512 fp32
@@ -134,12 +135,10 @@ def layer_features(alphas: Sequence[Any] | np.ndarray, resolutions: Sequence[Any
             compute = count_layer(padded, conv).mult_adds
         else:
             compute = c.mult_adds
-        acts = (layer.in_channels * layer.in_size * layer.in_size
-                + layer.out_channels * layer.out_size * layer.out_size)
         ma.append(zeros + compute * batch)
         exact.append(zeros + c.mult_adds * batch)
-        by.append(zeros + (c.params + acts * batch) * BYTES_FP32)
-    return LayerFeatures([lay.name for lay in layers], [layer_type(lay) for lay in layers],
+        by.append(zeros + traffic_bytes(layer, c.params, batch))
+    return LayerFeatures([lay.name for lay in layers], [type_name(lay.type) for lay in layers],
                          np.vstack(ma), np.vstack(by), a, r,
                          np.vstack(exact) if pad > 1 else None)
 
@@ -248,7 +247,8 @@ def fit(f: LayerFeatures, measured_ms: Sequence[float] | np.ndarray, *, form: st
                              f"{y.size}; allowed: >= 2 measured configs")
     if not np.all(np.isfinite(y)) or (y <= 0).any():
         raise CostModelError("measured latency must be finite and > 0; allowed: positive times")
-    types = [t for t in TYPES if t in f.types] + sorted(set(f.types) - set(TYPES))
+    paper = [type_name(t) for t in MOBILENET_TYPES]  # coefficients keyed by the type's name
+    types = [t for t in paper if t in f.types] + sorted(set(f.types) - set(paper))
     x = _design(f, types)
     scale = x.max(axis=0)
     scale[scale == 0] = 1.0
@@ -569,7 +569,7 @@ def _fit_device_cached(stamp: tuple[Any, ...], backend: str | None, threads: int
 def _num(x: Any) -> Any:
     """A plain int (or None) from a pandas/numpy scalar thread count."""
     try:
-        return None if x is None or x != x else int(x)
+        return None if x is None or (isinstance(x, float) and math.isnan(x)) else int(x)
     except (TypeError, ValueError):
         return None
 
