@@ -101,14 +101,21 @@ RATE_COLUMNS = (
 )
 
 
-def _add_selection(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--device-id", required=True,
-                   help="a device name of `costmodel latency devices`: <device id>[/<backend>"
-                        "[/<threads>]][@<precision>], or an alias such as pixel3_cpu4_uint8")
+def _add_device(p: argparse.ArgumentParser, alias: str, device_required: bool = True) -> None:
+    """The device options both models' commands share: --device-id, --backend, --threads,
+    --batch (``alias``: the example alias its help shows)."""
+    if device_required:
+        p.add_argument("--device-id", required=True,
+                       help="a device name of `costmodel latency devices`: <device id>[/<backend>"
+                            f"[/<threads>]][@<precision>], or an alias such as {alias}")
     p.add_argument("--backend", default=None,
                    help="backend (default: onnxruntime on measured devices, tflite-cpu on phones)")
     p.add_argument("--threads", default=None, help="thread count (default: fewest measured)")
     p.add_argument("--batch", default="1", help="batch size (default 1)")
+
+
+def _add_selection(p: argparse.ArgumentParser) -> None:
+    _add_device(p, "pixel3_cpu4_uint8")
     p.add_argument("--form", default="auto",
                    help="model form: roofline, sum, or auto (default: chosen by leave-one-out "
                         "on the training configs)")
@@ -129,14 +136,7 @@ def _add_kernel_selection(p: argparse.ArgumentParser, *, device_required: bool =
     """Options of the per-kernel model's commands (calibrate, predict, evaluate --random)."""
     from costmodel.latency import kernel
 
-    if device_required:
-        p.add_argument("--device-id", required=True,
-                       help="a device name of `costmodel latency devices`: <device id>[/<backend>"
-                            "[/<threads>]][@<precision>], or an alias such as pixel3_cpu4")
-    p.add_argument("--backend", default=None,
-                   help="backend (default: onnxruntime on measured devices, tflite-cpu on phones)")
-    p.add_argument("--threads", default=None, help="thread count (default: fewest measured)")
-    p.add_argument("--batch", default="1", help="batch size (default 1)")
+    _add_device(p, "pixel3_cpu4", device_required)
     p.add_argument("--variant", default="mobilenet_v1", help="variant (default mobilenet_v1)")
     p.add_argument("--data-dir", default=None, help=DATA_DIR_HELP)
     p.add_argument("--stat", default=kernel.DEFAULT_STAT,

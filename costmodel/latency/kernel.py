@@ -235,7 +235,9 @@ def cv_errors(x: np.ndarray, y: np.ndarray, *, folds: int = FOLDS, seed: int = 0
 
 
 @dataclass
-class Selection:
+class RuleChoice:
+    """The layout rule chosen by cross-validation (:func:`select_rule`), with its scores."""
+
     rule: Rule
     within: float  # inner cross-validated share within +/-10%
     mape: float
@@ -249,7 +251,7 @@ class Selection:
 
 def select_rule(alphas: Any, resolutions: Any, roundings: Any, y_ms: Any, *,
                 rules: Sequence[Rule] = RULES, folds: int = FOLDS, seed: int = 0,
-                **kw: Any) -> Selection:
+                **kw: Any) -> RuleChoice:
     """Choose the rule by ``folds``-fold cross-validation over the configs given, and only those
     (a held-out evaluation passes its training configs). Score: share within +/-10%, then the
     lower mean |relative error|, then the simpler rule (smaller align, then block)."""
@@ -264,8 +266,8 @@ def select_rule(alphas: Any, resolutions: Any, roundings: Any, y_ms: Any, *,
         scores.append({"align": rule.align, "block": rule.block,
                        "within": float((err <= WITHIN + 1e-12).mean()), "mape": float(err.mean())})
     best = min(scores, key=lambda s: (-s["within"], round(s["mape"], 9), s["align"], s["block"]))
-    return Selection(Rule(int(best["align"]), int(best["block"])), float(best["within"]),
-                     float(best["mape"]), int(y.size), scores)
+    return RuleChoice(Rule(int(best["align"]), int(best["block"])), float(best["within"]),
+                      float(best["mape"]), int(y.size), scores)
 
 
 # ------------------------------------------------------------------------------------------
