@@ -447,7 +447,14 @@ def test_verify_records_versions_calls_and_names(tiny_all):
         assert c.version == metadata.version(spec.package), c.counter
         assert c.notes == spec.notes and c.notes
         assert c.call == (spec.call if c.quantity == "mult_adds" else spec.params_call)
-    assert fv_spec.package == "fvcore" and "aten::batch_norm 2 per output element" in fv_spec.notes
+    fv, fvp = v.counter("fvcore"), v.counter("fvcore", "params")
+    assert (fv.call, fv.unit) == ("FlopCountAnalysis(model, x).total()", "MACs (1 per multiply-add)")
+    assert (fvp.call, fvp.unit) == ("parameter_count(model)['']", "parameters")
+    assert fv.notes == ("conv/linear 1 per multiply-add without bias adds; aten::batch_norm 2 per "
+                        "output element (eval, affine); adaptive_avg_pool2d 1 per input element; "
+                        "ReLU and padding not counted")
+    assert fv_spec.package == "fvcore" and fv_spec.name == "fvcore" and fv.version
+    assert fv.version == metadata.version("fvcore")
 
 
 def test_a_skipped_counter_does_not_stop_the_next(monkeypatch):
