@@ -262,6 +262,46 @@ def fit(f: LayerFeatures, measured_ms: Sequence[float] | np.ndarray, *, form: st
                         meta={"n_train": int(y.size), "types": types}, pad=pad)
 
 
+def _initial_rates(x: np.ndarray, theta: np.ndarray, y: np.ndarray, k: int) -> np.ndarray:
+    """Start each rate from the linear fit; a zero there becomes a small positive value."""
+    init = theta.copy()
+    for i in range(k):
+        for j in (0, 1):
+            q = 3 * i + j
+            if init[q] <= 0:
+                col = x[:, q]
+                init[q] = 1e-3 * float(np.median(y / np.maximum(col, 1))) if col.any() else 1e-15
+    return init
+
+
+def _to_z(th: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """Coefficients [a, b, c] per type as the solver's variables: log rates over ``ref``,
+    fixed costs over ``ref``."""
+    z = np.zeros_like(th)
+    z[0::3] = np.log(np.maximum(th[0::3], 1e-15) / ref[0::3])
+    z[1::3] = np.log(np.maximum(th[1::3], 1e-15) / ref[1::3])
+    z[2::3] = th[2::3] / ref[2::3]
+    return z
+
+
+def _start_points(types: Sequence[str], start: Mapping[str, Mapping[str, float]] | None,
+                  init: np.ndarray, ref: np.ndarray, lo: np.ndarray,
+                  hi: np.ndarray) -> list[np.ndarray]:
+    """The solver's start points: ``start``'s coefficients when it has every type; else the
+    linear fit, and every rate made faster/slower (one side of each max binding)."""
+    if start is not None and all(t in start for t in types):
+        th0 = np.asarray([start[t][c] for t in types for c in ("a", "b", "c")], dtype=float)
+        return [np.clip(_to_z(th0, ref), lo + 1e-9, np.minimum(hi, 1e6) - 1e-9)]
+    z0 = np.clip(_to_z(init, ref), lo + 1e-9, np.minimum(hi, 1e6) - 1e-9)
+    starts = []
+    for shift in ((0.0, 0.0), (0.0, -1.0), (-1.0, 0.0)):
+        z = z0.copy()
+        z[0::3] += shift[0]
+        z[1::3] += shift[1]
+        starts.append(z)
+    return starts
+
+
 def _fit_roofline(f: LayerFeatures, types: Sequence[str], x: np.ndarray, theta: np.ndarray,
                   y: np.ndarray, w: np.ndarray,
                   start: Mapping[str, Mapping[str, float]] | None) -> dict[str, dict[str, float]]:
@@ -276,14 +316,7 @@ def _fit_roofline(f: LayerFeatures, types: Sequence[str], x: np.ndarray, theta: 
     onehot = (ti[None, :] == np.arange(k)[:, None]).astype(np.float64)  # (K, L)
     counts = onehot.sum(axis=1)
     m_l, b_l = f.mult_adds, f.bytes
-    # Start each rate from the linear fit; a zero there becomes a small positive value.
-    init = theta.copy()
-    for i in range(k):
-        for j in (0, 1):
-            q = 3 * i + j
-            if init[q] <= 0:
-                col = x[:, q]
-                init[q] = 1e-3 * float(np.median(y / np.maximum(col, 1))) if col.any() else 1e-15
+    init = _initial_rates(x, theta, y, k)
     ref = np.maximum(init, 1e-15)
     fixed_scale = max(float(np.min(y)) / max(len(f.types), 1), 1e-9)
     ref[2::3] = fixed_scale
@@ -309,29 +342,11 @@ def _fit_roofline(f: LayerFeatures, types: Sequence[str], x: np.ndarray, theta: 
         out[:, 2::3] = (counts * ref[2::3])[None, :] * w[:, None]
         return out
 
-    def to_z(th: np.ndarray) -> np.ndarray:
-        z = np.zeros_like(th)
-        z[0::3] = np.log(np.maximum(th[0::3], 1e-15) / ref[0::3])
-        z[1::3] = np.log(np.maximum(th[1::3], 1e-15) / ref[1::3])
-        z[2::3] = th[2::3] / ref[2::3]
-        return z
-
     lo = np.full(3 * k, -40.0)
     hi = np.full(3 * k, 40.0)
     lo[2::3] = 0.0
     hi[2::3] = np.inf
-    if start is not None and all(t in start for t in types):
-        th0 = np.asarray([start[t][c] for t in types for c in ("a", "b", "c")], dtype=float)
-        starts = [np.clip(to_z(th0), lo + 1e-9, np.minimum(hi, 1e6) - 1e-9)]
-    else:
-        z0 = np.clip(to_z(init), lo + 1e-9, np.minimum(hi, 1e6) - 1e-9)
-        starts = []
-        # Starts: the linear fit, and every rate made faster/slower (one side of each max binding).
-        for shift in ((0.0, 0.0), (0.0, -1.0), (-1.0, 0.0)):
-            z = z0.copy()
-            z[0::3] += shift[0]
-            z[1::3] += shift[1]
-            starts.append(z)
+    starts = _start_points(types, start, init, ref, lo, hi)
     best = None
     for z in starts:
         res = least_squares(resid, z, jac=jac, method="trf", x_scale="jac", max_nfev=400,
@@ -644,6 +659,35 @@ def _splits(alphas: np.ndarray, res: np.ndarray, split: str, *, test_fraction: f
     return [(np.sort(perm[k:]), np.sort(perm[:k]))]
 
 
+def _held_out(a: np.ndarray, r: np.ndarray, ys: Mapping[str, np.ndarray],
+              splits: Sequence[tuple[np.ndarray, np.ndarray]], form: str, stat: str, pad: Any,
+              kw: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                           list[tuple[str, str, int]], list[dict[str, Any]]]:
+    """Fit on each split's training configs and predict its test configs: the measured figure
+    used, the prediction and the mult-adds baseline per config (NaN where never tested), the
+    (form, stat, pad) used per split and the summaries of the ones chosen by selection."""
+    feats: dict[int, LayerFeatures] = {}
+    y_used, pred, base = (np.full(a.shape, np.nan) for _ in range(3))
+    used: list[tuple[str, str, int]] = []
+    selections: list[dict[str, Any]] = []
+    for train, test in splits:
+        sel = _select_or_fixed(a[train], r[train], {s: v[train] for s, v in ys.items()},
+                               form, stat, pad, **kw)
+        form_i, stat_i, pad_i = ((sel.form, sel.stat, sel.pad) if sel is not None
+                                 else (form, stat, int(pad)))
+        if sel is not None:
+            selections.append(sel.summary())
+        used.append((form_i, stat_i, pad_i))
+        if pad_i not in feats:
+            feats[pad_i] = layer_features(a, r, pad=pad_i, **kw)
+        f, y = feats[pad_i], ys[stat_i]
+        model = fit(f.subset(train), y[train], form=form_i, pad=pad_i, **kw)
+        pred[test] = model.predict_features(f.subset(test))
+        base[test] = baseline_k(f.total_mult_adds[train], y[train]) * f.total_mult_adds[test]
+        y_used[test] = y[test]
+    return y_used, pred, base, used, selections
+
+
 def evaluate(device_id: str, *, backend: str | None = None, threads: int | None = None,
              batch: int = 1, form: str = AUTO, split: str | None = None,
              variant: str = "mobilenet_v1", precision: str = "float32", stat: str = AUTO,
@@ -676,53 +720,29 @@ def evaluate(device_id: str, *, backend: str | None = None, threads: int | None 
     check_choice("split", split, SPLITS)
     rounding, classes = str(data["rounding"].iloc[0]), int(data["classes"].iloc[0])
     kw: dict[str, Any] = {"variant": variant, "rounding": rounding, "classes": classes, "batch": batch}
-    feats: dict[int, LayerFeatures] = {}
-
-    def features(p: int) -> LayerFeatures:
-        if p not in feats:
-            feats[p] = layer_features(a, r, pad=p, **kw)
-        return feats[p]
-
-    y_used = np.full(a.shape, np.nan)
-    pred = np.full(a.shape, np.nan)
-    base = np.full(a.shape, np.nan)
-    used: list[tuple[str, str, int]] = []
-    selections: list[dict[str, Any]] = []
-    n_train = 0
-    for train, test in _splits(a, r, split, test_fraction=test_fraction, seed=seed):
-        sel = _select_or_fixed(a[train], r[train], {s: v[train] for s, v in ys.items()},
-                               form, stat, pad, **kw)
-        fo, st, pa = (sel.form, sel.stat, sel.pad) if sel is not None else (form, stat, int(pad))
-        if sel is not None:
-            selections.append(sel.summary())
-        used.append((fo, st, pa))
-        f, y = features(pa), ys[st]
-        model = fit(f.subset(train), y[train], form=fo, pad=pa, **kw)
-        pred[test] = model.predict_features(f.subset(test))
-        base[test] = baseline_k(f.total_mult_adds[train], y[train]) * f.total_mult_adds[test]
-        y_used[test] = y[test]
-        n_train = max(n_train, int(train.size))
+    splits = list(_splits(a, r, split, test_fraction=test_fraction, seed=seed))
+    y_used, pred, base, used, selections = _held_out(a, r, ys, splits, form, stat, pad, kw)
+    n_train = max((int(train.size) for train, _ in splits), default=0)
     tested = ~np.isnan(pred)
     err = (pred - y_used) / y_used
     berr = (base - y_used) / y_used
-    per_row = {int(i): u for (_, test), u in zip(_splits(a, r, split, test_fraction=test_fraction,
-                                                         seed=seed), used, strict=True)
-               for i in test}
+    per_row = {int(i): u for (_, test), u in zip(splits, used, strict=True) for i in test}
     rows = [{"alpha": float(a[i]), "resolution": int(r[i]), "measured_ms": float(y_used[i]),
              "predicted_ms": float(pred[i]), "error_pct": 100 * float(err[i]),
              "baseline_ms": float(base[i]), "baseline_error_pct": 100 * float(berr[i]),
              "form": per_row[int(i)][0], "stat": per_row[int(i)][1], "pad": per_row[int(i)][2]}
             for i in np.flatnonzero(tested)]
-    e, be = np.abs(err[tested]), np.abs(berr[tested])
+    abs_err, abs_base = np.abs(err[tested]), np.abs(berr[tested])
 
     def one(j: int) -> Any:
         vals = {u[j] for u in used}
         return vals.pop() if len(vals) == 1 else AUTO
 
     return Evaluation(device_id, str(data["backend"].iloc[0]), thr, one(0), split, one(1),
-                      n_train, int(tested.sum()), float((e <= WITHIN).mean()),
-                      float((be <= WITHIN).mean()), float(e.mean()), float(be.mean()),
-                      float(e.max()), rows, pad=one(2), selections=selections)
+                      n_train, int(tested.sum()), float((abs_err <= WITHIN).mean()),
+                      float((abs_base <= WITHIN).mean()), float(abs_err.mean()),
+                      float(abs_base.mean()), float(abs_err.max()), rows, pad=one(2),
+                      selections=selections)
 
 
 def roofline_bound_ms(alphas: Sequence[Any], resolutions: Sequence[Any], *, peak_gflops: float,
