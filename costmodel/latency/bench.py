@@ -334,6 +334,25 @@ def planned_row_key(alpha: float, resolution: int, opts: BenchOptions, device_id
         "spec": get_description(opts.spec).name})
 
 
+def _plan(cfgs: Sequence[tuple[float, int]], opts_list: Sequence[BenchOptions], passes: int,
+          ids: Mapping[str, str], infos: Mapping[str, Mapping[str, Any]],
+          have: Mapping[tuple[str, ...], int], skipped: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The measurements to make, pass by pass, configs outer, options inner; a pair that has
+    ``have`` rows already gets only the missing passes (the others go to ``skipped``)."""
+    seen: set[tuple[tuple[str, ...], int]] = set()
+    todo: list[dict[str, Any]] = []
+    for p in range(passes):
+        for a, r in cfgs:
+            for o in opts_list:
+                key = planned_row_key(a, r, o, ids[o.device], infos[o.device]["fingerprint"])
+                if (key, p) in seen:
+                    continue  # a pair listed twice is measured once per pass
+                seen.add((key, p))
+                item = {"alpha": a, "resolution": r, "opts": o, "key": key, "pass": p}
+                (skipped if have.get(key, 0) > p else todo).append(item)
+    return todo
+
+
 def run_grid(configs: Iterable[tuple[Any, Any]], options: Sequence[BenchOptions], *,
              output_csv: str | Path | None = None, device_id: str | None = None,
              resume: bool = True, progress: bool = True, passes: int = 1,
@@ -363,17 +382,7 @@ def run_grid(configs: Iterable[tuple[Any, Any]], options: Sequence[BenchOptions]
         for info in infos.values():  # before any work: never measure what cannot be stored
             latency_data.check_same_machine(result.path, info["fingerprint"])
     have = latency_data.measured_counts(result.path) if (result.path and resume) else {}
-    seen: set[tuple[tuple[str, ...], int]] = set()
-    todo: list[dict[str, Any]] = []
-    for p in range(passes):
-        for a, r in cfgs:
-            for o in opts_list:
-                key = planned_row_key(a, r, o, ids[o.device], infos[o.device]["fingerprint"])
-                if (key, p) in seen:
-                    continue  # a pair listed twice is measured once per pass
-                seen.add((key, p))
-                item = {"alpha": a, "resolution": r, "opts": o, "key": key, "pass": p}
-                (result.skipped if have.get(key, 0) > p else todo).append(item)
+    todo = _plan(cfgs, opts_list, passes, ids, infos, have, result.skipped)
     bar = tqdm(todo, desc="bench", unit="run", disable=not progress or not todo,
                file=sys.stderr, dynamic_ncols=True)
     built: tuple[Any, Any] = (None, None)  # the model of the config being measured
@@ -571,6 +580,13 @@ def profile_layers(alpha: Any, resolution: Any, opts: BenchOptions | None = None
             h.remove()
     per_name = {e.key: e.cpu_time_total / runs / 1e3 for e in prof.key_averages()
                 if e.key in type_of or e.key == "costmodel_forward"}
+    return _type_shares(type_of, per_name, table)
+
+
+def _type_shares(type_of: Mapping[str, Any], per_name: Mapping[str, float],
+                 table: Any) -> list[dict[str, Any]]:
+    """Profiled time per layer type (``per_name``: ms per forward of each layer's range and of
+    the whole forward) beside the type's mult-adds, each as a share; ``other`` is the rest."""
     total_ms = per_name.get("costmodel_forward", 0.0)
     ma = {t: v["mult_adds"] for t, v in table.by_type().items()}
     total_ma = sum(ma.values())
