@@ -41,14 +41,14 @@ import numpy as np
 from costmodel.core.arch import ROUNDING_RULES, check_alpha, check_choice, check_resolution, get_description
 from costmodel.core.conventions import get_convention
 from costmodel.core.engine import BYTES_FP32, count_layer, traffic_bytes
-from costmodel.core.kinds import LayerType
+from costmodel.core.kinds import CONV_KINDS, Kind, LayerType
 from costmodel.core.sweep import resolve_arrays
 from costmodel.errors import CostModelError
 from costmodel.latency.model import baseline_k
 
 ALIGNS = (1, 4, 8, 16)  # input-channel multiple that puts a conv on the blocked path
 BLOCKS = (1, 8, 16)  # channel multiple the blocked path computes (pads) to
-SPLIT_KINDS = ("conv", "dw", "pw")  # kinds whose kernel path depends on channel alignment
+SPLIT_KINDS = CONV_KINDS  # kinds whose kernel path depends on channel alignment
 REORDER = ("reorder in bytes", "reorder out bytes", "reorders")
 TERMS = ("M", "B", "C", "N")  # mult-adds, bytes, channel x rows (one kernel row each), layers
 WITHIN = 0.10
@@ -136,7 +136,7 @@ def design(alphas: Any, resolutions: Any, roundings: Any, *, rule: Rule = Rule()
         layers = resolve_arrays(a[idx], r[idx], variant=variant, rounding=rounding,
                                 classes=classes + conv.extra_classes, desc=desc)
         x, cols, ch, ma = _design_one(layers, idx.size, rule, conv, batch)
-        scaled = np.asarray([lay.kind != "fc" for lay in layers])
+        scaled = np.asarray([lay.kind != Kind.FC for lay in layers])
         parts[rounding] = (idx, cols, x, np.vstack([ch, ma[None, :]]))
     cols = next(iter(parts.values()))[1]
     x = np.zeros((a.size, len(cols)))
@@ -165,7 +165,7 @@ def _design_one(layers: Sequence[Any], n: int, rule: Rule, conv: Any,
         rows = zeros + lay.out_channels * lay.out_size * batch
         nchw_in = np.zeros(n, dtype=bool)  # blocked, reading the plain layout directly
         if lay.kind in SPLIT_KINDS:
-            if lay.kind != "dw":  # a full conv with few input channels reads NCHW as it is
+            if lay.kind != Kind.DW:  # a full conv with few input channels reads NCHW as it is
                 nchw_in = (cin < max(rule.block, rule.align)) & (rule.align > 1)
             blocked = (cin % rule.align == 0) | nchw_in
             padded = (_padded_mult_adds(lay, conv, rule.block, nchw_in) * batch
