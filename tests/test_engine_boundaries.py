@@ -205,11 +205,19 @@ def test_layer_table_defaults_are_the_papers_network():
 
 
 def test_memory_terms():
-    from costmodel.core.engine import activation_bytes, live_elements, peak_activation_bytes, traffic_bytes
+    from costmodel.core.engine import (
+        activation_bytes,
+        input_bytes,
+        live_elements,
+        peak_activation_bytes,
+        traffic_bytes,
+    )
 
     pw = Layer(2, "conv_pw_1", "pw", 1, 1, 8, 16, 4, 4)
     # output 4*4*16 = 256 elements = 1,024 B; live input + output 128 + 256 = 384
     assert activation_bytes(pw) == 1024 and live_elements(pw) == 384
+    # input 4*4*8 = 128 elements = 512 B; batch 3: 1,536 B
+    assert input_bytes(pw) == 512 and input_bytes(pw, batch=3) == 1536
     # weights 8*16 = 128 plus the live pair once, fp32: (128 + 384) * 4 = 2,048; batch 3:
     # (128 + 3 * 384) * 4 = 5,120
     assert traffic_bytes(pw, 128) == 2048 and traffic_bytes(pw, 128, batch=3) == 5120

@@ -5,8 +5,8 @@ Counting functions are pure functions of a :class:`~costmodel.core.arch.Layer` a
 one config (Python ints) and a whole alpha x resolution grid (numpy arrays, see
 :mod:`costmodel.core.sweep`); the sweep, formula and latency model call :func:`count_layer`
 rather than counting themselves. Memory terms (activations, peak activation, bytes) are
-:func:`activation_bytes`, :func:`peak_activation_bytes` and :func:`traffic_bytes`, also fed ints
-or arrays.
+:func:`activation_bytes`, :func:`input_bytes`, :func:`peak_activation_bytes` and
+:func:`traffic_bytes`, also fed ints or arrays.
 
 Rows hold numbers and tuples: ``type`` is a :class:`~costmodel.core.kinds.LayerType`,
 ``in_shape``/``out_shape`` are ``(height, width, channels)``. Strings are made in
@@ -113,6 +113,11 @@ def count_layer(layer: Layer, convention: Convention) -> Count:
 def activation_bytes(layer: Layer) -> Any:
     """Bytes of a layer's output activations (one sample)."""
     return layer.out_elements * BYTES_FP32
+
+
+def input_bytes(layer: Layer, batch: int = 1) -> Any:
+    """Bytes of a layer's input activations (``batch`` samples)."""
+    return layer.in_elements * batch * BYTES_FP32
 
 
 def live_elements(layer: Layer) -> Any:

@@ -40,7 +40,7 @@ import numpy as np
 
 from costmodel.core.arch import ROUNDING_RULES, check_alpha, check_choice, check_resolution, get_description
 from costmodel.core.conventions import get_convention
-from costmodel.core.engine import BYTES_FP32, count_layer, traffic_bytes
+from costmodel.core.engine import count_layer, input_bytes, traffic_bytes
 from costmodel.core.kinds import CONV_KINDS, Kind, LayerType
 from costmodel.core.sweep import resolve_arrays
 from costmodel.errors import CostModelError
@@ -157,7 +157,7 @@ def _design_one(layers: Sequence[Any], n: int, rule: Rule, conv: Any,
     for lay in layers:
         c = count_layer(lay, conv)
         cin = zeros + lay.in_channels
-        in_bytes = zeros + lay.in_channels * lay.in_size * lay.in_size * batch * BYTES_FP32
+        in_bytes = zeros + input_bytes(lay, batch)
         traffic = traffic_bytes(lay, c.params, batch)
         total += c.mult_adds * batch
         channels.append(zeros + lay.out_channels)
