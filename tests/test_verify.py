@@ -26,6 +26,7 @@ from costmodel.core.engine import layer_table  # noqa: E402
 from costmodel.crosscheck import verify as V  # noqa: E402
 from costmodel.crosscheck.torch_model import CostModelNet, build_model  # noqa: E402
 from costmodel.errors import CostModelError  # noqa: E402
+from costmodel.io.grids import PAPER_CONFIGS  # noqa: E402
 from costmodel.report.formatting import shape_label  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -98,7 +99,7 @@ def grid(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, dict]:
     return rc, json.loads(out.read_text())
 
 
-@pytest.mark.parametrize("alpha,resolution", V.paper_grid())
+@pytest.mark.parametrize("alpha,resolution", list(PAPER_CONFIGS))
 def test_fvcore_agrees_per_layer_on_the_16_paper_configs(grid, alpha, resolution):
     _, obj = grid
     (v,) = [c for c in obj["configs"]
@@ -375,7 +376,7 @@ def test_cli_grid_runs_the_16_paper_configs(grid):
     rc, obj = grid
     assert rc == 0 and obj["agree"] is True and obj["mismatches"] == []
     got = [(c["config"]["alpha"], c["config"]["resolution"]) for c in obj["configs"]]
-    assert got == V.paper_grid()
+    assert got == list(PAPER_CONFIGS)
     assert len(got) == 16
 
 
@@ -387,7 +388,7 @@ def test_grid_plus_lists():
     pairs = configs_from_args(parse(["verify", "--grid", "--alphas", "0.6,1.0",
                                      "--resolutions", "100"]))
     assert len(pairs) == 5 * 5  # (4 paper + 0.6) alphas x (4 paper + 100) resolutions
-    assert set(V.paper_grid()) < set(pairs) and (0.6, 100) in pairs
+    assert set(PAPER_CONFIGS) < set(pairs) and (0.6, 100) in pairs
     assert configs_from_args(parse(["verify", "--alphas", "0.5,0.5", "--rho", "0.5"])) == [(0.5, 112)]
     assert configs_from_args(parse(["verify"])) == [(1.0, 224)]
 

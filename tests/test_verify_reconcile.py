@@ -30,6 +30,7 @@ from costmodel.core.kinds import CONV3X3, Kind  # noqa: E402
 from costmodel.crosscheck import verify as V  # noqa: E402
 from costmodel.crosscheck.torch_model import build_model  # noqa: E402
 from costmodel.errors import CostModelError  # noqa: E402
+from costmodel.io.grids import PAPER_CONFIGS  # noqa: E402
 
 TINY = {"name": "tiny", "layers": [{"type": "conv", "kernel": 3, "stride": 2, "out": 8},
                                    {"type": "separable", "stride": 1, "out": 16},
@@ -214,7 +215,9 @@ def test_counter_names_and_fvcore_spec():
 
 
 def test_paper_grid():
-    g = V.paper_grid()
+    # Table 7's alphas (1.0, 0.75, 0.5, 0.25) x Table 8's resolutions (224, 192, 160, 128),
+    # alpha-major: the order verify --grid and its reports list them in
+    g = list(PAPER_CONFIGS)
     assert len(g) == 16 and len(set(g)) == 16
     assert g[:5] == [(1.0, 224), (1.0, 192), (1.0, 160), (1.0, 128), (0.75, 224)]
     assert g[-1] == (0.25, 128)

@@ -65,9 +65,9 @@ def _unique(xs: Sequence[Any]) -> list[Any]:
 def configs_from_args(args: argparse.Namespace) -> list[tuple[float, int]]:
     """(alpha, resolution) pairs, validated: the grid's and/or the lists', alpha-major."""
     from costmodel.core.arch import check_alpha, check_resolution
-    from costmodel.io.grids import PAPER_ALPHAS, PAPER_RESOLUTIONS
+    from costmodel.io.grids import PAPER_CONFIGS
 
-    grid = [(a, r) for a in PAPER_ALPHAS for r in PAPER_RESOLUTIONS] if args.grid else []
+    grid = list(PAPER_CONFIGS) if args.grid else []
     return list(dict.fromkeys((check_alpha(a), check_resolution(r)) for a, r in _configs(args, grid)))
 
 

@@ -41,7 +41,6 @@ from costmodel.core.engine import Config, LayerTable, layer_table
 from costmodel.core.kinds import Kind, LayerType, shape_text
 from costmodel.crosscheck.torch_model import CostModelNet, build_model
 from costmodel.errors import CostModelError
-from costmodel.io.grids import PAPER_CONFIGS
 
 # A config is refused (one-line error) when building and counting it would need more than this.
 MAX_MODEL_BYTES = 2 * 2**30  # fp32 weights + the largest input/output activation pair
@@ -613,8 +612,3 @@ def _run_counters(names: Sequence[str], model: CostModelNet, x: torch.Tensor, ta
         if params is not None:
             checks.append(reconcile(cs, "params", params, table, version))
     return checks, skipped, errors
-
-
-def paper_grid() -> list[tuple[float, int]]:
-    """The 16 paper configurations, alpha-major: (1.0, 224), (1.0, 192), ..., (0.25, 128)."""
-    return list(PAPER_CONFIGS)
