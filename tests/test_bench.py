@@ -213,6 +213,49 @@ def test_failed_write_leaves_the_old_file(tmp_path: Path, monkeypatch: pytest.Mo
     assert [f.name for f in tmp_path.iterdir()] == ["x-cpu.csv"]  # no temp file left behind
 
 
+def test_lock_files_do_not_pile_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The write lock's file (in the temp folder) is removed by its holder when done, also when
+    # the write fails: runs no longer leave one costmodel-*.lock behind per data file.
+    import tempfile
+
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    p = tmp_path / "x-cpu.csv"
+    latency_data.append_row(p, {"alpha": 0.5, "resolution": 96})
+    latency_data.append_row(tmp_path / "y-cpu.csv", {"alpha": 0.5, "resolution": 96})
+    assert list(tmp.iterdir()) == []
+    monkeypatch.setattr(latency_data.os, "replace", lambda *_: (_ for _ in ()).throw(OSError("x")))
+    with pytest.raises(OSError):
+        latency_data.append_row(p, {"alpha": 0.75, "resolution": 96})
+    assert list(tmp.iterdir()) == []
+
+
+def test_concurrent_writers_lose_no_row(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # 4 writers x 15 rows into one file, each row a read-modify-write under the lock: a writer
+    # that waited on a lock file its holder then removed must lock afresh, or rows are lost.
+    import tempfile
+    import threading
+
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    p = tmp_path / "x-cpu.csv"
+
+    def write(w: int) -> None:
+        for i in range(15):
+            latency_data.append_row(p, {"alpha": w + 1, "resolution": i + 1})
+
+    threads = [threading.Thread(target=write, args=(w,)) for w in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    got = {(r["alpha"], r["resolution"]) for r in latency_data.read_rows(p)}
+    assert got == {(str(w + 1), str(i + 1)) for w in range(4) for i in range(15)}
+    assert list(tmp.iterdir()) == []
+
+
 @pytest.mark.slow
 def test_killed_grid_keeps_finished_rows_and_resumes(tmp_path: Path) -> None:
     csv_path = latency_data.latency_path("kill-test-cpu", tmp_path)

@@ -84,7 +84,7 @@ costmodel wrote it) or with a corrupt line raises CostModelError naming the file
 
 Writes are atomic: each new row rewrites the whole file to a temp file in the same folder, fsyncs
 it and ``os.replace``-s it over the old one, under an exclusive ``flock`` (lock file in the temp
-folder); a killed run leaves either the old or the new complete file, never a partial line.
+folder, removed when done); a killed run leaves either the old or the new complete file, never a partial line.
 """
 
 from __future__ import annotations
@@ -439,19 +439,38 @@ def read_rows(path: str | Path, *, required: Sequence[str] = ()) -> list[dict[st
 @contextmanager
 def _locked(path: Path) -> Iterator[None]:
     """Exclusive advisory lock so two bench processes never lose each other's rows. The lock file
-    lives in the temp folder (named by a hash of the data file's path), not beside the data."""
+    lives in the temp folder (named by a hash of the data file's path), not beside the data, and
+    is removed by its holder when done, so lock files do not pile up (one per data file ever
+    written). Safe against that removal: a process that waited on a lock file which its holder
+    then removed finds the path no longer names the file it locked, and starts again."""
     import hashlib
 
     digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:16]
     lock = Path(tempfile.gettempdir()) / f"costmodel-{digest}.lock"
-    with open(lock, "a+") as fh:
-        try:
-            import fcntl
-
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-        except ImportError:  # pragma: no cover - non-POSIX
-            pass
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - non-POSIX: no lock
         yield
+        return
+    while True:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            held, now = os.fstat(fd), os.stat(lock)
+            if (held.st_dev, held.st_ino) == (now.st_dev, now.st_ino):
+                break
+        except FileNotFoundError:
+            pass  # removed by the holder we waited on: start again
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)
+    try:
+        yield
+    finally:
+        with suppress(OSError):
+            os.unlink(lock)  # while still held: a waiter on this file then starts again
+        os.close(fd)
 
 
 def _write_atomic(path: Path, header: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> None:
