@@ -22,6 +22,7 @@ import json
 
 import pytest
 
+from costmodel.core.engine import layer_table
 from costmodel.errors import CostModelError
 from costmodel.search.recommend import check_budget, recommend
 
@@ -242,6 +243,10 @@ def test_alignment_of_the_best_config():
     alt = r["alignment"][0]
     assert (alt["alpha"], alt["resolution"], alt["rounding"]) == (0.3, 160, "divisible8")
     assert alt["mult_adds_m"] > alt["this_mult_adds_m"] > 0
+    # the mult-adds shown are `costmodel table`'s (the engine's: 1000 classes), not the sum of
+    # the published phone's model, whose TF-slim network has 1001 classes
+    assert alt["this_mult_adds_m"] == layer_table(0.3, 160).totals["mult_adds"] / 1e6
+    assert alt["mult_adds_m"] == layer_table(0.3, 160, rounding="divisible8").totals["mult_adds"] / 1e6
     assert any(n.startswith("0.3-160 (int) has channel counts that are not multiples of 8") for n in
                r["notes"])
     assert recommend(configs=[(0.3, 160)])["alignment"] == []
@@ -254,6 +259,65 @@ def test_alignment_uses_the_devices_own_model(device):
     r = recommend(device=device, configs=[(0.375, 160)], predicted_latency=True)
     assert r["alignment"] and r["best"]["latency_predicted"] is True and r["latency_predicted"] is True
     assert {a["this_ms"] for a in r["alignment"]} == {r["best"]["latency_ms"]}
+
+
+@pytest.mark.parametrize("device", ["pixel3_cpu4", "reference-xeon-2c/onnxruntime/1"])
+def test_predicted_configs_carry_the_tables_mult_adds(device, capsys):
+    # 0.3-160 divisible8: `costmodel table` counts 32,829,800 mult-adds with its 1000 classes.
+    # The published phones' model counts TF-slim's network, 1001 classes: its FC has 304 inputs
+    # (round 1024 * 0.3 = 307.2 to a multiple of 8), so its own sum is 304 more, 32,830,104.
+    # The row shows the engine's count on every device.
+    from costmodel.cli import main
+    from costmodel.latency import kernel
+    from costmodel.search.pareto import resolve_device
+
+    table = layer_table(0.3, 160, rounding="divisible8").totals["mult_adds"]
+    assert main(["latency", "predict", "--device", device, "--alpha", "0.3", "--resolution",
+                 "160", "--rounding", "divisible8", "--format", "json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)["predictions"]
+    assert row["mult_adds_m"] == table / 1e6
+    spec = resolve_device(device)
+    model = kernel.fit_device(spec.device_id, backend=spec.backend, threads=spec.threads,
+                              precision=spec.precision)
+    assert model.design([0.3], [160], "divisible8").mult_adds[0] - table == 304 * (model.classes - 1000)
+
+
+def _alternatives(device: str, alpha: float, resolution: int, rounding: str) -> list[dict]:
+    from costmodel.latency import kernel
+    from costmodel.latency.predict import aligned_alternatives
+    from costmodel.search.pareto import resolve_device
+
+    spec = resolve_device(device)
+    model = kernel.fit_device(spec.device_id, backend=spec.backend, threads=spec.threads,
+                              precision=spec.precision)
+    return aligned_alternatives(model, alpha, resolution, rounding)
+
+
+@pytest.mark.parametrize("rounding", ["int", "slim", "divisible8"])
+def test_an_aligned_config_has_no_alternatives(rounding):
+    # 0.75-224: channels 24, 48, 96, 192, 384, 768 under every rounding, all multiples of 8.
+    # The image's 3 input channels and the classifier's 1001 classes are not alpha's: they do
+    # not make the config unaligned, and 0.75-224 divisible8 is not its own alternative.
+    assert _alternatives("pixel3_cpu4", 0.75, 224, rounding) == []
+
+
+def test_an_alternative_is_never_the_config_itself():
+    # Every alpha 0.25..1.0 in steps of 1/40 under int and slim: each alternative has all its
+    # scaled channels multiples of 8 and differs from the config (another alpha or rounding,
+    # and other channel counts).
+    def channels(a, rd):  # every layer's but the classifier's
+        return [r["out_channels"] for r in layer_table(a, 160, rounding=rd).rows[:-1]]
+
+    seen = 0
+    for rounding in ("int", "slim"):
+        for k in range(10, 41):
+            alpha = k / 40
+            for alt in _alternatives("pixel3_cpu4", alpha, 160, rounding):
+                seen += 1
+                assert (alt["alpha"], alt["rounding"]) != (alpha, rounding)
+                assert channels(alt["alpha"], alt["rounding"]) != channels(alpha, rounding)
+                assert all(c % 8 == 0 for c in channels(alt["alpha"], alt["rounding"]))
+    assert seen > 20
 
 
 def test_two_budgets_binding_reason_in_full():

@@ -71,10 +71,22 @@ def predict(device_id: str, alphas: Sequence[Any], resolutions: Sequence[Any], *
         m = known.get((round(float(aa[i]), 6), int(rr[i]), rounding))
         b = float(bound[i]) if bound[i] == bound[i] else None
         rows.append({"alpha": float(aa[i]), "resolution": int(rr[i]), "rounding": rounding,
-                     "mult_adds_m": float(d.mult_adds[i]) / 1e6, "predicted_ms": float(pred[i]),
+                     "mult_adds_m": mult_adds_m(aa[i], rr[i], rounding, variant),
+                     "predicted_ms": float(pred[i]),
                      "baseline_ms": float(base[i]), "measured_ms": m, "roofline_ms": b,
                      "vs_roofline": (m / b) if m and b else None, "stat": model.stat})
     return Prediction(model, rows, limits, reasons)
+
+
+def mult_adds_m(alpha: Any, resolution: Any, rounding: str, variant: str) -> float:
+    """Mult-adds (millions) of a config as the engine counts them for `costmodel table` (paper
+    convention, 1000 classes, one image). Not the kernel model's design sum, which counts the
+    network its device was measured with (1001 classes for TF-slim's published figures) times
+    the batch: that sum serves only its ``k * mult-adds`` baseline."""
+    from costmodel.core.engine import layer_table
+
+    t = layer_table(float(alpha), int(resolution), variant=variant, rounding=rounding)
+    return float(t.totals["mult_adds"]) / 1e6
 
 
 ALIGNED = 8  # a channel count that is a multiple of this runs the fast kernels everywhere
@@ -85,8 +97,11 @@ def aligned_alternatives(model: kernel.KernelModel, alpha: float, resolution: in
     """For a config with a channel count that is not a multiple of 8: the same alpha under
     ``divisible8`` rounding and the nearest alpha (1/256 steps, within ``span``) whose channels
     are all multiples of 8 under this rounding, each with its predicted latency, mult-adds and
-    whether it is faster. [] when the config's channels are aligned already, or when the model
-    cannot predict it (outside its calibrated range)."""
+    whether it is faster. Only the channel counts alpha scales count (not the image's 3 input
+    channels, nor the classifier's classes), and an alternative is never this config itself
+    (nor another name of the same network: the same channels at this resolution). [] when the
+    config's channels are aligned already, or when the model cannot predict it (outside its
+    calibrated range)."""
     here = model.design([alpha], [resolution], [rounding])
     if (here.scaled_channels() % ALIGNED == 0).all() or any(model.outside(here, [alpha],
                                                                           [resolution])):
@@ -106,12 +121,14 @@ def aligned_alternatives(model: kernel.KernelModel, alpha: float, resolution: in
         return []
     a = [c[0] for c in cands]
     d = model.design(a, [resolution] * len(a), [c[1] for c in cands])
-    keep = [w is None for w in model.outside(d, a, [resolution] * len(a))]
+    same = (d.channels == here.channels).all(axis=0)  # this config's own network
+    keep = [w is None and not same[i] for i, w in enumerate(model.outside(d, a, [resolution] * len(a)))]
     pred, this = model.predict_design(d), float(model.predict_design(here)[0])
+    this_ma = mult_adds_m(alpha, resolution, rounding, model.variant)
     return [{"alpha": a[i], "resolution": int(resolution), "rounding": cands[i][1],
-             "predicted_ms": float(pred[i]), "mult_adds_m": float(d.mult_adds[i]) / 1e6,
-             "faster": bool(pred[i] < this), "this_ms": this,
-             "this_mult_adds_m": float(here.mult_adds[0]) / 1e6}
+             "predicted_ms": float(pred[i]),
+             "mult_adds_m": mult_adds_m(a[i], resolution, cands[i][1], model.variant),
+             "faster": bool(pred[i] < this), "this_ms": this, "this_mult_adds_m": this_ma}
             for i in range(len(cands)) if keep[i]]
 
 
