@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from costmodel.core.engine import layer_table
+from costmodel.core.kinds import AVG_POOL, CONV1X1, CONV3X3, DW3X3, FULLY_CONNECTED
 from costmodel.errors import CostModelError
 from costmodel.io import latency_data
 from costmodel.io.grids import PAPER_CONFIGS
@@ -21,11 +22,11 @@ GRID = [(a, r) for a in (0.25, 0.375, 0.5, 0.625, 0.75, 0.875, 1.0) for r in ran
 
 # A made-up device: seconds per mult-add, per byte and per layer, for each type.
 TRUE_COEF = {
-    "Conv 3x3": {"a": 1 / 20e9, "b": 1 / 8e9, "c": 4e-6},
-    "Conv DW 3x3": {"a": 1 / 4e9, "b": 1 / 6e9, "c": 3e-6},
-    "Conv 1x1": {"a": 1 / 60e9, "b": 1 / 10e9, "c": 2e-6},
-    "Avg Pool": {"a": 0.0, "b": 1 / 5e9, "c": 5e-6},
-    "FC": {"a": 1 / 10e9, "b": 1 / 12e9, "c": 6e-6},
+    CONV3X3: {"a": 1 / 20e9, "b": 1 / 8e9, "c": 4e-6},
+    DW3X3: {"a": 1 / 4e9, "b": 1 / 6e9, "c": 3e-6},
+    CONV1X1: {"a": 1 / 60e9, "b": 1 / 10e9, "c": 2e-6},
+    AVG_POOL: {"a": 0.0, "b": 1 / 5e9, "c": 5e-6},
+    FULLY_CONNECTED: {"a": 1 / 10e9, "b": 1 / 12e9, "c": 6e-6},
 }
 
 
@@ -42,7 +43,7 @@ def test_features_come_from_the_engine() -> None:
     for j, (a, r) in enumerate([(0.5, 160), (1.0, 224)]):
         rows = layer_table(a, r).rows
         assert f.names == [row["name"] for row in rows]
-        assert [str(t) for t in f.types] == [str(row["type"]) for row in rows]
+        assert f.types == [row["type"] for row in rows]  # LayerType values, not names
         assert list(f.mult_adds[:, j]) == [row["mult_adds"] for row in rows]
     # conv1 at 1.0-224: weights 3*3*3*32 = 864, input 224*224*3 = 150528, output 112*112*32
     # = 401408 values, 4 bytes each: (864 + 150528 + 401408) * 4 = 2211200 bytes
@@ -83,7 +84,19 @@ def test_fit_recovers_a_known_model_on_held_out_configs(form: str) -> None:
     assert np.abs(pred / y[test] - 1).max() < tol
     # The compute rate of 1x1 convs, the dominant term, is identified: 60 GMAC/s.
     rates = {r["type"]: r for r in model.rates()}
-    assert rates["Conv 1x1"]["gmacs"] == pytest.approx(60.0, rel=1e-2)
+    assert rates[CONV1X1]["gmacs"] == pytest.approx(60.0, rel=1e-2)
+
+
+def test_a_type_not_fitted_is_refused_by_its_name() -> None:
+    # coefficients are keyed by LayerType; the error names types as Table 2 does
+    f = _features(GRID[:6])
+    model = lm.fit(f, lm._predict("sum", TRUE_COEF, f) * 1e3, form="sum")
+    assert list(model.coef) == [CONV3X3, DW3X3, CONV1X1, AVG_POOL, FULLY_CONNECTED]
+    del model.coef[CONV3X3]
+    with pytest.raises(CostModelError) as e:
+        model.predict_features(f)
+    assert str(e.value) == ("layer type 'Conv 3x3' was not in the fitted data; allowed types: "
+                            "Conv DW 3x3, Conv 1x1, Avg Pool, FC")
 
 
 def test_roofline_form_beats_the_sum_form_on_roofline_data() -> None:

@@ -61,7 +61,7 @@ from costmodel.core.arch import (
 )
 from costmodel.core.conventions import get_convention
 from costmodel.core.engine import count_layer, traffic_bytes
-from costmodel.core.kinds import MOBILENET_TYPES, type_name
+from costmodel.core.kinds import MOBILENET_TYPES, LayerType, type_name
 from costmodel.core.sweep import resolve_arrays
 from costmodel.errors import CostModelError
 from costmodel.io.files import files_stamp
@@ -86,7 +86,7 @@ class LayerFeatures:
     """Per-layer terms of N configs: arrays of shape (L, N); ``types`` has L entries."""
 
     names: list[str]
-    types: list[str]
+    types: list[LayerType]
     mult_adds: np.ndarray
     bytes: np.ndarray
     alphas: np.ndarray
@@ -138,7 +138,7 @@ def layer_features(alphas: Sequence[Any] | np.ndarray, resolutions: Sequence[Any
         ma.append(zeros + compute * batch)
         exact.append(zeros + c.mult_adds * batch)
         by.append(zeros + traffic_bytes(layer, c.params, batch))
-    return LayerFeatures([lay.name for lay in layers], [type_name(lay.type) for lay in layers],
+    return LayerFeatures([lay.name for lay in layers], [lay.type for lay in layers],
                          np.vstack(ma), np.vstack(by), a, r,
                          np.vstack(exact) if pad > 1 else None)
 
@@ -148,11 +148,12 @@ def layer_features(alphas: Sequence[Any] | np.ndarray, resolutions: Sequence[Any
 # ------------------------------------------------------------------------------------------
 @dataclass
 class LatencyModel:
-    """Fitted coefficients per layer type, in seconds: ``a`` per mult-add, ``b`` per byte,
-    ``c`` per layer. ``predict*`` return milliseconds."""
+    """Fitted coefficients per layer type (keyed by :class:`~costmodel.core.kinds.LayerType`), in
+    seconds: ``a`` per mult-add, ``b`` per byte, ``c`` per layer. ``predict*`` return
+    milliseconds."""
 
     form: str
-    coef: dict[str, dict[str, float]]
+    coef: dict[LayerType, dict[str, float]]
     variant: str = "mobilenet_v1"
     rounding: str = "int"
     classes: int = 1000
@@ -193,17 +194,17 @@ class LatencyModel:
         return out
 
 
-def _type_masks(f: LayerFeatures, types: Sequence[str]) -> dict[str, np.ndarray]:
-    tarr = np.asarray(f.types)
-    return {t: tarr == t for t in types}
+def _type_masks(f: LayerFeatures, types: Sequence[LayerType]) -> dict[LayerType, np.ndarray]:
+    return {t: np.asarray([x == t for x in f.types], dtype=bool) for t in types}
 
 
-def _predict(form: str, coef: Mapping[str, Mapping[str, float]], f: LayerFeatures) -> np.ndarray:
+def _predict(form: str, coef: Mapping[LayerType, Mapping[str, float]],
+             f: LayerFeatures) -> np.ndarray:
     """Seconds per config: one broadcast over the (L, N) layer arrays."""
-    missing = sorted(set(f.types) - set(coef))
+    missing = sorted(map(type_name, set(f.types) - set(coef)))
     if missing:
         raise CostModelError(f"layer type {missing[0]!r} was not in the fitted data; allowed "
-                             f"types: {', '.join(coef)}")
+                             f"types: {', '.join(map(type_name, coef))}")
     a = np.asarray([coef[t]["a"] for t in f.types])[:, None]
     b = np.asarray([coef[t]["b"] for t in f.types])[:, None]
     c = np.asarray([coef[t]["c"] for t in f.types])[:, None]
@@ -212,7 +213,7 @@ def _predict(form: str, coef: Mapping[str, Mapping[str, float]], f: LayerFeature
     return (per_layer + c).sum(axis=0)
 
 
-def _design(f: LayerFeatures, types: Sequence[str]) -> np.ndarray:
+def _design(f: LayerFeatures, types: Sequence[LayerType]) -> np.ndarray:
     """Columns [M_t, B_t, N_t] per type for the linear (sum) form: shape (N, 3 * len(types))."""
     masks = _type_masks(f, types)
     cols = []
@@ -223,7 +224,7 @@ def _design(f: LayerFeatures, types: Sequence[str]) -> np.ndarray:
     return np.column_stack(cols)
 
 
-def _unpack(theta: np.ndarray, types: Sequence[str]) -> dict[str, dict[str, float]]:
+def _unpack(theta: np.ndarray, types: Sequence[LayerType]) -> dict[LayerType, dict[str, float]]:
     return {t: {"a": float(theta[3 * i]), "b": float(theta[3 * i + 1]),
                 "c": float(theta[3 * i + 2])} for i, t in enumerate(types)}
 
@@ -231,7 +232,7 @@ def _unpack(theta: np.ndarray, types: Sequence[str]) -> dict[str, dict[str, floa
 def fit(f: LayerFeatures, measured_ms: Sequence[float] | np.ndarray, *, form: str = "roofline",
         variant: str = "mobilenet_v1", rounding: str = "int", classes: int = 1000,
         spec: Any = None, batch: int = 1, pad: int = 1,
-        start: Mapping[str, Mapping[str, float]] | None = None) -> LatencyModel:
+        start: Mapping[LayerType, Mapping[str, float]] | None = None) -> LatencyModel:
     """Fit the per-type coefficients to measured milliseconds (minimizing relative error).
 
     ``start`` (roofline form): coefficients of an earlier fit on nearly the same data (e.g. the
@@ -247,8 +248,9 @@ def fit(f: LayerFeatures, measured_ms: Sequence[float] | np.ndarray, *, form: st
                              f"{y.size}; allowed: >= 2 measured configs")
     if not np.all(np.isfinite(y)) or (y <= 0).any():
         raise CostModelError("measured latency must be finite and > 0; allowed: positive times")
-    paper = [type_name(t) for t in MOBILENET_TYPES]  # coefficients keyed by the type's name
-    types = [t for t in paper if t in f.types] + sorted(set(f.types) - set(paper))
+    # MobileNet's types in network order, then any other type by its name
+    types = ([t for t in MOBILENET_TYPES if t in f.types]
+             + sorted(set(f.types) - set(MOBILENET_TYPES), key=type_name))
     x = _design(f, types)
     scale = x.max(axis=0)
     scale[scale == 0] = 1.0
@@ -284,7 +286,8 @@ def _to_z(th: np.ndarray, ref: np.ndarray) -> np.ndarray:
     return z
 
 
-def _start_points(types: Sequence[str], start: Mapping[str, Mapping[str, float]] | None,
+def _start_points(types: Sequence[LayerType],
+                  start: Mapping[LayerType, Mapping[str, float]] | None,
                   init: np.ndarray, ref: np.ndarray, lo: np.ndarray,
                   hi: np.ndarray) -> list[np.ndarray]:
     """The solver's start points: ``start``'s coefficients when it has every type; else the
@@ -302,9 +305,10 @@ def _start_points(types: Sequence[str], start: Mapping[str, Mapping[str, float]]
     return starts
 
 
-def _fit_roofline(f: LayerFeatures, types: Sequence[str], x: np.ndarray, theta: np.ndarray,
-                  y: np.ndarray, w: np.ndarray,
-                  start: Mapping[str, Mapping[str, float]] | None) -> dict[str, dict[str, float]]:
+def _fit_roofline(f: LayerFeatures, types: Sequence[LayerType], x: np.ndarray,
+                  theta: np.ndarray, y: np.ndarray, w: np.ndarray,
+                  start: Mapping[LayerType, Mapping[str, float]] | None,
+                  ) -> dict[LayerType, dict[str, float]]:
     """The roofline form by ``scipy.optimize.least_squares`` on log rates (fixed costs linear,
     >= 0), with the exact Jacobian: d pred / d log a_t is the sum of a_t * M_l over the layers of
     type t that are compute-bound (likewise for b_t, memory-bound), d pred / d c_t the layer
