@@ -29,7 +29,7 @@ DEV = "synthetic-cpu"
 TRUE_RULE = kernel.Rule(4, 16)
 
 
-def _truth(rule: kernel.Rule = TRUE_RULE) -> tuple[list[str], np.ndarray]:
+def _truth(rule: kernel.Rule = TRUE_RULE) -> tuple[list[kernel.Col], np.ndarray]:
     """Known per-path costs (ms per unit): a plain-path depthwise conv 4x slower per mult-add
     than a blocked one, a plain 1x1 conv 1.5x slower, layout conversions at 2 GB/s."""
     cols = kernel.design([1.0], [224], ["int"], rule=rule).columns
@@ -41,7 +41,7 @@ def _truth(rule: kernel.Rule = TRUE_RULE) -> tuple[list[str], np.ndarray]:
            "Conv DW 3x3|plain|N": 0.003, "FC|all|M": 1 / 20e6, "Avg Pool|all|B": 1 / 4e6,
            "reorder in bytes": 1 / 2e6, "reorder out bytes": 1 / 2e6}
     for c, v in per.items():
-        theta[cols.index(c)] = v
+        theta[cols.index(kernel.parse_column(c))] = v
     return cols, theta
 
 
@@ -62,14 +62,14 @@ def _true_ms(a: Any, r: Any, rd: Any) -> np.ndarray:
 def test_design_mult_adds_and_paths_closed_form() -> None:
     # Block 1: the M columns of all groups sum to the engine's mult-adds (paper convention).
     d = kernel.design([0.9], [200], ["int"], rule=kernel.Rule(4, 1))
-    total = sum(d.x[0, i] for i, c in enumerate(d.columns) if c.endswith("|M"))
+    total = sum(d.x[0, i] for i, c in enumerate(d.columns) if c.term == "M")
     assert total == pytest.approx(layer_table(0.9, 200, rounding="int").totals["mult_adds"])
     # 0.9-200 under int rounding: channels 28, 57, 115, 230, 460, 921 (see layer_table). Input
     # channels 28 and 460 are multiples of 4 -> blocked, 57/115/230/921 are not -> plain:
     # conv1 B, dw1 B, pw1 B | dw2..pw6 p | dw7..pw12 B | dw13, pw13 p. Conversions: out of
     # blocked before dw2 and before dw13, into blocked before dw7: 3 (1 in, 2 out) -- the 3
     # Reorder nodes onnxruntime's session profile shows for this config (README).
-    col = {c: d.x[0, i] for i, c in enumerate(d.columns)}
+    col = {kernel.column_name(c): d.x[0, i] for i, c in enumerate(d.columns)}
     assert col["reorders"] == 3
     assert col["reorder in bytes"] == 460 * 13 * 13 * 4  # dw7's input, 13x13x460 fp32
     assert col["reorder out bytes"] == (57 * 100 * 100 + 921 * 7 * 7) * 4
@@ -78,15 +78,41 @@ def test_design_mult_adds_and_paths_closed_form() -> None:
     # divisible8: every channel count is a multiple of 8 -> all blocked, one conversion out of
     # blocked before the pooling layer.
     d8 = kernel.design([0.9], [200], ["divisible8"], rule=kernel.Rule(4, 1))
-    c8 = {c: d8.x[0, i] for i, c in enumerate(d8.columns)}
+    c8 = {kernel.column_name(c): d8.x[0, i] for i, c in enumerate(d8.columns)}
     assert c8["Conv DW 3x3|plain|N"] == 0 and c8["reorders"] == 1
+
+
+def test_columns_are_typed_and_named_only_in_the_stored_model() -> None:
+    # MobileNet at rule (4, 1): conv1, dw and pw convs split into blocked/plain, pool and FC one
+    # path each: (3 * 2 + 2) groups x 4 terms + 3 layout-conversion columns = 35, keyed by
+    # LayerType; the stored JSON names them as Table 2 does.
+    from costmodel.core.kinds import AVG_POOL, CONV3X3, DW3X3
+
+    d = kernel.design([1.0], [224], ["int"], rule=kernel.Rule(4, 1))
+    assert len(d.columns) == 35
+    assert d.columns[:5] == [kernel.Col(CONV3X3, "blocked", t) for t in kernel.TERMS] + [
+        kernel.Col(CONV3X3, "plain", "M")]
+    assert kernel.Col(DW3X3, "plain", "N") in d.columns and kernel.Col(AVG_POOL, "all", "B") in d.columns
+    assert d.columns[-3:] == [kernel.Col(None, "", r) for r in kernel.REORDER]
+    names = [kernel.column_name(c) for c in d.columns]
+    assert names[:2] == ["Conv 3x3|blocked|M", "Conv 3x3|blocked|B"] and names[-1] == "reorders"
+    assert "Conv DW 3x3|plain|N" in names and "Avg Pool|all|B" in names
+    model = kernel.KernelModel(kernel.Rule(4, 1), d.columns, np.arange(35.0),
+                               untrained=[kernel.Col(DW3X3, "plain", "M")])
+    stored = json.loads(json.dumps(model.to_json()))
+    assert stored["columns"] == names and stored["untrained"] == ["Conv DW 3x3|plain|M"]
+    back = kernel.KernelModel.from_json(stored)
+    assert back.columns == d.columns and back.untrained == model.untrained
+    for bad in ("Conv DW 3x3|sideways|M", "Conv 3x3|blocked", "Pool|all|M"):
+        with pytest.raises(ValueError):
+            kernel.parse_column(bad)
 
 
 def test_block_padding_counts_padded_channels() -> None:
     # alpha 0.375, int: conv1 has 12 output channels; padded to 16 its mult-adds are
     # 3*3*3*16 * 112^2 (vs 3*3*3*12 * 112^2).
     d = kernel.design([0.375], [224], ["int"], rule=kernel.Rule(4, 16))
-    col = {c: d.x[0, i] for i, c in enumerate(d.columns)}
+    col = {kernel.column_name(c): d.x[0, i] for i, c in enumerate(d.columns)}
     assert col["Conv 3x3|blocked|M"] == 27 * 16 * 112 * 112
 
 

@@ -34,14 +34,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from costmodel.core.arch import ROUNDING_RULES, check_alpha, check_choice, check_resolution, get_description
 from costmodel.core.conventions import get_convention
 from costmodel.core.engine import count_layer, input_bytes, traffic_bytes
-from costmodel.core.kinds import CONV_KINDS, Kind, LayerType
+from costmodel.core.kinds import CONV_KINDS, Kind, LayerType, parse_type_name, type_name
 from costmodel.core.sweep import resolve_arrays
 from costmodel.errors import CostModelError
 from costmodel.latency.model import baseline_k
@@ -51,6 +51,37 @@ BLOCKS = (1, 8, 16)  # channel multiple the blocked path computes (pads) to
 SPLIT_KINDS = CONV_KINDS  # kinds whose kernel path depends on channel alignment
 REORDER = ("reorder in bytes", "reorder out bytes", "reorders")
 TERMS = ("M", "B", "C", "N")  # mult-adds, bytes, channel x rows (one kernel row each), layers
+PATHS = ("blocked", "plain", "all")  # kernel paths: split kinds take one of the first two
+
+
+class Col(NamedTuple):
+    """A column of the design: one term of a (layer type, kernel path) group, or a layout
+    conversion (``type`` None, ``term`` one of :data:`REORDER`). Text only in files and
+    messages: :func:`column_name` / :func:`parse_column`, as ``Conv DW 3x3|blocked|M``."""
+
+    type: LayerType | None
+    path: str
+    term: str
+
+    @property
+    def group(self) -> str:
+        """The group's name: ``Conv DW 3x3|blocked``, or the layout conversion's."""
+        return self.term if self.type is None else f"{type_name(self.type)}|{self.path}"
+
+
+def column_name(c: Col) -> str:
+    """A column as stored in a fitted model's JSON: ``Conv DW 3x3|blocked|M``, ``reorders``."""
+    return c.term if c.type is None else f"{c.group}|{c.term}"
+
+
+def parse_column(name: str) -> Col:
+    """Read :func:`column_name`'s text back (ValueError or CostModelError if it is not one)."""
+    if name in REORDER:
+        return Col(None, "", name)
+    t, path, term = str(name).split("|")
+    if path not in PATHS or term not in TERMS:
+        raise ValueError(f"column {name!r} is not a column of the latency model")
+    return Col(parse_type_name(t), path, term)
 WITHIN = 0.10
 FOLDS = 5
 ALIGNMENT_CLASSES = (1, 2, 4, 8, 16)  # gcd(channels, 16): how a channel count is aligned
@@ -97,7 +128,7 @@ class Design:
     (L, N), which bounds the calibrated range."""
 
     x: np.ndarray
-    columns: list[str]
+    columns: list[Col]
     channels: np.ndarray
     mult_adds: np.ndarray  # (N,) exact total mult-adds (for the k * mult-adds baseline)
     scaled: np.ndarray | None = None  # (L,) True where a layer's channels follow alpha (not FC)
@@ -107,14 +138,14 @@ class Design:
         return self.channels if self.scaled is None else self.channels[self.scaled]
 
 
-def _columns(types: Sequence[LayerType], kinds: Sequence[str]) -> list[str]:
-    groups: list[str] = []
+def _columns(types: Sequence[LayerType], kinds: Sequence[str]) -> list[Col]:
+    groups: list[tuple[LayerType, str]] = []
     for t, k in zip(types, kinds, strict=True):
-        for path in (("blocked", "plain") if k in SPLIT_KINDS else ("all",)):
-            g = f"{t}|{path}"
-            if g not in groups:
-                groups.append(g)
-    return [f"{g}|{term}" for g in groups for term in TERMS] + list(REORDER)
+        for path in (PATHS[:2] if k in SPLIT_KINDS else PATHS[2:]):
+            if (t, path) not in groups:
+                groups.append((t, path))
+    return ([Col(t, path, term) for t, path in groups for term in TERMS]
+            + [Col(None, "", r) for r in REORDER])
 
 
 def design(alphas: Any, resolutions: Any, roundings: Any, *, rule: Rule = Rule(),
@@ -129,7 +160,7 @@ def design(alphas: Any, resolutions: Any, roundings: Any, *, rule: Rule = Rule()
     rd = _check_roundings(roundings, a.size)
     conv = get_convention("paper")
     desc = get_description(spec)
-    parts: dict[str, tuple[np.ndarray, list[str], np.ndarray, np.ndarray]] = {}
+    parts: dict[str, tuple[np.ndarray, list[Col], np.ndarray, np.ndarray]] = {}
     scaled = None
     for rounding in dict.fromkeys(rd.tolist()):
         idx = np.flatnonzero(rd == rounding)
@@ -147,7 +178,7 @@ def design(alphas: Any, resolutions: Any, roundings: Any, *, rule: Rule = Rule()
 
 
 def _design_one(layers: Sequence[Any], n: int, rule: Rule, conv: Any,
-                batch: int) -> tuple[np.ndarray, list[str], np.ndarray, np.ndarray]:
+                batch: int) -> tuple[np.ndarray, list[Col], np.ndarray, np.ndarray]:
     cols = _columns([lay.type for lay in layers], [lay.kind for lay in layers])
     pos = {c: i for i, c in enumerate(cols)}
     x = np.zeros((n, len(cols)))
@@ -161,7 +192,7 @@ def _design_one(layers: Sequence[Any], n: int, rule: Rule, conv: Any,
         traffic = traffic_bytes(lay, c.params, batch)
         total += c.mult_adds * batch
         channels.append(zeros + lay.out_channels)
-        t = lay.type  # its name in a column: "Conv DW 3x3|blocked|M"
+        t = lay.type
         rows = zeros + lay.out_channels * lay.out_size * batch
         nchw_in = np.zeros(n, dtype=bool)  # blocked, reading the plain layout directly
         if lay.kind in SPLIT_KINDS:
@@ -172,21 +203,21 @@ def _design_one(layers: Sequence[Any], n: int, rule: Rule, conv: Any,
                       if rule.block > 1 else None)
             for path, mask in (("blocked", blocked), ("plain", ~blocked)):
                 m = c.mult_adds * batch if path == "plain" or padded is None else padded
-                x[:, pos[f"{t}|{path}|M"]] += np.where(mask, m, 0.0)
-                x[:, pos[f"{t}|{path}|B"]] += np.where(mask, traffic, 0.0)
-                x[:, pos[f"{t}|{path}|C"]] += np.where(mask, rows, 0.0)
-                x[:, pos[f"{t}|{path}|N"]] += mask
+                x[:, pos[Col(t, path, "M")]] += np.where(mask, m, 0.0)
+                x[:, pos[Col(t, path, "B")]] += np.where(mask, traffic, 0.0)
+                x[:, pos[Col(t, path, "C")]] += np.where(mask, rows, 0.0)
+                x[:, pos[Col(t, path, "N")]] += mask
         else:
             blocked = np.zeros(n, dtype=bool)
-            x[:, pos[f"{t}|all|M"]] += c.mult_adds * batch
-            x[:, pos[f"{t}|all|B"]] += traffic
-            x[:, pos[f"{t}|all|C"]] += rows
-            x[:, pos[f"{t}|all|N"]] += 1
+            x[:, pos[Col(t, "all", "M")]] += c.mult_adds * batch
+            x[:, pos[Col(t, "all", "B")]] += traffic
+            x[:, pos[Col(t, "all", "C")]] += rows
+            x[:, pos[Col(t, "all", "N")]] += 1
         if prev_blocked is not None:
             into, out_of = blocked & ~prev_blocked & ~nchw_in, prev_blocked & ~blocked
-            x[:, pos[REORDER[0]]] += np.where(into, in_bytes, 0.0)
-            x[:, pos[REORDER[1]]] += np.where(out_of, in_bytes, 0.0)
-            x[:, pos[REORDER[2]]] += into | out_of
+            x[:, pos[Col(None, "", REORDER[0])]] += np.where(into, in_bytes, 0.0)
+            x[:, pos[Col(None, "", REORDER[1])]] += np.where(out_of, in_bytes, 0.0)
+            x[:, pos[Col(None, "", REORDER[2])]] += into | out_of
         prev_blocked = blocked
     return x, cols, np.vstack(channels), total
 
@@ -284,7 +315,7 @@ class KernelModel:
     the rule, and the calibrated range it may predict without extrapolating."""
 
     rule: Rule
-    columns: list[str]
+    columns: list[Col]
     theta: np.ndarray
     stat: str = DEFAULT_STAT
     variant: str = "mobilenet_v1"
@@ -294,7 +325,7 @@ class KernelModel:
     resolution_range: tuple[int, int] = (1, 10**9)
     channel_lo: list[int] = field(default_factory=list)  # per layer, over the training configs
     channel_hi: list[int] = field(default_factory=list)
-    untrained: list[str] = field(default_factory=list)  # columns no training config used
+    untrained: list[Col] = field(default_factory=list)  # columns no training config used
     alignments: list[int] = field(default_factory=lambda: list(ALIGNMENT_CLASSES))
     meta: dict[str, Any] = field(default_factory=dict)
 
@@ -343,28 +374,31 @@ class KernelModel:
             elif new_path[i]:
                 col = self.untrained[int(np.flatnonzero(d.x[i, pos] != 0)[0])]
                 out.append(f"alpha {a[i]:g} puts a layer on a kernel path no calibrated config "
-                           f"used ({col.rsplit('|', 1)[0]})")
+                           f"used ({col.group})")
             else:
                 out.append(None)
         return out
 
     def to_json(self) -> dict[str, Any]:
-        return {"rule": [self.rule.align, self.rule.block], "columns": self.columns,
+        return {"rule": [self.rule.align, self.rule.block],
+                "columns": [column_name(c) for c in self.columns],
                 "theta": [float(v) for v in self.theta], "stat": self.stat,
                 "variant": self.variant, "classes": self.classes, "batch": self.batch,
                 "alpha_range": list(self.alpha_range),
                 "resolution_range": list(self.resolution_range),
                 "channel_lo": self.channel_lo, "channel_hi": self.channel_hi,
-                "untrained": self.untrained, "alignments": self.alignments, "meta": self.meta}
+                "untrained": [column_name(c) for c in self.untrained],
+                "alignments": self.alignments, "meta": self.meta}
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> KernelModel:
-        return cls(Rule(*d["rule"]), list(d["columns"]), np.asarray(d["theta"], dtype=float),
+        return cls(Rule(*d["rule"]), [parse_column(c) for c in d["columns"]],
+                   np.asarray(d["theta"], dtype=float),
                    d["stat"], d["variant"], int(d["classes"]), int(d["batch"]),
                    (float(d["alpha_range"][0]), float(d["alpha_range"][1])),
                    (int(d["resolution_range"][0]), int(d["resolution_range"][1])),
                    [int(v) for v in d["channel_lo"]], [int(v) for v in d["channel_hi"]],
-                   [str(v) for v in d["untrained"]], [int(v) for v in d["alignments"]],
+                   [parse_column(c) for c in d["untrained"]], [int(v) for v in d["alignments"]],
                    dict(d.get("meta", {})))
 
     def terms(self) -> list[dict[str, Any]]:
@@ -372,11 +406,11 @@ class KernelModel:
         effective GMAC/s and GB/s (None: the term is zero), us per channel row, fixed us."""
         out: dict[str, dict[str, Any]] = {}
         for c, v in zip(self.columns, self.theta, strict=True):
-            group, _, term = c.rpartition("|")
-            if not group:  # a layout conversion column: bytes into / out of blocked, or a count
+            group, term = c.group, c.term
+            if c.type is None:  # a layout conversion column: bytes into / out of blocked, or a count
                 group, term = {REORDER[0]: ("layout conversion into blocked", "B"),
                                REORDER[1]: ("layout conversion out of blocked", "B")}.get(
-                                   c, ("layout conversions", "N"))
+                                   c.term, ("layout conversions", "N"))
             row = out.setdefault(group, {"group": group, "gmacs": None, "gbs": None,
                                          "row_us": None, "fixed_us": None})
             if term in ("M", "B"):
