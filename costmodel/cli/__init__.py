@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "costmodel.cli.formula",
     "costmodel.cli.sweep",
     "costmodel.cli.bench",
+    "costmodel.cli.export",
     "costmodel.cli.latency",
     "costmodel.cli.verify",
     "costmodel.cli.pareto",

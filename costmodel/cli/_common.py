@@ -248,8 +248,13 @@ def emit(text: str, args: argparse.Namespace) -> None:
     if not out:
         sys.stdout.write(text)
         return
+    write_text_atomic(output_path(out), text)
+
+
+def output_path(out: Any) -> Path:
+    """``-o FILE`` as a Path; CostModelError unless its folder exists."""
     path = Path(out)
     if not path.parent.exists() or not path.parent.is_dir():
         raise CostModelError(f"output folder {str(path.parent)!r} does not exist; "
                              f"allowed: a file in an existing folder")
-    write_text_atomic(path, text)
+    return path

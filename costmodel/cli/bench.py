@@ -32,6 +32,7 @@ ROW_COLUMNS = (
     Column("alpha", "alpha", lambda x: f"{float(x):g}"),
     Column("resolution", "res"),
     Column("backend", "backend", numeric=False),
+    Column("precision", "precision", numeric=False),
     Column("device_type", "device", numeric=False),
     Column("threads", "threads"),
     Column("batch", "batch"),
@@ -48,6 +49,23 @@ LAYER_COLUMNS = (
     Column("time_ms", "time ms (profiled)", _ms),
     Column("time_pct", "% time", pct),
     Column("mult_adds_pct", "% mult-adds", pct),
+)
+def _opt(fmt: str) -> Any:
+    return lambda x: "" if x is None else fmt.format(x)
+
+
+THROUGHPUT_COLUMNS = (
+    Column("alpha", "alpha", lambda x: f"{float(x):g}"),
+    Column("resolution", "res"),
+    Column("backend", "backend", numeric=False),
+    Column("precision", "precision", numeric=False),
+    Column("threads", "threads"),
+    Column("median_ms", "median ms", _ms),
+    Column("iqr_ms", "IQR ms", _ms),
+    Column("gflops", "GFLOP/s", _opt("{:.1f}")),
+    Column("pct_peak", "% of peak", _opt("{:.1f}")),
+    Column("speedup", "speed-up vs fp32", _opt("{:.2f}x")),
+    Column("loadavg_start", "load", lambda x: f"{float(x):.2f}"),
 )
 HW_COLUMNS = (
     Column("device_type", "device", numeric=False),
@@ -85,12 +103,16 @@ def positive_float(text: Any, name: str) -> float:
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("bench", help="measure inference latency (torch, onnxruntime) into "
-                                     "<data folder>/latency/<device-id>.csv")
+    p = sub.add_parser("bench", help="measure inference latency (torch, onnxruntime, openvino; "
+                                     "fp32, bf16, int8) into <data folder>/latency/<device-id>.csv")
     add_config_args(p, lists=True)
     g = p.add_argument_group("measurement")
     g.add_argument("--backend", default="torch",
-                   help="torch, onnxruntime, or a comma list of both (default torch)")
+                   help="torch, onnxruntime, openvino, or a comma list (default torch)")
+    g.add_argument("--precision", default="fp32",
+                   help="fp32, bf16 (torch, openvino), int8 (onnxruntime, openvino: static QDQ "
+                        "quantization), or a comma list; each backend measures the listed ones it "
+                        "runs (default fp32)")
     g.add_argument("--device", default="cpu", help="cpu (default) or cuda (torch backend only)")
     g.add_argument("--threads", default="1", help="intra-op threads, or a comma list (default 1)")
     g.add_argument("--batch", default="1", help="batch size (default 1)")
@@ -135,14 +157,25 @@ def configs_from_args(args: argparse.Namespace) -> list[tuple[Any, Any]]:
     return _configs(args, paper_grid() if args.grid else [])
 
 
-def _options(args: argparse.Namespace) -> list[Any]:
-    """The BenchOptions of every backend x thread count the arguments name."""
+def _options(args: argparse.Namespace) -> tuple[list[Any], list[str]]:
+    """The BenchOptions of every backend x precision x thread count the arguments name, with a
+    note for each listed pair a backend does not run. A precision that no listed backend runs
+    is refused (so is one backend with one precision it does not run)."""
     from costmodel.core.arch import check_choice
-    from costmodel.latency import bench
+    from costmodel.latency import bench, runtimes
 
     kw = config_kwargs(args)
-    backends = [check_choice("backend", b.strip(), bench.BACKENDS)
-                for b in str(args.backend).split(",")]
+    backends = list(dict.fromkeys(check_choice("backend", b.strip(), bench.BACKENDS)
+                                  for b in str(args.backend).split(",")))
+    precisions = runtimes.precision_list(args.precision)
+    pairs, notes = [], []
+    for p in precisions:
+        runs = [b for b in backends if p in runtimes.SUPPORTED[b]]
+        if not runs:
+            runtimes.check_precision(backends[-1], p)  # raises, naming what is allowed
+        pairs += [(b, p) for b in runs]
+        notes += [f"precision {p} skipped for backend {b} (not supported; it runs "
+                  f"{', '.join(runtimes.SUPPORTED[b])})" for b in backends if b not in runs]
     device = check_choice("device", args.device, bench.DEVICES)
     common = {"device": device, "batch": int_list(args.batch, "batch")[0],
               "channels_last": args.channels_last,
@@ -150,8 +183,9 @@ def _options(args: argparse.Namespace) -> list[Any]:
               "min_time": positive_float(args.min_time, "min-time"),
               "warmup": int_list(args.warmup, "warmup", minimum=0)[0],
               **{k: kw[k] for k in ("variant", "rounding", "classes", "spec")}}
-    return [bench.BenchOptions(backend=b, threads=t, **common)
-            for b in backends for t in int_list(args.threads, "threads")]
+    return [bench.BenchOptions(backend=b, precision=p, threads=t, **common)
+            for b in backends for p in precisions if (b, p) in pairs
+            for t in int_list(args.threads, "threads")], notes
 
 
 def run(args: argparse.Namespace) -> int:
@@ -159,13 +193,15 @@ def run(args: argparse.Namespace) -> int:
     from costmodel.latency import bench
 
     fmt = check_format(args)
+    options, skipped_notes = _options(args)
     report = bench.run_bench(
-        configs_from_args(args), _options(args), save=not args.no_save,
+        configs_from_args(args), options, save=not args.no_save,
         output_csv=args.output_csv, device_id=args.device_id, data_dir=args.data_dir,
         resume=not args.no_resume, passes=int_list(args.passes, "passes")[0],
         progress=not args.no_progress, per_layer=args.per_layer,
         profile_runs=int_list(args.profile_runs, "profile-runs")[0],
         convention=config_kwargs(args)["convention"], roofline=args.roofline)
+    report.notes[:0] = skipped_notes
     measured = report.grid.rows
     rows = bench.summary_columns(measured)
     title = f"device {report.device_id}: {report.device}"
@@ -174,7 +210,8 @@ def run(args: argparse.Namespace) -> int:
             "device_id": report.device_id, "device": report.device, "measured": measured,
             "skipped": len(report.grid.skipped),
             "csv": str(report.csv) if report.csv else None,
-            "per_layer": report.per_layer, "hardware": report.hardware})
+            "per_layer": report.per_layer, "hardware": report.hardware,
+            "throughput": report.throughput})
     elif fmt == "csv":
         text = render("csv", measured, ROW_COLUMNS, csv_keys=latency_data.COLUMNS)
     else:
@@ -201,4 +238,10 @@ def _report_text(fmt: str, title: str, rows: list[dict[str, Any]], report: Any) 
     if report.hardware:
         parts.append(render(fmt, report.hardware, HW_COLUMNS, title="hardware limits (stored)")
                      if fmt == "text" else render(fmt, report.hardware, HW_COLUMNS))
+    if len(report.throughput) > 1 or any(t["peak_gflops"] for t in report.throughput):
+        head = ("throughput: GFLOP/s = 2 x mult-adds / median; % of this machine's fp32 matmul "
+                "peak (bench --roofline); speed-up = fp32 median / median, same backend")
+        parts.append(render(fmt, report.throughput, THROUGHPUT_COLUMNS, title=head)
+                     if fmt == "text" else f"\n{head}\n\n"
+                     + render(fmt, report.throughput, THROUGHPUT_COLUMNS))
     return "\n".join(parts) + "".join(f"\n{n}\n" for n in report.notes)

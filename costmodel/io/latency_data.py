@@ -39,9 +39,10 @@ cpu_model           ``/proc/cpuinfo`` model name
 cpu_cores           physical cores (unique (physical id, core id) pairs), else logical CPUs
 logical_cpus        ``os.cpu_count()``
 gpu_name            CUDA device name, empty on CPU
-backend             ``torch`` (eager, BN folded) or ``onnxruntime`` (CPU execution provider)
+backend             ``torch`` (eager, BN folded), ``onnxruntime`` (CPU execution provider) or
+                    ``openvino`` (CPU plugin; its rows add an ``openvino_version`` column)
 device_type         ``cpu`` or ``cuda``
-precision           ``float32``
+precision           ``float32``, ``bfloat16`` or ``int8`` (:data:`PRECISIONS`)
 threads             intra-op threads (torch.set_num_threads / ORT intra_op_num_threads)
 batch               batch size
 channels_last       ``True``/``False`` (torch only; memory format of model and input)
@@ -166,6 +167,30 @@ PUBLISHED_NAMES = {"pixel3": "Google Pixel 3 (published, TFLite)",
 DEFAULT_BACKEND = {"pixel3": "tflite-cpu", "pixel2": "tflite-cpu"}
 MEASURED_DEFAULT_BACKENDS = ("onnxruntime", "torch")
 ACROSS = ("median", "min")  # how latency_table combines repeated rows (passes) of one key
+
+# Precisions: the names a user types (``bench --precision fp32,int8,bf16``) -> the name stored in
+# the ``precision`` column and used after ``@`` in a device name. Stored names are the element
+# types of the numbers computed (numpy/ONNX dtype names): ``float32``, ``bfloat16``, ``int8``
+# (per-channel int8 weights, uint8 activations: ONNX QDQ, see costmodel.latency.runtimes) and,
+# for the published TFLite phones only, ``uint8``. One home of this mapping.
+PRECISIONS: dict[str, str] = {"fp32": "float32", "bf16": "bfloat16", "int8": "int8"}
+DEFAULT_PRECISION = "float32"
+
+
+def stored_precision(name: Any) -> str:
+    """A precision as typed (``fp32``, ``int8``, ``bf16``, or a stored name such as ``float32``)
+    -> its stored name; CostModelError naming the value and what is allowed otherwise."""
+    text = name.strip().lower() if isinstance(name, str) else ""
+    if text in PRECISIONS:
+        return PRECISIONS[text]
+    if text in PRECISIONS.values():
+        return text
+    raise CostModelError(f"precision {name!r} is unknown; allowed: {', '.join(PRECISIONS)}")
+
+
+def precision_name(stored: str) -> str:
+    """The short name (``fp32``) of a stored precision (``float32``); other names as they are."""
+    return {v: k for k, v in PRECISIONS.items()}.get(stored, stored)
 
 
 # ------------------------------------------------------------------------------------------
@@ -614,13 +639,13 @@ class DeviceSpec:
     device_id: str
     backend: str | None = None
     threads: int | None = None
-    precision: str = "float32"
+    precision: str = DEFAULT_PRECISION
 
     def name(self) -> str:
         """The name of this selection: an alias (``pixel3_cpu4``) where one exists."""
         spec = self.device_id + (f"/{self.backend}" if self.backend else "")
         spec += f"/{self.threads}" if self.backend and self.threads is not None else ""
-        spec += f"@{self.precision}" if self.precision != "float32" else ""
+        spec += f"@{self.precision}" if self.precision != DEFAULT_PRECISION else ""
         return {v: k for k, v in DEVICE_ALIASES.items()}.get(spec, spec)
 
 
@@ -658,7 +683,7 @@ def resolve_device(name: Any, data_dir: str | Path | None = None, *,
                              f"{', '.join([*DEVICE_ALIASES, *known])} (as {DEVICE_NAME_FORM})")
     dev, backend, threads, precision = m.groups()
     return DeviceSpec(canonical_id(dev), backend, int(threads) if threads else None,
-                      precision or "float32")
+                      PRECISIONS.get(precision or "", precision or DEFAULT_PRECISION))
 
 
 def select_device(name: Any, *, backend: str | None = None, threads: int | None = None,
@@ -667,6 +692,7 @@ def select_device(name: Any, *, backend: str | None = None, threads: int | None 
     ``--threads``, ``--precision``): an option fills a part the name leaves out; one that
     contradicts the name is a CostModelError."""
     spec = resolve_device(name, data_dir, what="device id")
+    precision = PRECISIONS.get(precision, precision) if precision else None
     named = DEVICE_ALIASES.get(str(name).strip(), str(name).strip())
     have = {"backend": spec.backend, "threads": spec.threads,
             "precision": spec.precision if "@" in named else None}
@@ -677,7 +703,7 @@ def select_device(name: Any, *, backend: str | None = None, threads: int | None 
                                  f"{have[part]}); allowed: {have[part]}, or a name without it")
     return DeviceSpec(spec.device_id, spec.backend or backend,
                       spec.threads if spec.threads is not None else threads,
-                      str(have["precision"] or precision or "float32"))
+                      str(have["precision"] or precision or DEFAULT_PRECISION))
 
 
 def fingerprints(data_dir: str | Path | None = None) -> list[dict[str, Any]]:
@@ -740,7 +766,7 @@ def load_latency(device_id: str | None = None, *, backend: str | None = None,
 
 
 def latency_table(device_id: str, *, backend: str | None = None, threads: int | None = None,
-                  batch: int = 1, precision: str = "float32", variant: str = "mobilenet_v1",
+                  batch: int = 1, precision: str = DEFAULT_PRECISION, variant: str = "mobilenet_v1",
                   channels_last: bool = False, across: str = "median",
                   data_dir: str | Path | None = None, rounding: str | None = "int") -> pd.DataFrame:
     """One latency per (alpha, resolution) of one device: the objective a Pareto front or a

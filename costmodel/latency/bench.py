@@ -9,6 +9,12 @@ random input of the configured batch, end to end (input already in place, output
 * ``onnxruntime``: the same folded model exported with ``torch.onnx.export`` (TorchScript exporter,
   opset 17) to a temp file, run by an ``InferenceSession`` on the CPU execution provider with
   ``intra_op_num_threads=threads``, ``inter_op_num_threads=1`` and sequential execution.
+* ``openvino``: that ONNX file compiled by OpenVINO for the CPU (latency hint, one stream,
+  ``INFERENCE_NUM_THREADS=threads``), one synchronous infer request per call.
+
+Each backend runs the precisions of :data:`costmodel.latency.runtimes.SUPPORTED` (``fp32``,
+``bf16``, ``int8``: static QDQ quantization of the same ONNX export); see that module for what
+really runs, and how it is checked.
 
 Timing uses ``torch.utils.benchmark.Timer.blocked_autorange`` for both backends (for ONNX Runtime
 the timed statement is ``session.run``): after an explicit warm-up, it picks a block size that
@@ -30,9 +36,8 @@ import statistics
 import sys
 import tempfile
 import time
-import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -42,8 +47,9 @@ from costmodel.core.kinds import OTHER
 from costmodel.errors import CostModelError
 from costmodel.io import latency_data
 from costmodel.io.grids import PAPER_CONFIGS
+from costmodel.latency.runtimes import check_precision, export_onnx
 
-BACKENDS = ("torch", "onnxruntime")
+BACKENDS = ("torch", "onnxruntime", "openvino")
 DEVICES = ("cpu", "cuda")
 FINE_ALPHAS = (0.25, 0.375, 0.5, 0.625, 0.75, 0.875, 1.0)
 FINE_RESOLUTIONS = (96, 128, 160, 192, 224, 256)
@@ -65,13 +71,17 @@ class BenchOptions:
     rounding: str = "int"
     classes: int = 1000
     spec: Any = None
+    precision: str = "fp32"  # a short name of latency_data.PRECISIONS (see latency.runtimes)
 
     def checked(self) -> BenchOptions:
         check_choice("backend", self.backend, BACKENDS)
         check_choice("device", self.device, DEVICES)
-        if self.backend == "onnxruntime" and self.device != "cpu":
-            raise CostModelError(f"device {self.device!r} is not supported by backend onnxruntime; "
-                                 f"allowed: cpu")
+        if self.backend != "torch" and self.device != "cpu":
+            raise CostModelError(f"device {self.device!r} is not supported by backend "
+                                 f"{self.backend}; allowed: cpu")
+        name = check_precision(self.backend, self.precision)
+        if name != self.precision:
+            return replace(self, precision=name).checked()
         _positive_int("threads", self.threads)
         _positive_int("batch", self.batch)
         _positive_int("repeats", self.repeats)
@@ -128,8 +138,10 @@ def versions() -> dict[str, str]:
         ort_version = str(onnxruntime.__version__)
     except ImportError:
         ort_version = ""
+    from costmodel.latency.runtimes import openvino_version
+
     return {"torch_version": str(torch.__version__), "onnxruntime_version": ort_version,
-            "python_version": platform.python_version()}
+            "openvino_version": openvino_version(), "python_version": platform.python_version()}
 
 
 # ------------------------------------------------------------------------------------------
@@ -149,12 +161,15 @@ def _torch_call(model: Any, opts: BenchOptions) -> Callable[[], Any]:
     import torch
 
     x = model.example_input(opts.batch)
-    if opts.device == "cuda" or opts.channels_last:
+    if opts.device == "cuda" or opts.channels_last or opts.precision == "bf16":
         import copy
 
         model = copy.deepcopy(model)  # .cuda()/.to() work in place: keep a grid's model as built
     if opts.device == "cuda":
         model, x = model.cuda(), x.cuda()
+    if opts.precision == "bf16":
+        _require_torch_bf16(opts.device)
+        model, x = model.to(torch.bfloat16), x.to(torch.bfloat16)
     if opts.channels_last:
         model = model.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
@@ -167,33 +182,33 @@ def _torch_call(model: Any, opts: BenchOptions) -> Callable[[], Any]:
             sync()
         return out
 
+    if opts.precision == "bf16" and call().dtype != torch.bfloat16:  # what really ran
+        raise CostModelError("torch bf16 produced no bfloat16 output; allowed: --precision fp32")
     return call
 
 
-def export_onnx(model: Any, batch: int, path: str | Path) -> Path:
-    """Export the (folded) model to ONNX (TorchScript exporter, opset 17, fixed batch)."""
+def _require_torch_bf16(device: str) -> None:
+    """CostModelError unless torch runs bf16 convolutions natively on ``device`` (on a CPU:
+    oneDNN with AVX512-BF16 or AMX; without them bf16 is emulated, slower than fp32)."""
     import torch
 
-    x = model.example_input(batch)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(model, (x,), str(path), input_names=["input"], output_names=["logits"],
-                          opset_version=17, dynamo=False)
-    return Path(path)
+    native = (torch.cuda.is_bf16_supported() if device == "cuda"
+              else bool(torch.ops.mkldnn._is_mkldnn_bf16_supported()))
+    if not native:
+        raise CostModelError(f"precision 'bf16' is not supported by backend torch on this {device} "
+                             f"(no native bfloat16 kernels); allowed: fp32")
 
 
-def _onnx_call(model: Any, opts: BenchOptions, path: Path) -> Callable[[], Any]:
+def _onnx_call(path: Path, opts: BenchOptions, x: Any) -> Callable[[], Any]:
     import onnxruntime as ort
 
-    if not path.exists():
-        export_onnx(model, opts.batch, path)
     so = ort.SessionOptions()
     so.intra_op_num_threads = opts.threads
     so.inter_op_num_threads = 1
     so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     session = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
-    feed = {"input": model.example_input(opts.batch).numpy()}
+    feed = {"input": x}
 
     def call() -> Any:
         return session.run(None, feed)
@@ -201,9 +216,55 @@ def _onnx_call(model: Any, opts: BenchOptions, path: Path) -> Callable[[], Any]:
     return call
 
 
-def _onnx_name(alpha: float, resolution: int, opts: BenchOptions, spec_name: str) -> str:
+def _onnx_name(alpha: float, resolution: int, opts: BenchOptions, spec_name: str,
+               precision: str = "fp32") -> str:
     return (f"{latency_data.slug(spec_name)}-{opts.variant}-{opts.rounding}-{alpha:g}-{resolution}"
-            f"-c{opts.classes}-b{opts.batch}.onnx")
+            f"-c{opts.classes}-b{opts.batch}{'' if precision == 'fp32' else '-' + precision}.onnx")
+
+
+def onnx_model(model: Any, opts: BenchOptions, folder: Path) -> Path:
+    """The ONNX file that backends onnxruntime and openvino run for ``opts.precision``, made
+    once per folder: the fp32 export of the folded model, and for int8 its static quantization
+    (latency.runtimes.quantize_int8). bf16 runs the fp32 file (OpenVINO's precision hint)."""
+    from costmodel.latency.runtimes import quantize_int8
+
+    c = model.config
+    a, r = c["alpha"], c["resolution"]
+    fp32 = folder / _onnx_name(a, r, opts, c["spec"])
+    if not fp32.exists():
+        export_onnx(model, opts.batch, fp32)
+    if opts.precision != "int8":
+        return fp32
+    int8 = folder / _onnx_name(a, r, opts, c["spec"], "int8")
+    if not int8.exists():
+        quantize_int8(fp32, int8, config=f"{c['spec']} {opts.variant} alpha={a:g} "
+                                         f"resolution={r} rounding={opts.rounding}")
+    return int8
+
+
+def _timed(model: Any, opts: BenchOptions, folder: Path) -> Timing:
+    """Build the callable of ``opts.backend`` at ``opts.precision`` and time it."""
+    import torch
+
+    kw: dict[str, Any] = {"threads": opts.threads, "repeats": opts.repeats,
+                          "min_time": opts.min_time, "warmup": opts.warmup}
+    if opts.backend == "torch":
+        call = _torch_call(model, opts)
+        prev = torch.get_num_threads()
+        torch.set_num_threads(opts.threads)
+        try:
+            return time_callable(call, **kw)
+        finally:
+            torch.set_num_threads(prev)
+    path = onnx_model(model, opts, folder)
+    x = model.example_input(opts.batch).numpy()
+    if opts.backend == "openvino":
+        from costmodel.latency.runtimes import openvino_call, openvino_compile
+
+        call = openvino_call(openvino_compile(path, opts.precision, opts.threads), x)
+    else:
+        call = _onnx_call(path, opts, x)
+    return time_callable(call, **kw)
 
 
 # ------------------------------------------------------------------------------------------
@@ -271,25 +332,10 @@ def measure(alpha: Any, resolution: Any, opts: BenchOptions | None = None, *,
     if model is None:
         model = _build(a, r, opts)
     with tempfile.TemporaryDirectory(prefix="costmodel-bench-") as tmp:
-        if opts.backend == "torch":
-            import torch
-
-            call = _torch_call(model, opts)
-            prev = torch.get_num_threads()
-            torch.set_num_threads(opts.threads)
-            try:
-                timing = time_callable(call, threads=opts.threads, repeats=opts.repeats,
-                                       min_time=opts.min_time, warmup=opts.warmup)
-            finally:
-                torch.set_num_threads(prev)
-        else:
-            folder = Path(onnx_dir) if onnx_dir is not None else Path(tmp)
-            call = _onnx_call(model, opts, folder / _onnx_name(a, r, opts, model.config["spec"]))
-            timing = time_callable(call, threads=opts.threads, repeats=opts.repeats,
-                                   min_time=opts.min_time, warmup=opts.warmup)
-            del call  # free the session before the temp folder goes
+        timing = _timed(model, opts, Path(onnx_dir) if onnx_dir is not None else Path(tmp))
     row: dict[str, Any] = device_info(opts.device, data_dir)
-    row.update(backend=opts.backend, device_type=opts.device, precision="float32",
+    row.update(backend=opts.backend, device_type=opts.device,
+               precision=latency_data.PRECISIONS[opts.precision],
                threads=opts.threads, batch=opts.batch, channels_last=opts.channels_last,
                alpha=a, resolution=r, variant=opts.variant, rounding=opts.rounding,
                classes=opts.classes, spec=model.config["spec"])
@@ -297,6 +343,10 @@ def measure(alpha: Any, resolution: Any, opts: BenchOptions | None = None, *,
     row.update(samples=len(timing.times_s), number_per_sample=timing.number_per_sample,
                timed_s=round(timing.timed_s, 4), loadavg_start=round(load0, 2),
                loadavg_end=round(os.getloadavg()[0], 2))
+    if opts.backend == "openvino":  # a column of its own (older files lack it; readers keep it)
+        from costmodel.latency.runtimes import openvino_version
+
+        row["openvino_version"] = openvino_version()
     row["date"] = datetime.now(UTC).isoformat(timespec="seconds")
     return row
 
@@ -328,7 +378,7 @@ def planned_row_key(alpha: float, resolution: int, opts: BenchOptions, device_id
     return latency_data.row_key({
         "device_id": device_id, "fingerprint": fingerprint, "backend": opts.backend,
         "device_type": opts.device,
-        "precision": "float32", "threads": opts.threads, "batch": opts.batch,
+        "precision": latency_data.PRECISIONS[opts.precision], "threads": opts.threads, "batch": opts.batch,
         "channels_last": opts.channels_last, "alpha": alpha, "resolution": resolution,
         "variant": opts.variant, "rounding": opts.rounding, "classes": opts.classes,
         "spec": get_description(opts.spec).name})
@@ -389,7 +439,7 @@ def run_grid(configs: Iterable[tuple[Any, Any]], options: Sequence[BenchOptions]
     with tempfile.TemporaryDirectory(prefix="costmodel-onnx-") as onnx_dir:
         for item in bar:
             o = item["opts"]
-            bar.set_postfix_str(f"pass {item['pass'] + 1} {o.backend} {o.threads}t "
+            bar.set_postfix_str(f"pass {item['pass'] + 1} {o.backend} {o.precision} {o.threads}t "
                                 f"{item['alpha']:g}-{item['resolution']}")
             mkey = (item["alpha"], item["resolution"], o.variant, o.rounding, o.classes,
                     str(o.spec))
@@ -468,6 +518,7 @@ class BenchReport:
     per_layer: list[dict[str, Any]] = field(default_factory=list)
     hardware: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    throughput: list[dict[str, Any]] = field(default_factory=list)  # see :func:`throughput`
 
 
 def run_bench(configs: Iterable[tuple[Any, Any]], options: Sequence[BenchOptions], *,
@@ -517,7 +568,53 @@ def run_bench(configs: Iterable[tuple[Any, Any]], options: Sequence[BenchOptions
         report.notes.append(f"hardware limits stored in "
                             f"{latency_data.hardware_path(dev_id, data_dir)}" if save
                             else "hardware limits measured, not saved (--no-save)")
+    peaks = {int(h["threads"]): float(h["peak_gflops"]) for h in report.hardware}
+    for key, rec in latency_data.load_hardware(dev_id, data_dir)["limits"].items():
+        kind, _, t = key.partition(":")
+        if kind == device and t.isdigit():
+            peaks.setdefault(int(t), float(rec["peak_gflops"]))
+    report.throughput = throughput(grid.rows, peaks, convention=convention)
     return report
+
+
+_SAME_RUN = ("alpha", "resolution", "variant", "rounding", "classes", "spec", "backend",
+             "device_type", "threads", "batch", "channels_last")
+
+
+def throughput(rows: Sequence[Mapping[str, Any]], peaks: Mapping[int, float], *,
+               convention: str = "paper") -> list[dict[str, Any]]:
+    """Per measured key (passes combined by the median): median and IQR in ms, achieved GFLOP/s
+    (2 FLOPs per mult-add of ``convention``, over the median time), ``pct_peak`` (of the fp32
+    matmul peak of the row's thread count, ``peaks``; None where not measured) and ``speedup``
+    over the fp32 row of the same backend, threads and config (None without one). An int8 or
+    bf16 row's GFLOP/s counts the same mult-adds: operations per second, beside an fp32 peak."""
+    import statistics
+
+    from costmodel.core.engine import layer_table
+
+    groups: dict[tuple[Any, ...], list[Mapping[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault(tuple(str(r[k]) for k in (*_SAME_RUN, "precision")), []).append(r)
+    fp32 = latency_data.PRECISIONS["fp32"]
+    out = []
+    for key, rs in groups.items():
+        r = rs[0]
+        ma = layer_table(r["alpha"], r["resolution"], variant=r["variant"], rounding=r["rounding"],
+                         classes=r["classes"], spec=r["spec"], convention=convention
+                         ).totals["mult_adds"]
+        med = statistics.median(float(x["median_ms"]) for x in rs)
+        gflops = 2 * ma / (med * 1e6)
+        peak = peaks.get(int(r["threads"]))
+        out.append({**{k: r[k] for k in (*_SAME_RUN, "precision")}, "rows": len(rs),
+                    "median_ms": med, "iqr_ms": statistics.median(float(x["iqr_ms"]) for x in rs),
+                    "loadavg_start": statistics.median(float(x["loadavg_start"]) for x in rs),
+                    "mult_adds": ma, "gflops": gflops, "peak_gflops": peak,
+                    "pct_peak": 100 * gflops / peak if peak else None, "_key": key})
+    base = {rec["_key"][:-1]: rec["median_ms"] for rec in out if rec["precision"] == fp32}
+    for rec in out:
+        b = base.get(rec.pop("_key")[:-1])
+        rec["speedup"] = b / rec["median_ms"] if b else None
+    return out
 
 
 # ------------------------------------------------------------------------------------------
@@ -656,6 +753,6 @@ def store_hardware(threads: int = 1, device: str = "cpu", *, device_id: str | No
 
 def summary_columns(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """What `costmodel bench` prints of each row."""
-    return [{k: r.get(k) for k in ("alpha", "resolution", "backend", "device_type", "threads",
-                                   "batch", "median_ms", "iqr_ms", "min_ms", "cpu_ms", "samples",
-                                   "loadavg_start")} for r in rows]
+    return [{k: r.get(k) for k in ("alpha", "resolution", "backend", "precision", "device_type",
+                                   "threads", "batch", "median_ms", "iqr_ms", "min_ms", "cpu_ms",
+                                   "samples", "loadavg_start")} for r in rows]
