@@ -20,7 +20,8 @@ lower ones (``tests/test_layers.py`` checks every import, lazy ones too):
   conventions, the counting engine (one registry; activations and bytes too), sweep, formula,
   reduction, breakdown;
 - ``crosscheck``: the torch builder, verify (fvcore and other counters), reproduce;
-- ``latency``: bench, device fingerprint, the latency models;
+- ``latency``: bench, device fingerprint, the latency models, stored layer-time profiles read
+  back with typed layer types (``profiles``);
 - ``search``: accuracy, pareto, recommend;
 - ``report``: formatting (where typed values become text) and plots;
 - ``cli``: the command line (argument tables and thin commands).

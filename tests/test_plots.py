@@ -14,12 +14,11 @@ pytest.importorskip("matplotlib", reason="matplotlib is not installed (extra 'pl
 
 from costmodel.core.breakdown import breakdown  # noqa: E402
 from costmodel.core.formula import compare  # noqa: E402
-from costmodel.core.kinds import AVG_POOL, FULLY_CONNECTED  # noqa: E402
+from costmodel.core.kinds import AVG_POOL, CONV1X1, CONV3X3, DW3X3, FULLY_CONNECTED, OTHER  # noqa: E402
 from costmodel.core.sweep import sweep  # noqa: E402
 from costmodel.crosscheck.reproduce import EXPLANATION_KINDS, reproduce  # noqa: E402
 from costmodel.errors import CostModelError  # noqa: E402
 from costmodel.report import plots  # noqa: E402
-from costmodel.report.formatting import type_label  # noqa: E402
 
 
 def _assert_readable(fig: plots.Figure) -> None:
@@ -334,11 +333,11 @@ def test_latency_vs_mult_adds_plots_the_joined_data(tmp_path: Path) -> None:
 
 
 def test_time_share_bar_draws_the_given_shares(tmp_path: Path) -> None:
-    # Shares as a stored profile holds them (type name, time_pct, mult_adds_pct); the mult-add
-    # shares are the engine's (breakdown), the time shares any numbers that sum to 100.
-    ma = {type_label(r["type"]): r["mult_adds_pct"] for r in breakdown(1.0, 224)}
-    time_pct = {"Conv 1x1": 50.0, "Conv DW 3x3": 35.0, "Conv 3x3": 5.0, "FC": 1.0, "Avg Pool": 1.0,
-                "other": 8.0}
+    # Shares as a profile holds them (type: a LayerType or OTHER, time_pct, mult_adds_pct); the
+    # mult-add shares are the engine's (breakdown), the time shares any numbers that sum to 100.
+    ma = {r["type"]: r["mult_adds_pct"] for r in breakdown(1.0, 224)}
+    time_pct = {CONV1X1: 50.0, DW3X3: 35.0, CONV3X3: 5.0, FULLY_CONNECTED: 1.0, AVG_POOL: 1.0,
+                OTHER: 8.0}
     rows = [{"type": t, "time_pct": p, "mult_adds_pct": ma.get(t, 0.0)} for t, p in time_pct.items()]
     fig = plots.time_share_bar({"1.0-224": rows, "again": rows})
     _assert_readable(fig)
@@ -347,8 +346,8 @@ def test_time_share_bar_draws_the_given_shares(tmp_path: Path) -> None:
     assert labels == ["Conv 1x1", "Conv DW 3x3", "Conv 3x3", "FC", "Avg Pool", "other"]
     n = len(labels)
     widths = [b.get_width() for b in ax.patches]
-    assert widths[:n] == pytest.approx([ma.get(t, 0.0) for t in labels])
-    assert widths[n:] == pytest.approx([time_pct[t] for t in labels])
+    assert widths[:n] == pytest.approx([ma.get(t, 0.0) for t in time_pct])
+    assert widths[n:] == pytest.approx(list(time_pct.values()))
     _save_and_check(fig, tmp_path, "share")
 
 

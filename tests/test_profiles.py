@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 
 from costmodel.core.breakdown import breakdown
+from costmodel.core.kinds import OTHER, LayerType
 from costmodel.errors import CostModelError
 from costmodel.io import latency_data as ld
+from costmodel.latency import profiles
 from costmodel.latency.fingerprint import this_machine
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,6 +49,26 @@ def test_round_trip_and_labels(tmp_path: Path) -> None:
     # every device: the user data folder's, merged with the shipped reference device's
     ids = [p["device_id"] for p in ld.load_profiles(None, tmp_path)]
     assert ids[:2] == ["dev-a", "dev-a"] and set(ids[2:]) == {"reference-xeon-2c"}
+
+
+def test_the_latency_layer_reads_the_types_back(tmp_path: Path) -> None:
+    # The file stores Table 2 names ("Conv DW 3x3", "other"); costmodel.latency.profiles gives
+    # them back as the LayerType values the engine's rows hold (OTHER as is), the rest unchanged.
+    rows = [*_rows(1.0, 224), {"type": OTHER, "layers": 0, "time_ms": 0.5, "time_pct": 3.0,
+                               "mult_adds": 0, "mult_adds_pct": 0.0}]
+    ld.save_profile("dev-a", _config(1.0, 224), rows, data_dir=tmp_path)
+    (got,) = profiles.load_profiles("dev-a", tmp_path)
+    assert [r["type"] for r in got["rows"]] == [r["type"] for r in breakdown(1.0, 224)] + [OTHER]
+    assert all(isinstance(r["type"], LayerType) for r in got["rows"][:-1])
+    (text,) = ld.load_profiles("dev-a", tmp_path)
+    assert [{**r, "type": str(r["type"])} for r in got["rows"]] == text["rows"]
+    assert {k: v for k, v in got.items() if k != "rows"} == {k: v for k, v in text.items()
+                                                             if k != "rows"}
+    path = ld.profile_path("dev-a", tmp_path)
+    path.write_text(path.read_text(encoding="utf-8").replace(",Conv DW 3x3,", ",Conv 2x3,"),
+                    encoding="utf-8")
+    with pytest.raises(CostModelError, match="layer type 'Conv 2x3' is unknown"):
+        profiles.load_profiles("dev-a", tmp_path)
 
 
 def test_same_config_is_replaced_other_configs_kept(tmp_path: Path) -> None:

@@ -237,11 +237,9 @@ def save_figure(fig: Figure, folder: str | Path, name: str,
     return SavedFigure(name, tuple(paths))
 
 
-def _as_type(t: Any) -> TypeKey:
-    """A row's type: a LayerType as is; a stored profile's type name read back; OTHER."""
-    if isinstance(t, LayerType) or t == OTHER:
-        return t
-    return parse_type_name(str(t))
+def _as_type(t: Any) -> LayerType:
+    """A note's type: a LayerType as is, or its Table 2 name (as reproduce's items name it)."""
+    return t if isinstance(t, LayerType) else parse_type_name(str(t))
 
 
 def _label(t: TypeKey) -> str:
@@ -908,8 +906,9 @@ def latency_vs_mult_adds(frames: Mapping[str, Any], *,
 def time_share_bar(profiles: Mapping[str, Sequence[Mapping[str, Any]]], *, title: str = "") -> Figure:
     """Each layer type's share of time beside its share of mult-adds (Table 2's question asked
     of time), one panel per profiled config. ``profiles``: {panel title: rows with ``type``,
-    ``time_pct``, ``mult_adds_pct``} (:func:`costmodel.latency.bench.profile_layers` or the stored
-    profile)."""
+    ``time_pct``, ``mult_adds_pct``; ``type`` a LayerType or OTHER}
+    (:func:`costmodel.latency.bench.profile_layers`, or a stored profile read by
+    :func:`costmodel.latency.profiles.load_profiles`)."""
     if not profiles:
         raise CostModelError("no profiles to plot; allowed: at least one profile")
     n = len(profiles)
@@ -917,13 +916,13 @@ def time_share_bar(profiles: Mapping[str, Sequence[Mapping[str, Any]]], *, title
     axes = list(np.ravel(axes))
     types: list[TypeKey] = []
     for rows in profiles.values():
-        types += [t for t in (_as_type(r["type"]) for r in rows) if t not in types]
+        types += [t for t in (r["type"] for r in rows) if t not in types]
     types = _types_present(types)
     y = np.arange(len(types))
     h = 0.38
     with style():
         for ax, (name, rows) in zip(axes, profiles.items()):
-            by_type = {_as_type(r["type"]): r for r in rows}
+            by_type = {r["type"]: r for r in rows}
             ma = [float(by_type[t]["mult_adds_pct"]) if t in by_type else 0.0 for t in types]
             tm = [float(by_type[t]["time_pct"]) if t in by_type else 0.0 for t in types]
             ax.barh(y - h / 2, ma, h, color=OKABE_ITO["sky"], label="share of mult-adds")
