@@ -17,9 +17,10 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from dash import Dash, dcc, html
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, has_request_context, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from costmodel.errors import CostModelError
@@ -35,6 +36,47 @@ log = logging.getLogger("costmodel.dashboard")
 
 
 def layout() -> Any:
+    """The page, drawn for the view its URL asks for (Dash calls this for each page load).
+
+    The browser asks for the layout (/_dash-layout) from the page, so the request's Referer is
+    the page's URL: the controls, the selection store, the chart and the selected config are
+    drawn for its query string, and the page shows its view with no callback round trip (the
+    sync callback still runs on load and, finding the same selection, updates nothing). Without
+    a Referer the page is drawn for the default view and the callbacks bring it to its URL.
+    """
+    page = _frame()
+    try:
+        values = controls.initial(_page_query())
+        store = values["selection", "data"]
+        values |= pareto_view.initial(store) | config_view.initial(store)
+    except CostModelError as exc:  # not expected for a valid selection: the callbacks draw it
+        log.warning("first view not drawn with the page: %s", exc)
+        return page
+    _fill(page, values)
+    return page
+
+
+def _page_query() -> str:
+    """The query string of the page whose layout is asked for ("" outside a request)."""
+    if not has_request_context():
+        return ""
+    query = urlsplit(request.referrer or "").query  # validated like any URL (state.coerce)
+    return "?" + query if query else ""
+
+
+def _fill(node: Any, values: dict[tuple[str, str], Any]) -> None:
+    """Set each (id, property) of ``values`` on the component with that id under ``node``."""
+    cid = getattr(node, "id", None)
+    for (vid, prop), value in values.items():
+        if vid == cid:
+            setattr(node, prop, value)
+    children = getattr(node, "children", None)
+    for child in children if isinstance(children, list | tuple) else [children]:
+        if child is not None and not isinstance(child, str | int | float):
+            _fill(child, values)
+
+
+def _frame() -> Any:
     return html.Div(className="page", children=[
         dcc.Location(id="url", refresh=False),
         # The validated selection (dashboard.state.ViewState.to_dict()): the one input of every view.
@@ -133,16 +175,31 @@ def _warm_up() -> None:
             log.warning("warm-up of %s skipped: %s", sel.x, exc)
 
 
+# The dcc chunks the page's components use (dcc.Graph, dcc.Slider, dcc.Dropdown), as plain
+# scripts in the page, fetched at once with the rest instead of after the first render. Any other
+# chunk still loads on demand (Dash's lazy loading); eager loading would put all of them in the
+# page (MathJax, Markdown, the date picker, DataTable: 4 MB this page never runs).
+DCC_CHUNKS = ("graph", "slider", "dropdown")
+
+
+def _page_scripts(app: Dash) -> None:
+    """The page's scripts beyond Dash's own: the dcc chunks above, and (from assets/) plotly.js's
+    basic bundle (scatter, bar, pie: 1.2 MB instead of plotly.js's full 4.8 MB). dcc.Graph uses
+    ``window.Plotly`` when a page has it and loads the full bundle only when not (dash-core-
+    components' Graph: ``window.Plotly || <load window._dashPlotlyJSURL>``)."""
+    for chunk in DCC_CHUNKS:
+        app.scripts.append_script({"relative_package_path": f"dcc/async-{chunk}.js",
+                                   "namespace": "dash"})
+
+
 def create_app(*, warm: bool = False) -> Dash:
     """A new Dash app with every view registered (debug off; the server is ``app.server``).
     ``warm=True`` computes the default view before returning (``costmodel serve`` does)."""
     app = Dash(__name__, title=TITLE, assets_folder=str(ASSETS),
                update_title=None,  # type: ignore[arg-type]  # None: keep the title while updating
-               serve_locally=True,
-               # every component chunk (plotly.js too) as a plain script in the page, fetched at
-               # once in parallel, instead of a chain: bundles -> graph chunk -> plotly.js
-               eager_loading=True)
-    app.layout = layout()
+               serve_locally=True)
+    _page_scripts(app)
+    app.layout = layout
     controls.register(app)
     pareto_view.register(app)
     config_view.register(app)

@@ -511,3 +511,113 @@ def test_config_view_shows_the_aligned_alternatives() -> None:
     *_, latency, _ = config_view.update_config(sel(alpha=1.0, resolution=192,
                                                    device="pixel3_cpu4"))
     assert "not multiples of 8" not in text_of(latency)  # 32, 64, ..., 1024: aligned
+
+
+# ------------------------------------------------------------------------------------------
+# The first page load (issue 14: <= 1.5 s): what the page loads, and a page drawn for its URL
+# ------------------------------------------------------------------------------------------
+def test_page_loads_plotly_basic_and_only_the_chunks_it_uses(client: Any) -> None:
+    import re
+
+    from dashboard.app import DCC_CHUNKS
+
+    _, c = client
+    page = c.get("/").get_data(as_text=True)
+    scripts = re.findall(r'<script src="([^"]+)"', page)
+    names = [s.split("?")[0].rsplit("/", 1)[-1] for s in scripts]
+    assert "plotly-basic-4.1.1.min.js" in names  # dashboard/assets/: 1.2 MB
+    assert not any(s.startswith("/_dash-component-suites/plotly/") for s in scripts)  # 4.8 MB
+    for chunk in DCC_CHUNKS:  # graph, slider, dropdown: in the page, not fetched after render
+        assert any(n.startswith(f"async-{chunk}.") for n in names), chunk
+    # no chunk the page never runs (each would be fetched and evaluated on every first load)
+    for unused in ("mathjax", "markdown", "datepicker", "highlight", "upload", "table", "export"):
+        assert not any(n.startswith(f"async-{unused}.") for n in names), unused
+    # the asset is served, and is the bundle it says it is
+    asset = next(s for s in scripts if "plotly-basic" in s)
+    assert "plotly.js (basic - minified) v4.1.1" in c.get(asset).get_data(as_text=True)[:80]
+
+
+# plotly.js-basic-dist-min 4.1.1 (npm, README): "Contains trace modules bar, pie and scatter".
+BASIC_TRACES = {"bar", "pie", "scatter"}
+
+
+@pytest.mark.parametrize("view", [{}, {"x": "params"}, {"x": "size_int8"},
+                                  {"x": "peak_activation"}, {"x": "latency", "device": "pixel3_cpu4"},
+                                  {"max_mult_adds_m": 300}, {"variant": "shallow"}])
+def test_every_figure_draws_with_the_basic_bundle(view: dict[str, Any]) -> None:
+    fig, _, _ = pareto_view.update_chart(sel(**view))
+    types = {t["type"] for t in fig["data"]}
+    assert types and types <= BASIC_TRACES
+    assert pareto_view.message_figure("x")["data"] == []  # the "nothing to plot" chart: no trace
+
+
+def _layout_store(c: Any, referer: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The selection store and the props by id of the layout served to a page at ``referer``."""
+    headers = {"Referer": referer} if referer else {}
+    found: dict[str, Any] = {}
+
+    def walk(node: Any) -> None:
+        if isinstance(node, list):
+            for n in node:
+                walk(n)
+        elif isinstance(node, dict) and "props" in node:
+            if isinstance(node["props"].get("id"), str):
+                found[node["props"]["id"]] = node["props"]
+            walk(node["props"].get("children"))
+
+    walk(c.get("/_dash-layout", headers=headers).get_json())
+    return found["selection"]["data"], found
+
+
+def test_page_is_drawn_for_its_url(client: Any) -> None:
+    _, c = client
+    store, props = _layout_store(c, "http://127.0.0.1:8050/?alpha=0.5&resolution=160")
+    assert store == sel(alpha=0.5, resolution=160)
+    assert props["alpha"]["value"] == 0.5 and props["resolution-box"]["value"] == "160"
+    names = [t["name"] for t in props["pareto-chart"]["figure"]["data"]]
+    assert "Selected: 0.5-160" in names
+    assert "0.5 MobileNet-160" in props["config-title"]["children"]
+    # conv1 at 0.5-160: input 160x160x3, output 80x80x16 (int(32 * 0.5) channels, stride 2)
+    assert '<tr data-row="conv1">' in props["layer-table-html"]["data"]
+    assert "160x160x3" in props["layer-table-html"]["data"]
+    assert "80x80x16" in props["layer-table-html"]["data"]
+    # no Referer (or one without a query): the default view, which the callbacks then correct
+    for ref in (None, "http://127.0.0.1:8050/"):
+        assert _layout_store(c, ref)[0] == sel()
+    # a bad value in the URL: the default for that field and the message, as the callback does
+    store, props = _layout_store(c, "http://127.0.0.1:8050/?alpha=75")
+    assert store["alpha"] == 1.0
+    assert "did you mean 0.75?" in json.dumps(props["status"]["children"])
+
+
+def test_first_load_callback_changes_nothing_the_page_already_shows(client: Any) -> None:
+    """The sync callback runs on every load; for a page drawn for its URL it sends back no
+    selection, so no chart or config request follows (one small round trip, not three)."""
+    app, c = client
+    want = sel(alpha=0.5, resolution=160)
+    values = {f"{k}.value": want[k] for k in controls.CONTROL_IDS}
+    values |= {"alpha-box.value": "0.5", "resolution-box.value": "160",
+               "url.search": "?alpha=0.5&resolution=160", "selection.data": want}
+    r = _post(c, _body(app, SYNC, values, []))
+    out = r.get_json()["response"]
+    assert "selection" not in out and "url" not in out and "alpha" not in out
+    assert out["status"]["children"] == []
+    # a page drawn for another view (no Referer): the store is corrected, and the URL normalised
+    values["selection.data"] = sel()
+    values["url.search"] = "?resolution=160&alpha=0.5"
+    out = _post(c, _body(app, SYNC, values, [])).get_json()["response"]
+    assert out["selection"]["data"] == want
+    assert out["url"]["search"] == "?alpha=0.5&resolution=160"
+
+
+def test_table_rows_are_escaped_html() -> None:
+    rows = [{"index": 0, "name": "<b>x</b>", "type": "a&b", "stride": 1, "in_shape": "1x1x1",
+             "out_shape": '"q"', "mult_adds": 2_000_000, "mult_adds_pct": 100.0, "params": 0,
+             "params_pct": 0.0, "activation_bytes": None}]
+    body = config_view.table_body("layer", rows)
+    assert body.startswith('<tr data-row="&lt;b&gt;x&lt;/b&gt;">')
+    assert '<td class="text" data-col="type">a&amp;b</td>' in body
+    assert '<td class="text" data-col="out_shape">&quot;q&quot;</td>' in body
+    assert '<td class="num" data-col="mult_adds">2.00</td>' in body  # 2,000,000 / 1e6
+    assert '<td class="num" data-col="activation_bytes"></td>' in body  # None: empty
+    assert "<b>" not in body

@@ -298,22 +298,69 @@ def test_nothing_is_clipped_on_narrow_screens(browser: Any, server: str, restore
 
 
 def test_svg_download_is_svg_at_once(browser: Any, server: str, downloads: Path) -> None:
-    from selenium.webdriver.common.action_chains import ActionChains
-
     open_view(browser, server + "?alpha=1&resolution=224", "1 MobileNet-224")
     for f in downloads.glob("mobilenet_pareto.*"):
         f.unlink()
     browser.find_element(By.CSS_SELECTOR, "#image-format input[value='svg']").click()
-    chart = browser.find_element(By.CSS_SELECTOR, "#pareto-chart")
-    ActionChains(browser).move_to_element(chart).perform()  # the modebar shows on hover
-    button = wait_for(browser, lambda d: d.find_element(
-        By.CSS_SELECTOR, "#pareto-chart .modebar-btn[data-title^='Download plot']"),
-        "the camera button")
-    browser.execute_script("arguments[0].click();", button)
+    _camera(browser)
     wait_for(browser, lambda d: (downloads / "mobilenet_pareto.svg").exists()
              and not list(downloads.glob("*.crdownload")), "the SVG download")
     assert (downloads / "mobilenet_pareto.svg").read_text()[:200].lstrip().startswith("<svg")
     assert not (downloads / "mobilenet_pareto.png").exists()
+
+
+def _camera(driver: Any) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    chart = driver.find_element(By.CSS_SELECTOR, "#pareto-chart")
+    ActionChains(driver).move_to_element(chart).perform()  # the modebar shows on hover
+    button = wait_for(driver, lambda d: d.find_element(
+        By.CSS_SELECTOR, "#pareto-chart .modebar-btn[data-title^='Download plot']"),
+        "the camera button")
+    driver.execute_script("arguments[0].click();", button)
+
+
+def test_every_x_axis_draws_with_plotly_basic_and_png_downloads(browser: Any, server: str,
+                                                                downloads: Path) -> None:
+    """The page carries plotly.js's basic bundle (dashboard/assets), not the full one: every
+    chart the explorer draws, on each x axis, draws with it, and the camera saves a PNG."""
+    from dashboard import data
+
+    browser.get_log("browser")
+    for x in data.x_keys():  # the latency axes pick the default device (shown in the URL)
+        open_view(browser, server + f"?alpha=0.75&resolution=160&x={x}", "0.75 MobileNet-160")
+        wait_for(browser, lambda d: d.execute_script(
+            "return document.querySelectorAll('#pareto-chart .scatterlayer path.point').length"
+        ) > 10, f"the points on the {x} axis")
+        title = data.axis_title(x, data.default_device()).split(" (")[0]
+        wait_for(browser, lambda d, t=title: t in text(d, "#pareto-chart .xtitle"), title)
+    loaded = browser.execute_script(
+        "return [window.Plotly.version, performance.getEntriesByType('resource')"
+        ".map(e => e.name).filter(n => n.includes('plotly'))];")
+    assert loaded[0] == "4.1.1"
+    assert all("/assets/plotly-basic-4.1.1.min.js" in n for n in loaded[1]), loaded[1]
+    for f in downloads.glob("mobilenet_pareto.*"):
+        f.unlink()
+    _camera(browser)  # PNG: the default format
+    target = downloads / "mobilenet_pareto.png"
+    wait_for(browser, lambda d: target.exists() and not list(downloads.glob("*.crdownload")),
+             "the PNG download")
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert severe_logs(browser) == []
+
+
+def test_header_click_sorts_the_layer_table(browser: Any, server: str) -> None:
+    open_view(browser, server + "?alpha=1&resolution=224", "1 MobileNet-224")
+    rows = layer_table(1.0, 224).rows
+    order = "return [...document.querySelectorAll('#layer-table tbody tr')].map(r => r.dataset.row);"
+    assert browser.execute_script(order) == [r["name"] for r in rows]
+    browser.find_element(By.ID, "layer-sort-params").click()
+    want = [r["name"] for r in sorted(rows, key=lambda r: r["params"])]
+    wait_for(browser, lambda d: d.execute_script(order) == want, "ascending params")
+    browser.find_element(By.ID, "layer-sort-params").click()  # again: descending
+    # the largest first: conv_pw_13, 1024 * 1024 = 1,048,576 weights (fc: 1024 * 1000)
+    wait_for(browser, lambda d: d.execute_script(order)[0] == want[-1] == "conv_pw_13",
+             "descending params")
 
 
 def test_typed_alpha_applies_on_enter_and_out_of_range_is_refused(browser: Any,

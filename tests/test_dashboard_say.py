@@ -5,6 +5,7 @@ marker shape per resolution on every axis."""
 from __future__ import annotations
 
 import json
+from html.parser import HTMLParser
 from typing import Any
 
 import pytest
@@ -134,7 +135,8 @@ def test_boxes_apply_on_enter_and_are_text() -> None:
                 getattr(c, "children", None), str) else []:
             walk(ch)
 
-    walk(app.layout)
+    page = app.layout()  # a function: each page is drawn for its URL
+    walk(page)
     assert set(found) == {*controls.BOX_IDS, *state.BUDGET_FIELDS}
     for c in found.values():
         assert c.debounce is True and c.type == "text"
@@ -148,7 +150,7 @@ def test_boxes_apply_on_enter_and_are_text() -> None:
             if not isinstance(x, str):
                 find_sliders(x)
 
-    find_sliders(app.layout)
+    find_sliders(page)
     assert len(sliders) == 2 and all(s.allow_direct_input is False for s in sliders)
 
 
@@ -228,8 +230,34 @@ def test_a_marker_shape_means_one_resolution_on_every_axis() -> None:
 
 
 # ------------------------------------------------------------------ plain, sortable tables
-def _cells(tr: Any) -> dict[str, str]:
-    return {td.to_plotly_json()["props"]["data-col"]: td.children for td in tr.children}
+class _Rows(HTMLParser):
+    """The rows of a table body's HTML: [(data-row, {data-col: text})]."""
+
+    def __init__(self, body: str) -> None:
+        super().__init__()
+        self.rows: list[tuple[str, dict[str, str]]] = []
+        self._col: str | None = None
+        self.feed(body)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "tr":
+            self.rows.append((a["data-row"] or "", {}))
+        elif tag == "td":
+            self._col = a["data-col"]
+            self.rows[-1][1][self._col or ""] = ""
+
+    def handle_data(self, data: str) -> None:
+        if self._col is not None:
+            self.rows[-1][1][self._col] += data
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "td":
+            self._col = None
+
+
+def _order(body: str) -> list[str]:
+    return [name for name, _ in _Rows(body).rows]
 
 
 def test_layer_table_rows_show_every_value_in_full() -> None:
@@ -237,7 +265,8 @@ def test_layer_table_rows_show_every_value_in_full() -> None:
 
     _, _, rows, *_ = config_view.update_config(state.parse({}).to_dict())
     body = config_view.table_body("layer", rows)
-    conv1 = _cells(body[0])
+    name, conv1 = _Rows(body).rows[0]
+    assert name == "conv1"
     # conv1 at 1.0-224: 3*3*3*32 weights on 112*112 outputs = 10,838,016 mult-adds = 10.84 M
     assert conv1 == {"index": "0", "name": "conv1", "type": "Conv 3x3", "stride": "2",
                      "in_shape": "224x224x3", "out_shape": "112x112x32", "mult_adds": "10.84",
@@ -251,19 +280,18 @@ def test_header_click_sorts_and_a_second_click_reverses() -> None:
 
     _, _, rows, *_ = config_view.update_config(state.parse({}).to_dict())
     body, sort = config_view.sort_table("layer", "layer-sort-mult_adds", rows, None)
-    order = [tr.to_plotly_json()["props"]["data-row"] for tr in body]
+    order = _order(body)
     want = [r["name"] for r in sorted(rows, key=lambda r: r["mult_adds"])]
     assert order == want and sort == {"field": "mult_adds", "desc": False}
     body, sort = config_view.sort_table("layer", "layer-sort-mult_adds", rows, sort)
     ma = {r["name"]: r["mult_adds"] for r in rows}
-    got = [ma[tr.to_plotly_json()["props"]["data-row"]] for tr in body]
+    got = [ma[name] for name in _order(body)]
     assert got == sorted(ma.values(), reverse=True) and sort["desc"] is True
     # another column starts ascending again; an unknown column keeps the computed order
     _, sort = config_view.sort_table("layer", "layer-sort-name", rows, sort)
     assert sort == {"field": "name", "desc": False}
     body, sort = config_view.sort_table("layer", "layer-sort-evil", rows, sort)
-    assert sort is None and [tr.to_plotly_json()["props"]["data-row"] for tr in body] == \
-        [r["name"] for r in rows]
+    assert sort is None and _order(body) == [r["name"] for r in rows]
 
 
 # ------------------------------------------------------------------ slider marks snap

@@ -4,6 +4,7 @@ per layer. Every number comes from one library function (see dashboard.data)."""
 
 from __future__ import annotations
 
+from html import escape
 from typing import Any
 
 from dash import Input, Output, State, ctx, dcc, html
@@ -12,7 +13,10 @@ from dashboard import data, state
 
 # Plain HTML tables (no data-grid library: ag-grid was a third of the first page load's
 # JavaScript). Each column: (field, header, formatter); numbers are right-aligned, sorting is
-# a click on the header (server-side, on the raw numbers).
+# a click on the header (server-side, on the raw numbers). The rows are one HTML string per
+# table (escaped here), put into the table's body in the browser (TABLE_BODY_JS): as Dash
+# components they were 570 of the page's 720, and the page's start-up work grows with the
+# number of components (every store update visits each one).
 
 
 def _m(digits: int) -> Any:
@@ -46,13 +50,15 @@ _TEXT_FIELDS = {"name", "type", "in_shape", "out_shape"}
 
 
 def _table(key: str) -> Any:
-    """A sortable table: header buttons (static), body rendered by the callbacks."""
+    """A sortable table: header buttons (static); the body is filled from the
+    ``{key}-table-html`` store (TABLE_BODY_JS)."""
     head = html.Tr([html.Th(html.Button(header, id=f"{key}-sort-{field}", className="sort",
                                         title="sort by this column"),
                             className="text" if field in _TEXT_FIELDS else "num")
                     for field, header, _ in TABLES[key]])
-    return html.Div(className="table-scroll", id=f"{key}-table", children=html.Table(
-        className="data-table", children=[html.Thead(head), html.Tbody(id=f"{key}-table-body")]))
+    return html.Div(className="table-scroll", id=f"{key}-table", children=[html.Table(
+        className="data-table", children=[html.Thead(head), html.Tbody(id=f"{key}-table-body")]),
+        dcc.Store(id=f"{key}-table-html", data="")])
 
 
 def sorted_rows(rows: list[dict[str, Any]], sort: Any) -> list[dict[str, Any]]:
@@ -64,18 +70,36 @@ def sorted_rows(rows: list[dict[str, Any]], sort: Any) -> list[dict[str, Any]]:
                   reverse=bool(sort.get("desc")))
 
 
-def table_body(key: str, rows: list[dict[str, Any]], sort: Any = None) -> list[Any]:
+def table_body(key: str, rows: list[dict[str, Any]], sort: Any = None) -> str:
+    """The table's rows as HTML (every value escaped): ``<tr data-row=NAME>`` with one
+    ``<td data-col=FIELD>`` per column."""
     cols = TABLES[key]
-    return [html.Tr([html.Td(fmt(r.get(field)), className="text" if field in _TEXT_FIELDS
-                             else "num", **_data_attr("col", field)) for field, _, fmt in cols],
-                    **_data_attr("row", str(r.get("name"))))
-            for r in sorted_rows(rows, sort)]
+
+    def row(r: dict[str, Any]) -> str:
+        cells = "".join(
+            f'<td class="{"text" if field in _TEXT_FIELDS else "num"}" data-col="{field}">'
+            f"{escape(fmt(r.get(field)))}</td>" for field, _, fmt in cols)
+        return f'<tr data-row="{escape(str(r.get("name")))}">{cells}</tr>'
+
+    return "".join(row(r) for r in sorted_rows(rows, sort))
 
 
-def _data_attr(name: str, value: str) -> dict[str, Any]:
-    """A ``data-*`` attribute (Dash accepts them as keywords; its typed signatures do not list
-    them)."""
-    return {f"data-{name}": value}
+# Puts a table's rows (the store's HTML) into its body. Dash renders the body with no children,
+# so React never replaces what is put there. On the page's first load the body may not be in the
+# document yet when this runs: it tries again each frame (up to 5 s).
+TABLE_BODY_JS = """
+function(rows) {
+    function fill(tries) {
+        const body = document.getElementById('BODY_ID');
+        if (body) {
+            body.innerHTML = rows || '';
+        } else if (tries > 0) {
+            window.requestAnimationFrame(function() { fill(tries - 1); });
+        }
+    }
+    fill(300);
+}
+"""
 
 
 def layout() -> Any:
@@ -186,7 +210,7 @@ def _config_callback(selection: Any, layer_sort: Any, reduction_sort: Any) -> tu
             table_body("reduction", reduction, reduction_sort), layers, reduction)
 
 
-def sort_table(key: str, trigger: Any, rows: Any, sort: Any) -> tuple[list[Any], Any]:
+def sort_table(key: str, trigger: Any, rows: Any, sort: Any) -> tuple[str, Any]:
     """Callback body: a header click sorts by that column; a second click reverses it."""
     fields = [f for f, _, _ in TABLES[key]]
     field = trigger[len(f"{key}-sort-"):] if isinstance(trigger, str) else None
@@ -198,31 +222,39 @@ def sort_table(key: str, trigger: Any, rows: Any, sort: Any) -> tuple[list[Any],
 
 
 def _sort_callback(key: str) -> Any:
-    def cb(*args: Any) -> tuple[list[Any], Any]:
+    def cb(*args: Any) -> tuple[str, Any]:
         *_, rows, sort = args
         return sort_table(key, ctx.triggered_id, rows, sort)
 
     return cb
 
 
+# What _config_callback fills, in its order (the callback's outputs; the first page is drawn
+# with them, see dashboard.app.layout).
+OUTPUTS = (("config-title", "children"), ("config-totals", "children"),
+           ("layer-table-html", "data"), ("breakdown", "children"),
+           ("latency-compare", "children"), ("reduction-table-html", "data"),
+           ("layer-rows", "data"), ("reduction-rows", "data"))
+
+
+def initial(selection: dict[str, Any]) -> dict[tuple[str, str], Any]:
+    """The view's outputs for a selection (tables unsorted), by (id, property)."""
+    return dict(zip(OUTPUTS, _config_callback(selection, None, None), strict=True))
+
+
 def register(app: Any) -> None:
     app.callback(
-        Output("config-title", "children"),
-        Output("config-totals", "children"),
-        Output("layer-table-body", "children"),
-        Output("breakdown", "children"),
-        Output("latency-compare", "children"),
-        Output("reduction-table-body", "children"),
-        Output("layer-rows", "data"),
-        Output("reduction-rows", "data"),
+        *[Output(i, p) for i, p in OUTPUTS],
         Input("selection", "data"),
         State("layer-sort", "data"),
         State("reduction-sort", "data"),
         prevent_initial_call=True,
     )(_config_callback)
     for key, cols in TABLES.items():
+        app.clientside_callback(TABLE_BODY_JS.replace("BODY_ID", f"{key}-table-body"),
+                                Input(f"{key}-table-html", "data"))
         app.callback(
-            Output(f"{key}-table-body", "children", allow_duplicate=True),
+            Output(f"{key}-table-html", "data", allow_duplicate=True),
             Output(f"{key}-sort", "data"),
             *[Input(f"{key}-sort-{field}", "n_clicks") for field, _, _ in cols],
             State(f"{key}-rows", "data"),

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from dash import Input, Output, State, ctx, dcc, html
+from dash import Input, Output, State, ctx, dcc, html, no_update
 
 from dashboard import data, state
 
@@ -154,23 +154,42 @@ def _with_device(sel: state.ViewState) -> state.ViewState:
     return sel
 
 
-def _callback(search: Any, *args: Any) -> tuple[Any, ...]:
-    *control_values, click, current = args
-    values = dict(zip((*CONTROL_IDS, *BOX_IDS), control_values, strict=True))
-    trigger = ctx.triggered_id if isinstance(ctx.triggered_id, str) else None
+# The sync callback's outputs, in its order.
+OUTPUTS = (*[(c, "value") for c in CONTROL_IDS], *[(b, "value") for b in BOX_IDS],
+           ("url", "search"), ("selection", "data"), ("status", "children"))
+
+
+def _outputs(trigger: str | None, search: Any, values: dict[str, Any], click: Any,
+             current: Any) -> tuple[Any, ...]:
     controls_out, query, store, errors = sync_selection(trigger, search, values, click, current)
     status = [html.Div(e, className="error") for e in errors]
     boxes = [f"{store[field]:g}" for field in BOX_IDS.values()]
     return (*controls_out, *boxes, query, store, status)
 
 
+def initial(search: str) -> dict[tuple[str, str], Any]:
+    """The controls, the selection store and the messages for a page's query string, by
+    (id, property): the page is drawn with them (dashboard.app.layout). The URL itself is the
+    browser's."""
+    out = dict(zip(OUTPUTS, _outputs(None, search, {}, None, None), strict=True))
+    del out["url", "search"]
+    return out
+
+
+def _callback(search: Any, *args: Any) -> tuple[Any, ...]:
+    *control_values, click, current = args
+    values = dict(zip((*CONTROL_IDS, *BOX_IDS), control_values, strict=True))
+    trigger = ctx.triggered_id if isinstance(ctx.triggered_id, str) else None
+    *new, status = _outputs(trigger, search, values, click, current)
+    # Only what changed goes back: an unchanged selection starts no chart or config update (on
+    # the first load the page was drawn for its URL already; a refused value changes nothing).
+    old = (*control_values, search, current)
+    return (*[no_update if n == o else n for n, o in zip(new, old, strict=True)], status)
+
+
 def register(app: Any) -> None:
     app.callback(
-        *[Output(c, "value") for c in CONTROL_IDS],
-        *[Output(b, "value") for b in BOX_IDS],
-        Output("url", "search"),
-        Output("selection", "data"),
-        Output("status", "children"),
+        *[Output(i, p) for i, p in OUTPUTS],
         Input("url", "search"),
         *[Input(c, "value") for c in CONTROL_IDS],
         *[Input(b, "value") for b in BOX_IDS],

@@ -423,15 +423,28 @@ def image_config(fmt: Any) -> dict[str, Any]:
                                                      "format": fmt}}
 
 
+# What update_chart fills, in its order: the chart callback's outputs, and what the page's layout
+# is drawn with on its first load (dashboard.app.layout).
+OUTPUTS = (("pareto-chart", "figure"), ("recommendation", "children"), ("chart-notes", "children"))
+
+
+def initial(selection: dict[str, Any]) -> dict[tuple[str, str], Any]:
+    """The chart's outputs for a selection, by (id, property): the first page is drawn with them,
+    so the page needs no chart request to show its chart."""
+    return dict(zip(OUTPUTS, update_chart(selection), strict=True))
+
+
 def register(app: Any) -> None:
     app.callback(
-        Output("pareto-chart", "figure"),
-        Output("recommendation", "children"),
-        Output("chart-notes", "children"),
+        *[Output(i, p) for i, p in OUTPUTS],
         Input("selection", "data"),
         prevent_initial_call=True,
     )(update_chart)
+    # also on the first figure (drawn with the page, not sent by the chart callback)
     app.clientside_callback(NARROW_JS, Output("pareto-chart", "figure", allow_duplicate=True),
-                            Input("pareto-chart", "figure"), prevent_initial_call=True)
+                            Input("pareto-chart", "figure"),
+                            prevent_initial_call="initial_duplicate")
+    # (the page starts with PNG in both the control and the graph's config)
     app.clientside_callback(IMAGE_FORMAT_JS, Output("pareto-chart", "config"),
-                            Input("image-format", "value"), State("pareto-chart", "config"))
+                            Input("image-format", "value"), State("pareto-chart", "config"),
+                            prevent_initial_call=True)
