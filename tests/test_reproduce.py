@@ -73,3 +73,16 @@ def test_explain_candidates_in_order():
     assert classify(4867.3, "4866")[0] == R.SLIP and classify(149.5, "151")[0] == R.UNEXPLAINED
     assert classify(149.5, "151", nearest=lambda p: "unexplained: lead") == (R.UNEXPLAINED,
                                                                              "unexplained: lead")
+
+
+def test_table2_is_read_once_with_its_types():
+    # Table 2 as printed (data/reference/paper_table2_breakdown.csv): four rows, "Fully
+    # Connected" read as FC; the numbers stay as printed for reproduce, floats for breakdown
+    from costmodel.core.breakdown import printed_table2, published_table2
+    from costmodel.core.kinds import CONV1X1, CONV3X3, DW3X3, FULLY_CONNECTED
+
+    rows = printed_table2()
+    assert [t for t, _ in rows] == [CONV1X1, DW3X3, CONV3X3, FULLY_CONNECTED]
+    assert rows[3][1] == {"layer_type": "Fully Connected", "mult_adds_pct": "0.18",
+                          "params_pct": "24.33"}
+    assert published_table2()[CONV3X3] == {"mult_adds_pct": 1.19, "params_pct": 0.02}

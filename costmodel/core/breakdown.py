@@ -9,13 +9,17 @@ from costmodel.core.kinds import LayerType, parse_type_name
 from costmodel.io.reference import read_reference
 
 
+def printed_table2() -> list[tuple[LayerType, dict[str, str]]]:
+    """Table 2's rows as printed (strings), each with its layer type read back: the one place
+    the file's type names are parsed (Table 2 prints "Fully Connected" for FC)."""
+    return [(parse_type_name(r["layer_type"]), r)
+            for r in read_reference("paper_table2_breakdown.csv")]
+
+
 def published_table2() -> dict[LayerType, dict[str, float]]:
     """Table 2 as printed, keyed by layer type: {type: {mult_adds_pct, params_pct}}."""
-    out = {}
-    for r in read_reference("paper_table2_breakdown.csv"):
-        t = parse_type_name(r["layer_type"])  # Table 2 prints "Fully Connected" for FC
-        out[t] = {"mult_adds_pct": float(r["mult_adds_pct"]), "params_pct": float(r["params_pct"])}
-    return out
+    return {t: {"mult_adds_pct": float(r["mult_adds_pct"]), "params_pct": float(r["params_pct"])}
+            for t, r in printed_table2()}
 
 
 def breakdown_rows(table: LayerTable) -> list[dict[str, Any]]:

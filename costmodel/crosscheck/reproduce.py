@@ -24,13 +24,12 @@ from itertools import permutations
 from typing import Any
 
 from costmodel.core.arch import MOBILENET_V1, VARIANTS, resolve, same_out
-from costmodel.core.breakdown import breakdown
+from costmodel.core.breakdown import breakdown, printed_table2
 from costmodel.core.engine import LayerTable, layer_table
 from costmodel.core.kinds import (
     CONV_KINDS,
     FULLY_CONNECTED,
     parse_shape_text,
-    parse_type_name,
     shape_text,
 )
 from costmodel.io.reference import read_reference
@@ -292,21 +291,20 @@ def table1_checks() -> list[Check]:
 def table2_checks() -> list[Check]:
     rows = {r["type"]: r for r in breakdown()}
     out = []
-    printed_rows = read_reference("paper_table2_breakdown.csv")
-    types = [parse_type_name(r["layer_type"]) for r in printed_rows]  # "Fully Connected" is FC
-    for r, t in zip(printed_rows, types):
+    printed_rows = printed_table2()
+    for t, r in printed_rows:
         for quantity, col in (("% mult-adds", "mult_adds_pct"), ("% params", "params_pct")):
             out.append(check("Table 2", r["layer_type"], quantity, rows[t][col], r[col]))
     # The printed columns should each sum to 100%.
     for quantity, col in (("% mult-adds", "mult_adds_pct"), ("% params", "params_pct")):
-        printed_sum = sum(float(r[col]) for r in printed_rows)
+        printed_sum = sum(float(r[col]) for _, r in printed_rows)
         computed_sum = sum(v[col] for v in rows.values())
         printed = f"{printed_sum:.2f}"
         ok = agrees(computed_sum, printed)
         why = ""
         if not ok:
             fixed = sum(rows[t][col] if not agrees(rows[t][col], r[col]) else float(r[col])
-                        for r, t in zip(printed_rows, types))
+                        for t, r in printed_rows)
             why = (f"the printed column sums to {printed}%, not 100%; with the disagreeing "
                    f"entries replaced by the counts it sums to {fixed:.2f}%")
         out.append(Check("Table 2", "column sum", quantity, computed_sum, printed, ok, why,
