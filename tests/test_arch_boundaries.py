@@ -158,14 +158,19 @@ LAYER = {"type": "conv", "out": 8}
 @pytest.mark.parametrize("raw, message", [
     ([LAYER], "d: top level must be a mapping with a 'layers' list, got list"),
     ({"layers": [LAYER], "extra": 1}, "d: unknown top-level field 'extra'; allowed: base_resolution, "
-                                      "input_channels, input_scale, layers, name, variants"),
+                                      "blocks, defaults, input_channels, input_scale, layers, name, "
+                                      "published, rounding, source, variants"),
     ({"layers": []}, "d: field 'layers' is []; allowed: a non-empty list"),
     ({"name": "x"}, "d: field 'layers' is None; allowed: a non-empty list"),
-    ({"layers": [3]}, "d: layers[0] is 3; allowed: a mapping with a 'type'"),
+    ({"layers": [3]}, "d: layers[0] is 3; allowed: a mapping with a 'type', or a timm block string "
+                      "such as 'ir_r2_k3_s2_e6_c24'"),
     ({"layers": [LAYER, {"type": "fc", "size": 3}]},
-     "d: layers[1]: unknown field 'size'; allowed: group, kernel, out, repeat, scale, stride, type"),
+     "d: layers[1]: unknown field 'size'; allowed: act, bias, group, name, out, repeat, rounding, "
+     "scale, type"),
     ({"layers": [{"type": "pool"}]},
-     "d: layers[0]: field 'type' is 'pool'; allowed: conv, separable, dw, pw, avgpool, fc"),
+     "d: layers[0]: field 'type' is 'pool'; allowed: conv, separable, dw, pw, avgpool, maxpool, fc, "
+     "linear, bn, act, flatten, dropout, lrn, shuffle, residual, concat, sequence, se, ir, ds, cn, "
+     "basic, bottleneck, fire, shuffle_unit"),
     ({"layers": [{"type": "conv", "out": 8, "kernel": 0}]},
      "d: layers[0]: field 'kernel' is 0; allowed: an integer >= 1"),
     ({"layers": [{"type": "conv", "out": 8, "stride": True}]},
@@ -179,7 +184,7 @@ LAYER = {"type": "conv", "out": 8}
     ({"layers": [{"type": "dw", "out": 8}]},
      "d: layers[0]: type 'dw' takes no field 'out' (its width follows its input or the class count)"),
     ({"layers": [{"type": "conv", "out": 8, "scale": 1}]},
-     "d: layers[0]: field 'scale' is 1; allowed: true or false"),
+     "d: layers[0]: field 'scale' is 1; allowed: true, false or grow"),
     ({"layers": [{"type": "conv", "out": 8, "group": 1}]},
      "d: layers[0]: field 'group' is 1; allowed: a string"),
     ({"layers": [LAYER], "variants": [1]},
@@ -297,12 +302,15 @@ def test_expand_names_kinds_and_variants():
     assert str(e.value) == "variant 'long' is unknown; allowed: mobilenet_v1, full_conv, short"
 
 
-def test_expand_refuses_repeated_names():
-    d = get_description({"name": "two", "layers": [LAYER, {"type": "fc"}, {"type": "fc"}]})
+def test_expand_names_repeated_ops_and_refuses_repeated_names():
+    # a second pool or fc is numbered (VGG has three linear layers); explicit names must differ
+    d = get_description({"name": "two", "layers": [LAYER, {"type": "avgpool"}, {"type": "fc"},
+                                                   {"type": "fc"}]})
+    assert [s.name for s in expand(d)] == ["conv1", "avg_pool", "fc", "fc2"]
+    d = get_description({"name": "two", "layers": [{**LAYER, "name": "a"}, {**LAYER, "name": "a"}]})
     with pytest.raises(CostModelError) as e:
         expand(d)
-    assert str(e.value) == ("description 'two': layer names ['fc'] repeat; allowed: at most one "
-                            "avgpool and one fc")
+    assert str(e.value) == "description 'two': layer name 'a' repeats; allowed: unique layer names"
 
 
 def test_resolve_shapes_of_a_spec():

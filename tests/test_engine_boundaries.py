@@ -128,13 +128,19 @@ def test_config_and_serialisation():
 
 
 def test_by_type_sums_in_first_seen_order():
-    spec = {"layers": [{"type": "separable", "out": 8, "repeat": 2}, {"type": "fc"}]}
+    spec = {"layers": [{"type": "separable", "out": 8, "repeat": 2}, {"type": "avgpool"},
+                       {"type": "fc"}]}
     t = layer_table(1.0, 4, spec=spec, classes=2)
     # input 4x4x3: dw 9*3*16 = 432, pw 3*8*16 = 384; dw 9*8*16 = 1,152, pw 8*8*16 = 1,024; fc 8*2 = 16
     assert t.by_type() == {DW3X3: {"mult_adds": 432 + 1152, "params": 27 + 72},
                            CONV1X1: {"mult_adds": 384 + 1024, "params": 24 + 64},
+                           AVG_POOL: {"mult_adds": 0, "params": 0},
                            FULLY_CONNECTED: {"mult_adds": 16, "params": 16}}
-    assert list(t.by_type()) == [DW3X3, CONV1X1, FULLY_CONNECTED]
+    assert list(t.by_type()) == [DW3X3, CONV1X1, AVG_POOL, FULLY_CONNECTED]
+    # a linear layer on a spatial input is refused, not counted as if pooled
+    with pytest.raises(CostModelError, match=r"^layer fc: a linear layer needs a 1x1 input; "
+                                             r"alpha 1, resolution 4 gives it a larger one"):
+        layer_table(1.0, 4, spec={"layers": spec["layers"][:1] + [{"type": "fc"}]})
 
 
 def test_empty_totals_give_zero_shares():
@@ -159,9 +165,13 @@ def test_count_and_layer_type_by_kind():
     assert fc.params == 170
     std = count_layer(Layer(3, "c", "conv", 3, 1, 4, 6, 2, 2), get_convention("paper"))
     assert std == Count(weight_mult_adds=3 * 3 * 4 * 6 * 4, weight_params=216)
-    kinds = ("conv", "pw", "dw", "avgpool", "fc")
+    kinds = ("conv", "pw", "dw", "avgpool", "fc", "maxpool", "gconv")
+    # a pool keeps its window (kernel 0: the global pool); pointwise and FC carry no kernel
     assert [type_name(Layer(0, "x", k, 7, 1, 1, 1, 1, 1).type) for k in kinds] \
-        == ["Conv 7x7", "Conv 1x1", "Conv DW 7x7", "Avg Pool", "FC"]
+        == ["Conv 7x7", "Conv 1x1", "Conv DW 7x7", "Avg Pool 7x7", "FC", "Max Pool 7x7",
+            "Conv Group 7x7"]
+    assert type_name(Layer(0, "x", "avgpool", 0, 1, 1, 1, 1, 1).type) == "Avg Pool"
+    assert type_name(Layer(0, "x", "conv", 1, 1, 1, 1, 1, 1, kernel_w=7).type) == "Conv 1x7"
 
 
 def test_unknown_kind_and_double_registration():

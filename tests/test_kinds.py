@@ -50,7 +50,12 @@ def test_names_read_back() -> None:
         assert parse_type_name(type_name(t)) == t
         assert type_label(t) == type_name(t) == str(t)  # str: what a CSV writer stores
     assert parse_type_name("Fully Connected") == FULLY_CONNECTED  # Table 2's spelling
-    for bad in ("Conv", "Conv 3x5", "Conv DW", "Pool", "Conv 0x0"):
+    # non-square kernels (Inception's 1x7), grouped convs and pools with a window read back too
+    for t in (LayerType(Kind.CONV, 1, 7), LayerType(Kind.GCONV, 3), LayerType(Kind.MAXPOOL, 3),
+              LayerType(Kind.AVGPOOL, 3), LayerType(Kind.ADD, 0), LayerType(Kind.MAXPOOL, 0)):
+        assert parse_type_name(type_name(t)) == t
+    assert type_name(LayerType(Kind.CONV, 3, 5)) == "Conv 3x5"
+    for bad in ("Conv", "Conv 3x", "Conv DW", "Pool", "Conv 0x0", "Conv DW 3x0"):
         with pytest.raises(CostModelError, match="layer type"):
             parse_type_name(bad)
     assert shape_text((112, 112, 32)) == shape_label((112, 112, 32)) == "112x112x32"

@@ -1,45 +1,103 @@
-"""Architecture descriptions: MobileNet-V1 Table 1 as data, variants, user spec files.
+"""Architecture descriptions: any classification CNN as data; MobileNet-V1 Table 1 built in.
 
 This is the one source of truth. The engine (costs), the torch builder and the dashboard all
-read the layers that :func:`resolve` returns; nothing else in the package knows MobileNet's layer
-list.
+read the layers that :func:`resolve` returns; nothing else in the package knows a network's
+layer list. Validation: :mod:`costmodel.core.grammar`; block macros and timm block strings:
+:mod:`costmodel.core.blocks`; lowering to a DAG of typed layers: :mod:`costmodel.core.lower`.
 
-Description grammar (the same for the built-in network and for a user's JSON/YAML file)::
+Description grammar (the same for the built-in networks and for a user's JSON/YAML file)::
 
     name: my_net                 # optional, a label
     input_channels: 3            # optional, default 3
     input_scale: false           # optional: whether alpha thins the input channels too (a body
                                  #   fragment, e.g. the paper's Table 3 single layer)
     base_resolution: 224         # optional, default 224: the resolution that rho=1 means
-    layers:                      # in order; each entry is one of
-      - {type: conv, kernel: 3, stride: 2, out: 32}        # standard conv + BN + ReLU
-      - {type: separable, stride: 1, out: 64}              # depthwise kxk (kernel, default 3)
-                                                           #   + pointwise 1x1 to `out`
-      - {type: dw, kernel: 3, stride: 1}                   # depthwise conv alone
-      - {type: pw, out: 128}                               # pointwise 1x1 conv alone
-      - {type: avgpool}                                    # global average pool
-      - {type: fc}                                         # fully connected to `classes`
+    rounding: int                # optional: the family's own rule, what --rounding means by
+                                 #   default (int, slim, divisible8)
+    source: "..."                # optional: the paper table the description is typed in from
+    published: [{figure: params, value: 3504872, source: "...", convention: fvcore}, ...]
+    defaults: {ir: {act: relu6}} # optional: fields applied to every entry of a type
+    blocks:                      # optional: named templates, used as {type: inception, c1: 64}
+      inception: {params: {c1: null, pool: 32}, layers: [... "$c1" ...]}
+    layers:                      # in order; each entry is one of the types below
     variants:                    # optional: named edits of the layer list
       shallow: {drop_groups: [middle]}
 
-Every layer entry may also carry ``repeat`` (default 1, 0 allowed), ``group`` (a label that a
-variant can drop) and ``scale`` (default true: whether alpha thins its ``out`` channels).
+Primitive ops (a conv is conv + BatchNorm + activation in one row)::
+
+    {type: conv, kernel: 3, stride: 2, out: 32}   # kernel/stride: k or [kh, kw]; groups: g or
+        # depthwise; dilation: d; padding: same (default, TF SAME: out = ceil(in / stride)) or
+        # p or [ph, pw] (torch: out = floor((in + 2p - d(k-1) - 1) / s) + 1); bias (default: no
+        # BN); bn (default true); act (default relu): relu, relu6, hswish, silu, swish, sigmoid,
+        # hsigmoid, tanh, gelu, none; rounding: a rule for this layer only;
+        # out: channels, or `same` (the enclosing block's input width)
+    {type: separable, stride: 1, out: 64}         # depthwise kxk + pointwise 1x1 to `out`
+    {type: dw, kernel: 3, stride: 1}              # depthwise conv alone
+    {type: pw, out: 128}                          # pointwise 1x1 conv alone
+    {type: avgpool}                               # global average pool; with kernel (stride,
+                                                  #   padding, ceil_mode) a windowed pool; with
+                                                  #   output: n an adaptive pool to n x n
+    {type: maxpool, kernel: 3, stride: 2}         # max pool (padding default 0, ceil_mode)
+    {type: fc}                                    # linear to `classes`; `out` for a hidden
+                                                  #   linear layer (thinned by alpha), act, bias
+    {type: linear, out: 4096}                     # the same as fc
+    {type: bn} {type: act, act: relu} {type: flatten} {type: dropout, p: 0.5}
+    {type: lrn, size: 5} {type: shuffle, groups: 2}
+
+Composites::
+
+    {type: residual, body: [...], shortcut: [...], act: relu}  # add of equal shapes (empty
+                                                  #   shortcut: the identity), then act
+    {type: concat, branches: [[...], [...]], split: false}    # channel concat; split: each
+                                                  #   branch gets its own chunk of the channels
+    {type: se, ratio: 0.25, of: self, round: int, act: relu, gate: sigmoid}
+                                                  # squeeze-excite; of: block squeezes by the
+                                                  #   enclosing block's input width
+    {type: sequence, layers: [...]}               # a named group (a block's scope)
+
+Block macros (:mod:`costmodel.core.blocks`): ``ir`` (MBConv), ``ds``, ``cn``, ``basic``,
+``bottleneck``, ``fire``, ``shuffle_unit``; a timm block string (``ir_r2_k3_s2_e6_c24``) is an
+``ir``/``ds``/``cn`` entry. For a macro, ``stride`` applies to the first of its ``repeat`` copies.
+
+Every entry may also carry ``repeat`` (default 1, 0 allowed), ``group`` (a label that a
+variant can drop), ``name`` and ``scale`` (default true: alpha thins its ``out``; false: never;
+``grow``: widened above alpha 1, never thinned, MobileNetV2's last 1x1 conv).
 The variant ``full_conv`` exists for every description: each separable pair becomes one
 standard kxk conv with the pair's stride and output width (the paper's Table 4).
-
-Spatial sizes follow TF 'SAME' padding: out = ceil(in / stride).
+Limits (checked before anything is expanded): nesting depth ``grammar.MAX_DEPTH``, expanded
+size ``grammar.MAX_LAYERS`` layers, file size :data:`MAX_SPEC_BYTES`.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from costmodel.core.kinds import Kind, LayerType, layer_type
+from costmodel.core.grammar import (
+    MAX_DEPTH,
+    MAX_LAYERS,
+    Walk,
+    check_defaults,
+    check_templates,
+    field_error,
+    pos_int,
+    too_large,
+    walk_list,
+)
+from costmodel.core.lower import Layer as Layer
+from costmodel.core.lower import LayerSpec as LayerSpec
+from costmodel.core.lower import expand_entries
+from costmodel.core.lower import resolve_shapes as resolve_shapes
+from costmodel.core.rounding import ROUNDING_RULES as ROUNDING_RULES
+from costmodel.core.rounding import elementwise_max as elementwise_max
+from costmodel.core.rounding import round_divisible8 as round_divisible8
+from costmodel.core.rounding import round_int as round_int
+from costmodel.core.rounding import round_slim as round_slim
+from costmodel.core.rounding import same_out as same_out
 from costmodel.errors import CostModelError
 
 # MobileNet-V1, the paper's Table 1 (arXiv 1704.04861), typed in once as data.
@@ -71,74 +129,14 @@ MOBILENET_V1: dict[str, Any] = {
 
 BUILTIN_DESCRIPTIONS: dict[str, dict[str, Any]] = {"mobilenet_v1": MOBILENET_V1}
 GENERIC_VARIANTS = ("full_conv",)
-
-_ENTRY_TYPES = ("conv", "separable", "dw", "pw", "avgpool", "fc")
-
-
-# --------------------------------------------------------------------------------------------
-# Channel rounding rules: one named function each, array-friendly (numpy arrays broadcast).
-# --------------------------------------------------------------------------------------------
-def _floor(x: Any) -> Any:
-    if hasattr(x, "dtype"):
-        import numpy as np
-
-        return np.floor(x).astype(np.int64)
-    return int(x)
-
-
-def elementwise_max(a: Any, b: int) -> Any:
-    if hasattr(a, "dtype"):
-        import numpy as np
-
-        return np.maximum(a, b)
-    return max(a, b)
-
-
-def round_int(c: int, alpha: Any) -> Any:
-    """int(c * alpha): the paper's and Keras's rule."""
-    return _floor(c * alpha)
-
-
-def round_slim(c: int, alpha: Any) -> Any:
-    """max(int(c * alpha), 8): TF-slim's rule (min_depth=8)."""
-    return elementwise_max(_floor(c * alpha), 8)
-
-
-def round_divisible8(c: int, alpha: Any) -> Any:
-    """timm/torchvision make_divisible(c * alpha, 8) with round_limit 0.9 and min 8."""
-    v = c * alpha
-    new = elementwise_max(_floor(v + 4) // 8 * 8, 8)
-    return new + 8 * (new < 0.9 * v)
-
-
-ROUNDING_RULES: dict[str, Callable[[int, Any], Any]] = {
-    "int": round_int,
-    "slim": round_slim,
-    "divisible8": round_divisible8,
-}
-
-
-def same_out(size: Any, stride: int) -> Any:
-    """TF 'SAME' padding: ceil(size / stride), exact in integers (and on int arrays). The one
-    home of this rule: the engine's shapes, the torch builder's padding and reproduce use it."""
-    return -(-size // stride)
+MAX_SPEC_BYTES = 4_000_000  # a description file larger than this is refused unread
+TOP_FIELDS = ("name", "input_channels", "input_scale", "base_resolution", "layers", "variants",
+              "rounding", "source", "published", "blocks", "defaults")
 
 
 # --------------------------------------------------------------------------------------------
 # Description -> expanded layer specs (structure only, no alpha/resolution yet)
 # --------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class LayerSpec:
-    """One layer of an expanded description, before alpha and resolution are applied."""
-
-    name: str
-    kind: Kind
-    kernel: int
-    stride: int
-    out: int | None  # base output channels (None: same as input for dw/avgpool, classes for fc)
-    scale: bool
-
-
 @dataclass(frozen=True)
 class Description:
     name: str
@@ -147,91 +145,73 @@ class Description:
     input_scale: bool
     layers: tuple[dict[str, Any], ...]
     variants: Mapping[str, Mapping[str, Any]]
+    rounding: str = "int"  # the family's own rule: what --rounding means when not given
+    source: str = ""  # the paper table (or page) the description is typed in from
+    published: tuple[Mapping[str, Any], ...] = ()  # cited figures: {figure, value, source, ...}
+    size: int = field(default=0, compare=False)  # layers after expansion (repeats multiplied)
 
 
-def _field_error(where: str, field: str, value: Any, allowed: str) -> CostModelError:
-    return CostModelError(f"{where}: field '{field}' is {value!r}; allowed: {allowed}")
-
-
-def _pos_int(entry: Mapping[str, Any], field: str, where: str, default: int | None,
-             minimum: int = 1) -> int | None:
-    if field not in entry:
-        return default
-    v = entry[field]
-    if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
-        raise _field_error(where, field, v, f"an integer >= {minimum}")
-    return v
-
-
-_ENTRY_FIELDS = ("type", "kernel", "stride", "out", "repeat", "group", "scale")
-
-
-def _parse_entry(entry: Any, where: str) -> dict[str, Any]:
-    """One validated layer entry of a description."""
-    if not isinstance(entry, Mapping):
-        raise CostModelError(f"{where} is {entry!r}; allowed: a mapping with a 'type'")
-    for key in entry:
-        if key not in _ENTRY_FIELDS:
-            raise CostModelError(f"{where}: unknown field {key!r}; allowed: "
-                                 f"{', '.join(sorted(_ENTRY_FIELDS))}")
-    t = entry.get("type")
-    if t not in _ENTRY_TYPES:
-        raise _field_error(where, "type", t, ", ".join(_ENTRY_TYPES))
-    _pos_int(entry, "kernel", where, 3)
-    _pos_int(entry, "stride", where, 1)
-    _pos_int(entry, "repeat", where, 1, minimum=0)
-    if t in ("conv", "separable", "pw"):
-        if "out" not in entry:
-            raise CostModelError(f"{where}: type {t!r} needs field 'out' (output channels)")
-        _pos_int(entry, "out", where, None)
-    elif "out" in entry:
-        raise CostModelError(f"{where}: type {t!r} takes no field 'out' "
-                             f"(its width follows its input or the class count)")
-    if "scale" in entry and not isinstance(entry["scale"], bool):
-        raise _field_error(where, "scale", entry["scale"], "true or false")
-    if "group" in entry and not isinstance(entry["group"], str):
-        raise _field_error(where, "group", entry["group"], "a string")
-    return dict(entry)
-
-
-def parse_description(raw: Any, source: str = "description") -> Description:
-    """Validate a description (a dict in the grammar above) and return it, or raise with the field."""
-    if not isinstance(raw, Mapping):
-        raise CostModelError(f"{source}: top level must be a mapping with a 'layers' list, "
-                             f"got {type(raw).__name__}")
-    known = {"name", "input_channels", "input_scale", "base_resolution", "layers", "variants"}
+def _check_top(raw: Mapping[str, Any], source: str) -> None:
     for key in raw:
-        if key not in known:
+        if key not in TOP_FIELDS:
             raise CostModelError(f"{source}: unknown top-level field {key!r}; allowed: "
-                                 f"{', '.join(sorted(known))}")
-    layers = raw.get("layers")
-    if not isinstance(layers, list) or not layers:
-        raise CostModelError(f"{source}: field 'layers' is {layers!r}; allowed: a non-empty list")
-    out_layers = [_parse_entry(entry, f"{source}: layers[{i}]") for i, entry in enumerate(layers)]
+                                 f"{', '.join(sorted(TOP_FIELDS))}")
+    for key in ("input_scale",):
+        if key in raw and not isinstance(raw[key], bool):
+            raise field_error(source, key, raw[key], "true or false")
+    if "rounding" in raw and raw["rounding"] not in ROUNDING_RULES:
+        raise field_error(source, "rounding", raw["rounding"], ", ".join(ROUNDING_RULES))
+    pub = raw.get("published", [])
+    if not isinstance(pub, list) or not all(
+            isinstance(p, Mapping) and {"figure", "value", "source"} <= set(p) for p in pub):
+        raise field_error(source, "published", pub, "a list of {figure, value, source, ...}")
+    if not isinstance(raw.get("source", ""), str):
+        raise field_error(source, "source", raw["source"], "a string")
+
+
+def _check_variants(raw: Mapping[str, Any], layers: Sequence[Mapping[str, Any]], source: str
+                    ) -> dict[str, dict[str, Any]]:
     variants = raw.get("variants", {}) or {}
     if not isinstance(variants, Mapping):
-        raise _field_error(source, "variants", variants, "a mapping of name -> {drop_groups: [...]}")
-    groups = {e.get("group") for e in out_layers}
+        raise field_error(source, "variants", variants, "a mapping of name -> {drop_groups: [...]}")
+    groups = {e.get("group") for e in layers}
     for vname, v in variants.items():
         if vname in GENERIC_VARIANTS:
             raise CostModelError(f"{source}: variant name {vname!r} is built in; choose another")
         if not isinstance(v, Mapping) or set(v) - {"drop_groups"}:
-            raise _field_error(f"{source}: variants", str(vname), v, "{drop_groups: [group, ...]}")
+            raise field_error(f"{source}: variants", str(vname), v, "{drop_groups: [group, ...]}")
         for g in v.get("drop_groups", []):
             if g not in groups:
                 raise CostModelError(f"{source}: variant {vname!r} drops group {g!r}, which no "
                                      f"layer has; groups: {sorted(x for x in groups if x)}")
-    name = raw.get("name", "custom")
-    input_scale = raw.get("input_scale", False)
-    if not isinstance(input_scale, bool):
-        raise _field_error(source, "input_scale", input_scale, "true or false")
+    return {str(k): dict(v) for k, v in variants.items()}
+
+
+def parse_description(raw: Any, source: str = "description") -> Description:
+    """Validate a description (a dict in the grammar above) and return it, or raise with the
+    field. Bounded: nesting deeper than grammar.MAX_DEPTH, or more than grammar.MAX_LAYERS
+    layers once repeats are multiplied out, is refused before anything is expanded."""
+    if not isinstance(raw, Mapping):
+        raise CostModelError(f"{source}: top level must be a mapping with a 'layers' list, "
+                             f"got {type(raw).__name__}")
+    _check_top(raw, source)
+    layers = raw.get("layers")
+    if not isinstance(layers, list) or not layers:
+        raise CostModelError(f"{source}: field 'layers' is {layers!r}; allowed: a non-empty list")
+    walk = Walk(source, check_templates(raw.get("blocks"), source),
+                check_defaults(raw.get("defaults"), source))
+    out_layers, size = walk_list(layers, f"{source}: layers", walk, 0)
     return Description(
-        name=str(name),
-        input_channels=_pos_int(raw, "input_channels", source, 3) or 3,
-        base_resolution=_pos_int(raw, "base_resolution", source, 224) or 224,
-        input_scale=input_scale,
-        layers=tuple(out_layers),
-        variants={str(k): dict(v) for k, v in variants.items()},
+        name=str(raw.get("name", "custom")),
+        input_channels=pos_int(raw, "input_channels", source, 3) or 3,
+        base_resolution=pos_int(raw, "base_resolution", source, 224) or 224,
+        input_scale=raw.get("input_scale", False),
+        layers=out_layers,
+        variants=_check_variants(raw, out_layers, source),
+        rounding=raw.get("rounding", "int"),
+        source=raw.get("source", ""),
+        published=tuple(dict(p) for p in raw.get("published", [])),
+        size=size,
     )
 
 
@@ -241,10 +221,23 @@ def load_description(path: str | Path) -> Description:
     if not p.is_file():
         raise CostModelError(f"spec file {str(p)!r} does not exist or is not a file; "
                              f"allowed: a readable .json, .yaml or .yml file")
+    size = p.stat().st_size
+    if size > MAX_SPEC_BYTES:
+        raise CostModelError(f"spec file {str(p)!r} is {size} bytes; allowed: at most "
+                             f"{MAX_SPEC_BYTES} bytes")
     try:
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise CostModelError(f"spec file {str(p)!r} cannot be read as UTF-8 text: {exc}") from None
+    try:
+        raw = _parse_text(text, p)
+    except RecursionError:
+        raise CostModelError(f"spec file {str(p)!r}: nesting is too deep to read; allowed: at "
+                             f"most {MAX_DEPTH} levels of blocks") from None
+    return parse_description(raw, source=str(p))
+
+
+def _parse_text(text: str, p: Path) -> Any:
     suffix = p.suffix.lower()
     if suffix == ".json":
         try:
@@ -264,7 +257,7 @@ def load_description(path: str | Path) -> Description:
             raise CostModelError(f"spec file {str(p)!r}: invalid YAML{where}: {problem}") from None
     else:
         raise CostModelError(f"spec file {str(p)!r} has suffix {suffix!r}; allowed: .json, .yaml, .yml")
-    return parse_description(raw, source=str(p))
+    return raw
 
 
 def get_description(spec: str | Path | Mapping[str, Any] | Description | None = None) -> Description:
@@ -284,116 +277,17 @@ VARIANTS = ("mobilenet_v1", "full_conv", "shallow")
 
 
 def expand(desc: Description, variant: str = "mobilenet_v1") -> list[LayerSpec]:
-    """Unroll repeats and apply a variant; returns the named layer list."""
+    """Unroll repeats, expand blocks and apply a variant; returns the named layer specs in
+    topological order (see costmodel.core.lower)."""
     base_names = ("mobilenet_v1", "base", desc.name)
     allowed = ["mobilenet_v1", *GENERIC_VARIANTS, *desc.variants]
     if variant not in allowed and variant not in base_names:
         raise CostModelError(f"variant {variant!r} is unknown; allowed: {', '.join(allowed)}")
+    if desc.size > MAX_LAYERS:  # a Description built by hand, not by parse_description
+        raise too_large(desc.name, desc.size)
     drop = set(desc.variants.get(variant, {}).get("drop_groups", []))
-    full_conv = variant == "full_conv"
-    specs: list[LayerSpec] = []
-    n_conv = n_sep = 0
-    for entry in desc.layers:
-        if entry.get("group") in drop:
-            continue
-        t = entry["type"]
-        k = entry.get("kernel", 3)
-        s = entry.get("stride", 1)
-        scale = entry.get("scale", True)
-        for _ in range(entry.get("repeat", 1)):
-            if t == "conv" or (t == "separable" and full_conv):
-                n_conv += 1
-                specs.append(LayerSpec(f"conv{n_conv}", Kind.CONV, k, s, entry["out"], scale))
-            elif t == "separable":
-                n_sep += 1
-                specs.append(LayerSpec(f"conv_dw_{n_sep}", Kind.DW, k, s, None, scale))
-                specs.append(LayerSpec(f"conv_pw_{n_sep}", Kind.PW, 1, 1, entry["out"], scale))
-            elif t == "dw":
-                n_sep += 1
-                specs.append(LayerSpec(f"conv_dw_{n_sep}", Kind.DW, k, s, None, scale))
-            elif t == "pw":
-                n_sep += 1
-                specs.append(LayerSpec(f"conv_pw_{n_sep}", Kind.PW, 1, s, entry["out"], scale))
-            elif t == "avgpool":
-                specs.append(LayerSpec("avg_pool", Kind.AVGPOOL, 0, 1, None, False))
-            elif t == "fc":
-                specs.append(LayerSpec("fc", Kind.FC, 1, 1, None, False))
-    names = [sp.name for sp in specs]
-    dup = {n for n in names if names.count(n) > 1}
-    if dup:
-        raise CostModelError(f"description {desc.name!r}: layer names {sorted(dup)} repeat; "
-                             f"allowed: at most one avgpool and one fc")
-    return specs
-
-
-# --------------------------------------------------------------------------------------------
-# Resolution of a config: concrete shapes per layer
-# --------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Layer:
-    """One layer with concrete shapes. Fields may be ints, or numpy arrays in a sweep."""
-
-    index: int
-    name: str
-    kind: Kind
-    kernel: int
-    stride: int
-    in_channels: Any
-    out_channels: Any
-    in_size: Any  # spatial height = width (square inputs)
-    out_size: Any
-
-    @property
-    def groups(self) -> Any:
-        return self.in_channels if self.kind == Kind.DW else 1
-
-    @property
-    def type(self) -> LayerType:
-        """The paper's Table 2 type (kind and kernel)."""
-        return layer_type(self.kind, self.kernel)
-
-    @property
-    def in_shape(self) -> tuple[Any, Any, Any]:
-        """(height, width, channels) of the input."""
-        return (self.in_size, self.in_size, self.in_channels)
-
-    @property
-    def out_shape(self) -> tuple[Any, Any, Any]:
-        """(height, width, channels) of the output."""
-        return (self.out_size, self.out_size, self.out_channels)
-
-    @property
-    def in_elements(self) -> Any:
-        """Input activations (elements of one sample)."""
-        return self.in_channels * self.in_size * self.in_size
-
-    @property
-    def out_elements(self) -> Any:
-        """Output activations (elements of one sample): a row's ``activations``."""
-        return self.out_channels * self.out_size * self.out_size
-
-
-def resolve_shapes(specs: Sequence[LayerSpec], alpha: Any, resolution: Any, rounding: str,
-                   classes: int, input_channels: int, input_scale: bool = False) -> list[Layer]:
-    """Shapes for every layer; alpha/resolution may be numpy arrays that broadcast."""
-    rule = ROUNDING_RULES[rounding]
-    layers: list[Layer] = []
-    c: Any = rule(input_channels, alpha) if input_scale else input_channels
-    h: Any = resolution
-    for i, sp in enumerate(specs):
-        if sp.kind in (Kind.CONV, Kind.PW):
-            assert sp.out is not None
-            out_c = rule(sp.out, alpha) if sp.scale else sp.out
-            out_h = same_out(h, sp.stride)
-        elif sp.kind == Kind.DW:
-            out_c, out_h = c, same_out(h, sp.stride)
-        elif sp.kind == Kind.AVGPOOL:
-            out_c, out_h = c, h * 0 + 1  # global pool: 1x1 (keeps array shape in a sweep)
-        else:  # fc
-            out_c, out_h = classes, h * 0 + 1
-        layers.append(Layer(i, sp.name, sp.kind, sp.kernel, sp.stride, c, out_c, h, out_h))
-        c, h = out_c, out_h
-    return layers
+    return expand_entries(desc.layers, desc.name, desc.input_channels, drop,
+                          variant == "full_conv")
 
 
 def check_alpha(alpha: Any) -> float:
@@ -462,18 +356,20 @@ def check_choice(kind: str, value: Any, allowed: Sequence[str]) -> str:
 
 def min_alpha(specs: Sequence[LayerSpec], rounding: str) -> float:
     """The smallest alpha for which every scaled layer keeps at least one channel."""
-    widths = [sp.out for sp in specs if sp.out is not None and sp.scale]
+    widths = [sp.out for sp in specs if sp.out is not None and sp.scale is True]
     if not widths or rounding != "int":
         return 0.0
     return 1.0 / min(widths)
 
 
 def resolve(desc: Description | None = None, variant: str = "mobilenet_v1", alpha: Any = 1.0,
-            resolution: Any = 224, rounding: str = "int", classes: int = 1000) -> list[Layer]:
-    """Validated shapes of one configuration."""
+            resolution: Any = 224, rounding: str | None = "int", classes: int = 1000
+            ) -> list[Layer]:
+    """Validated shapes of one configuration (rounding None: the description's own rule)."""
     desc = desc or get_description()
     a = check_alpha(alpha)
     r = check_resolution(resolution)
+    rounding = desc.rounding if rounding is None else rounding
     check_choice("rounding", rounding, list(ROUNDING_RULES))
     if isinstance(classes, bool) or not isinstance(classes, int) or classes < 1:
         raise CostModelError(f"classes {classes!r} is out of range; allowed: an integer >= 1")

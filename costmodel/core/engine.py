@@ -18,14 +18,14 @@ The single-config path is pure Python (no numpy, no pandas) so ``costmodel table
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from costmodel.core.arch import Description, Layer, elementwise_max, get_description, resolve
 from costmodel.core.conventions import Convention, get_convention
-from costmodel.core.kinds import Kind, LayerType
+from costmodel.core.kinds import FREE_KINDS, Kind, LayerType
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -71,32 +71,56 @@ def register(*kinds: Kind) -> Callable[[CountFn], CountFn]:
     return deco
 
 
-@register(Kind.CONV, Kind.DW, Kind.PW)
+@register(Kind.CONV, Kind.DW, Kind.PW, Kind.GCONV)
 def _conv(layer: Layer, convention: Convention) -> Count:
-    # Weights: k*k*(C_in/groups)*C_out; each used once per output pixel. A depthwise filter sees
-    # one input channel (groups = C_in). Paper eq. (1)-(4): D_K*D_K*M*D_F*D_F for depthwise,
-    # M*N*D_F*D_F for pointwise. Written without division so it also counts symbolically.
-    cin_per_group = 1 if layer.kind == Kind.DW else layer.in_channels
-    weights = layer.kernel * layer.kernel * cin_per_group * layer.out_channels
-    pixels = layer.out_size * layer.out_size
+    # Weights: k_h*k_w*(C_in/groups)*C_out; each used once per output pixel. A depthwise filter
+    # sees one input channel (groups = C_in). Paper eq. (1)-(4): D_K*D_K*M*D_F*D_F for
+    # depthwise, M*N*D_F*D_F for pointwise. Dense convs are written without division so they
+    # also count symbolically. The conv's own BatchNorm and bias count as the convention says.
+    if layer.kind == Kind.DW:
+        cin_per_group = 1
+    elif layer.kind == Kind.GCONV:
+        cin_per_group = layer.in_channels // layer.groups
+    else:
+        cin_per_group = layer.in_channels
+    weights = layer.kernel * layer.kernel_w * cin_per_group * layer.out_channels
+    pixels = layer.out_size * layer.out_width
+    bn = int(layer.bn)
     return Count(
         weight_mult_adds=weights * pixels,
-        norm_ops=convention.norm_ops_per_element * layer.out_elements,
+        norm_ops=convention.norm_ops_per_element * layer.out_elements * bn,
         weight_params=weights,
-        norm_params=convention.norm_params_per_channel * layer.out_channels,
+        norm_params=convention.norm_params_per_channel * layer.out_channels * bn,
+        bias_params=layer.out_channels * int(convention.conv_bias and layer.bias),
     )
 
 
-@register(Kind.AVGPOOL)
-def _avgpool(layer: Layer, convention: Convention) -> Count:
-    return Count(pool_ops=convention.pool_ops_per_input * layer.in_elements)
+@register(Kind.AVGPOOL, Kind.MAXPOOL)
+def _pool(layer: Layer, convention: Convention) -> Count:
+    # Only the global/adaptive average pool counts (fvcore's adaptive_avg_pool2d handle: 1 per
+    # input element); windowed pools and max pools count nothing under every convention.
+    adaptive_avg = int(layer.kind == Kind.AVGPOOL and layer.kernel == 0)
+    return Count(pool_ops=convention.pool_ops_per_input * layer.in_elements * adaptive_avg)
 
 
 @register(Kind.FC)
 def _fc(layer: Layer, convention: Convention) -> Count:
     weights = layer.in_channels * layer.out_channels
     return Count(weight_mult_adds=weights, weight_params=weights,
-                 bias_params=layer.out_channels * int(convention.fc_bias))
+                 bias_params=layer.out_channels * int(convention.fc_bias and layer.bias))
+
+
+@register(Kind.BN)
+def _bn(layer: Layer, convention: Convention) -> Count:
+    return Count(norm_ops=convention.norm_ops_per_element * layer.out_elements,
+                 norm_params=convention.norm_params_per_channel * layer.out_channels)
+
+
+@register(*FREE_KINDS)
+def _free(layer: Layer, convention: Convention) -> Count:
+    # Activations, adds, SE scales, concat, split, shuffle, flatten, dropout, LRN: no weights,
+    # and none of them counted by the paper or fvcore (fvcore skips these ops).
+    return Count()
 
 
 def count_layer(layer: Layer, convention: Convention) -> Count:
@@ -121,19 +145,39 @@ def input_bytes(layer: Layer, batch: int = 1) -> Any:
 
 
 def live_elements(layer: Layer) -> Any:
-    """Activations live while a layer runs: its input and its output (one sample)."""
+    """Activations a layer reads and writes: its input and its output (one sample)."""
     return layer.in_elements + layer.out_elements
 
 
-def peak_activation_bytes(layers: Iterable[Layer]) -> Any:
-    """Peak activation memory: the largest input + output pair live at once, layer by layer
-    (elementwise over a grid when the layers hold arrays)."""
-    peak: Any = None
-    for layer in layers:
-        live = live_elements(layer)
-        peak = live if peak is None else elementwise_max(peak, live)
-    if peak is None:
+def live_per_layer(layers: Sequence[Layer]) -> list[Any]:
+    """Activations live while each layer runs, in topological order: its inputs and output plus
+    every earlier tensor (the network input included) that a later layer still reads. On a
+    chain this is the layer's input + output."""
+    if not layers:
         raise ValueError("peak activation of no layers")
+    last_use: dict[int, int] = {}
+    for layer in layers:
+        for j in layer.inputs or ():
+            last_use[j] = max(last_use.get(j, -1), layer.index)
+    elements = {-1: layers[0].in_elements, **{lay.index: lay.out_elements for lay in layers}}
+    live: list[Any] = []
+    held: list[int] = []
+    for layer in layers:
+        ins = tuple(dict.fromkeys(layer.inputs or ()))
+        own = [elements.get(j, layer.in_elements) for j in ins]
+        others = [elements[j] for j in held if j not in ins]
+        live.append(sum(own + others, layer.out_elements))
+        held = [j for j in (*held, *ins) if last_use.get(j, -2) > layer.index]
+        held = [*dict.fromkeys(held), *([layer.index] if layer.index in last_use else [])]
+    return live
+
+
+def peak_activation_bytes(layers: Iterable[Layer]) -> Any:
+    """Peak activation memory: the most activations live at once, layer by layer over the
+    topological order (elementwise over a grid when the layers hold arrays)."""
+    peak: Any = None
+    for live in live_per_layer(list(layers)):
+        peak = live if peak is None else elementwise_max(peak, live)
     return peak * BYTES_FP32
 
 

@@ -17,7 +17,8 @@ import sympy as sp
 from costmodel.core.arch import get_description, resolve
 from costmodel.core.conventions import get_convention
 from costmodel.core.engine import count_layer, layer_table
-from costmodel.core.kinds import CONV_KINDS
+from costmodel.core.kinds import Kind
+from costmodel.errors import CostModelError
 
 ALPHA, RHO = sp.symbols("alpha rho", positive=True)
 
@@ -28,19 +29,30 @@ def symbolic_totals(variant: str = "mobilenet_v1", convention: str = "paper", cl
     counting = get_convention(convention)
     desc = get_description(spec)
     n_cls = classes + counting.extra_classes
-    base = resolve(desc, variant, 1.0, desc.base_resolution, "int", n_cls)
-    # A channel count is thinned by alpha iff it doubles at alpha=2 (int(2c) = 2c exactly).
-    doubled = resolve(desc, variant, 2.0, desc.base_resolution, "int", n_cls)
+    base_r = desc.base_resolution
+    base = resolve(desc, variant, 1.0, base_r, "int", n_cls)
+    # A channel count is thinned by alpha iff it doubles at alpha=2 (int(2c) = 2c exactly); a
+    # size follows rho iff it changes at twice the resolution (pools to a fixed size do not).
+    doubled = resolve(desc, variant, 2.0, base_r, "int", n_cls)
+    wider = resolve(desc, variant, 1.0, 2 * base_r, "int", n_cls)
     mult_adds: sp.Expr = sp.Integer(0)
     params: sp.Expr = sp.Integer(0)
-    for b, d in zip(base, doubled):
-        sym = replace(
-            b,
-            in_channels=ALPHA * b.in_channels if d.in_channels == 2 * b.in_channels else b.in_channels,
-            out_channels=ALPHA * b.out_channels if d.out_channels == 2 * b.out_channels else b.out_channels,
-            in_size=RHO * b.in_size if b.kind != "fc" else b.in_size,
-            out_size=RHO * b.out_size if b.kind in CONV_KINDS else b.out_size,
-        )
+    for b, d, w in zip(base, doubled, wider):
+        if b.kind == Kind.GCONV or (w.in_channels, w.out_channels) != (b.in_channels, b.out_channels):
+            why = "a grouped conv" if b.kind == Kind.GCONV else "a width that follows the resolution"
+            raise CostModelError(f"formula: layer {b.name} of {desc.name} has {why}; allowed: "
+                                 f"networks whose widths follow alpha only, without grouped convs")
+
+        def a(x: Any, x2: Any) -> Any:
+            return ALPHA * x if x2 == 2 * x else x
+
+        def r(x: Any, x2: Any) -> Any:
+            return RHO * x if x2 != x else x
+
+        sym = replace(b, in_channels=a(b.in_channels, d.in_channels),
+                      out_channels=a(b.out_channels, d.out_channels),
+                      in_size=r(b.in_size, w.in_size), in_width=r(b.in_width, w.in_width),
+                      out_size=r(b.out_size, w.out_size), out_width=r(b.out_width, w.out_width))
         c = count_layer(sym, counting)
         mult_adds += c.mult_adds
         params += c.params

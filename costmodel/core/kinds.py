@@ -30,18 +30,37 @@ class Kind(StrEnum):
     CONV = "conv"  # standard (dense) kxk conv
     DW = "dw"  # depthwise kxk conv
     PW = "pw"  # pointwise 1x1 conv
-    AVGPOOL = "avgpool"  # global average pool
-    FC = "fc"  # fully connected
+    AVGPOOL = "avgpool"  # average pool: global/adaptive (kernel 0) or windowed (kernel k)
+    FC = "fc"  # fully connected (linear)
+    GCONV = "gconv"  # grouped conv: 1 < groups, not depthwise
+    MAXPOOL = "maxpool"  # max pool: windowed (kernel k) or adaptive (kernel 0)
+    BN = "bn"  # a BatchNorm on its own (a conv's own BatchNorm is part of the conv's row)
+    ACT = "act"  # an activation on its own (a conv's own activation is part of its row)
+    ADD = "add"  # residual add of equal shapes
+    MUL = "mul"  # squeeze-and-excitation scale: a tensor times a per-channel gate
+    CONCAT = "concat"  # channel concatenation of branches
+    SLICE = "slice"  # one channel chunk of a split (ShuffleNetV2)
+    SHUFFLE = "shuffle"  # channel shuffle
+    FLATTEN = "flatten"
+    DROPOUT = "dropout"
+    LRN = "lrn"  # local response normalisation (AlexNet, GoogLeNet as published)
 
 
-CONV_KINDS = (Kind.CONV, Kind.DW, Kind.PW)  # the kinds followed by BatchNorm + ReLU
+CONV_KINDS = (Kind.CONV, Kind.DW, Kind.PW)  # MobileNet-V1's convs, each with BatchNorm + ReLU
+WEIGHTED_KINDS = (Kind.CONV, Kind.DW, Kind.PW, Kind.GCONV)  # all convs (each may carry BN + act)
+POOL_KINDS = (Kind.AVGPOOL, Kind.MAXPOOL)
+# Kinds that cost nothing under every convention (no weights; fvcore counts none of them).
+FREE_KINDS = (Kind.ACT, Kind.ADD, Kind.MUL, Kind.CONCAT, Kind.SLICE, Kind.SHUFFLE, Kind.FLATTEN,
+              Kind.DROPOUT, Kind.LRN)
 
 
 class LayerType(NamedTuple):
-    """The Table 2 type of a layer: its kind and kernel; build it with :func:`layer_type`."""
+    """The Table 2 type of a layer: its kind and kernel; build it with :func:`layer_type`.
+    ``kernel_w`` is 0 for a square kernel, else the kernel's width (Inception's 1x7)."""
 
     kind: Kind
     kernel: int
+    kernel_w: int = 0
 
     @property
     def is_conv(self) -> bool:
@@ -51,14 +70,17 @@ class LayerType(NamedTuple):
         return type_name(self)
 
 
-def layer_type(kind: Kind | str, kernel: int) -> LayerType:
-    """The canonical type of a layer of ``kind`` with a ``kernel`` x ``kernel`` kernel."""
+def layer_type(kind: Kind | str, kernel: int, kernel_w: int | None = None) -> LayerType:
+    """The canonical type of a layer of ``kind`` with a ``kernel`` x ``kernel_w`` kernel
+    (square when ``kernel_w`` is None). Pools keep their window (0: global/adaptive); kinds
+    without a kernel carry 0."""
     k = Kind(kind)
-    if k == Kind.PW or (k == Kind.CONV and kernel == 1):
+    w = int(kernel) if kernel_w is None else int(kernel_w)
+    if k == Kind.PW or (k == Kind.CONV and kernel == 1 and w == 1):
         return LayerType(Kind.PW, 1)
-    if k in (Kind.AVGPOOL, Kind.FC):
+    if k in (Kind.FC, Kind.BN, *FREE_KINDS):
         return LayerType(k, 0)
-    return LayerType(k, int(kernel))
+    return LayerType(k, int(kernel), 0 if w == int(kernel) else w)
 
 
 # MobileNet-V1's five types (Table 2), in network order.
@@ -78,29 +100,48 @@ def type_name(t: LayerType) -> str:
     """The paper's Table 2 name of a type: ``Conv 3x3``, ``Conv DW 3x3``, ``Conv 1x1``,
     ``Avg Pool``, ``FC`` (Table 2 prints "Fully Connected"; :func:`parse_type_name` reads both)."""
     k = t.kernel
+    size = f"{k}x{t.kernel_w or k}"
+    if t.kind in (Kind.AVGPOOL, Kind.MAXPOOL):
+        name = "Avg Pool" if t.kind == Kind.AVGPOOL else "Max Pool"
+        return name if k == 0 else f"{name} {size}"
     return {
-        Kind.CONV: f"Conv {k}x{k}",
+        Kind.CONV: f"Conv {size}",
         Kind.PW: "Conv 1x1",
-        Kind.DW: f"Conv DW {k}x{k}",
-        Kind.AVGPOOL: "Avg Pool",
+        Kind.DW: f"Conv DW {size}",
+        Kind.GCONV: f"Conv Group {size}",
         Kind.FC: "FC",
+        Kind.BN: "BatchNorm",
+        Kind.ACT: "Activation",
+        Kind.ADD: "Add",
+        Kind.MUL: "SE Scale",
+        Kind.CONCAT: "Concat",
+        Kind.SLICE: "Split",
+        Kind.SHUFFLE: "Shuffle",
+        Kind.FLATTEN: "Flatten",
+        Kind.DROPOUT: "Dropout",
+        Kind.LRN: "LRN",
     }[t.kind]
 
 
 def parse_type_name(name: str) -> LayerType:
     """Read a type name as written by :func:`type_name` (or Table 2's "Fully Connected")."""
     s = " ".join(str(name).split())
-    fixed = {"Avg Pool": AVG_POOL, "FC": FULLY_CONNECTED, "Fully Connected": FULLY_CONNECTED}
+    fixed = {"Avg Pool": AVG_POOL, "FC": FULLY_CONNECTED, "Fully Connected": FULLY_CONNECTED,
+             "Max Pool": LayerType(Kind.MAXPOOL, 0)}
+    fixed.update({type_name(LayerType(k, 0)): LayerType(k, 0) for k in (Kind.BN, *FREE_KINDS)})
     if s in fixed:
         return fixed[s]
     words = s.split(" ")
-    kind = Kind.DW if words[1:2] == ["DW"] else Kind.CONV
+    prefixes = {("Conv",): Kind.CONV, ("Conv", "DW"): Kind.DW, ("Conv", "Group"): Kind.GCONV,
+                ("Avg", "Pool"): Kind.AVGPOOL, ("Max", "Pool"): Kind.MAXPOOL}
+    kind = prefixes.get(tuple(words[:-1]))
     size = words[-1].split("x")
-    if words[0] == "Conv" and len(size) == 2 and size[0] == size[1] and size[0].isdigit() \
-            and len(words) == (3 if kind is Kind.DW else 2) and int(size[0]) >= 1:
-        return layer_type(kind, int(size[0]))
+    if kind is not None and len(size) == 2 and all(p.isdigit() and int(p) >= 1 for p in size):
+        return layer_type(kind, int(size[0]), int(size[1]))
+    others = ", ".join(type_name(LayerType(k, 0)) for k in (Kind.BN, *FREE_KINDS))
     raise CostModelError(f"layer type {name!r} is unknown; allowed: Conv KxK, Conv DW KxK, "
-                         f"Conv 1x1, Avg Pool, FC, Fully Connected")
+                         f"Conv Group KxK, Conv 1x1, Avg Pool [KxK], Max Pool [KxK], FC, "
+                         f"Fully Connected, {others}")
 
 
 def shape_text(shape: Sequence[Any]) -> str:

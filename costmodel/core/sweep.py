@@ -28,7 +28,7 @@ from costmodel.core.arch import (
     resolve_shapes,
 )
 from costmodel.core.conventions import Convention, get_convention
-from costmodel.core.engine import BYTES_FP32, count_layer, live_elements
+from costmodel.core.engine import BYTES_FP32, count_layer, live_per_layer
 from costmodel.core.kinds import LayerType, type_name
 from costmodel.errors import CostModelError
 
@@ -71,10 +71,13 @@ class SweepResult:
         return pd.DataFrame(cols)
 
 
-def resolve_arrays(alphas: np.ndarray, resolutions: np.ndarray, *, variant: str, rounding: str,
+def resolve_arrays(alphas: np.ndarray, resolutions: np.ndarray, *, variant: str,
+                   rounding: str | None,
                    classes: int, desc: Description) -> list[Layer]:
     """Shapes of every layer for validated alpha/resolution arrays that broadcast (a grid, or
-    pairs), with the same 0-channel check as the single-config path."""
+    pairs), with the same 0-channel check as the single-config path (rounding None: the
+    description's own rule)."""
+    rounding = desc.rounding if rounding is None else rounding
     check_choice("rounding", rounding, list(ROUNDING_RULES))
     specs = expand(desc, variant)
     layers = resolve_shapes(specs, alphas, resolutions, rounding, classes, desc.input_channels,
@@ -115,14 +118,14 @@ def sweep(alphas: Iterable[Any] | Any, resolutions: Iterable[Any] | Any, *,
     acts = zeros.copy()
     peak = zeros.copy()
     by_type: dict[LayerType, dict[str, np.ndarray]] = {}
-    for layer in layers:
+    for layer, live in zip(layers, live_per_layer(layers)):
         c = count_layer(layer, counting)
         ma = zeros + c.mult_adds
         p = zeros + c.params
         mult_adds += ma
         params += p
         acts += layer.out_elements
-        np.maximum(peak, live_elements(layer), out=peak)
+        np.maximum(peak, live, out=peak)
         t = by_type.setdefault(layer.type, {"mult_adds": zeros.copy(), "params": zeros.copy()})
         t["mult_adds"] += ma
         t["params"] += p

@@ -1,0 +1,265 @@
+"""Any network: the extended grammar (torch-style padding, dilation, non-square kernels, groups,
+pools, composites, block macros, templates), its lowering to a DAG of typed layers, the counts,
+and bounded refusal of bad or hostile descriptions.
+
+Expected values are worked by hand beside each assertion from the output-size rule
+out = floor((in + 2p - d(k-1) - 1) / s) + 1 (torch; ceil_mode takes the ceiling) and the conv
+count k_h*k_w*(C_in/groups)*C_out*H_out*W_out.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+import tracemalloc
+
+import numpy as np
+import pytest
+
+from costmodel.core.arch import expand, get_description, parse_description, resolve
+from costmodel.core.engine import layer_table, peak_activation_bytes
+from costmodel.core.grammar import MAX_DEPTH, MAX_LAYERS
+from costmodel.core.kinds import Kind, LayerType
+from costmodel.core.sweep import sweep
+from costmodel.errors import CostModelError
+
+PRIMS = {"name": "prims", "layers": [
+    {"type": "conv", "kernel": 3, "stride": 2, "padding": 0, "out": 8},
+    {"type": "conv", "kernel": [1, 3], "padding": [0, 1], "out": 8},
+    {"type": "conv", "kernel": 3, "dilation": 2, "padding": 2, "groups": 2, "out": 8},
+    {"type": "maxpool", "kernel": 3, "stride": 2, "ceil_mode": True},
+    {"type": "avgpool", "output": 2},
+    {"type": "flatten"},
+    {"type": "fc"},
+]}
+
+
+def test_primitive_ops_shapes_and_counts():
+    t = layer_table(1.0, 17, spec=PRIMS, classes=10)
+    shapes = [(r["in_shape"], r["out_shape"]) for r in t.rows]
+    assert shapes == [
+        ((17, 17, 3), (8, 8, 8)),  # floor((17 - 3) / 2) + 1 = 8
+        ((8, 8, 8), (8, 8, 8)),  # 1x3, padding (0, 1): floor((8 + 2 - 3) / 1) + 1 = 8 wide
+        ((8, 8, 8), (8, 8, 8)),  # dilation 2, padding 2: floor((8 + 4 - 4 - 1) / 1) + 1 = 8
+        ((8, 8, 8), (4, 4, 8)),  # ceil((8 - 3) / 2) + 1 = 4 (3 without ceil_mode)
+        ((4, 4, 8), (2, 2, 8)),  # adaptive to 2x2
+        ((2, 2, 8), (1, 1, 32)),  # flatten: 8 * 2 * 2
+        ((1, 1, 32), (1, 1, 10)),
+    ]
+    assert [r["type"] for r in t.rows] == [
+        LayerType(Kind.CONV, 3), LayerType(Kind.CONV, 1, 3), LayerType(Kind.GCONV, 3),
+        LayerType(Kind.MAXPOOL, 3), LayerType(Kind.AVGPOOL, 0), LayerType(Kind.FLATTEN, 0),
+        LayerType(Kind.FC, 0)]
+    # paper: 9*3*8 * 64 = 13,824; 1*3*8*8 * 64 = 12,288; grouped 9*(8/2)*8 * 64 = 18,432; fc 320
+    assert [r["mult_adds"] for r in t.rows] == [13824, 12288, 18432, 0, 0, 0, 320]
+    assert t.totals["params"] == 216 + 192 + 288 + 320
+    fv = layer_table(1.0, 17, spec=PRIMS, classes=10, convention="fvcore")
+    # + BN 2 * 512 on each conv, the adaptive pool 1 * 4*4*8 = 128 inputs (max pool: none)
+    assert fv.totals["mult_adds"] == 44864 + 3 * 1024 + 128
+    # + BN 2 * 8 per conv, fc bias 10
+    assert fv.totals["params"] == 1016 + 48 + 10
+    assert resolve(get_description(PRIMS), resolution=17, classes=10)[3].out_size == 4
+    no_ceil = {**PRIMS, "layers": [*PRIMS["layers"][:3], {"type": "maxpool", "kernel": 3,
+                                                          "stride": 2}]}
+    assert resolve(get_description(no_ceil), resolution=17)[3].out_size == 3
+
+
+def test_resolution_too_small_is_refused_naming_the_layer():
+    with pytest.raises(CostModelError) as e:
+        layer_table(1.0, 2, spec=PRIMS)
+    assert str(e.value) == ("layer conv1: alpha 1, resolution 2 gives it an output smaller than "
+                            "1x1; allowed: a resolution at which every layer's output is at "
+                            "least 1x1")
+
+
+def test_groups_that_no_longer_divide_are_refused():
+    spec = {"layers": [{"type": "conv", "out": 8}, {"type": "conv", "groups": 4, "out": 16}]}
+    assert layer_table(0.5, 8, spec=spec).rows[1]["in_channels"] == 4  # 4 and 8 divide by 4
+    with pytest.raises(CostModelError) as e:
+        layer_table(0.75, 8, spec=spec)  # int(8 * 0.75) = 6 input channels
+    assert str(e.value) == ("layer conv2: 4 groups do not divide its input and output channels at "
+                            "alpha 0.75, resolution 8; allowed: an alpha and rounding that keep "
+                            "both multiples of 4")
+
+
+RES = {"layers": [{"type": "conv", "out": 8},
+                  {"type": "residual", "body": [{"type": "conv", "out": 8},
+                                                {"type": "conv", "out": 8}]}]}
+
+
+def test_residual_dag_and_peak():
+    layers = resolve(get_description(RES), resolution=8)
+    assert [lay.name for lay in layers] == ["conv1", "residual1.conv1", "residual1.conv2",
+                                            "residual1.add"]
+    assert [lay.inputs for lay in layers] == [(-1,), (0,), (1,), (2, 0)]
+    # live: conv1 192 in + 512; r.conv1 512 + 512; r.conv2 512 + 512 + conv1's 512 (held for the
+    # add); add 512 + 512 + 512. A chain rule (input + output) would say 1,024.
+    assert peak_activation_bytes(layers) == 1536 * 4
+    bad = {"layers": [{"type": "conv", "out": 8},
+                      {"type": "residual", "body": [{"type": "conv", "out": 16}]}]}
+    with pytest.raises(CostModelError) as e:
+        resolve(get_description(bad), resolution=8)
+    assert str(e.value) == ("layer residual1.add: residual add of unequal shapes at alpha 1, "
+                            "resolution 8 (8x8x16 and 8x8x8); allowed: equal shapes (tie a body's "
+                            "last width to its input with out: same)")
+    tied = {"layers": [{"type": "conv", "out": 10},
+                       {"type": "residual", "body": [{"type": "conv", "out": 4},
+                                                     {"type": "conv", "out": "same"}]}]}
+    # int(10 * 0.3) = 3: the tied conv follows its block's input (3), not int(4 * 0.3) = 1
+    assert resolve(get_description(tied), alpha=0.3, resolution=8)[2].out_channels == 3
+
+
+def test_sweep_of_a_dag_equals_each_config():
+    spec = {"layers": [{"type": "conv", "kernel": 3, "stride": 2, "padding": 1, "out": 16},
+                       "ir_r2_k3_s2_e6_c24_se0.25", {"type": "shuffle_unit", "out": 48},
+                       {"type": "avgpool"}, {"type": "fc"}]}
+    s = sweep([0.5, 1.0], [96, 131], spec=spec, convention="fvcore")
+    for i, a in enumerate([0.5, 1.0]):
+        for j, r in enumerate([96, 131]):
+            t = layer_table(a, r, spec=spec, convention="fvcore")
+            assert s.mult_adds[i, j] == t.totals["mult_adds"]
+            assert s.params[i, j] == t.totals["params"]
+            assert s.peak_activation_bytes[i, j] == t.totals["peak_activation_bytes"]
+
+
+def test_se_squeeze_widths():
+    def se_width(**se):
+        spec = {"input_channels": 16, "layers": [{"type": "ir", "expand": 4, "out": 16, "se": 0.25,
+                                                  **se}]}
+        return next(x.out_channels for x in resolve(get_description(spec), resolution=8)
+                    if x.name.endswith("se.reduce"))
+
+    # expanded 16 * 4 = 64: a quarter of it is 16; of the block's input 16 it is 4; torchvision's
+    # make_divisible(4, 8) = 8
+    assert se_width() == 16
+    assert se_width(se_of="block") == 4
+    assert se_width(se_of="block", se_round="divisible8") == 8
+
+
+def test_scale_grow_never_thins():
+    spec = {"layers": [{"type": "conv", "out": 1280, "kernel": 1, "scale": "grow"}]}
+    assert resolve(get_description(spec), alpha=0.5, resolution=4)[0].out_channels == 1280
+    # make_divisible(1280 * 1.4, 8) = 1792
+    assert resolve(get_description(spec), alpha=1.4, resolution=4,
+                   rounding="divisible8")[0].out_channels == 1792
+
+
+def test_timm_block_string_and_macro_stride():
+    d = get_description({"input_channels": 16, "layers": ["ir_r2_k5_s2_e6_c24_se0.25_nre"]})
+    specs = expand(d)
+    # first copy: stride 2 (no skip), second: stride 1 and 24 -> 24 (a residual add)
+    dws = [s for s in specs if s.kind == Kind.DW]
+    assert [(s.kernel, s.stride, s.act) for s in dws] == [(5, 2, "relu"), (5, 1, "relu")]
+    assert [s.name for s in specs if s.kind == Kind.ADD] == ["ir2.add"]
+    with pytest.raises(CostModelError) as e:
+        get_description({"layers": ["ir_r1_k3_x2_c8"]})
+    assert str(e.value) == ("description: layers[0]: block string 'ir_r1_k3_x2_c8' has unknown "
+                            "option 'x2'; allowed: <ir|ds|dsa|cn>_r<N>_k<K>_s<S>_e<E>_c<C>"
+                            "[_se<R>][_nre|_nr6|_nhs|_nsw][_noskip], e.g. ir_r2_k3_s2_e6_c24")
+
+
+def test_templates_with_parameters():
+    spec = {"blocks": {"pair": {"params": {"w": None, "k": 3},
+                                "layers": [{"type": "conv", "kernel": "$k", "out": "$w"},
+                                           {"type": "conv", "out": "$w"}]}},
+            "layers": [{"type": "pair", "w": 8}, {"type": "pair", "w": 16, "k": 5}]}
+    layers = resolve(get_description(spec), resolution=8)
+    assert [(x.name, x.kernel, x.out_channels) for x in layers] == [
+        ("pair1.conv1", 3, 8), ("pair1.conv2", 3, 8), ("pair2.conv1", 5, 16), ("pair2.conv2", 3, 16)]
+    with pytest.raises(CostModelError, match=r"block template 'pair' needs field\(s\) w$"):
+        get_description({**spec, "layers": [{"type": "pair"}]})
+
+
+# ----------------------------------------------------------------------- bounded bad input
+def _bounded(fn, seconds=2.0, megabytes=20):
+    """Run fn, expecting a CostModelError, within a time and memory bound; return its message."""
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    try:
+        with pytest.raises(CostModelError) as e:
+            fn()
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    assert time.perf_counter() - t0 < seconds and peak < megabytes * 2 ** 20
+    return str(e.value)
+
+
+def test_huge_repeat_refused_before_expanding():
+    msg = _bounded(lambda: get_description({"layers": [{"type": "separable", "out": 8,
+                                                        "repeat": 100_000_000}]}))
+    assert msg == (f"description: the description expands to 200000000 or more layers (repeats "
+                   f"multiplied out); allowed: at most {MAX_LAYERS}")
+    # inside a timm string, and at the limit itself: 20,000 convs pass, 20,001 do not
+    # a macro counts its largest expansion (ir: 8 layers with SE and residual add)
+    assert "800000000 or more" in _bounded(lambda: get_description(
+        {"layers": ["ir_r100000000_k3_s1_e1_c8"]}))
+    assert get_description({"layers": [{"type": "conv", "out": 8, "repeat": MAX_LAYERS}]}).size \
+        == MAX_LAYERS
+    with pytest.raises(CostModelError, match="expands to 20001 or more layers"):
+        get_description({"layers": [{"type": "conv", "out": 8, "repeat": MAX_LAYERS + 1}]})
+
+
+def test_template_bomb_and_yaml_alias_bomb(tmp_path):
+    # ten references per level, eight levels: 10^8 layers if expanded; refused from the sizes
+    blocks = {"t0": {"layers": [{"type": "conv", "out": 8}]}}
+    for i in range(1, 9):
+        blocks[f"t{i}"] = {"layers": [{"type": f"t{i - 1}"}] * 10}
+    msg = _bounded(lambda: get_description({"blocks": blocks, "layers": [{"type": "t8"}]}))
+    assert "expands to" in msg and f"at most {MAX_LAYERS}" in msg
+    lines = ["layers:", "  - &l0 {type: sequence, layers: [{type: conv, out: 8}]}"]
+    lines += [f"  - &l{i} {{type: sequence, layers: [{', '.join([f'*l{i - 1}'] * 10)}]}}"
+              for i in range(1, 9)]
+    p = tmp_path / "bomb.yaml"
+    p.write_text("\n".join(lines) + "\n")
+    assert "expands to" in _bounded(lambda: get_description(p))
+
+
+def test_cycle_depth_unknown_op_and_fields():
+    cyc = {"blocks": {"a": {"layers": [{"type": "b"}]}, "b": {"layers": [{"type": "a"}]}},
+           "layers": [{"type": "a"}]}
+    assert _bounded(lambda: get_description(cyc)).endswith(
+        "block template 'a' refers to itself (a -> b -> a); allowed: templates without cycles")
+    deep: dict = {"type": "conv", "out": 8}
+    for _ in range(MAX_DEPTH + 2):
+        deep = {"type": "sequence", "layers": [deep]}
+    assert f"nesting is deeper than {MAX_DEPTH} levels" in _bounded(
+        lambda: get_description({"layers": [deep]}))
+    assert _bounded(lambda: get_description({"layers": [{"type": "lstm"}]})).startswith(
+        "description: layers[0]: field 'type' is 'lstm'; allowed: conv, separable, dw, pw,")
+    assert _bounded(lambda: get_description({"layers": [{"type": "maxpool", "kernel": 3,
+                                                         "window": 2}]})) == (
+        "description: layers[0]: unknown field 'window'; allowed: ceil_mode, group, kernel, name, "
+        "output, padding, repeat, scale, stride, type")
+    selfref: dict = {"type": "sequence"}
+    selfref["layers"] = [selfref]
+    assert "nesting is deeper" in _bounded(lambda: get_description({"layers": [selfref]}))
+
+
+def test_hostile_file_is_one_line_exit_2(tmp_path):
+    p = tmp_path / "deep.json"
+    p.write_text("[" * 100_000 + "]" * 100_000)
+    r = subprocess.run([sys.executable, "-m", "costmodel", "table", "--spec", str(p)],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.count("\n") == 1 and r.stderr.startswith("costmodel: error: spec file ")
+    big = {"layers": [{"type": "conv", "out": 8, "repeat": 100_000_000}]}
+    q = tmp_path / "big.json"
+    q.write_text(__import__("json").dumps(big))
+    t0 = time.perf_counter()
+    r = subprocess.run([sys.executable, "-m", "costmodel", "table", "--spec", str(q)],
+                       capture_output=True, text=True, timeout=60)
+    assert time.perf_counter() - t0 < 30 and r.returncode == 2
+    assert r.stderr == (f"costmodel: error: {q}: the description expands to 100000000 or more "
+                        f"layers (repeats multiplied out); allowed: at most {MAX_LAYERS}\n")
+
+
+def test_parse_description_still_rejects_bad_values():
+    with pytest.raises(CostModelError, match=r"field 'padding' is -1; allowed: an integer >= 0"):
+        parse_description({"layers": [{"type": "conv", "out": 8, "padding": -1}]})
+    with pytest.raises(CostModelError, match=r"field 'act' is 'gelu2'; allowed: relu, relu6,"):
+        parse_description({"layers": [{"type": "conv", "out": 8, "act": "gelu2"}]})
+    with pytest.raises(CostModelError, match=r"a pool takes 'kernel' \(a window\) or 'output'"):
+        parse_description({"layers": [{"type": "avgpool", "kernel": 2, "output": 1}]})
+    assert np.all(sweep([1.0], [17], spec=PRIMS, classes=10).mult_adds == 44864)
