@@ -65,9 +65,9 @@ def test_the_latency_layer_reads_the_types_back(tmp_path: Path) -> None:
     assert {k: v for k, v in got.items() if k != "rows"} == {k: v for k, v in text.items()
                                                              if k != "rows"}
     path = ld.profile_path("dev-a", tmp_path)
-    path.write_text(path.read_text(encoding="utf-8").replace(",Conv DW 3x3,", ",Conv 2x3,"),
+    path.write_text(path.read_text(encoding="utf-8").replace(",Conv DW 3x3,", ",Conv DW 3,"),
                     encoding="utf-8")
-    with pytest.raises(CostModelError, match="layer type 'Conv 2x3' is unknown"):
+    with pytest.raises(CostModelError, match="layer type 'Conv DW 3' is unknown"):
         profiles.load_profiles("dev-a", tmp_path)
 
 
