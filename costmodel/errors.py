@@ -12,3 +12,15 @@ class CostModelError(ValueError):
 
     def __init__(self, message: str) -> None:
         super().__init__(" ".join(message.split()))
+
+
+class RowErrors(CostModelError):
+    """Bad input of many rows (an imported file): a one-line summary, then one line per bad row,
+    each naming the row, the bad value and what is allowed (issue #13)."""
+
+    def __init__(self, message: str, rows: list[str]) -> None:
+        super().__init__(message)
+        self.rows = [" ".join(r.split()) for r in rows]
+
+    def __str__(self) -> str:
+        return "\n".join([super().__str__(), *self.rows])

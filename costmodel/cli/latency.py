@@ -1,6 +1,7 @@
 """costmodel latency: devices with latency data, predictions, held-out evaluation (issue #4).
 
     costmodel latency devices
+    costmodel latency import FILE --device-id NAME [--backend B] [--threads T] [--precision P]
     costmodel latency calibrate [--budget-s S] [--backend B] [--threads N] [--device-id ID]
     costmodel latency predict  --device-id ID [--backend B] [--threads N] --alpha A --resolution R
                                [--rounding int|divisible8|slim] [--allow-extrapolation]
@@ -156,11 +157,32 @@ def register(sub: Any) -> None:
     add_format_arg(d, ("text", "csv", "json", "markdown"))
     d.set_defaults(func=run_devices)
 
+    i = lsub.add_parser("import", help="store latencies measured elsewhere (a CSV of alpha, "
+                                       "resolution, ms) as a named device")
+    i.add_argument("file", metavar="FILE",
+                   help="CSV with columns alpha, resolution, ms and optionally rounding, "
+                        "variant, precision, backend, threads (see README)")
+    i.add_argument("--device-id", required=True,
+                   help="the new device's name (lower-case letters, digits, '.', '-'); "
+                        "importing again under it replaces an earlier import")
+    i.add_argument("--backend", default=None,
+                   help="backend of rows without a backend column (default: imported)")
+    i.add_argument("--threads", default=None,
+                   help="threads of rows without a threads column (default: none)")
+    i.add_argument("--precision", default=None,
+                   help="precision of rows without a precision column: fp32 (default), bf16, "
+                        "int8, uint8")
+    i.add_argument("--data-dir", default=None, help=DATA_DIR_HELP)
+    i.set_defaults(func=run_import)
+
     c = lsub.add_parser("calibrate", help="measure this machine within a time budget, then fit")
     c.add_argument("--budget-s", default="300", help="seconds to spend, fit included (default 300)")
-    c.add_argument("--backend", default="onnxruntime", help="torch or onnxruntime (default)")
-    c.add_argument("--threads", default="1", help="intra-op threads (default 1)")
-    c.add_argument("--device-id", default=None, help="device id (default: this machine)")
+    c.add_argument("--backend", default=None, help="torch, onnxruntime (default) or openvino; "
+                                                     "an imported device: one of its backends")
+    c.add_argument("--threads", default=None, help="intra-op threads (default 1)")
+    c.add_argument("--device-id", default=None,
+                   help="device id (default: this machine); an imported device (`latency "
+                        "import`) is fitted on its imported rows, nothing is measured")
     c.add_argument("--data-dir", default=None, help=DATA_DIR_HELP)
     c.add_argument("--stat", default="median",
                    help="measured figure the model fits: median (wall time, default), min, cpu")
@@ -261,6 +283,22 @@ def run_devices(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_import(args: argparse.Namespace) -> int:
+    from costmodel.cli.bench import int_list
+    from costmodel.latency.imported import import_latency
+
+    threads = None if args.threads is None else int_list(args.threads, "threads")[0]
+    path, rows = import_latency(args.file, args.device_id, backend=args.backend, threads=threads,
+                                precision=args.precision, data_dir=args.data_dir)
+    from costmodel.io.latency_data import DeviceSpec
+
+    names = sorted({DeviceSpec(args.device_id, r["backend"], r["threads"] or None,
+                               r["precision"]).name() for r in rows})
+    emit(f"imported {len(rows)} rows from {args.file} as device {args.device_id!r} ({path}); "
+         f"use it as: {', '.join(names)}\n", args)
+    return 0
+
+
 def _kernel_selection(args: argparse.Namespace) -> dict[str, Any]:
     from costmodel.cli.bench import int_list
     from costmodel.core.arch import check_choice
@@ -277,8 +315,14 @@ def _kernel_selection(args: argparse.Namespace) -> dict[str, Any]:
             "stat": check_choice("stat", stat, kernel.STATS), "data_dir": args.data_dir}
 
 
-def _model_title(device_id: str, model: Any) -> str:
+def _source_label(meta: dict[str, Any]) -> str:
     from costmodel.io import latency_data
+
+    return ("published figures" if meta.get("published") else "imported figures (costmodel "
+            "latency import)" if meta.get("imported") else latency_data.MEASURED_SOURCE)
+
+
+def _model_title(device_id: str, model: Any) -> str:
     from costmodel.latency import kernel
 
     meta, threads = model.meta, model.meta.get("threads")
@@ -288,7 +332,7 @@ def _model_title(device_id: str, model: Any) -> str:
     return (f"{device_id} {meta.get('backend')}{'' if threads is None else f' {threads} thread(s)'}"
             f" batch {model.batch}: per-kernel model fitted on {meta.get('n_train')} measured "
             f"configs ({kernel.STAT_LABELS[model.stat]} ms; {how}); "
-            f"{'published figures' if meta.get('published') else latency_data.MEASURED_SOURCE}")
+            f"{_source_label(meta)}")
 
 
 def run_predict(args: argparse.Namespace) -> int:
@@ -308,7 +352,7 @@ def run_predict(args: argparse.Namespace) -> int:
     title = _model_title(device_id, model)
     if res.extrapolated:
         title += f"\nextrapolated (--allow-extrapolation): {res.extrapolated[0]}"
-    if res.limits is None and not model.meta.get("published"):
+    if res.limits is None and not (model.meta.get("published") or model.meta.get("imported")):
         title += "\n(no hardware limits stored: `costmodel bench --roofline` measures them)"
     terms = model.terms()
     if fmt == "json":
@@ -333,13 +377,16 @@ def run_calibrate(args: argparse.Namespace) -> int:
     from costmodel.io import latency_data
     from costmodel.latency import calibrate, kernel
     from costmodel.latency.bench import BACKENDS, device_info
+    from costmodel.latency.imported import is_imported_device
 
     t0 = time.monotonic()
-    backend = check_choice("backend", args.backend, BACKENDS)
-    threads = int_list(args.threads, "threads")[0]
     stat = check_choice("stat", args.stat, kernel.STATS)
-    budget = positive_float(args.budget_s, "budget-s")
     seed = int_list(args.seed, "seed", minimum=0)[0]
+    if args.device_id is not None and is_imported_device(args.device_id, args.data_dir):
+        return _calibrate_imported(args, stat, seed)
+    backend = check_choice("backend", args.backend or "onnxruntime", BACKENDS)
+    threads = int_list(args.threads or "1", "threads")[0]
+    budget = positive_float(args.budget_s, "budget-s")
     info = device_info("cpu", args.data_dir)  # this machine's id and fingerprint
     device_id = latency_data.check_device_id(args.device_id or info["device_id"])
     path = latency_data.writable_latency_path(device_id, args.data_dir)
@@ -363,6 +410,28 @@ def run_calibrate(args: argparse.Namespace) -> int:
                f" s, {time.monotonic() - t0:.0f} s in all")
     out.append(cal.held_out.line())
     emit("\n".join(out) + "\n", args)
+    return 0
+
+
+def _calibrate_imported(args: argparse.Namespace, stat: str, seed: int) -> int:
+    """`latency calibrate --device-id NAME` of an imported device: nothing can be measured here,
+    so the model is fitted on its imported rows and scored on the ones it held out."""
+    from costmodel.cli.bench import int_list
+    from costmodel.io import latency_data
+    from costmodel.latency import kernel
+
+    spec = latency_data.select_device(
+        args.device_id, backend=args.backend, data_dir=args.data_dir,
+        threads=None if args.threads is None else int_list(args.threads, "threads")[0])
+    m = kernel.measured(spec.device_id, backend=spec.backend, threads=spec.threads,
+                        precision=spec.precision, stat=stat, data_dir=args.data_dir)
+    held = kernel.held_out(m, stat=stat, seed=seed)
+    model = kernel.fit_device(spec.device_id, backend=m.backend, threads=m.threads,
+                              precision=spec.precision, stat=stat, data_dir=args.data_dir)
+    name = latency_data.DeviceSpec(spec.device_id, m.backend, m.threads, spec.precision).name()
+    emit(f"{name}: imported device, nothing measured here; model {model.rule.label} "
+         f"({kernel.STAT_LABELS[stat]} ms) fitted on its {len(m.y_ms)} imported configs\n"
+         f"{held.line()}\n", args)
     return 0
 
 
@@ -419,9 +488,11 @@ def _run_evaluate_random(args: argparse.Namespace, fmt: str) -> int:
         raise CostModelError("--random measures fresh configs; allowed: --random or --split, "
                              "not both")
     model = kernel.fit_device(device_id, **sel)
-    if model.meta.get("published"):
-        raise CostModelError(f"device {device_id!r} has published figures only and cannot be "
-                             f"measured here; allowed: a device measured on this machine")
+    if model.meta.get("published") or model.meta.get("imported"):
+        kind = "published" if model.meta.get("published") else "imported"
+        raise CostModelError(f"device {device_id!r} has {kind} figures only and cannot be "
+                             f"measured here; allowed: a device measured on this machine (or "
+                             f"--split, which scores the stored configs)")
     out = calibrate.evaluate_random(model, n, backend=model.meta["backend"],
                                     threads=model.meta["threads"], seed=seed,
                                     progress=not args.no_progress, data_dir=sel["data_dir"])

@@ -188,6 +188,16 @@ def stored_precision(name: Any) -> str:
     raise CostModelError(f"precision {name!r} is unknown; allowed: {', '.join(PRECISIONS)}")
 
 
+# The fingerprint of rows imported by `costmodel latency import` (costmodel.latency.imported):
+# ``imported-<hash8 of the rows>``, never a machine's.
+IMPORTED_PREFIX = "imported-"
+
+
+def is_imported(fingerprint: Any) -> bool:
+    """Whether a row's ``fingerprint`` marks it as imported (measured elsewhere, not by costmodel)."""
+    return str(fingerprint or "").startswith(IMPORTED_PREFIX)
+
+
 def precision_name(stored: str) -> str:
     """The short name (``fp32``) of a stored precision (``float32``); other names as they are."""
     return {v: k for k, v in PRECISIONS.items()}.get(stored, stored)
@@ -509,6 +519,11 @@ def _write_atomic(path: Path, header: Sequence[str], rows: Iterable[Mapping[str,
             w.writerow({k: ("" if r.get(k) is None else r.get(k)) for k in header})
 
 
+# the public names of the lock and the atomic writer (costmodel.latency.imported writes a device)
+locked = _locked
+write_rows_atomic = _write_atomic
+
+
 def check_same_machine(path: str | Path, fingerprint: str,
                        rows: Sequence[Mapping[str, Any]] | None = None) -> None:
     """CostModelError unless every row of the CSV at ``path`` (or ``rows``, its rows already
@@ -564,6 +579,7 @@ def _published_frame() -> pd.DataFrame:
 
 
 _NUMBERS_REQUIRED = ("alpha", "resolution", "threads", "batch", "median_ms")
+_MAY_BE_BLANK = ("threads",)  # imported rows (costmodel latency import) may not say
 
 
 def _measured_frame(path: Path) -> pd.DataFrame:
@@ -572,6 +588,8 @@ def _measured_frame(path: Path) -> pd.DataFrame:
     numbered = read_numbered(path, required=COLUMNS)
     for line, r in numbered:
         for c in _NUMBERS_REQUIRED:
+            if c in _MAY_BE_BLANK and not r[c].strip():
+                continue
             try:
                 float(r[c])
             except ValueError:
@@ -589,7 +607,10 @@ def _measured_frame(path: Path) -> pd.DataFrame:
     frame["device_id"] = path.stem  # a reference device's rows answer to its current id
     frame["published"] = False
     frame["reference"] = is_reference(path.stem)
-    frame["source"] = MEASURED_SOURCE
+    if "source" in frame:  # imported rows say where they came from
+        frame["source"] = frame["source"].fillna("").replace("", MEASURED_SOURCE)
+    else:
+        frame["source"] = MEASURED_SOURCE
     return frame
 
 
@@ -775,7 +796,8 @@ def latency_table(device_id: str, *, backend: str | None = None, threads: int | 
     Repeated measurements of one key (``--passes``) are combined ``across`` them: ``median``
     (default: the typical pass; on a shared machine it reproduces better than the minimum, see
     issue #4's report) or ``min`` (the least disturbed pass).
-    ``rounding``: the channel rounding of the configs read (published phones: their own);
+    ``rounding``: the channel rounding of the configs read (published phones, and imported
+    devices of one rounding: their own);
     None reads every rounding, one row per (alpha, resolution, rounding).
     Columns: alpha, resolution, rounding, median_ms, min_ms, iqr_ms, cpu_ms (measured devices),
     rows (measurements of the key), backend, threads, published, source."""
@@ -787,7 +809,10 @@ def latency_table(device_id: str, *, backend: str | None = None, threads: int | 
     frame = load_latency(device_id, backend=backend, batch=batch, precision=precision,
                          data_dir=data_dir)
     frame = frame[frame["variant"] == variant]
-    if rounding is not None and not frame["published"].all():
+    own = set(frame["rounding"])  # an imported device of one rounding answers with its own, like
+    elsewhere = frame["published"].all() or (  # the published phones (their models' rounding)
+        len(own) == 1 and frame["fingerprint"].map(is_imported).all())
+    if rounding is not None and not elsewhere:
         frame = frame[frame["rounding"] == rounding]
     if "channels_last" in frame and not frame["published"].all():
         frame = frame[frame["channels_last"].fillna(False).astype(bool) == channels_last]

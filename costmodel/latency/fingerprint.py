@@ -196,7 +196,7 @@ def is_this_machine(fingerprint: Any, data_dir: str | Path | None = None) -> boo
     return bool(fingerprint) and str(fingerprint) == this_machine(data_dir).fingerprint
 
 
-MACHINE_KINDS = ("this machine", "other machine", "reference", "published")
+MACHINE_KINDS = ("this machine", "other machine", "imported", "reference", "published")
 
 
 def devices(data_dir: str | Path | None = None) -> list[dict[str, Any]]:
@@ -206,7 +206,9 @@ def devices(data_dir: str | Path | None = None) -> list[dict[str, Any]]:
     ``--device-id`` accept), ``this_machine`` (measured on this machine: same fingerprint),
     ``machine`` (one of :data:`MACHINE_KINDS`) and the stored hardware limits of its thread
     count (``peak_gflops``, ``bandwidth_gbs``; None if not measured). This machine's rows
-    first, then other machines', the reference devices', the published phones'."""
+    first, then other machines', imported devices' (``costmodel latency import``), the reference
+    devices', the published phones'."""
+
     frame = latency_data.list_devices(data_dir)
     out = []
     for rec in frame.to_dict("records"):
@@ -218,7 +220,9 @@ def devices(data_dir: str | Path | None = None) -> list[dict[str, Any]]:
                                               threads, str(row["precision"])).name()
         row["this_machine"] = is_this_machine(row.get("fingerprint"), data_dir)
         row["machine"] = ("published" if row["published"] else "reference" if row["reference"]
-                          else "this machine" if row["this_machine"] else "other machine")
+                          else "this machine" if row["this_machine"]
+                          else "imported" if latency_data.is_imported(row.get("fingerprint"))
+                          else "other machine")
         lim = None
         if not row["published"] and threads is not None:
             limits = latency_data.load_hardware(str(row["device_id"]), data_dir)["limits"]

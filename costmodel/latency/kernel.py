@@ -469,6 +469,7 @@ class Measured:
     classes: int
     published: bool
     device_type: str = "cpu"
+    imported: bool = False  # measured elsewhere (costmodel latency import)
 
 
 def measured(device_id: str, *, backend: str | None = None, threads: int | None = None,
@@ -493,7 +494,8 @@ def measured(device_id: str, *, backend: str | None = None, threads: int | None 
                     frame["rounding"].to_numpy(object), y, str(frame["backend"].iloc[0]),
                     None if thr is None or thr != thr else int(thr),
                     int(full["classes"].iloc[0]), bool(frame["published"].iloc[0]),
-                    str(full["device_type"].iloc[0]))
+                    str(full["device_type"].iloc[0]),
+                    bool(full["fingerprint"].map(latency_data.is_imported).all()))
 
 
 @dataclass
@@ -597,10 +599,11 @@ def _fit_cached(key: tuple[Any, ...], cache_dir: str) -> KernelModel:
                  precision=precision, stat=stat, data_dir=data_dir)
     model = fit_model(m.alphas, m.resolutions, m.roundings, m.y_ms, stat=stat, variant=variant,
                       classes=m.classes, batch=batch)
-    if m.published:  # figures from elsewhere: their kernels' alignment steps are not known, so
-        model.alignments = list(ALIGNMENT_CLASSES)  # channel alignment is not refused on them
+    if m.published or m.imported:  # figures from elsewhere: their kernels' alignment steps are
+        model.alignments = list(ALIGNMENT_CLASSES)  # not known, so alignment is not refused
     model.meta.update(device_id=device_id, backend=m.backend, threads=m.threads,
                       precision=precision, published=m.published, device_type=m.device_type,
+                      imported=m.imported,
                       measured=[[float(a), int(r), str(rd), float(y)] for a, r, rd, y in
                                 zip(m.alphas, m.resolutions, m.roundings, m.y_ms, strict=True)])
     try:
