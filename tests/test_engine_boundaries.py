@@ -214,6 +214,22 @@ def test_layer_table_defaults_are_the_papers_network():
     assert t.rows[-1]["out_channels"] == 1000
 
 
+def test_padded_mult_adds():
+    import numpy as np
+
+    from costmodel.core.engine import padded_mult_adds
+
+    paper = get_convention("paper")  # mult-adds are the weights' only
+    pw = Layer(2, "conv_pw_1", "pw", 1, 1, 8, 16, 4, 4)
+    # exact: 8*16 weights x 4*4 pixels = 2,048; padded to 16: 16*16*16 = 4,096; to 3: in 8 -> 9,
+    # out 16 -> 18: 9*18*16 = 2,592; input kept: 8*16*16 = 2,048
+    assert padded_mult_adds(pw, paper, 1) == 2048
+    assert padded_mult_adds(pw, paper, 16) == 4096 and padded_mult_adds(pw, paper, 3) == 2592
+    assert padded_mult_adds(pw, paper, 16, keep_input=True) == 2048
+    got = padded_mult_adds(pw, paper, 16, keep_input=np.array([True, False]))
+    assert got.tolist() == [2048, 4096]
+
+
 def test_memory_terms():
     from costmodel.core.engine import (
         activation_bytes,

@@ -131,6 +131,21 @@ def count_layer(layer: Layer, convention: Convention) -> Count:
     return counter(layer, convention)
 
 
+def padded_mult_adds(layer: Layer, convention: Convention, multiple: int,
+                     keep_input: Any = False) -> Any:
+    """Mult-adds of ``layer`` counted with its channel counts rounded up to a multiple of
+    ``multiple`` (what a kernel working on ``multiple``-wide vector registers computes); the
+    input channels stay as they are where ``keep_input`` (a bool, or a bool array over a grid)."""
+    import dataclasses
+
+    def up(c: Any) -> Any:
+        return -(-c // multiple) * multiple
+
+    cin = up(layer.in_channels) + (layer.in_channels - up(layer.in_channels)) * keep_input
+    padded = dataclasses.replace(layer, in_channels=cin, out_channels=up(layer.out_channels))
+    return count_layer(padded, convention).mult_adds
+
+
 # --------------------------------------------------------------------------------------------
 # Memory terms (fp32): one definition each, for ints (one config) or numpy arrays (a grid)
 # --------------------------------------------------------------------------------------------

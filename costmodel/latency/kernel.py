@@ -40,7 +40,7 @@ import numpy as np
 
 from costmodel.core.arch import ROUNDING_RULES, check_alpha, check_choice, check_resolution, get_description
 from costmodel.core.conventions import get_convention
-from costmodel.core.engine import count_layer, input_bytes, traffic_bytes
+from costmodel.core.engine import count_layer, input_bytes, padded_mult_adds, traffic_bytes
 from costmodel.core.kinds import CONV_KINDS, Kind, LayerType, parse_type_name, type_name
 from costmodel.core.sweep import resolve_arrays
 from costmodel.errors import CostModelError
@@ -199,7 +199,7 @@ def _design_one(layers: Sequence[Any], n: int, rule: Rule, conv: Any,
             if lay.kind != Kind.DW:  # a full conv with few input channels reads NCHW as it is
                 nchw_in = (cin < max(rule.block, rule.align)) & (rule.align > 1)
             blocked = (cin % rule.align == 0) | nchw_in
-            padded = (_padded_mult_adds(lay, conv, rule.block, nchw_in) * batch
+            padded = (padded_mult_adds(lay, conv, rule.block, keep_input=nchw_in) * batch
                       if rule.block > 1 else None)
             for path, mask in (("blocked", blocked), ("plain", ~blocked)):
                 m = c.mult_adds * batch if path == "plain" or padded is None else padded
@@ -220,20 +220,6 @@ def _design_one(layers: Sequence[Any], n: int, rule: Rule, conv: Any,
             x[:, pos[Col(None, "", REORDER[2])]] += into | out_of
         prev_blocked = blocked
     return x, cols, np.vstack(channels), total
-
-
-def _padded_mult_adds(lay: Any, conv: Any, block: int, nchw_in: np.ndarray) -> Any:
-    """Mult-adds with channels padded up to ``block`` (input channels only where the layer
-    reads the blocked layout)."""
-    import dataclasses
-
-    def up(c: Any) -> Any:
-        return -(-c // block) * block
-
-    padded = dataclasses.replace(lay, in_channels=np.where(nchw_in, lay.in_channels,
-                                                           up(lay.in_channels)),
-                                 out_channels=up(lay.out_channels))
-    return count_layer(padded, conv).mult_adds
 
 
 # ------------------------------------------------------------------------------------------

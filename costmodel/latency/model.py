@@ -43,7 +43,6 @@ one after another, so ``measured / bound`` says how far a backend is from the ha
 from __future__ import annotations
 
 import copy
-import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -60,7 +59,7 @@ from costmodel.core.arch import (
     get_description,
 )
 from costmodel.core.conventions import get_convention
-from costmodel.core.engine import count_layer, traffic_bytes
+from costmodel.core.engine import count_layer, padded_mult_adds, traffic_bytes
 from costmodel.core.kinds import MOBILENET_TYPES, LayerType, type_name
 from costmodel.core.sweep import resolve_arrays
 from costmodel.errors import CostModelError
@@ -129,12 +128,7 @@ def layer_features(alphas: Sequence[Any] | np.ndarray, resolutions: Sequence[Any
     ma, by, exact = [], [], []
     for layer in layers:
         c = count_layer(layer, conv)
-        if pad > 1:
-            padded = dataclasses.replace(layer, in_channels=-(-layer.in_channels // pad) * pad,
-                                         out_channels=-(-layer.out_channels // pad) * pad)
-            compute = count_layer(padded, conv).mult_adds
-        else:
-            compute = c.mult_adds
+        compute = padded_mult_adds(layer, conv, pad) if pad > 1 else c.mult_adds
         ma.append(zeros + compute * batch)
         exact.append(zeros + c.mult_adds * batch)
         by.append(zeros + traffic_bytes(layer, c.params, batch))
