@@ -20,6 +20,7 @@ from costmodel.errors import CostModelError
 # One line per subcommand module; order is the order of `costmodel --help`.
 COMMAND_MODULES = (
     "costmodel.cli.table",
+    "costmodel.cli.models",
     "costmodel.cli.breakdown",
     "costmodel.cli.reproduce",
     "costmodel.cli.formula",

@@ -92,12 +92,33 @@ def add_config_args(p: argparse.ArgumentParser, *, alpha: bool = True, resolutio
             g.add_argument("--rho", default=None, help=RHO_HELP)
     p.add_argument("--variant", default="mobilenet_v1",
                    help="mobilenet_v1 (default), full_conv, shallow, or a variant of --spec")
-    p.add_argument("--rounding", default="int", help="channel rounding: int (default), slim, divisible8")
+    p.add_argument("--rounding", default=None,
+                   help="channel rounding: int, slim, divisible8 (default: the network's own; "
+                        "int for mobilenet_v1 and --spec files that name none)")
     p.add_argument("--convention", default="paper",
                    help=f"counting convention: {', '.join(CONVENTIONS)} (default paper)")
     p.add_argument("--classes", default="1000", help="number of classes (default 1000)")
-    p.add_argument("--spec", default=None, metavar="FILE",
+    add_network_args(p)
+
+
+def model_name(value: str) -> str:
+    """``--model NAME``: a built-in network (``costmodel models`` lists them)."""
+    from costmodel.core.arch import BUILTIN_NAMES
+
+    if value not in BUILTIN_NAMES:
+        raise argparse.ArgumentTypeError(f"model {value!r} is unknown; allowed: "
+                                         f"{', '.join(BUILTIN_NAMES)}")
+    return value
+
+
+def add_network_args(p: argparse.ArgumentParser) -> None:
+    """``--spec FILE`` or ``--model NAME`` (one of them; both set ``args.spec``): the network of
+    every command that takes a description."""
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--spec", default=None, metavar="FILE",
                    help="architecture description file (JSON or YAML; see README)")
+    g.add_argument("--model", dest="spec", type=model_name, metavar="NAME",
+                   help="a built-in network (default mobilenet_v1; `costmodel models` lists them)")
 
 
 # -o FILE's extension -> the format it implies when --format is not given.
@@ -214,11 +235,16 @@ def config_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     from costmodel.core.arch import ROUNDING_RULES
     from costmodel.core.arch import check_choice as _check
 
-    _check("rounding", args.rounding, list(ROUNDING_RULES))
+    rounding = args.rounding
+    if rounding is None:  # the network's own rule (int for mobilenet_v1)
+        from costmodel.core.arch import get_description
+
+        rounding = get_description(args.spec).rounding
+    _check("rounding", rounding, list(ROUNDING_RULES))
     _check("convention", args.convention, list(CONVENTIONS))
     return {
         "variant": args.variant,
-        "rounding": args.rounding,
+        "rounding": rounding,
         "convention": args.convention,
         "classes": parse_classes(args.classes),
         "spec": args.spec,

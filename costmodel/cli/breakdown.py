@@ -30,6 +30,9 @@ COLUMNS = (
 )
 
 
+OWN_KEYS = ("type", "mult_adds", "mult_adds_pct", "params", "params_pct")  # any network's
+
+
 def register(sub: Any) -> None:
     config_command(sub, "breakdown", "per-type mult-adds/params shares vs the paper's Table 2", run)
 
@@ -41,9 +44,10 @@ def run(args: argparse.Namespace) -> int:
     t = table_from_args(args)
     rows = breakdown_rows(t)
     c = t.config
-    title = (f"Resource per layer type: {config_title(c)} convention={c.convention} "
-             f"(paper columns: Table 2, 1.0 MobileNet-224)")
-    text = render(fmt, rows, COLUMNS, title=title, csv_keys=list(rows[0]),
+    paper = " (paper columns: Table 2, 1.0 MobileNet-224)" if c.spec == "mobilenet_v1" else ""
+    title = f"Resource per layer type: {config_title(c)} convention={c.convention}{paper}"
+    columns = COLUMNS if paper else tuple(x for x in COLUMNS if x.key in OWN_KEYS)
+    text = render(fmt, rows, columns, title=title, csv_keys=list(rows[0]),
                   json_obj={"config": t.to_dict()["config"], "types": display_rows(rows), "totals": t.totals})
     emit(text, args)
     return 0

@@ -70,6 +70,7 @@ size ``grammar.MAX_LAYERS`` layers, file size :data:`MAX_SPEC_BYTES`.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -125,9 +126,23 @@ MOBILENET_V1: dict[str, Any] = {
         {"type": "fc"},
     ],
     "variants": {"shallow": {"drop_groups": ["14x14x512"]}},
+    "source": "Howard et al., MobileNets, arXiv 1704.04861, Table 1",
+    "published": [
+        {"figure": "mult_adds", "value": 569_000_000, "convention": "paper", "resolution": 224,
+         "source": "MobileNets paper, arXiv 1704.04861, Tables 1 and 8 (569 M mult-adds)"},
+        {"figure": "params", "value": 4_200_000, "convention": "paper", "resolution": 224,
+         "source": "MobileNets paper, arXiv 1704.04861, Tables 1 and 8 (4.2 M params)"},
+        {"figure": "top1", "value": 70.6, "resolution": 224,
+         "source": "MobileNets paper, arXiv 1704.04861, Table 8 (70.6%)"},
+    ],
 }
 
 BUILTIN_DESCRIPTIONS: dict[str, dict[str, Any]] = {"mobilenet_v1": MOBILENET_V1}
+# The built-in networks: MobileNet-V1 above, the others typed in once as YAML files in
+# costmodel/models/ (io.paths.MODELS_DIR), each citing its paper's table in `source`.
+BUILTIN_NAMES = ("mobilenet_v1", "mobilenet_v2", "mobilenet_v3_large", "mobilenet_v3_small",
+                 "efficientnet_b0", "resnet18", "resnet50", "shufflenet_v2", "squeezenet1_0",
+                 "alexnet", "vgg16", "googlenet", "inception_v3")
 GENERIC_VARIANTS = ("full_conv",)
 MAX_SPEC_BYTES = 4_000_000  # a description file larger than this is refused unread
 TOP_FIELDS = ("name", "input_channels", "input_scale", "base_resolution", "layers", "variants",
@@ -163,7 +178,9 @@ def _check_top(raw: Mapping[str, Any], source: str) -> None:
         raise field_error(source, "rounding", raw["rounding"], ", ".join(ROUNDING_RULES))
     pub = raw.get("published", [])
     if not isinstance(pub, list) or not all(
-            isinstance(p, Mapping) and {"figure", "value", "source"} <= set(p) for p in pub):
+            isinstance(p, Mapping) and {"figure", "value", "source"} <= set(p)
+            and isinstance(p["value"], int | float) and not isinstance(p["value"], bool)
+            for p in pub):
         raise field_error(source, "published", pub, "a list of {figure, value, source, ...}")
     if not isinstance(raw.get("source", ""), str):
         raise field_error(source, "source", raw["source"], "a string")
@@ -261,7 +278,8 @@ def _parse_text(text: str, p: Path) -> Any:
 
 
 def get_description(spec: str | Path | Mapping[str, Any] | Description | None = None) -> Description:
-    """The built-in MobileNet-V1 (None), a built-in by name, a file path, or a dict."""
+    """The built-in MobileNet-V1 (None), a built-in by name (BUILTIN_NAMES), a file path, or a
+    dict."""
     if spec is None:
         return parse_description(MOBILENET_V1, "mobilenet_v1")
     if isinstance(spec, Description):
@@ -270,7 +288,30 @@ def get_description(spec: str | Path | Mapping[str, Any] | Description | None = 
         return parse_description(spec)
     if str(spec) in BUILTIN_DESCRIPTIONS:
         return parse_description(BUILTIN_DESCRIPTIONS[str(spec)], str(spec))
+    if str(spec) in BUILTIN_NAMES:
+        return builtin_description(str(spec))
     return load_description(spec)
+
+
+def builtin_description(name: str) -> Description:
+    """A built-in network by name; an unknown name is refused listing the names."""
+    check_choice("model", name, BUILTIN_NAMES)
+    if name in BUILTIN_DESCRIPTIONS:
+        return parse_description(BUILTIN_DESCRIPTIONS[name], name)
+    return _shipped_description(name)
+
+
+@functools.cache
+def _shipped_description(name: str) -> Description:
+    """A shipped YAML description, read once per process with libyaml where available (the
+    files are ours: no need for the pure-Python reader's error positions)."""
+    import yaml
+
+    from costmodel.io.paths import MODELS_DIR
+
+    path = MODELS_DIR / f"{name}.yaml"
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return parse_description(yaml.load(path.read_text(encoding="utf-8"), Loader=loader), str(path))
 
 
 VARIANTS = ("mobilenet_v1", "full_conv", "shallow")

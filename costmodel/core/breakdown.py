@@ -25,9 +25,9 @@ def published_table2() -> dict[LayerType, dict[str, float]]:
 def breakdown_rows(table: LayerTable) -> list[dict[str, Any]]:
     """Per-type totals and shares of a layer table, with Table 2's published shares and the
     difference (computed minus published, percentage points). Published values describe the
-    1.0 MobileNet-224 under the paper convention; they are shown for every config as the
-    reference point."""
-    pub = published_table2()
+    1.0 MobileNet-224 under the paper convention; they are shown for every MobileNet-V1 config
+    as the reference point, and for no other network (its types are not Table 2's)."""
+    pub = published_table2() if table.config.spec == "mobilenet_v1" else {}
     total_ma = table.totals["mult_adds"]
     total_p = table.totals["params"]
     rows = []

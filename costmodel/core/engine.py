@@ -253,11 +253,14 @@ class LayerTable:
 
 
 def layer_table(alpha: float = 1.0, resolution: int = 224, *, variant: str = "mobilenet_v1",
-                rounding: str = "int", convention: str | Convention = "paper", classes: int = 1000,
+                rounding: str | None = None, convention: str | Convention = "paper",
+                classes: int = 1000,
                 spec: str | Path | Mapping[str, Any] | Description | None = None) -> LayerTable:
-    """Per-layer cost table of one configuration. Raises CostModelError on bad input."""
+    """Per-layer cost table of one configuration (rounding None: the network's own rule, int
+    for MobileNet-V1). Raises CostModelError on bad input."""
     counting = get_convention(convention)
     desc = get_description(spec)
+    rounding = desc.rounding if rounding is None else rounding
     layers = resolve(desc, variant, alpha, resolution, rounding, classes + counting.extra_classes)
     rows = _rows(layers, [count_layer(layer, counting) for layer in layers])
     totals = {k: sum(r[k] for r in rows) for k in TOTAL_KEYS}

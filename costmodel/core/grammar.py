@@ -145,7 +145,7 @@ def _check_out(entry: Mapping[str, Any], t: str, where: str) -> None:
         if t in OUT_TYPES and entry.get("groups") != "depthwise":
             raise CostModelError(f"{where}: type {t!r} needs field 'out' (output channels)")
         return
-    if entry["out"] != "same":
+    if entry["out"] not in ("same", "classes"):
         pos_int(entry, "out", where, None)
 
 

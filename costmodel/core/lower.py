@@ -37,7 +37,8 @@ class LayerSpec:
     ``out``: base output channels (None: the input's for dw/pools, the classes for fc);
     ``scale``: True (alpha thins ``out``), False, or "grow" (widen above alpha 1, never thin);
     ``width``: how ``out`` follows another layer instead: ("tie", j) its channels, ("times", j,
-    r) rounding(channels x r), ("squeeze", j, r, rule) an SE's squeeze width.
+    r) rounding(channels x r), ("squeeze", j, r, rule) an SE's squeeze width, ("classes",) the
+    class count (a conv classifier).
     ``padding`` None is TF 'SAME' (out = ceil(in / stride)); else (ph, pw) torch-style.
     """
 
@@ -343,6 +344,8 @@ def _conv_spec(e: Mapping[str, Any], name: str, kind: Kind, k: Any, s: Any, scop
     width: tuple[Any, ...] = ()
     if out == "same":
         out, width = None, ("tie", scope.block_input)
+    elif out == "classes":  # a conv classifier (SqueezeNet): as wide as the class count
+        out, width = None, ("classes",)
     elif isinstance(out, tuple):  # a macro's expansion: ("x", ratio) of the block's input
         width, out = ("times", scope.block_input, float(out[1])), None
     bn = e.get("bn", True)
@@ -506,6 +509,8 @@ def _text(shapes: list[tuple[Any, Any, Any]]) -> str:
 def _width(sp: LayerSpec, c_in: Any, ctx: _Ctx) -> Any:
     """Output channels of a conv or linear layer."""
     rule = ROUNDING_RULES[sp.rounding] if sp.rounding else ctx.rule
+    if sp.width == ("classes",):
+        return ctx.classes
     if sp.width:
         basis = ctx.shape(sp.width[1])[0]
         if sp.width[0] == "tie":

@@ -38,7 +38,7 @@ def _standard_equivalent(dw: Layer, pw: Layer, index: int) -> Layer:
 
 
 def separable_reduction(alpha: float = 1.0, resolution: int = 224, *, variant: str = "mobilenet_v1",
-                        rounding: str = "int", convention: str | Convention = "paper",
+                        rounding: str | None = None, convention: str | Convention = "paper",
                         classes: int = 1000,
                         spec: str | Path | Mapping[str, Any] | Description | None = None,
                         ) -> list[dict[str, Any]]:

@@ -101,12 +101,13 @@ def _as_array(values: Iterable[Any] | Any, check: Any, dtype: Any) -> np.ndarray
 
 
 def sweep(alphas: Iterable[Any] | Any, resolutions: Iterable[Any] | Any, *,
-          variant: str = "mobilenet_v1", rounding: str = "int",
+          variant: str = "mobilenet_v1", rounding: str | None = None,
           convention: str | Convention = "paper", classes: int = 1000,
           spec: str | Path | Mapping[str, Any] | Description | None = None) -> SweepResult:
     """Count every (alpha, resolution) pair of the grid at once. Same rules as layer_table."""
     counting = get_convention(convention)
     desc = get_description(spec)
+    rounding = desc.rounding if rounding is None else rounding
     a = _as_array(alphas, check_alpha, np.float64)
     r = _as_array(resolutions, check_resolution, np.int64)
     layers = resolve_arrays(a[:, None], r[None, :], variant=variant, rounding=rounding,

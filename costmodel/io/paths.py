@@ -18,6 +18,8 @@ from pathlib import Path
 from costmodel.errors import CostModelError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# Built-in network descriptions, one YAML file each, shipped inside the package (package-data).
+MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
 SHIPPED_DATA_DIR = PROJECT_ROOT / "data"
 REFERENCE_DIR = SHIPPED_DATA_DIR / "reference"
 ACCURACY_DIR = SHIPPED_DATA_DIR / "accuracy"
