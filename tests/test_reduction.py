@@ -76,3 +76,44 @@ def test_variants() -> None:
 def test_bad_alpha_is_a_clear_error(alpha: object) -> None:
     with pytest.raises(CostModelError, match="alpha"):
         separable_reduction(alpha, 224)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("model, pairs", [
+    ("mobilenet_v2", 17),  # Table 2: 1 + 2 + 3 + 4 + 3 + 3 + 1 bottlenecks, one dw + project each
+    ("mobilenet_v3_large", 15),  # Table 1: 15 bnecks
+    ("efficientnet_b0", 16),  # Table 1: 1 + 2 + 2 + 3 + 3 + 4 + 1 MBConv blocks
+    ("shufflenet_v2", 19),  # 3 stride-2 units with 2 depthwise branches, 13 stride-1 units with 1
+    ("resnet18", 0),  # no depthwise convs
+])
+def test_pairs_found_wherever_they_occur(model: str, pairs: int) -> None:
+    rows = separable_reduction(1.0, 224, spec=model)
+    assert len(rows) == pairs
+    for r in rows:  # the paper convention's ratio is eq. 5's closed form, pair by pair
+        assert r["mult_adds_ratio"] == pytest.approx(r["closed_form_ratio"], rel=1e-12)
+
+
+def test_se_between_the_pair_is_on_neither_side() -> None:
+    from costmodel.core.engine import layer_table
+
+    rows = {r["name"]: r for r in separable_reduction(1.0, 224, spec="mobilenet_v3_large")}
+    t = {r["name"]: r for r in layer_table(spec="mobilenet_v3_large").rows}
+    # ir3 (k5, SE): dw 5x5 on 72 channels at 28x28 -> SE -> 1x1 to 40
+    r = rows["ir3.conv_dw + ir3.conv_pwl"]
+    assert r["separable_mult_adds"] == t["ir3.conv_dw"]["mult_adds"] + t["ir3.conv_pwl"]["mult_adds"]
+    assert r["separable_mult_adds"] == 25 * 72 * 28 * 28 + 72 * 40 * 28 * 28
+    assert (r["kernel"], r["in_channels"], r["out_channels"], r["out_size"]) == (5, 72, 40, 28)
+
+
+def test_breakdown_pairs_command() -> None:
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "costmodel", "breakdown", "--pairs", "--model",
+                        "mobilenet_v2", "--format", "json"], capture_output=True, text=True,
+                       timeout=120)
+    import json
+
+    pairs = json.loads(r.stdout)["pairs"]
+    assert r.returncode == 0 and len(pairs) == 17 and pairs[0]["name"] == "ir1.conv_dw + ir1.conv_pwl"
+    # 32 -> 16 at 112x112, k 3: 1/16 + 1/9
+    assert pairs[0]["closed_form_ratio"] == pytest.approx(1 / 16 + 1 / 9)

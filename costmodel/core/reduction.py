@@ -8,20 +8,24 @@ paper's convention it equals the closed form ``1/N + 1/D_K^2`` exactly::
 
     (D_K*D_K*M*D_F*D_F + M*N*D_F*D_F) / (D_K*D_K*M*N*D_F*D_F) = 1/N + 1/D_K^2
 
+A pair is found wherever one occurs, not only in MobileNet-V1's chain: a depthwise conv whose
+output reaches a dense 1x1 conv (stride 1) through nothing but activations, BatchNorm and a
+squeeze-and-excitation scale (inverted residuals, MBConv, ShuffleNetV2 branches). The SE's own
+cost is on neither side.
+
 Nothing here counts; it only pairs layers and divides.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from itertools import pairwise
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from costmodel.core.arch import Description, Layer, get_description, resolve
 from costmodel.core.conventions import Convention, get_convention
 from costmodel.core.engine import count_layer
-from costmodel.core.kinds import Kind
+from costmodel.core.kinds import CONV1X1, Kind
 
 REDUCTION_COLUMNS = (
     "name", "standard_name", "kernel", "stride", "in_channels", "out_channels", "out_size",
@@ -34,7 +38,37 @@ def _standard_equivalent(dw: Layer, pw: Layer, index: int) -> Layer:
     """The dense conv that a dw+pw pair replaces: same input, kernel, stride and output."""
     return Layer(index=index, name=f"standard({dw.name}+{pw.name})", kind=Kind.CONV,
                  kernel=dw.kernel, stride=dw.stride, in_channels=dw.in_channels,
-                 out_channels=pw.out_channels, in_size=dw.in_size, out_size=pw.out_size)
+                 out_channels=pw.out_channels, in_size=dw.in_size, out_size=pw.out_size,
+                 kernel_w=dw.kernel_w, stride_w=dw.stride_w, in_width=dw.in_width,
+                 out_width=pw.out_width, inputs=dw.inputs)
+
+
+_PASS = (Kind.ACT, Kind.BN, Kind.MUL)  # ops between a depthwise conv and its pointwise one
+
+
+def separable_pairs(layers: Sequence[Layer]) -> list[tuple[Layer, Layer]]:
+    """(depthwise, pointwise) pairs: each depthwise conv with the dense 1x1 conv (stride 1) its
+    output reaches through activations, BatchNorm or an SE scale only (an SE's squeeze branch
+    is stepped over: its pool reads the tensor, its scale carries the main path on)."""
+    consumers: dict[int, list[Layer]] = {}
+    for lay in layers:
+        for j in dict.fromkeys(lay.inputs or ()):
+            consumers.setdefault(j, []).append(lay)
+    pairs = []
+    for dw in (lay for lay in layers if lay.kind == Kind.DW):
+        cur = dw
+        while True:
+            nxt = [c for c in consumers.get(cur.index, []) if c.kind != Kind.AVGPOOL
+                   or consumers.get(cur.index, []) == [c]]
+            if len(nxt) != 1:
+                break
+            cur = nxt[0]
+            if cur.type == CONV1X1 and cur.stride == 1 and cur.kind != Kind.GCONV:
+                pairs.append((dw, cur))
+                break
+            if cur.kind not in _PASS:
+                break
+    return pairs
 
 
 def separable_reduction(alpha: float = 1.0, resolution: int = 224, *, variant: str = "mobilenet_v1",
@@ -51,9 +85,7 @@ def separable_reduction(alpha: float = 1.0, resolution: int = 224, *, variant: s
     desc = get_description(spec)
     layers = resolve(desc, variant, alpha, resolution, rounding, classes + counting.extra_classes)
     rows: list[dict[str, Any]] = []
-    for dw, pw in pairwise(layers):
-        if dw.kind != Kind.DW or pw.kind != Kind.PW or pw.stride != 1:
-            continue
+    for dw, pw in separable_pairs(layers):
         std = _standard_equivalent(dw, pw, dw.index)
         c_dw, c_pw, c_std = count_layer(dw, counting), count_layer(pw, counting), count_layer(std, counting)
         sep_ma = c_dw.mult_adds + c_pw.mult_adds
