@@ -381,3 +381,207 @@ def test_predicted_latency_outside_the_calibrated_range_is_left_out_and_said():
                                             "have no latency_pred:pixel3_cpu4 (e.g. ")
     assert pts.attrs["notes"][1] == "1 configs without latency_pred:pixel3_cpu4 left out"
     assert pts["latency_pred:pixel3_cpu4"].iloc[0] > 0
+
+
+# ------------------------------------------------------------- found by mutation testing
+# (scripts/mutation.py pareto: each test below fails for a mutant that survived the tests above)
+def test_another_variant_has_every_accuracy_column_empty():
+    pts = P.points(["mult_adds"], configs=[(0.5, 128), (1.0, 224)], variant="shallow")
+    assert list(pts.columns) == COLUMNS
+    assert pts["top1"].isna().all() and pts["top5"].isna().all()
+    assert pts["top1_estimated"].dtype == bool and not pts["top1_estimated"].any()
+    assert pts["top1_source"].tolist() == ["", ""] and pts["range"].tolist() == ["", ""]
+
+
+def test_estimates_come_from_the_requested_edition():
+    from costmodel.search import accuracy as acc
+
+    pts = P.points(["top1"], grid=True, accuracy="tflite_uint8",
+                   alphas=[0.5, 0.6, 1.0], resolutions=[160, 176])
+    est = pts[pts["top1_estimated"]]
+    assert est["label"].tolist() == ["0.5-176", "0.6-160", "0.6-176", "1.0-176"]
+    a, r = est["alpha"].to_numpy(), est["resolution"].to_numpy()
+    # the estimate fitted on the uint8 checkpoints (not on the default float edition)
+    t1, _ = acc.predict(a, r, metric="top1", allow_far=True, edition="tflite_uint8")
+    t5, _ = acc.predict(a, r, metric="top5", allow_far=True, edition="tflite_uint8")
+    float_t1, _ = acc.predict(a, r, metric="top1", allow_far=True)
+    assert est["top1"].tolist() == t1.tolist() and est["top5"].tolist() == t5.tolist()
+    assert (np.abs(t1 - float_t1) > 0.01).all()
+    assert set(est["top1_source"]) == {acc.fit(acc.DEFAULT_FORM, "top1", "tflite_uint8").source}
+    assert "tflite_uint8" in est["top1_source"].iloc[0]
+    # top-5 is the share with the label among the first five guesses: never below top-1
+    assert (pts["top5"] > pts["top1"]).all()
+
+
+def test_configs_are_keyed_by_alpha_to_6_places():
+    # 0.6234561 and 0.6234564 both round to 0.623456 (and differ at 7 places): one config
+    pts = P.points(["mult_adds"], configs=[(0.6234561, 224), (0.6234564, 224)])
+    assert pts["label"].tolist() == ["0.623456-224"]
+    # a measured alpha of 0.5000004 (float noise in a CSV) is the published 0.5
+    _measure("noisy-cpu", [(0.5000004, 224), (1.0, 224)])
+    pts = P.points(["top1", "latency:noisy-cpu"])
+    assert pts["label"].tolist() == ["0.5-224", "1.0-224"]
+    assert pts["latency:noisy-cpu"].tolist() == [1.0, 2.0]  # _measure: 1.0 + i ms
+    assert pts.attrs["notes"] == ["14 published configs have no latency on noisy-cpu: left out"]
+
+
+def test_no_note_when_every_published_config_has_a_latency():
+    # the TFLite table has all 16 published configs on Pixel 3 CPU: none left out, no note
+    pts = P.points(["top1", "latency:pixel3_cpu4"])
+    assert len(pts) == 16 and pts.attrs["notes"] == []
+    # one fewer: 15 of 16 measured, 1 left out, said
+    _measure("fifteen-cpu", [c for c in P.points(["top1"])[["alpha", "resolution"]]
+                             .itertuples(index=False, name=None)][1:])
+    pts = P.points(["top1", "latency:fifteen-cpu"])
+    assert len(pts) == 15
+    assert pts.attrs["notes"] == ["1 published configs have no latency on fifteen-cpu: left out"]
+
+
+def test_front_order_of_three_objectives_follows_the_first_then_the_second():
+    # all minimised. p (10, 1, 9) and q (10, 2, 5) tie in mult-adds and trade params for peak
+    # activation; r (20, 0.5, 1) has the least params and peak; s (30, 3, 10) is dominated by
+    # p. Front order: mult-adds ascending (p, q before r), the tie broken by params (p before q)
+    frame = pd.DataFrame({"label": ["s", "r", "q", "p"], "mult_adds": [30, 20, 10, 10],
+                          "params": [3, 0.5, 2, 1], "peak_activation": [10, 1, 5, 9]})
+    out = P.pareto(["mult_adds", "params", "peak_activation"], frame=frame)
+    assert out["label"].tolist() == ["p", "q", "r", "s"]
+    assert out["front_order"].tolist() == [0, 1, 2, -1]
+    assert out["dominated_by"].tolist() == ["", "", "", "p"]
+
+
+def test_front_has_its_objectives_and_no_index_column():
+    f = P.front(["params", "top1"])
+    p = P.pareto(["params", "top1"])
+    assert [o["name"] for o in f.attrs["objectives"]] == ["params", "top1"]
+    assert f["label"].tolist() == p.loc[~p["dominated"], "label"].tolist()
+    # params do not depend on resolution: each alpha's best top-1 (at 224) is on the front
+    assert f["label"].tolist() == ["0.25-224", "0.5-224", "0.75-224", "1.0-224"]
+    assert list(f.columns) == list(p.columns) == [*COLUMNS, "dominated", "front_order",
+                                                  "dominated_by"]
+    assert list(f.index) == list(range(len(f))) and list(p.index) == list(range(len(p)))
+
+
+def test_dominated_by_with_more_than_1023_dominated_points():
+    # 61 alphas x 49 resolutions = 2,989 configs: over two 512-row chunks of dominated points
+    alphas = [round(0.25 + 0.0125 * i, 4) for i in range(61)]
+    out = P.pareto(["mult_adds", "top1"], grid=True, alphas=alphas,
+                   resolutions=range(128, 225, 2))
+    dom = out[out["dominated"]]
+    assert len(out) == 61 * 49 and len(dom) > 1023
+    front = out[~out["dominated"]].sort_values("front_order")
+    fx, fy = front["mult_adds"].to_numpy(), front["top1"].to_numpy()
+    x, y = dom["mult_adds"].to_numpy()[:, None], dom["top1"].to_numpy()[:, None]
+    first = ((fx[None, :] <= x) & (fy[None, :] >= y)).argmax(axis=1)
+    assert dom["dominated_by"].tolist() == front["label"].to_numpy()[first].tolist()
+
+
+def test_four_objectives_a_dominated_row_stays_dominated():
+    # all minimised, rows in lexicographic order: (0,0,0,0) dominates (2,2,2,2); (1,-1,5,5)
+    # does not (5 > 2), and must not undo what the first row found
+    v = [[0, 0, 0, 0], [1, -1, 5, 5], [2, 2, 2, 2]]
+    assert P.pareto_mask(v, ["min"] * 4).tolist() == [True, True, False]
+
+
+def test_three_objectives_a_covered_step_and_the_next():
+    # all minimised. (0,1,10) and (1,5,3) are on the front; (2,1,8) covers the (y=1, z=10) step
+    # but not (5, 3); (3,6,4) is dominated by (1,5,3) only
+    v = [[0, 1, 10], [1, 5, 3], [2, 1, 8], [3, 6, 4]]
+    assert P.pareto_mask(v, ["min"] * 3).tolist() == [True, True, True, False]
+
+
+def test_a_missing_value_is_refused():
+    with pytest.raises(CostModelError) as e:
+        P.pareto_mask([[1.0, 2.0], [None, 3.0]], ["min", "max"])
+    assert str(e.value) == "objective values contain NaN or infinity; allowed: finite numbers"
+
+
+def test_device_names_are_everything_after_the_first_colon():
+    with pytest.raises(CostModelError) as e:
+        P.parse_objective("latency:pixel3_cpu4:x")
+    assert str(e.value).startswith("device 'pixel3_cpu4:x' is unknown; allowed: pixel3_cpu4, ")
+    with pytest.raises(CostModelError) as e:
+        P.resolve_device(["pixel3_cpu4"])  # not a string: the same one-line refusal
+    assert str(e.value).startswith("device ['pixel3_cpu4'] is unknown; allowed: pixel3_cpu4, ")
+
+
+def test_latency_of_another_variant_is_that_variants():
+    # the reference machine measured MobileNet-V1 only: the shallow variant has no latency
+    with pytest.raises(CostModelError) as e:
+        P.points(["mult_adds", "latency:reference-xeon-2c"], variant="shallow")
+    assert str(e.value).startswith("no latency rows for device 'reference-xeon-2c' ")
+    assert "variant 'shallow'" in str(e.value)
+
+
+def test_config_point_far_outside_says_so():
+    with pytest.raises(CostModelError) as e:
+        P.config_point(0.1, 96)
+    assert str(e.value).startswith("alpha 0.1, resolution 96 is far outside the published range")
+
+
+def test_left_out_notes_name_every_latency_objective():
+    # 0.3-200 was measured on neither phone: left out, one note naming both objectives
+    pts = P.points(["latency:pixel3_cpu4", "latency:pixel2_tf"], configs=[(1.0, 224), (0.3, 200)])
+    assert pts["label"].tolist() == ["1.0-224"]
+    assert pts.attrs["notes"] == ["1 configs without latency:pixel3_cpu4, latency:pixel2_tf left out"]
+    # nothing left: the error gives every note, in order
+    with pytest.raises(CostModelError) as e:
+        P.points(["latency:pixel3_cpu4"], configs=[(0.1, 96), (0.3, 200)])
+    assert str(e.value) == (
+        "no configs left (1 configs far outside the published accuracy range left out (e.g. "
+        "0.1-96); pass allow_far=True (--allow-extrapolation) to keep them, labelled 'far'; "
+        "1 configs without latency:pixel3_cpu4 left out); allowed: a grid inside the published "
+        "range or allow_far=True")
+
+
+class _StubModel:
+    """A latency model with a closed form (alpha * resolution / 100 ms) that records what it
+    was asked, in place of costmodel.latency.kernel (whose fit takes seconds)."""
+
+    def __init__(self, calls: list[dict[str, object]]) -> None:
+        self.calls = calls
+
+    def fit_device(self, device_id: str, **kw: object) -> _StubModel:
+        self.calls.append({"device_id": device_id, **kw})
+        return self
+
+    def design(self, a: np.ndarray, r: np.ndarray, rounding: str) -> tuple[np.ndarray, np.ndarray]:
+        self.calls.append({"rounding": rounding, "dtypes": (a.dtype, r.dtype)})
+        return a, r
+
+    def outside(self, d: object, a: np.ndarray, r: np.ndarray) -> list[str | None]:
+        return [None if x <= 1.0 else f"alpha {x:g} above 1" for x in a]
+
+    def predict_design(self, d: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        return d[0] * d[1] / 100
+
+
+def test_predicted_latency_asks_the_model_for_the_config_as_given(monkeypatch):
+    calls: list[dict[str, object]] = []
+    monkeypatch.setattr(P, "_latency_model", lambda: _StubModel(calls))
+    pts = P.points(["mult_adds", "latency_pred:pixel3_cpu4"], configs=[(0.5, 160), (1.0, 224)],
+                   variant="shallow", rounding="slim")
+    # 0.5 * 160 / 100 = 0.8 ms, 1.0 * 224 / 100 = 2.24 ms
+    assert pts["latency_pred:pixel3_cpu4"].tolist() == pytest.approx([0.8, 2.24], abs=1e-12)
+    spec = P.resolve_device("pixel3_cpu4")
+    assert calls == [{"device_id": spec.device_id, "backend": spec.backend,
+                      "threads": spec.threads, "precision": spec.precision, "variant": "shallow"},
+                     {"rounding": "slim", "dtypes": (np.dtype(np.float64), np.dtype(np.int64))}]
+
+
+def test_predicted_latency_needs_a_model_that_fits(monkeypatch):
+    monkeypatch.setattr(P, "_latency_model", lambda: object())  # a module without fit_device
+    with pytest.raises(CostModelError) as e:
+        P.points(["latency_pred:pixel3_cpu4"])
+    assert "needs costmodel.latency.kernel (fit_device)" in str(e.value)
+
+
+def test_dominated_rows_tied_in_the_first_objective_keep_the_frames_order():
+    # f (0, 100) dominates the other 24 rows; their mult-adds take 3 values in a shuffled
+    # order: they follow f by mult-adds, rows of equal mult-adds in the frame's order
+    ma = [2, 1, 3, 1, 2, 3, 3, 1, 2, 2, 1, 3, 1, 2, 3, 1, 2, 3, 3, 1, 2, 1, 3, 2]
+    labels = [f"d{i:02d}" for i in range(len(ma))]
+    frame = pd.DataFrame({"label": ["f", *labels], "mult_adds": [0, *ma],
+                          "top1": [100, *range(50, 50 + len(ma))]})
+    out = P.pareto(["mult_adds", "top1"], frame=frame)
+    want = ["f"] + [lab for m in (1, 2, 3) for lab, x in zip(labels, ma) if x == m]
+    assert out["label"].tolist() == want
