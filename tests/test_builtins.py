@@ -206,3 +206,15 @@ def test_breakdown_of_another_network_has_its_own_types_and_no_table2():
     text = _cli("breakdown", "--model", "resnet18").stdout
     assert "paper % MA" not in text and "Max Pool 3x3" in text
     assert "paper % MA" in _cli("breakdown").stdout  # MobileNet-V1 keeps Table 2's columns
+
+
+def test_torch_builder_refuses_what_it_cannot_build_in_one_line():
+    from costmodel.core.arch import resolve
+    from costmodel.crosscheck.torch_model import _unbuildable
+
+    # MobileNet-V1 builds; ResNet-18's torch-padded 7x7 stem does not (yet): one line, exit 2
+    assert all(_unbuildable(x) is None for x in resolve())
+    r = _cli("verify", "--model", "resnet18")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1
+    assert r.stderr.startswith("costmodel: error: the torch builder cannot build layer conv1 of "
+                               "resnet18 (")

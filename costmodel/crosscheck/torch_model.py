@@ -20,6 +20,7 @@ from torch import nn
 
 from costmodel.core.arch import Description, Layer, get_description, resolve, same_out
 from costmodel.core.kinds import CONV_KINDS, Kind
+from costmodel.errors import CostModelError
 
 
 def _same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
@@ -44,6 +45,34 @@ def _conv_block(layer: Layer) -> nn.Sequential:
         ("relu", nn.ReLU(inplace=True)),
     ]
     return nn.Sequential(OrderedDict(parts))
+
+
+def _unbuildable(layer: Layer) -> str | None:
+    """Why this builder cannot build ``layer`` (it builds MobileNet-style chains: SAME-padded
+    square convs + BN + ReLU, the global average pool, the linear classifier), or None."""
+    sp = layer.spec
+    if layer.kind not in (*CONV_KINDS, Kind.AVGPOOL, Kind.FC):
+        return f"kind {layer.kind.value!r}"
+    if layer.inputs != (layer.index - 1,):
+        return "an input other than the layer before it"
+    if layer.kind == Kind.AVGPOOL and layer.kernel != 0 or sp is not None and sp.output:
+        return "a windowed or adaptive pool"
+    if layer.kind in CONV_KINDS and sp is not None and (
+            sp.padding is not None or sp.dilation != 1 or sp.kernel_w not in (None, sp.kernel)
+            or sp.stride_w not in (None, sp.stride) or not sp.bn or sp.bias or sp.act != "relu"):
+        return "torch padding, dilation, a non-square kernel, a bias or no BN/ReLU"
+    if layer.kind == Kind.FC and (layer.act != "none" or not layer.bias):
+        return "an activation or no bias"
+    return None
+
+
+def _check_buildable(layers: list[Layer], name: str) -> None:
+    for layer in layers:
+        why = _unbuildable(layer)
+        if why:
+            raise CostModelError(f"the torch builder cannot build layer {layer.name} of {name} "
+                                 f"({why}) yet; allowed: chains of conv, dw, pw (SAME padding, "
+                                 f"BN, ReLU), the global avgpool and fc")
 
 
 def _module_for(layer: Layer) -> nn.Module:
@@ -76,6 +105,7 @@ def build_model(alpha: float = 1.0, resolution: int = 224, *, variant: str = "mo
     """Build the network of one configuration (eval mode). Raises CostModelError on bad input."""
     desc = get_description(spec)
     layers = resolve(desc, variant, alpha, resolution, rounding, classes)
+    _check_buildable(layers, desc.name)
     config = {"alpha": float(alpha), "resolution": int(resolution), "variant": variant,
               "rounding": rounding, "classes": classes, "spec": desc.name}
     if seed is None:
