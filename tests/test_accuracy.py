@@ -189,5 +189,6 @@ def test_small_editions_estimate_from_the_full_grid():
     # the paper prints 8 MobileNet-V1 configs: too few to fit 6 coefficients well, so its
     # estimates come from the TF-slim 2018 fit; the 16-config editions fit themselves
     assert acc.estimate_edition("paper") == acc.FIT_EDITION
-    assert acc.estimate_edition("tflite_uint8") == "tflite_uint8"
+    assert acc.estimate_edition("tfslim_2018_02_quant") == acc.FIT_EDITION  # + the drop
+    assert acc.estimate_edition("tflite_float32") == "tflite_float32"
     assert acc.accuracy(0.6, 200, edition="paper")["source"] == acc.fit().source

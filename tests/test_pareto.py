@@ -183,8 +183,18 @@ def test_grid_points_are_engine_counts_and_labelled_estimates():
         row = pts[(pts["alpha"] == a) & (pts["resolution"] == r)].iloc[0]
         t = layer_table(a, r)
         assert row["mult_adds"] == t.totals["mult_adds"] and row["params"] == t.totals["params"]
-        assert row["size_fp32"] == 4 * t.totals["params"] and row["size_int8"] == t.totals["params"]
+        assert row["size_fp32"] == 4 * t.totals["params"] and row["size_bf16"] == 2 * t.totals["params"]
         assert row["peak_activation"] == t.totals["peak_activation_bytes"]
+
+
+def test_int8_size_is_the_qdq_export_at_1_0_224():
+    # int8 weights (1 byte each) + 17 bytes per output channel of the 27 convs and the FC
+    # (weight scale fp32 + zero point int8 + bias int32 + bias scale fp32 + bias zero point
+    # int32) + 5 bytes per quantized activation tensor (input, 28 layer outputs, flatten).
+    # Output channels at alpha 1.0: 32+32+64+64+4*128+4*256+512+5*(512+512)+512+3*1024 = 10,944
+    # for the convs, + 1000 for the FC = 11,944.
+    row = P.points(["size_int8"], configs=[(1.0, 224)]).iloc[0]
+    assert row["size_int8"] == layer_table(1.0, 224).totals["params"] + 17 * 11_944 + 5 * 30
 
 
 def test_grid_front_is_monotone():

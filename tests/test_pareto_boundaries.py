@@ -17,9 +17,10 @@ from costmodel.core.engine import layer_table
 from costmodel.errors import CostModelError
 from costmodel.search import pareto as P
 
-BASES = ["top1", "top5", "mult_adds", "params", "size_fp32", "size_int8", "peak_activation"]
+BASES = ["top1", "top5", "mult_adds", "params", "size_fp32", "size_bf16", "size_int8",
+         "peak_activation"]
 COLUMNS = ["label", "alpha", "resolution", "top1", "top5", "top1_estimated", "top1_source", "range",
-           "mult_adds", "params", "size_fp32", "size_int8", "peak_activation"]
+           "mult_adds", "params", "size_fp32", "size_bf16", "size_int8", "peak_activation"]
 
 
 # ------------------------------------------------------------------------------ objectives
@@ -38,7 +39,8 @@ def test_parse_objective_fields():
         "latency_pred", "predicted latency on pixel3_gpu", "latency_pred", "pixel3_gpu")
 
 
-ALLOWED = ("allowed: top1, top5, mult_adds, params, size_fp32, size_int8, peak_activation, "
+ALLOWED = ("allowed: top1, top5, mult_adds, params, size_fp32, size_bf16, size_int8, "
+           "peak_activation, "
            "latency:<device>, latency_pred:<device>")
 
 
@@ -74,15 +76,15 @@ def test_parse_objectives():
 def test_objectives_listing():
     base = P.objectives(include_devices=False)
     assert [o["name"] for o in base] == BASES
-    assert [o["sense"] for o in base] == ["max", "max", "min", "min", "min", "min", "min"]
+    assert [o["sense"] for o in base] == ["max", "max", "min", "min", "min", "min", "min", "min"]
     full = P.objectives()
-    assert full[:7] == base
+    assert full[:8] == base
     names = [o["name"] for o in full]
     # one measured-latency objective per device, then one predicted-latency objective per device
     n = len(P.devices())
-    assert len(full) == 7 + 2 * n
-    assert names[7:7 + n] == [f"latency:{d['id']}" for d in P.devices()]
-    assert names[7 + n:] == [f"latency_pred:{d['id']}" for d in P.devices()]
+    assert len(full) == 8 + 2 * n
+    assert names[8:8 + n] == [f"latency:{d['id']}" for d in P.devices()]
+    assert names[8 + n:] == [f"latency_pred:{d['id']}" for d in P.devices()]
 
 
 # -------------------------------------------------------------------------------- devices
@@ -170,10 +172,11 @@ def test_points_for_given_configs():
     assert est["top1_estimated"] and est["range"] == "interpolated"
     assert est["top1_source"].startswith("estimate")
     t = layer_table(0.6, 200)
-    assert est["mult_adds"] == t.totals["mult_adds"] and est["size_int8"] == t.totals["params"]
+    assert est["mult_adds"] == t.totals["mult_adds"] and est["size_bf16"] == 2 * t.totals["params"]
     assert pts.attrs == {"objectives": [], "edition": "tfslim_2018_02_float", "notes": [],
                          "config": {"variant": "mobilenet_v1", "rounding": "int",
-                                    "convention": "paper", "classes": 1000},
+                                    "convention": "paper", "classes": 1000,
+                                    "precision": None},
                          "far_left_out": {}}
 
 
@@ -183,7 +186,7 @@ def test_points_under_another_convention_and_variant():
     t = layer_table(1.0, 224, convention="fvcore", rounding="slim", classes=10)
     assert pts["mult_adds"].iloc[0] == t.totals["mult_adds"] and pts["params"].iloc[0] == t.totals["params"]
     assert pts.attrs["config"] == {"variant": "mobilenet_v1", "rounding": "slim", "convention": "fvcore",
-                                   "classes": 10}
+                                   "classes": 10, "precision": None}
     sh = P.points(["mult_adds"], configs=[(1.0, 224)], variant="shallow")
     # shallow: the five 14x14x512 pairs removed, 5 * 52,283,392 fewer mult-adds (paper Table 5)
     assert sh["mult_adds"].iloc[0] == 568_740_352 - 5 * 52_283_392

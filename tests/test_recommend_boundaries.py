@@ -128,7 +128,7 @@ PARAMS_0_5 = 432 + 22_320 + 784_896 + 512_000  # = 1,319,648 (the paper's "1.32 
 # = 784,896; FC 512 * 1000
 KEYS = {"alignment", "budgets", "device", "latency_predicted", "considered", "feasible", "notes",
         "edition", "binding", "jointly_binding", "slack", "closest", "needs", "runner_up", "best", "status",
-        "reason"}
+        "reason", "precision"}
 
 
 def test_binding_answer_in_full():

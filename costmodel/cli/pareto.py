@@ -24,6 +24,7 @@ _DISPLAY: dict[str, tuple[str, Any]] = {
     "mult_adds": ("mult-adds (M)", lambda x: f"{x / 1e6:,.1f}"),
     "params": ("params (M)", lambda x: f"{x / 1e6:.3f}"),
     "size_fp32": ("size fp32 (MB)", lambda x: f"{x / 1e6:.2f}"),
+    "size_bf16": ("size bf16 (MB)", lambda x: f"{x / 1e6:.2f}"),
     "size_int8": ("size int8 (MB)", lambda x: f"{x / 1e6:.2f}"),
     "peak_activation": ("peak act. (MB)", lambda x: f"{x / 1e6:.2f}"),
     "latency": ("{device} (ms)", lambda x: "" if is_missing(x) else f"{x:.2f}"),
@@ -43,6 +44,10 @@ def add_points_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--accuracy", default="auto", metavar="EDITION",
                    help="published accuracy edition (default auto: tfslim_2018_02_float; "
                         "tflite_uint8 with a uint8 phone); see data/accuracy/editions.csv")
+    p.add_argument("--precision", default=None,
+                   help="model precision: fp32, bf16 or int8 (default: the latency device's, "
+                        "else fp32); int8 reads the quantized accuracy edition (published at "
+                        "its 16 configs, estimated from the float-to-quant drop elsewhere)")
     p.add_argument("--allow-extrapolation", action="store_true",
                    help="keep accuracy estimates far outside the published range (labelled far)")
     p.add_argument("--rounding", default="int", help="channel rounding: int (default), slim, "
@@ -70,7 +75,8 @@ def points_kwargs(args: argparse.Namespace) -> dict[str, Any]:
             "alphas": parse_range(args.grid_alphas, "--grid-alphas", False),
             "resolutions": parse_range(args.grid_resolutions, "--grid-resolutions", True),
             "accuracy": args.accuracy, "allow_far": args.allow_extrapolation,
-            "rounding": args.rounding, "convention": args.convention}
+            "rounding": args.rounding, "convention": args.convention,
+            "precision": args.precision}
 
 
 def accuracy_label(rec: dict[str, Any]) -> str:
@@ -130,7 +136,7 @@ def _grid_note(args: argparse.Namespace, objs: list[dict[str, Any]], n: int) -> 
 
 
 def run(args: argparse.Namespace) -> int:
-    from costmodel.search.accuracy import DEFAULT_FORM, estimate_edition, fit
+    from costmodel.search.accuracy import DEFAULT_FORM, estimate_edition, estimate_source, fit
     from costmodel.search.pareto import pareto
 
     fmt = check_format(args)
@@ -167,7 +173,8 @@ def run(args: argparse.Namespace) -> int:
         footer_lines.append(f"note: {len(frame) - n_front} dominated configs not shown "
                             f"(--show all)")
     if frame["top1_estimated"].any():
-        footer_lines.append(f"'estimate' = top-1 not published for this config: {est.source}")
+        footer_lines.append(f"'estimate' = top-1 not published for this config: "
+                            f"{estimate_source(frame.attrs['edition'])}")
     if fmt == "text":
         text = render("text", records, cols, title=title)
         text += "".join(f"{line}\n" for line in footer_lines)

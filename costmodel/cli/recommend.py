@@ -22,7 +22,7 @@ _COLUMNS = (
     Column("accuracy", "top-1 is", numeric=False),
     Column("mult_adds", "mult-adds (M)", lambda x: f"{x / 1e6:,.1f}"),
     Column("params", "params (M)", lambda x: f"{x / 1e6:.3f}"),
-    Column("size_fp32", "size fp32 (MB)", lambda x: f"{x / 1e6:.2f}"),
+    Column("size", "size {precision} (MB)", lambda x: f"{x / 1e6:.2f}"),
     Column("peak_activation", "peak act. (MB)", lambda x: f"{x / 1e6:.2f}"),
     Column("latency_ms", "latency (ms)", lambda x: "" if x is None else f"{x:.2f}"),
 )
@@ -35,7 +35,8 @@ def register(sub: Any) -> None:
                    help="latency device, e.g. pixel3_cpu4 (see `costmodel pareto --list`)")
     p.add_argument("--max-params-m", default=None, help="parameter budget (millions)")
     p.add_argument("--max-mult-adds-m", default=None, help="mult-add budget (millions)")
-    p.add_argument("--max-size-mb", default=None, help="fp32 model size budget (MB, 10^6 bytes)")
+    p.add_argument("--max-size-mb", default=None,
+                   help="model size budget at --precision (default fp32; MB, 10^6 bytes)")
     p.add_argument("--max-peak-activation-mb", default=None,
                    help="peak activation memory budget (MB, fp32)")
     p.add_argument("--min-top1", default=None, help="minimum top-1 (%%)")
@@ -58,6 +59,7 @@ def _grid_note(args: argparse.Namespace, res: dict[str, Any]) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from costmodel.search.pareto import SIZE_COLUMNS
     from costmodel.search.recommend import recommend
 
     fmt = check_format(args)
@@ -72,19 +74,22 @@ def run(args: argparse.Namespace) -> int:
     for role, key in (("best", "best"), ("runner-up", "runner_up"), ("closest", "closest")):
         rec = res.get(key)
         if rec:
-            rows.append({**rec, "role": role, "accuracy": accuracy_label(rec)})
-    cols = [c for c in _COLUMNS if c.key != "latency_ms" or args.device]
+            rows.append({**rec, "role": role, "accuracy": accuracy_label(rec),
+                         "size": rec[SIZE_COLUMNS[res["precision"]]]})
+    cols = [Column(c.key, c.header.format(precision=res["precision"]), c.fmt, c.numeric)
+            if c.key == "size" else c for c in _COLUMNS if c.key != "latency_ms" or args.device]
     if fmt == "json":
         text = render("json", [], (), json_obj=res)
     elif fmt == "csv":
         keys = ["role", "label", "alpha", "resolution", "top1", "top1_estimated", "range",
-                "mult_adds", "params", "size_fp32", "size_int8", "peak_activation",
+                "mult_adds", "params", "size_fp32", "size_bf16", "size_int8", "peak_activation",
                 *(["latency_ms"] if args.device else []), "top1_source"]
         text = render("csv", rows, cols, csv_keys=keys)
     else:
         budgets = ", ".join(f"{k} {v:g}" for k, v in res["budgets"].items()) or "none"
-        head = f"Budgets: {budgets}" + (f" (device {args.device}" + (
+        head = f"Budgets: {budgets}" + (f" (device {res['device']}" + (
             ", predicted latency)" if args.predicted_latency else ")") if args.device else "")
+        head += f"; precision {res['precision']}" if args.precision else ""
         body = render("markdown" if fmt == "markdown" else "text", rows, cols)
         notes = "".join(f"note: {n}\n" for n in res["notes"])
         text = f"{head}\n{res['reason']}\n\n{body}{notes}"

@@ -452,12 +452,87 @@ def accuracy(alpha: Any, resolution: Any, *, edition: str = FIT_EDITION,
                 "top5": None if rec["top5"] != rec["top5"] else float(rec["top5"]),
                 "estimated": False, "range": "published", "range_excess": 0.0,
                 "source": rec["source"], "edition": edition}
-    return {**estimate(alpha, resolution, allow_far=allow_far, edition=estimate_edition(edition)),
-            "edition": edition}
+    est = estimate(alpha, resolution, allow_far=allow_far, edition=estimate_edition(edition))
+    if is_quantized(edition):
+        a, r = est["alpha"], est["resolution"]
+        est.update(top1=est["top1"] - float(quant_drop(a, r, edition, "top1")),
+                   top5=est["top5"] - float(quant_drop(a, r, edition, "top5")),
+                   source=estimate_source(edition))
+    return {**est, "edition": edition}
 
 
 def estimate_edition(edition: str) -> str:
-    """The edition an estimate for ``edition`` is fitted on: itself when it publishes the full
-    alpha x resolution grid (the TF-slim and TFLite editions), else :data:`FIT_EDITION` (the
-    paper prints only 8 MobileNet-V1 configs, too few for 6 coefficients)."""
+    """The edition an estimate for ``edition`` is fitted on: itself when it is a float edition
+    that publishes the full alpha x resolution grid (the TF-slim and TFLite float editions), else
+    :data:`FIT_EDITION` (the paper prints only 8 MobileNet-V1 configs, too few for 6
+    coefficients; a quantized edition's estimate is the float fit less the published
+    float-to-quant drop, :func:`quant_drop`)."""
+    if is_quantized(edition):
+        return FIT_EDITION
     return edition if len(published_configs(edition)) >= 16 else FIT_EDITION
+
+
+# ------------------------------------------------------------------------------------------
+# Quantized editions: the published float-to-quant drop (issue #13)
+# ------------------------------------------------------------------------------------------
+# The edition of int8 top-1 (costmodel's int8: static QDQ, per-channel int8 weights): the TF-slim
+# quantized checkpoints (2018-08, the ones the TFLite uint8 hosted models were converted from).
+INT8_EDITION = "tfslim_2018_08_quant"
+
+
+def is_quantized(edition: str) -> bool:
+    """Whether an edition's models are quantized (uint8/int8), not float."""
+    return editions()[check_edition(edition)].precision not in ("float32", "")
+
+
+@lru_cache(maxsize=16)
+def _drop_grid(edition: str, metric: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(ln alphas, ln resolutions, drop[i, j]): :data:`FIT_EDITION`'s figure less ``edition``'s
+    at every config both publish (a full alpha x resolution grid)."""
+    fl, qu = _config_table(FIT_EDITION), _config_table(check_edition(edition))
+    keys = sorted(k for k in qu if k in fl and qu[k][metric] == qu[k][metric])
+    alphas = sorted({k[0] for k in keys})
+    resolutions = sorted({k[1] for k in keys})
+    if len(keys) != len(alphas) * len(resolutions) or len(alphas) < 2 or len(resolutions) < 2:
+        raise CostModelError(f"edition {edition!r} does not publish {metric} on a full alpha x "
+                             f"resolution grid; allowed: a quantized edition of the 16 configs")
+    drop = np.array([[float(fl[(a, r)][metric]) - float(qu[(a, r)][metric])
+                      for r in resolutions] for a in alphas])
+    return np.log(alphas), np.log(resolutions), drop
+
+
+def quant_drop(alpha: Any, resolution: Any, edition: str, metric: str = "top1") -> np.ndarray:
+    """The published float-to-quant drop (points) of a quantized ``edition`` at any config:
+    bilinear in (ln alpha, ln resolution) between the four nearest published configs, and the
+    nearest edge's drop outside the published range (no extrapolated trend)."""
+    lu, lv, drop = _drop_grid(edition, _check_metric(metric))
+    a, r = np.broadcast_arrays(np.asarray(alpha, dtype=np.float64),
+                               np.asarray(resolution, dtype=np.float64))
+    u = np.clip(np.log(a), lu[0], lu[-1])
+    v = np.clip(np.log(r), lv[0], lv[-1])
+    i = np.clip(np.searchsorted(lu, u, side="right") - 1, 0, lu.size - 2)
+    j = np.clip(np.searchsorted(lv, v, side="right") - 1, 0, lv.size - 2)
+    tu = (u - lu[i]) / (lu[i + 1] - lu[i])
+    tv = (v - lv[j]) / (lv[j + 1] - lv[j])
+    return ((1 - tu) * (1 - tv) * drop[i, j] + tu * (1 - tv) * drop[i + 1, j]
+            + (1 - tu) * tv * drop[i, j + 1] + tu * tv * drop[i + 1, j + 1])
+
+
+def estimate_arrays(alpha: Any, resolution: Any, edition: str,
+                    metric: str = "top1") -> tuple[np.ndarray, np.ndarray]:
+    """Vectorized labelled estimate for ``edition`` (values, range status; far points kept): the
+    fit of :func:`estimate_edition`, less :func:`quant_drop` for a quantized edition."""
+    values, status = predict(alpha, resolution, metric=metric, allow_far=True,
+                             edition=estimate_edition(edition))
+    if is_quantized(edition):
+        values = values - quant_drop(alpha, resolution, edition, metric)
+    return values, status
+
+
+def estimate_source(edition: str) -> str:
+    """The ``source`` of an estimate for ``edition`` (starts with ``estimate``)."""
+    src = fit(DEFAULT_FORM, "top1", estimate_edition(edition)).source
+    if is_quantized(edition):
+        src += (f", less the published float-to-quant drop of {edition} (bilinear in log alpha, "
+                f"log resolution between published configs)")
+    return src

@@ -6,8 +6,9 @@ callback; bad input raises :class:`costmodel.errors.CostModelError` with a one-l
 ``objectives(include_devices=True) -> list[dict]``
     every objective name usable now: name, label, unit, sense (``min``/``max``), kind.
 ``parse_objective(name) -> Objective``, ``parse_objectives(names) -> list[Objective]``
-    ``top1``, ``top5`` (maximize); ``mult_adds``, ``params``, ``size_fp32``, ``size_int8``,
-    ``peak_activation`` (bytes, fp32), ``latency:<device>``, ``latency_pred:<device>`` (minimize).
+    ``top1``, ``top5`` (maximize); ``mult_adds``, ``params``, ``size_fp32``, ``size_bf16``,
+    ``size_int8``, ``peak_activation`` (bytes, fp32), ``latency:<device>``,
+    ``latency_pred:<device>`` (minimize).
 ``device_ids() -> list[str]``, ``resolve_device(device) -> DeviceSpec``
     the device names that may follow ``latency:``, and one name resolved
     (:func:`costmodel.io.latency_data.resolve_device`).
@@ -49,8 +50,10 @@ where not published). Points missing any requested objective are left out and co
 
 Costs come from :func:`costmodel.core.sweep.sweep` (one vectorized pass over the grid), with the
 ``convention`` (default ``paper``) and ``rounding`` (default ``int``) of ``costmodel table``.
-Model size is parameters x 4 bytes (fp32) or x 1 byte (int8) under that convention; peak
-activation memory is the engine's largest live input+output pair, fp32 bytes.
+Model size is parameters x 4 bytes (fp32) or x 2 (bf16) under that convention, and for int8 the
+exact bytes of the static QDQ export (int8 weights, per-channel scales and zero points, int32
+biases; :mod:`costmodel.core.sizes`); peak activation memory is the engine's largest live
+input+output pair, fp32 bytes.
 
 Dominance: point a dominates b when a is at least as good in every objective and strictly
 better in one. Identical points (duplicates) do not dominate each other: all copies stay on the
@@ -83,15 +86,17 @@ BASE_OBJECTIVES: dict[str, tuple[str, str, str, str]] = {
     "mult_adds": ("mult-adds", "count", "min", "cost"),
     "params": ("parameters", "count", "min", "cost"),
     "size_fp32": ("model size, fp32", "bytes", "min", "cost"),
-    "size_int8": ("model size, int8", "bytes", "min", "cost"),
+    "size_bf16": ("model size, bf16", "bytes", "min", "cost"),
+    "size_int8": ("model size, int8 (QDQ)", "bytes", "min", "cost"),
     "peak_activation": ("peak activation memory, fp32", "bytes", "min", "cost"),
 }
 DEVICE_OBJECTIVES: dict[str, tuple[str, str, str, str]] = {
     "latency": ("latency on {device}", "ms", "min", "latency"),
     "latency_pred": ("predicted latency on {device}", "ms", "min", "latency_pred"),
 }
-COST_COLUMNS = ("mult_adds", "params", "size_fp32", "size_int8", "peak_activation")
-BYTES = {"size_fp32": 4, "size_int8": 1}
+COST_COLUMNS = ("mult_adds", "params", "size_fp32", "size_bf16", "size_int8", "peak_activation")
+# the model-size column of each precision (costmodel.core.sizes)
+SIZE_COLUMNS = {"fp32": "size_fp32", "bf16": "size_bf16", "int8": "size_int8"}
 
 DEFAULT_GRID_ALPHAS = tuple(round(0.25 + 0.025 * i, 3) for i in range(31))  # 0.25 .. 1.0
 DEFAULT_GRID_RESOLUTIONS = tuple(range(128, 225, 4))  # 128 .. 224
@@ -291,15 +296,44 @@ def _label(alpha: float, resolution: int) -> str:
     return f"{a if '.' in a or 'e' in a else a + '.0'}-{resolution}"
 
 
-def _accuracy_edition(accuracy: str, objs: Sequence[Objective]) -> str:
+# The accuracy edition of a model precision (costmodel.search.accuracy): the TFLite uint8 models
+# for the published uint8 phones, the TF-slim quantized checkpoints for costmodel's int8 (both
+# published at the 16 configs, estimated elsewhere from the float-to-quant drop); float otherwise.
+PRECISION_EDITIONS = {"uint8": "tflite_uint8", "int8": "tfslim_2018_08_quant"}
+PRECISIONS = ("fp32", "bf16", "int8")  # the --precision knob (pareto, recommend, the explorer)
+
+
+def check_precision(precision: Any) -> str | None:
+    """``--precision``: None (not given), or fp32, bf16, int8."""
+    if precision is None or precision in PRECISIONS:
+        return precision
+    raise CostModelError(f"precision {precision!r} is unknown; allowed: {', '.join(PRECISIONS)}")
+
+
+def _objective_precision(o: Objective) -> str | None:
+    """The stored precision of a latency objective's device (float32, int8, uint8, ...)."""
+    return resolve_device(o.device).precision if o.kind.startswith("latency") and o.device else None
+
+
+def _accuracy_edition(accuracy: str, objs: Sequence[Objective], precision: str | None = None) -> str:
+    """The accuracy edition: ``accuracy`` if named, else that of ``precision`` (--precision),
+    else that of the latency objectives' precision (a uint8 phone's latency goes with the
+    quantized models' accuracy), else the float fit edition."""
+    from costmodel.io.latency_data import PRECISIONS as STORED
+    from costmodel.io.latency_data import precision_name
     from costmodel.search.accuracy import FIT_EDITION, check_edition
 
     if accuracy != AUTO:
         return check_edition(accuracy)
-    for o in objs:  # a uint8 phone's latency goes with the quantized models' accuracy
-        if o.kind == "latency" and o.device and resolve_device(o.device).precision == "uint8":
-            return "tflite_uint8"
-    return FIT_EDITION
+    given = STORED[precision] if precision else None
+    for o in objs:
+        have = _objective_precision(o)
+        if given and have and have != given:
+            raise CostModelError(f"objective {o.name!r} is at precision {precision_name(have)}, "
+                                 f"--precision is {precision}; allowed: objectives at "
+                                 f"{precision} (<device>@{precision}), or no --precision")
+        given = given or have
+    return PRECISION_EDITIONS.get(given or "", FIT_EDITION)
 
 
 def _check_grid(values: Iterable[Any] | None, default: Sequence[Any], check: Any,
@@ -313,12 +347,15 @@ def _check_grid(values: Iterable[Any] | None, default: Sequence[Any], check: Any
 @lru_cache(maxsize=64)
 def _costs(alphas: tuple[float, ...], resolutions: tuple[int, ...], variant: str, rounding: str,
            convention: str, classes: int) -> dict[str, np.ndarray]:
+    from costmodel.core.sizes import BYTES_PER_PARAM, int8_parts
     from costmodel.core.sweep import sweep
 
     s = sweep(alphas, resolutions, variant=variant, rounding=rounding, convention=convention,
               classes=classes)
+    int8 = int8_parts(alphas, resolutions, variant=variant, rounding=rounding, classes=classes)
     out = {"mult_adds": s.mult_adds, "params": s.params, "peak_activation": s.peak_activation_bytes,
-           "size_fp32": s.params * BYTES["size_fp32"], "size_int8": s.params * BYTES["size_int8"]}
+           "size_fp32": s.params * BYTES_PER_PARAM["fp32"],
+           "size_bf16": s.params * BYTES_PER_PARAM["bf16"], "size_int8": int8["bytes"]}
     for v in out.values():
         v.setflags(write=False)
     return out
@@ -329,11 +366,12 @@ def points(objectives: Iterable[Any] | str = (), *, grid: bool = False,
            alphas: Iterable[Any] | None = None, resolutions: Iterable[Any] | None = None,
            accuracy: str = AUTO, allow_far: bool = False, variant: str = "mobilenet_v1",
            rounding: str = "int", convention: str = "paper", classes: int = 1000,
-           dropna: bool = True) -> pd.DataFrame:
+           dropna: bool = True, precision: str | None = None) -> pd.DataFrame:
     """The candidate configs and their figures (see the module docstring for which configs).
 
     Columns: label, alpha, resolution, top1, top5, top1_estimated, top1_source, range
-    (published / interpolated / extrapolated / far), mult_adds, params, size_fp32, size_int8,
+    (published / interpolated / extrapolated / far), mult_adds, params, size_fp32, size_bf16,
+    size_int8,
     peak_activation, then one column per latency objective. ``frame.attrs`` holds
     ``objectives`` (list of dicts), ``edition`` and ``notes`` (what was left out, and why).
     """
@@ -342,7 +380,7 @@ def points(objectives: Iterable[Any] | str = (), *, grid: bool = False,
     from costmodel.core.arch import VARIANTS, check_choice
 
     objs = parse_objectives(objectives)
-    edition = _accuracy_edition(accuracy, objs)
+    edition = _accuracy_edition(accuracy, objs, check_precision(precision))
     check_choice("variant", variant, list(VARIANTS))
     wants_accuracy = any(o.kind == "accuracy" for o in objs)
     if variant != BASE_VARIANT and wants_accuracy:
@@ -371,7 +409,7 @@ def points(objectives: Iterable[Any] | str = (), *, grid: bool = False,
     # 5. what is left out: far estimates, missing latency
     frame, far_left_out = _leave_out(pd.DataFrame(cols), objs, variant, allow_far, dropna, notes)
     config = {"variant": variant, "rounding": rounding, "convention": convention,
-              "classes": int(classes)}
+              "classes": int(classes), "precision": precision}
     frame.attrs = {"objectives": [o.to_dict() for o in objs], "edition": edition, "notes": notes,
                    "config": config, "far_left_out": far_left_out}
     return frame
@@ -427,11 +465,10 @@ def _accuracy_columns(cand: list[tuple[float, int]], a: np.ndarray, r: np.ndarra
         nan = np.full(len(cand), np.nan)
         return {"top1": nan, "top5": nan, "top1_estimated": np.zeros(len(cand), dtype=bool),
                 "top1_source": "", "range": ""}
-    est_ed = acc.estimate_edition(edition)
-    t1, status = acc.predict(a, r, metric="top1", allow_far=True, edition=est_ed)
-    t5, _ = acc.predict(a, r, metric="top5", allow_far=True, edition=est_ed)
+    t1, status = acc.estimate_arrays(a, r, edition, "top1")
+    t5, _ = acc.estimate_arrays(a, r, edition, "top5")
     status = status.astype(object)
-    src = np.full(len(cand), acc.fit(acc.DEFAULT_FORM, "top1", est_ed).source, dtype=object)
+    src = np.full(len(cand), acc.estimate_source(edition), dtype=object)
     est = np.ones(len(cand), dtype=bool)
     pub = {(round(x, 6), y) for x, y in acc.published_configs(edition)}
     for i, key in enumerate(cand):

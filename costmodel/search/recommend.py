@@ -101,8 +101,10 @@ class _Candidates:
     """The candidate points under the active budgets: each budget's column in its unit, which
     points meet it, the feasible points, and the ranking."""
 
-    def __init__(self, frame: Any, lat_col: str | None, active: dict[str, float]) -> None:
+    def __init__(self, frame: Any, lat_col: str | None, active: dict[str, float],
+                 precision: str = "fp32") -> None:
         self.frame, self.lat_col, self.active = frame, lat_col, active
+        self.precision = precision  # the model size a size budget reads (size_<precision>)
         self.n = n = len(frame)
         self.ok = {k: BUDGETS[k].meets(self.raw(k), lim) for k, lim in active.items()}
         self.feasible = np.ones(n, dtype=bool)
@@ -118,8 +120,15 @@ class _Candidates:
 
     def raw(self, k: str) -> np.ndarray:
         """A budget's points column, in the column's own unit."""
-        col = self.lat_col if BUDGETS[k].column == "latency" else BUDGETS[k].column
+        from costmodel.search.pareto import SIZE_COLUMNS
+
+        col = (self.lat_col if BUDGETS[k].column == "latency" else SIZE_COLUMNS[self.precision]
+               if k == "max_size_mb" else BUDGETS[k].column)
         return self.frame[col].to_numpy(np.float64)
+
+    def unit(self, k: str) -> str:
+        """A budget's unit as shown (the size budget names its precision)."""
+        return f"MB {self.precision}" if k == "max_size_mb" else BUDGETS[k].unit
 
     def value(self, k: str) -> np.ndarray:
         """A budget's points column, in the budget's unit."""
@@ -139,7 +148,8 @@ class _Candidates:
 def recommend(max_latency_ms: Any = None, device: str | None = None, max_params_m: Any = None,
               max_mult_adds_m: Any = None, max_size_mb: Any = None,
               max_peak_activation_mb: Any = None, min_top1: Any = None, *, grid: bool = False,
-              predicted_latency: bool = False, **points_kwargs: Any) -> dict[str, Any]:
+              predicted_latency: bool = False, precision: str | None = None,
+              **points_kwargs: Any) -> dict[str, Any]:
     """The best config meeting every budget, the runner-up, and why. Plain dict:
 
     status ``ok`` or ``none_fits``; best, runner_up (point dicts: label, alpha, resolution, top1,
@@ -153,14 +163,21 @@ def recommend(max_latency_ms: Any = None, device: str | None = None, max_params_
     ``predicted_latency=True`` reads the device's latency from costmodel.latency.model (the
     ``latency_pred:<device>`` objective) instead of measurements, so every grid config is a
     candidate; points then carry ``latency_predicted`` True.
+
+    ``precision`` (fp32, bf16, int8; default: the device's, else fp32) chooses the model size a
+    ``max_size_mb`` budget reads (``size_<precision>``), the accuracy (int8: the quantized
+    edition, published or estimated from the float-to-quant drop) and the device's precision
+    when its name does not say (``<device>@<precision>``; one that says otherwise is refused).
     """
     limits = {name: check_budget(name, v) for name, v in (
         ("max_latency_ms", max_latency_ms), ("max_params_m", max_params_m),
         ("max_mult_adds_m", max_mult_adds_m), ("max_size_mb", max_size_mb),
         ("max_peak_activation_mb", max_peak_activation_mb), ("min_top1", min_top1))}
     active = {k: v for k, v in limits.items() if v is not None}
-    c = _candidates(active, device, predicted_latency, grid, points_kwargs)
-    base = {"budgets": active, "device": device,
+    device, precision = _with_precision(device, precision)
+    c = _candidates(active, device, predicted_latency, grid, {**points_kwargs,
+                                                                "precision": precision})
+    base = {"budgets": active, "device": device, "precision": c.precision,
             "latency_predicted": bool(c.lat_col and predicted_latency),
             "considered": c.n, "feasible": int(c.feasible.sum()),
             "notes": list(c.frame.attrs["notes"]), "edition": c.frame.attrs["edition"],
@@ -207,7 +224,32 @@ def _candidates(active: dict[str, float], device: str | None, predicted_latency:
         kind = "latency_pred" if predicted_latency else "latency"
         lat_col = parse_objective(f"{kind}:{device}").name
         objs.append(lat_col)
-    return _Candidates(points(objs, grid=grid, **points_kwargs), lat_col, active)
+    return _Candidates(points(objs, grid=grid, **points_kwargs), lat_col, active,
+                       points_kwargs.get("precision") or "fp32")
+
+
+def _with_precision(device: str | None, precision: str | None) -> tuple[str | None, str | None]:
+    """(device name, precision): ``--precision`` fills a device name that names none (a name
+    that names another is refused), and a device's own precision is the default one."""
+    from dataclasses import replace
+
+    from costmodel.io.latency_data import DEVICE_ALIASES, PRECISIONS, precision_name
+    from costmodel.search.pareto import check_precision, resolve_device
+
+    precision = check_precision(precision)
+    if not device or not isinstance(device, str):
+        return device, precision
+    spec = resolve_device(device)
+    own = precision_name(spec.precision)
+    if precision is None:
+        return device, own if own in PRECISIONS else None
+    if "@" in DEVICE_ALIASES.get(device.strip(), device):
+        if own != precision:
+            raise CostModelError(f"device {device!r} is at precision {own}, --precision is "
+                                 f"{precision}; allowed: --precision {own} or none, or a device "
+                                 f"name without @")
+        return device, precision
+    return replace(spec, precision=PRECISIONS[precision]).name(), precision
 
 
 def _none_fits(c: _Candidates) -> dict[str, Any]:
@@ -250,7 +292,7 @@ def _binding(c: _Candidates, bi: int) -> tuple[list[dict[str, Any]], list[str], 
             need = c.value(k)[cand]
             j = int(cand[np.lexsort((c.rank[cand], need if BUDGETS[k].upper else -need))[0]])
             nxt = c.record(j)
-            binding.append({"budget": k, "limit": lim, "unit": BUDGETS[k].unit,
+            binding.append({"budget": k, "limit": lim, "unit": c.unit(k),
                             "needs": float(c.value(k)[j]),
                             "next": {"label": nxt["label"], "top1": nxt["top1"],
                                      "top1_estimated": nxt["top1_estimated"]}})
