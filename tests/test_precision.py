@@ -378,3 +378,37 @@ def test_bench_side_by_side_prints_the_ratio_table(user_data: Path) -> None:
     assert t["speedup"] == pytest.approx(got[("onnxruntime", "float32")]["median_ms"]
                                          / t["median_ms"])
     assert got[("torch", "float32")]["speedup"] == 1.0
+
+
+def test_throughput_of_known_rows() -> None:
+    from costmodel.latency import bench
+
+    base = {"alpha": 1.0, "resolution": 224, "variant": "mobilenet_v1", "rounding": "int",
+            "classes": 1000, "spec": "mobilenet_v1", "backend": "onnxruntime",
+            "device_type": "cpu", "threads": 1, "batch": 1, "channels_last": False,
+            "iqr_ms": 0.5, "cpu_ms": 9.0, "loadavg_start": 1.0}
+    rows = [{**base, "precision": "float32", "median_ms": m} for m in (10.0, 12.0, 11.0)]
+    rows += [{**base, "precision": "int8", "median_ms": 4.0},
+             {**base, "precision": "int8", "median_ms": 5.0, "threads": 2}]
+    got = {(t["precision"], t["threads"]): t for t in bench.throughput(rows, {1: 200.0})}
+    fp32, int8, int8_2t = got[("float32", 1)], got[("int8", 1)], got[("int8", 2)]
+    # three passes of fp32: median 11 ms. 1.0-224 has 568,740,352 mult-adds (paper: 569 M), so
+    # 2 x 568.740352e6 / 11e-3 s = 103.41 GFLOP/s, 51.70% of a 200 GFLOP/s peak
+    assert fp32["rows"] == 3 and fp32["median_ms"] == 11.0
+    assert fp32["gflops"] == pytest.approx(2 * 568.740352e6 / 11e-3 / 1e9)
+    assert fp32["pct_peak"] == pytest.approx(100 * 103.4073 / 200, rel=1e-5)
+    assert fp32["speedup"] == 1.0
+    # int8 at 4 ms: 284.37 GFLOP/s (operations), 142.2% of the fp32 peak; 11 / 4 = 2.75x
+    assert int8["gflops"] == pytest.approx(2 * 568.740352e6 / 4e-3 / 1e9)
+    assert int8["speedup"] == pytest.approx(2.75)
+    # 2 threads: no peak measured for 2 threads, no fp32 row with 2 threads: nothing invented
+    assert int8_2t["pct_peak"] is None and int8_2t["speedup"] is None
+
+
+def test_best_peak_takes_the_larger_lower_bound() -> None:
+    from costmodel.latency import bench
+
+    # both are lower bounds of the true peak: a busy machine's wall clock hides it (47.7 < 85.0)
+    assert bench.best_peak({"peak_gflops": 47.7, "peak_gflops_cpu": 85.0}) == 85.0
+    assert bench.best_peak({"peak_gflops": 190.0, "peak_gflops_cpu": 150.0}) == 190.0
+    assert bench.best_peak({"peak_gflops": 108.525}) == 108.525  # a record written before it

@@ -62,6 +62,7 @@ THROUGHPUT_COLUMNS = (
     Column("threads", "threads"),
     Column("median_ms", "median ms", _ms),
     Column("iqr_ms", "IQR ms", _ms),
+    Column("cpu_ms", "cpu ms", _ms),
     Column("gflops", "GFLOP/s", _opt("{:.1f}")),
     Column("pct_peak", "% of peak", _opt("{:.1f}")),
     Column("speedup", "speed-up vs fp32", _opt("{:.2f}x")),
@@ -71,6 +72,7 @@ HW_COLUMNS = (
     Column("device_type", "device", numeric=False),
     Column("threads", "threads"),
     Column("peak_gflops", "peak GFLOP/s (fp32 matmul)", lambda x: f"{x:.1f}"),
+    Column("peak_gflops_cpu", "peak GFLOP/s (CPU time)", _opt("{:.1f}")),
     Column("bandwidth_gbs", "bandwidth GB/s (copy)", lambda x: f"{x:.2f}"),
 )
 
@@ -240,7 +242,8 @@ def _report_text(fmt: str, title: str, rows: list[dict[str, Any]], report: Any) 
                      if fmt == "text" else render(fmt, report.hardware, HW_COLUMNS))
     if len(report.throughput) > 1 or any(t["peak_gflops"] for t in report.throughput):
         head = ("throughput: GFLOP/s = 2 x mult-adds / median; % of this machine's fp32 matmul "
-                "peak (bench --roofline); speed-up = fp32 median / median, same backend")
+                "peak (bench --roofline: the larger of wall-clock and CPU-time peaks); speed-up "
+                "= fp32 median / median, same backend")
         parts.append(render(fmt, report.throughput, THROUGHPUT_COLUMNS, title=head)
                      if fmt == "text" else f"\n{head}\n\n"
                      + render(fmt, report.throughput, THROUGHPUT_COLUMNS))
