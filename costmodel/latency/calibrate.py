@@ -84,7 +84,10 @@ def _options(backend: str, threads: int, rounding: str) -> Any:
 
 
 def _mult_adds(alpha: float, resolution: int, rounding: str) -> float:
-    return float(kernel.design([alpha], [resolution], [rounding]).mult_adds[0])
+    """A config's mult-adds, as the engine counts them (what a measurement's time scales with)."""
+    from costmodel.core.engine import layer_table
+
+    return float(layer_table(alpha, resolution, rounding=rounding).totals["mult_adds"])
 
 
 class _CostEstimate:
