@@ -112,6 +112,9 @@ def _add_device(p: argparse.ArgumentParser, alias: str, device_required: bool = 
     p.add_argument("--backend", default=None,
                    help="backend (default: onnxruntime on measured devices, tflite-cpu on phones)")
     p.add_argument("--threads", default=None, help="thread count (default: fewest measured)")
+    p.add_argument("--precision", default=None,
+                   help="fp32 (default), bf16, int8 (or uint8 on the phones): the rows fitted, "
+                        "one precision at a time; or @<precision> in the device name")
     p.add_argument("--batch", default="1", help="batch size (default 1)")
 
 
@@ -180,6 +183,9 @@ def register(sub: Any) -> None:
     c.add_argument("--backend", default=None, help="torch, onnxruntime (default) or openvino; "
                                                      "an imported device: one of its backends")
     c.add_argument("--threads", default=None, help="intra-op threads (default 1)")
+    c.add_argument("--precision", default=None,
+                   help="fp32 (default), bf16 or int8, as the backend runs it: measured and "
+                        "fitted apart from the other precisions")
     c.add_argument("--device-id", default=None,
                    help="device id (default: this machine); an imported device (`latency "
                         "import`) is fitted on its imported rows, nothing is measured")
@@ -231,12 +237,20 @@ def _selection(args: argparse.Namespace) -> dict[str, Any]:
     check_choice("across", args.across, latency_data.ACROSS)
     pad = latency_model.AUTO if args.pad == latency_model.AUTO else int_list(args.pad, "pad")[0]
     spec = latency_data.select_device(
-        args.device_id, backend=args.backend, data_dir=args.data_dir,
+        args.device_id, backend=args.backend, data_dir=args.data_dir, precision=_precision(args),
         threads=None if args.threads is None else int_list(args.threads, "threads")[0])
     args.device_id = spec.device_id  # the name's device (an alias or old id resolved)
     return {"backend": spec.backend, "across": args.across, "pad": pad, "threads": spec.threads,
             "precision": spec.precision, "batch": int_list(args.batch, "batch")[0],
             "form": form, "stat": stat, "variant": args.variant, "data_dir": args.data_dir}
+
+
+def _precision(args: argparse.Namespace) -> str | None:
+    """``--precision`` as stored (fp32 -> float32; uint8 for the phones), or None."""
+    from costmodel.io import latency_data
+
+    p = getattr(args, "precision", None)
+    return None if p is None else "uint8" if p == "uint8" else latency_data.stored_precision(p)
 
 
 def _selection_line(selected: list[dict[str, Any]], folds: int) -> str:
@@ -307,7 +321,7 @@ def _kernel_selection(args: argparse.Namespace) -> dict[str, Any]:
 
     stat = kernel.DEFAULT_STAT if args.stat == "auto" else args.stat
     spec = latency_data.select_device(
-        args.device_id, backend=args.backend, data_dir=args.data_dir,
+        args.device_id, backend=args.backend, data_dir=args.data_dir, precision=_precision(args),
         threads=None if args.threads is None else int_list(args.threads, "threads")[0])
     args.device_id = spec.device_id  # the name's device (an alias or old id resolved)
     return {"backend": spec.backend, "threads": spec.threads, "precision": spec.precision,
@@ -329,8 +343,10 @@ def _model_title(device_id: str, model: Any) -> str:
     sel = meta.get("selection")
     how = (f"{model.rule.label} chosen by {kernel.FOLDS}-fold cross-validation "
            f"({100 * sel['inner_within']:.1f}% within +/-10%)" if sel else model.rule.label)
+    prec = str(meta.get("precision") or "float32")
+    at = "" if prec == "float32" else f" @{prec}"
     return (f"{device_id} {meta.get('backend')}{'' if threads is None else f' {threads} thread(s)'}"
-            f" batch {model.batch}: per-kernel model fitted on {meta.get('n_train')} measured "
+            f"{at} batch {model.batch}: per-kernel model fitted on {meta.get('n_train')} measured "
             f"configs ({kernel.STAT_LABELS[model.stat]} ms; {how}); "
             f"{_source_label(meta)}")
 
@@ -378,6 +394,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
     from costmodel.latency import calibrate, kernel
     from costmodel.latency.bench import BACKENDS, device_info
     from costmodel.latency.imported import is_imported_device
+    from costmodel.latency.runtimes import check_precision
 
     t0 = time.monotonic()
     stat = check_choice("stat", args.stat, kernel.STATS)
@@ -385,6 +402,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
     if args.device_id is not None and is_imported_device(args.device_id, args.data_dir):
         return _calibrate_imported(args, stat, seed)
     backend = check_choice("backend", args.backend or "onnxruntime", BACKENDS)
+    precision = check_precision(backend, args.precision or "fp32")
     threads = int_list(args.threads or "1", "threads")[0]
     budget = positive_float(args.budget_s, "budget-s")
     info = device_info("cpu", args.data_dir)  # this machine's id and fingerprint
@@ -392,8 +410,11 @@ def run_calibrate(args: argparse.Namespace) -> int:
     path = latency_data.writable_latency_path(device_id, args.data_dir)
     cal = calibrate.calibrate(budget_s=budget, backend=backend, threads=threads,
                               device_id=device_id, path=path, fingerprint=info["fingerprint"],
-                              data_dir=args.data_dir, seed=seed, progress=not args.no_progress)
-    out = [f"{device_id} {backend} {threads} thread(s): measured {len(cal.measured)} configs in "
+                              data_dir=args.data_dir, seed=seed, progress=not args.no_progress,
+                              precision=precision)
+    at = "" if precision == "fp32" else f" {precision}"
+    out = [f"{device_id} {backend} {threads} thread(s){at}: measured "
+           f"{len(cal.measured)} configs in "
            f"{cal.elapsed_s:.0f} s of a {budget:g} s budget "
            f"({'stopped: budget' if cal.stopped == 'budget' else cal.stopped}); "
            f"{cal.skipped} planned configs were already measured; rows in {path}"]
@@ -421,7 +442,7 @@ def _calibrate_imported(args: argparse.Namespace, stat: str, seed: int) -> int:
     from costmodel.latency import kernel
 
     spec = latency_data.select_device(
-        args.device_id, backend=args.backend, data_dir=args.data_dir,
+        args.device_id, backend=args.backend, data_dir=args.data_dir, precision=_precision(args),
         threads=None if args.threads is None else int_list(args.threads, "threads")[0])
     m = kernel.measured(spec.device_id, backend=spec.backend, threads=spec.threads,
                         precision=spec.precision, stat=stat, data_dir=args.data_dir)

@@ -76,11 +76,11 @@ def random_configs(n: int, seed: int = 0) -> list[tuple[float, int, str]]:
              ROUNDINGS[int(rng.integers(2))]) for _ in range(n)]
 
 
-def _options(backend: str, threads: int, rounding: str) -> Any:
+def _options(backend: str, threads: int, rounding: str, precision: str = "fp32") -> Any:
     from costmodel.latency.bench import BenchOptions
 
     return BenchOptions(backend=backend, threads=threads, repeats=REPEATS, min_time=MIN_TIME_S,
-                        warmup=WARMUP, rounding=rounding).checked()
+                        warmup=WARMUP, rounding=rounding, precision=precision).checked()
 
 
 def _mult_adds(alpha: float, resolution: int, rounding: str) -> float:
@@ -121,6 +121,7 @@ class Calibration:
     threads: int
     path: Path
     budget_s: float
+    precision: str = "fp32"  # short name (fp32, bf16, int8): rows of one precision, one fit
     elapsed_s: float = 0.0
     measured: list[dict[str, Any]] = field(default_factory=list)  # rows measured now
     skipped: int = 0  # planned configs already in the file (resumed)
@@ -143,11 +144,12 @@ def calibrate(*, budget_s: float = 300.0, backend: str = "onnxruntime", threads:
               device_id: str, path: Path, fingerprint: str = "", data_dir: Any = None,
               seed: int = 0, measure: MeasureFn | None = None, progress: bool = True,
               clock: Callable[[], float] = time.monotonic,
-              reserve_s: float | None = None) -> Calibration:
+              reserve_s: float | None = None, precision: str = "fp32") -> Calibration:
     """Measure planned configs until the budget (less ``reserve_s`` for the fit, default 5% of
     it, at most 15 s) is spent, writing each row to ``path`` at once (:func:`finish` then scores
     and fits). ``fingerprint``: this machine's (resume skips only its rows); ``data_dir``: the
-    user data folder the rows' fingerprint is read from."""
+    user data folder the rows' fingerprint is read from; ``precision``: what is measured and
+    fitted (fp32, bf16, int8: separate rows and a separate fit per precision, never mixed)."""
     from tqdm import tqdm
 
     from costmodel.io import latency_data
@@ -159,14 +161,14 @@ def calibrate(*, budget_s: float = 300.0, backend: str = "onnxruntime", threads:
     reserve = min(0.05 * budget_s, 15.0) if reserve_s is None else reserve_s
     measure = measure or partial(_default_measure, data_dir=data_dir)
     have = latency_data.measured_counts(path)
-    cal = Calibration(device_id, backend, threads, path, float(budget_s))
+    cal = Calibration(device_id, backend, threads, path, float(budget_s), precision)
     estimate = _CostEstimate()
     bar = tqdm(total=round(float(budget_s), 1), unit="s", desc="calibrate", file=sys.stderr,
                disable=not progress, dynamic_ncols=True,
                bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s {postfix}")
     try:
         for alpha, res, rounding in plan(seed=seed):
-            opts = _options(backend, threads, rounding)
+            opts = _options(backend, threads, rounding, precision)
             key = planned_row_key(alpha, res, opts, device_id, fingerprint)
             if have.get(key, 0):
                 cal.skipped += 1
@@ -194,22 +196,25 @@ def calibrate(*, budget_s: float = 300.0, backend: str = "onnxruntime", threads:
 def finish(cal: Calibration, *, stat: str, data_dir: Any, seed: int = 0) -> Calibration:
     """The held-out score of the device's configs for this backend/threads, and the fit on all
     (cached for later predictions)."""
+    from costmodel.io.latency_data import stored_precision
+
+    stored = stored_precision(cal.precision)
     m = kernel.measured(cal.device_id, backend=cal.backend, threads=cal.threads, stat=stat,
-                        data_dir=data_dir)
+                        precision=stored, data_dir=data_dir)
     cal.held_out = kernel.held_out(m, stat=stat, seed=seed)
     cal.model = kernel.fit_device(cal.device_id, backend=cal.backend, threads=cal.threads,
-                                  stat=stat, data_dir=data_dir)
+                                  precision=stored, stat=stat, data_dir=data_dir)
     return cal
 
 
 def measure_random(n: int, *, backend: str, threads: int, seed: int = 0,
                    measure: MeasureFn | None = None, progress: bool = True,
-                   data_dir: Any = None) -> list[dict[str, Any]]:
+                   data_dir: Any = None, precision: str = "fp32") -> list[dict[str, Any]]:
     """Measure ``n`` fresh random configs now (:func:`random_configs`); nothing is saved."""
     from tqdm import tqdm
 
     measure = measure or partial(_default_measure, data_dir=data_dir)
-    return [measure(alpha, res, _options(backend, threads, rounding))
+    return [measure(alpha, res, _options(backend, threads, rounding, precision))
             for alpha, res, rounding in tqdm(random_configs(n, seed), desc="evaluate",
                                              unit="config", file=sys.stderr,
                                              disable=not progress, dynamic_ncols=True)]
@@ -235,7 +240,11 @@ def score_measured(model: kernel.KernelModel, rows: list[dict[str, Any]]) -> dic
 def evaluate_random(model: kernel.KernelModel, n: int, *, backend: str, threads: int,
                     seed: int = 0, measure: MeasureFn | None = None,
                     progress: bool = True, data_dir: Any = None) -> dict[str, Any]:
-    """Measure ``n`` fresh random configs now and score ``model`` on them. Nothing is saved."""
+    """Measure ``n`` fresh random configs now, at the precision ``model`` was fitted on, and
+    score ``model`` on them. Nothing is saved."""
+    from costmodel.io.latency_data import precision_name
+
     rows = measure_random(n, backend=backend, threads=threads, seed=seed, measure=measure,
-                          progress=progress, data_dir=data_dir)
+                          progress=progress, data_dir=data_dir,
+                          precision=precision_name(str(model.meta.get("precision", "float32"))))
     return {**score_measured(model, rows), "seed": seed}
