@@ -4,8 +4,10 @@ per-channel scales), OpenVINO beside onnxruntime, resume per precision, `costmod
 
 from __future__ import annotations
 
+import contextlib
+import io
+import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,8 +21,20 @@ TINY = {"repeats": 2, "min_time": 0.02, "warmup": 1}
 
 
 def _cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "costmodel", *args], capture_output=True,
-                          text=True, cwd=cwd, timeout=180)
+    """`costmodel ARGS` in this process (a subprocess costs seconds of start-up per call)."""
+    from costmodel.cli import main
+
+    out, err, here = io.StringIO(), io.StringIO(), os.getcwd()
+    os.chdir(cwd)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(list(args))
+            except SystemExit as exc:  # argparse's own errors
+                code = int(exc.code or 0)
+    finally:
+        os.chdir(here)
+    return subprocess.CompletedProcess(["costmodel", *args], code, out.getvalue(), err.getvalue())
 
 
 def _one_line_exit_2(out: subprocess.CompletedProcess[str], *words: str) -> None:
@@ -213,8 +227,7 @@ def test_failed_quantization_names_the_config_and_leaves_no_file(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import onnxruntime.quantization as q
 
-    fp32 = tmp_path / "fp32.onnx"
-    assert _cli("export", "--alpha", "0.25", "--resolution", "32", "-o", str(fp32)).returncode == 0
+    fp32 = runtimes.export_config(0.25, 32, tmp_path / "fp32.onnx")
     target = tmp_path / "int8.onnx"
 
     def broken(model_input: str, model_output: str, *args: object, **kwargs: object) -> None:
