@@ -98,3 +98,22 @@ def test_calibrate_refuses_a_precision_the_backend_does_not_run(capsys: Any) -> 
                  "--budget-s", "5", "--no-progress"])
     err = capsys.readouterr().err
     assert code == 2 and "not supported by backend torch" in err and "allowed: fp32, bf16" in err
+
+
+def test_stored_precision_runs_and_their_figure() -> None:
+    from costmodel.report import plots
+
+    runs = latency_data.load_precision_runs()
+    # 4 configs x (torch fp32, bf16; onnxruntime fp32, int8; openvino fp32, bf16, int8)
+    assert len(runs) == 28
+    have = {b: sorted(set(runs.loc[runs["backend"] == b, "precision"])) for b in set(runs["backend"])}
+    assert have == {"torch": ["bf16", "fp32"], "onnxruntime": ["fp32", "int8"],
+                    "openvino": ["bf16", "fp32", "int8"]}
+    fig = plots.precision_bars(runs, stat="cpu")
+    axes = [ax for ax in fig.axes if ax.patches]
+    assert [ax.get_title() for ax in axes] == [f"{b}, 1 thread(s)" for b in
+                                                ("onnxruntime", "openvino", "torch")]
+    assert [len(ax.patches) for ax in axes] == [8, 12, 8]  # one bar per config and precision
+    assert plots.figure_problems(fig) == []
+    with pytest.raises(Exception, match="stat 'p99' is unknown"):
+        plots.precision_bars(runs, stat="p99")

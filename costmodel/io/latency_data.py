@@ -955,13 +955,33 @@ def load_alignment_steps(path: str | Path | None = None) -> pd.DataFrame:
     """The stored alignment-step measurements (``costmodel bench`` rows): one row per (device,
     backend, threads, rounding, alpha, resolution) with the median over passes of
     ``median_ms``, ``q1_ms``, ``q3_ms`` and ``cpu_ms``, and the number of passes (``rows``)."""
-    import pandas as pd
-
     from costmodel.io.paths import ALIGNMENT_STEPS_CSV
 
-    frame = _measured_frame(Path(path) if path is not None else ALIGNMENT_STEPS_CSV)
-    keys = ["device", "backend", "threads", "rounding", "alpha", "resolution"]
+    return _measured_summary(Path(path) if path is not None else ALIGNMENT_STEPS_CSV,
+                             ["device", "backend", "threads", "rounding", "alpha", "resolution"])
+
+
+def _measured_summary(path: Path, keys: list[str]) -> pd.DataFrame:
+    """Stored bench rows with the median over passes of ``median_ms``, ``q1_ms``, ``q3_ms``,
+    ``cpu_ms`` and the mean load average per ``keys`` (``rows``: passes)."""
+    import pandas as pd
+
+    frame = _measured_frame(path)
     agg = frame.groupby(keys, as_index=False).agg(
         median_ms=("median_ms", "median"), q1_ms=("q1_ms", "median"),
-        q3_ms=("q3_ms", "median"), cpu_ms=("cpu_ms", "median"), rows=("median_ms", "size"))
+        q3_ms=("q3_ms", "median"), cpu_ms=("cpu_ms", "median"), rows=("median_ms", "size"),
+        loadavg=("loadavg_start", "mean"))
     return pd.DataFrame(agg).sort_values(keys).reset_index(drop=True)
+
+
+def load_precision_runs(path: str | Path | None = None) -> pd.DataFrame:
+    """The stored precision measurements (``data/measured/precision.csv``, ``costmodel bench
+    --precision fp32,int8,bf16 --backend torch,onnxruntime,openvino`` rows): one row per (device,
+    backend, precision, threads, alpha, resolution) as :func:`load_alignment_steps`, precision
+    by its short name (fp32, bf16, int8)."""
+    from costmodel.io.paths import PRECISION_CSV
+
+    out = _measured_summary(Path(path) if path is not None else PRECISION_CSV,
+                            ["device", "backend", "precision", "threads", "alpha", "resolution"])
+    out["precision"] = out["precision"].map(precision_name)
+    return out

@@ -1059,3 +1059,62 @@ def alignment_steps_plot(frame: Any, *, stat: str = "median", title: str = "") -
         if title:
             fig.suptitle(title, fontsize=10)
     return fig
+
+
+PRECISION_ORDER = ("fp32", "bf16", "int8", "uint8")
+
+
+def precision_bars(frame: Any, *, stat: str = "cpu", title: str = "") -> Figure:
+    """Latency per precision, one panel per backend/threads, one group of bars per config
+    (alpha-resolution), one bar per precision (fp32, bf16, int8, uint8 as present), each bar
+    labelled with its speed-up over fp32 of the same backend and config (issue #13).
+    ``frame``: :func:`costmodel.io.latency_data.load_precision_runs` rows, or any frame with
+    backend, threads, precision (short names), alpha, resolution and the ``stat`` column
+    (``median``: median wall time, bars: interquartile range when q1_ms/q3_ms are there; ``cpu``:
+    process CPU time)."""
+    if stat not in ALIGNMENT_STATS:
+        raise CostModelError(f"stat {stat!r} is unknown; allowed: {', '.join(ALIGNMENT_STATS)}")
+    col, ylabel = ALIGNMENT_STATS[stat]
+    if frame is None or not len(frame) or col not in frame:
+        raise CostModelError(f"no {col} rows to plot; allowed: latency_data.load_precision_runs()")
+    threads = frame["threads"].astype(object).where(frame["threads"].notna(), None)
+    panels = list(dict.fromkeys(zip(frame["backend"], threads, strict=True)))
+    fig, axes = new_figure(1, len(panels), width=max(WIDTH_IN, 2.6 * len(panels)), height=3.6,
+                           squeeze=False)
+    with style():
+        for ax, (backend, thr) in zip(axes[0], panels, strict=True):
+            sub = frame[(frame["backend"] == backend) & (threads == thr)]
+            precs = [p for p in PRECISION_ORDER if p in set(sub["precision"])]
+            configs = list(dict.fromkeys(zip(sub["alpha"], sub["resolution"], strict=True)))
+            width = 0.8 / max(len(precs), 1)
+            for k, prec in enumerate(precs):
+                xs, ys, errs, notes = [], [], [], []
+                for i, (a, r) in enumerate(configs):
+                    row = sub[(sub["alpha"] == a) & (sub["resolution"] == r)]
+                    cell, base = row[row["precision"] == prec], row[row["precision"] == "fp32"]
+                    if not len(cell):
+                        continue
+                    y = float(cell[col].iloc[0])
+                    xs.append(i + (k - (len(precs) - 1) / 2) * width)
+                    ys.append(y)
+                    errs.append((y - float(cell["q1_ms"].iloc[0]), float(cell["q3_ms"].iloc[0]) - y)
+                                if stat == "median" and "q1_ms" in cell else (0.0, 0.0))
+                    notes.append(f"{float(base[col].iloc[0]) / y:.1f}x" if len(base) else "")
+                yerr = np.clip(np.array(errs, dtype=float).T, 0, None) if stat == "median" else None
+                ax.bar(xs, ys, width=width * 0.95, color=PALETTE[k % len(PALETTE)], label=prec,
+                       yerr=yerr, capsize=2, error_kw={"linewidth": 0.8})
+                for x, y, note in zip(xs, ys, notes, strict=True):
+                    if prec != "fp32" and note:
+                        ax.annotate(note, (x, y), xytext=(0, 2), textcoords="offset points",
+                                    ha="center", va="bottom", fontsize=6.5, rotation=90)
+            ax.set_xticks(range(len(configs)))
+            ax.set_xticklabels([f"{a:g}-{int(r)}" for a, r in configs], fontsize=7.5)
+            ax.set_title(backend + ("" if thr is None else f", {int(thr)} thread(s)"), fontsize=9)
+            ax.set_xlabel("config (alpha-resolution)")
+            ax.set_ylabel(ylabel)
+            ax.set_ylim(bottom=0)
+            ax.margins(y=0.15)
+            ax.legend(loc="upper left", fontsize=7.5)
+        if title:
+            fig.suptitle(title, fontsize=10)
+    return fig
