@@ -58,13 +58,14 @@ def parse_values(text: Any, name: str, kind: Callable[[str], Any]) -> list[Any]:
 
 
 def add_list_args(p: Any, alpha_default: str | None, resolution_default: str | None,
-                  resolution_group: Any = None) -> None:
+                  resolution_group: Any = None, resolution_note: str | None = None) -> None:
     """``--alpha``/``--resolution`` taking lists and ranges, with ``--alphas``/``--resolutions``
     as aliases (every multi-config command spells them the same way). ``resolution_group``: a
     mutually exclusive group to put --resolution in (beside --rho)."""
     d_a = f" (default {alpha_default})" if alpha_default else " (default 1.0)"
     d_r = f" (default {resolution_default})" if resolution_default else \
         " (default 224, or the --spec's base_resolution)"
+    d_r = f" ({resolution_note})" if resolution_note else d_r
     p.add_argument("--alpha", "--alphas", dest="alpha", default=alpha_default, metavar="ALPHAS",
                    help=f"width multipliers: {LIST_HELP}{d_a}")
     (resolution_group or p).add_argument(

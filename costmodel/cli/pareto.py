@@ -8,6 +8,7 @@ from typing import Any
 from costmodel.cli._common import (
     add_data_dir_arg,
     add_format_arg,
+    add_network_args,
     check_format,
     emit,
     parse_values,
@@ -19,7 +20,7 @@ FORMATS = ("text", "csv", "json", "markdown")
 
 # How each objective base shows in text/markdown: header suffix and cell formatter.
 _DISPLAY: dict[str, tuple[str, Any]] = {
-    "top1": ("top-1 (%)", lambda x: "" if x is None else f"{x:.1f}"),
+    "top1": ("top-1 (%)", lambda x: "" if is_missing(x) else f"{x:.1f}"),
     "top5": ("top-5 (%)", lambda x: "" if is_missing(x) else f"{x:.1f}"),
     "mult_adds": ("mult-adds (M)", lambda x: f"{x / 1e6:,.1f}"),
     "params": ("params (M)", lambda x: f"{x / 1e6:.3f}"),
@@ -40,7 +41,8 @@ def add_points_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--grid-alphas", default=None, metavar="START:STOP:STEP",
                    help="grid alphas, inclusive (default 0.25:1.0:0.025)")
     p.add_argument("--grid-resolutions", default=None, metavar="START:STOP:STEP",
-                   help="grid resolutions, inclusive (default 128:224:4)")
+                   help="grid resolutions, inclusive (default 128:224:4, scaled to the "
+                        "network's base resolution)")
     p.add_argument("--accuracy", default="auto", metavar="EDITION",
                    help="published accuracy edition (default auto: tfslim_2018_02_float; "
                         "tflite_uint8 with a uint8 phone); see data/accuracy/editions.csv")
@@ -50,11 +52,12 @@ def add_points_args(p: argparse.ArgumentParser) -> None:
                         "its 16 configs, estimated from the float-to-quant drop elsewhere)")
     p.add_argument("--allow-extrapolation", action="store_true",
                    help="keep accuracy estimates far outside the published range (labelled far)")
-    p.add_argument("--rounding", default="int", help="channel rounding: int (default), slim, "
-                   "divisible8")
+    p.add_argument("--rounding", default=None, help="channel rounding: int, slim, divisible8 "
+                   "(default: the network's own; int for mobilenet_v1)")
     p.add_argument("--convention", default="paper",
                    help="counting convention for mult-adds/params: paper (default), fvcore, tfslim")
     add_data_dir_arg(p)
+    add_network_args(p)
 
 
 def parse_range(text: str | None, what: str, integer: bool) -> list[Any] | None:
@@ -69,17 +72,20 @@ def points_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     from costmodel.core.arch import ROUNDING_RULES, check_choice
     from costmodel.core.conventions import CONVENTIONS
 
-    check_choice("rounding", args.rounding, list(ROUNDING_RULES))
+    if args.rounding is not None:
+        check_choice("rounding", args.rounding, list(ROUNDING_RULES))
     check_choice("convention", args.convention, list(CONVENTIONS))
     return {"grid": args.grid,
             "alphas": parse_range(args.grid_alphas, "--grid-alphas", False),
             "resolutions": parse_range(args.grid_resolutions, "--grid-resolutions", True),
             "accuracy": args.accuracy, "allow_far": args.allow_extrapolation,
             "rounding": args.rounding, "convention": args.convention,
-            "precision": args.precision}
+            "precision": args.precision, "spec": args.spec}
 
 
 def accuracy_label(rec: dict[str, Any]) -> str:
+    if is_missing(rec.get("top1")):
+        return "not published"
     if not rec.get("top1_estimated"):
         return "published"
     rng = rec.get("range")
@@ -162,11 +168,13 @@ def run(args: argparse.Namespace) -> int:
         cols.append(objective_column({"name": "top1"}))
     cols += [Column("accuracy", "top-1 is", numeric=False),
              Column("status", "status", numeric=False)]
-    est = fit(DEFAULT_FORM, "top1", estimate_edition(frame.attrs["edition"]))
+    own = frame.attrs["edition"] == "published"  # another network: its published top-1 only
+    est = None if own else fit(DEFAULT_FORM, "top1", estimate_edition(frame.attrs["edition"]))
     n_front = int((~frame["dominated"]).sum())
     axes = " vs ".join(o["label"] + (" (max)" if o["sense"] == "max" else "") for o in objs)
     title = (f"Pareto front: {axes}; {n_front} of {len(frame)} configs on the front; "
-             f"accuracy edition {frame.attrs['edition']}")
+             + (f"network {frame.attrs['config']['spec']}, published top-1 only" if own else
+                f"accuracy edition {frame.attrs['edition']}"))
     notes = [*frame.attrs["notes"], *_grid_note(args, objs, len(frame))]
     footer_lines = [f"note: {n}" for n in notes]
     if show == "front" and n_front < len(frame):
@@ -192,6 +200,6 @@ def run(args: argparse.Namespace) -> int:
         text = render("json", [], (), json_obj={
             "objectives": objs, "edition": frame.attrs["edition"], "notes": notes,
             "config": frame.attrs["config"], "front_size": n_front, "points": clean,
-            "estimator": est.to_dict()})
+            "estimator": est.to_dict() if est else None})
     emit(text, args)
     return 0

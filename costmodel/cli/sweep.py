@@ -9,6 +9,7 @@ from costmodel.cli._common import (
     add_config_args,
     add_format_arg,
     add_list_args,
+    base_resolution,
     check_format,
     config_kwargs,
     emit,
@@ -27,7 +28,9 @@ def _m(x: Any) -> str:
 def register(sub: Any) -> None:
     p = sub.add_parser("sweep", help="totals over an alpha x resolution grid (vectorized)")
     add_config_args(p, alpha=False, resolution=False)
-    add_list_args(p, "0.25:1.0:0.25", "128:224:32")
+    add_list_args(p, "0.25:1.0:0.25", None, resolution_note=(
+        "default 128:224:32 at base resolution 224, scaled to the network's base_resolution, "
+        "e.g. 171,214,256,299 for inception_v3"))
     p.add_argument("--by-type", action="store_true", help="add per-layer-type mult-adds columns")
     add_format_arg(p, ("text", "csv", "json", "markdown"))
     p.set_defaults(func=run)
@@ -39,7 +42,12 @@ def run(args: argparse.Namespace) -> int:
     fmt = check_format(args)
     kw = config_kwargs(args)
     alphas = parse_values(args.alpha, "alpha", float)
-    resolutions = parse_values(args.resolution, "resolution", int)
+    if args.resolution is None:  # the network's own base resolution
+        from costmodel.search.networks import DEFAULT_RESOLUTIONS, scaled_resolutions
+
+        resolutions = scaled_resolutions(DEFAULT_RESOLUTIONS, base_resolution(args))
+    else:
+        resolutions = parse_values(args.resolution, "resolution", int)
     if len(alphas) * len(resolutions) > MAX_GRID:
         raise CostModelError(f"grid of {len(alphas) * len(resolutions)} configs; allowed: at most {MAX_GRID}")
     s = sweep(alphas, resolutions, **kw)

@@ -187,6 +187,53 @@ def published(alpha: Any, resolution: Any, edition: str = FIT_EDITION) -> dict[s
 
 
 # ------------------------------------------------------------------------------------------
+# Other networks: published top-1 only, never estimated
+# ------------------------------------------------------------------------------------------
+NETWORKS_CSV = ACCURACY_DIR / "networks.csv"
+
+
+@lru_cache(maxsize=1)
+def _network_files() -> dict[str, dict[str, str]]:
+    """data/accuracy/networks.csv: network -> file, where, columns and source."""
+    with NETWORKS_CSV.open(newline="", encoding="utf-8") as fh:
+        return {r["network"]: dict(r) for r in csv.DictReader(fh)}
+
+
+def _network_rows(entry: dict[str, str]) -> list[dict[str, Any]]:
+    with (REFERENCE_DIR / entry["file"]).open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    for cond in filter(None, entry["where"].split(";")):
+        col, _, val = cond.partition("=")
+        rows = [r for r in rows if r[col] == val]
+    return [{"alpha": float(r[entry["alpha_column"]]), "resolution": int(r["resolution"]),
+             "top1": float(r[entry["top1_column"]]),
+             "top5": float(r[entry["top5_column"]]) if entry["top5_column"] else None,
+             "source": entry["source"].format(checkpoint=r.get("checkpoint", ""))} for r in rows]
+
+
+def network_accuracy(spec: Any) -> dict[tuple[float, int], dict[str, Any]]:
+    """Published top-1 of a network other than MobileNet-V1, by (alpha to 6 places, resolution):
+    {top1, top5 (None where not printed), source}. The checkpoints data/accuracy/networks.csv
+    lists for the network, else the top-1 figures its description cites (``published:``, at alpha
+    1 and the figure's resolution). Empty when none is cited: such a network has no accuracy
+    (never estimated, never MobileNet-V1's)."""
+    from costmodel.core.arch import BUILTIN_NAMES, get_description
+
+    desc = get_description(spec)
+    entry = _network_files().get(desc.name) if str(spec) in BUILTIN_NAMES else None
+    if entry is not None:
+        rows = _network_rows(entry)
+    else:
+        rows = [{"alpha": 1.0, "resolution": int(p.get("resolution", desc.base_resolution)),
+                 "top1": float(p["value"]), "top5": None, "source": str(p["source"])}
+                for p in desc.published if p["figure"] == "top1"]
+    out: dict[tuple[float, int], dict[str, Any]] = {}
+    for r in rows:
+        out.setdefault((round(r["alpha"], 6), r["resolution"]), r)
+    return out
+
+
+# ------------------------------------------------------------------------------------------
 # Candidate forms and the fit
 # ------------------------------------------------------------------------------------------
 Features = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]

@@ -346,13 +346,14 @@ def _check_grid(values: Iterable[Any] | None, default: Sequence[Any], check: Any
 
 @lru_cache(maxsize=64)
 def _costs(alphas: tuple[float, ...], resolutions: tuple[int, ...], variant: str, rounding: str,
-           convention: str, classes: int) -> dict[str, np.ndarray]:
+           convention: str, classes: int, spec: str | None = None) -> dict[str, np.ndarray]:
     from costmodel.core.sizes import BYTES_PER_PARAM, int8_parts
     from costmodel.core.sweep import sweep
 
     s = sweep(alphas, resolutions, variant=variant, rounding=rounding, convention=convention,
-              classes=classes)
-    int8 = int8_parts(alphas, resolutions, variant=variant, rounding=rounding, classes=classes)
+              classes=classes, spec=spec)
+    int8 = int8_parts(alphas, resolutions, variant=variant, rounding=rounding, classes=classes,
+                      spec=spec)
     out = {"mult_adds": s.mult_adds, "params": s.params, "peak_activation": s.peak_activation_bytes,
            "size_fp32": s.params * BYTES_PER_PARAM["fp32"],
            "size_bf16": s.params * BYTES_PER_PARAM["bf16"], "size_int8": int8["bytes"]}
@@ -365,9 +366,11 @@ def points(objectives: Iterable[Any] | str = (), *, grid: bool = False,
            configs: Iterable[tuple[Any, Any]] | None = None,
            alphas: Iterable[Any] | None = None, resolutions: Iterable[Any] | None = None,
            accuracy: str = AUTO, allow_far: bool = False, variant: str = "mobilenet_v1",
-           rounding: str = "int", convention: str = "paper", classes: int = 1000,
-           dropna: bool = True, precision: str | None = None) -> pd.DataFrame:
+           rounding: str | None = None, convention: str = "paper", classes: int = 1000,
+           dropna: bool = True, precision: str | None = None, spec: str | None = None
+           ) -> pd.DataFrame:
     """The candidate configs and their figures (see the module docstring for which configs).
+    ``spec``: another network (a built-in name or a description file; costmodel.search.networks).
 
     Columns: label, alpha, resolution, top1, top5, top1_estimated, top1_source, range
     (published / interpolated / extrapolated / far), mult_adds, params, size_fp32, size_bf16,
@@ -380,6 +383,14 @@ def points(objectives: Iterable[Any] | str = (), *, grid: bool = False,
     from costmodel.core.arch import VARIANTS, check_choice
 
     objs = parse_objectives(objectives)
+    if spec is not None and spec != BASE_VARIANT:
+        from costmodel.search.networks import network_points
+
+        return network_points(objs, spec=spec, grid=grid, configs=configs, alphas=alphas,
+                              resolutions=resolutions, accuracy=accuracy, variant=variant,
+                              rounding=rounding, convention=convention, classes=classes,
+                              dropna=dropna, precision=check_precision(precision))
+    rounding = rounding or "int"  # MobileNet-V1's own rule
     edition = _accuracy_edition(accuracy, objs, check_precision(precision))
     check_choice("variant", variant, list(VARIANTS))
     wants_accuracy = any(o.kind == "accuracy" for o in objs)

@@ -174,6 +174,7 @@ def recommend(max_latency_ms: Any = None, device: str | None = None, max_params_
         ("max_mult_adds_m", max_mult_adds_m), ("max_size_mb", max_size_mb),
         ("max_peak_activation_mb", max_peak_activation_mb), ("min_top1", min_top1))}
     active = {k: v for k, v in limits.items() if v is not None}
+    _check_network_accuracy(points_kwargs.get("spec"), "min_top1" in active)
     device, precision = _with_precision(device, precision)
     c = _candidates(active, device, predicted_latency, grid, {**points_kwargs,
                                                                 "precision": precision})
@@ -204,6 +205,22 @@ def recommend(max_latency_ms: Any = None, device: str | None = None, max_params_
     return {**base, "status": "ok", "best": best, "runner_up": runner, "binding": binding,
             "jointly_binding": jointly, "slack": _slack(c, bi),
             "reason": f"{_headline(c, best, runner)} {why}", "alignment": alignment}
+
+
+def _check_network_accuracy(spec: Any, min_top1: bool) -> None:
+    """recommend ranks by top-1: a network that publishes none is refused in one line."""
+    from costmodel.search.accuracy import network_accuracy
+
+    if spec is None or spec == "mobilenet_v1" or network_accuracy(spec):
+        return
+    from costmodel.core.arch import get_description
+    from costmodel.search.networks import network_objectives
+
+    name = get_description(spec).name
+    what = "--min-top1 (min_top1)" if min_top1 else "recommend (it ranks configs by top-1)"
+    raise CostModelError(f"{what}: network {name!r} has no published top-1 accuracy (none cited, "
+                         f"and none is estimated); allowed for {name}: "
+                         f"{', '.join(network_objectives(spec))} (costmodel pareto)")
 
 
 def _candidates(active: dict[str, float], device: str | None, predicted_latency: bool,
