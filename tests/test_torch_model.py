@@ -12,7 +12,12 @@ from torch import nn  # noqa: E402
 
 from costmodel.core.arch import get_description, resolve  # noqa: E402
 from costmodel.core.engine import layer_table  # noqa: E402
-from costmodel.crosscheck.torch_model import CostModelNet, build_model, fold_batchnorm  # noqa: E402
+from costmodel.crosscheck.torch_model import (  # noqa: E402
+    CostModelNet,
+    build_model,
+    fold_batchnorm,
+    output_shape,
+)
 from costmodel.errors import CostModelError  # noqa: E402
 
 # A description with what MobileNet-V1 lacks: even and large kernels, stride 3, a strided 1x1
@@ -36,11 +41,13 @@ def _model(alpha: float, resolution: int, variant: str = "mobilenet_v1", roundin
     return build_model(alpha, resolution, variant=variant, rounding=rounding, classes=classes)
 
 
-def _shapes(model: nn.Module, x: torch.Tensor) -> dict[str, tuple[int, ...]]:
+def _shapes(model: CostModelNet, x: torch.Tensor) -> dict[str, tuple[int, ...]]:
+    """Each layer's output shape in the forward pass, (height, width, channels) of one sample
+    (a flattened output (1, C) reads (1, 1, C))."""
     out: dict[str, tuple[int, ...]] = {}
     hooks = [child.register_forward_hook(
-        lambda _m, _i, y, name=name: out.__setitem__(name, tuple(y.shape)))
-        for name, child in model.named_children()]
+        lambda _m, _i, y, name=name: out.__setitem__(name, output_shape(y)))
+        for name, child in model.named_layers()]
     with torch.no_grad():
         model(x)
     for h in hooks:
@@ -49,8 +56,7 @@ def _shapes(model: nn.Module, x: torch.Tensor) -> dict[str, tuple[int, ...]]:
 
 
 def _table_shape(row: dict) -> tuple[int, ...]:
-    h, w, c = row["out_shape"]
-    return (1, c) if not row["type"].is_conv else (1, c, h, w)
+    return tuple(int(v) for v in row["out_shape"])
 
 
 CONFIGS = [
@@ -67,7 +73,7 @@ CONFIGS = [
 def test_children_are_named_like_the_table_rows(alpha, resolution, variant, rounding):
     model = _model(alpha, resolution, variant, rounding)
     t = layer_table(alpha, resolution, variant=variant, rounding=rounding)
-    assert [n for n, _ in model.named_children()] == [r["name"] for r in t.rows]
+    assert [n for n, _ in model.named_layers()] == [r["name"] for r in t.rows]
 
 
 @pytest.mark.parametrize("alpha,resolution,variant,rounding", CONFIGS)
@@ -84,8 +90,8 @@ def test_forward_shapes_with_even_kernels_stride3_and_strided_pointwise():
     shapes = _shapes(model, model.example_input())
     assert shapes == {r["name"]: _table_shape(r) for r in t.rows}
     # ceil(31/2) = 16, ceil(16/3) = 6, ceil(6/2) = 3, ceil(3/2) = 2; the 1x1 keeps 56 (scale off)
-    assert shapes["conv_pw_3"] == (1, 56, 2, 2)
-    assert shapes["fc"] == (1, 7)
+    assert shapes["conv_pw_3"] == (2, 2, 56)
+    assert shapes["fc"] == (1, 1, 7)
     # a kernel-2 stride-2 conv at 31 needs total pad (16-1)*2 + 2 - 31 = 1: the pad goes after
     assert tuple(model.conv1.pad.padding) == (0, 1, 0, 1)
 

@@ -22,6 +22,7 @@ from hypothesis import strategies as st  # noqa: E402
 
 from costmodel.cli import main  # noqa: E402
 from costmodel.core import conventions  # noqa: E402
+from costmodel.core.arch import get_description, resolve  # noqa: E402
 from costmodel.core.engine import layer_table  # noqa: E402
 from costmodel.crosscheck import verify as V  # noqa: E402
 from costmodel.crosscheck.torch_model import CostModelNet, build_model  # noqa: E402
@@ -193,10 +194,14 @@ def test_the_terms_are_read_from_the_rows():
     assert thop["bn"].counted == 4 * BN_OUT
     assert thop["bn"].rule == f"4 x {BN_OUT:,} BN outputs"
     assert thop["pool"].rule == f"1 x {POOL_IN:,} pool inputs + 1 x {POOL_OUT:,} pool outputs"
-    assert V.quantities(layer_table(1.0, 224).rows) == {
+    layers = resolve(get_description(), "mobilenet_v1", 1.0, 224, "int", 1000)
+    assert V.quantities(layer_table(1.0, 224).rows, layers) == {
         "weight_macs": WEIGHT_MACS, "bn_outputs": BN_OUT, "relu_outputs": BN_OUT,
+        "relu6_silu_outputs": 0, "gelu_outputs": 0,
         "bn_channels": BN_CH, "pool_inputs": POOL_IN, "pool_outputs": POOL_OUT,
-        "fc_outputs": FC_OUT, "weight_params": WEIGHT_PARAMS, "fc_biases": FC_OUT}
+        "other_pool_inputs": 0, "window_avg_outputs": 0, "lrn_window": 0, "lrn_outputs": 0,
+        "conv_bias_outputs": 0, "fc_outputs": FC_OUT, "weight_params": WEIGHT_PARAMS,
+        "fc_biases": FC_OUT, "conv_biases": 0}
 
 
 @settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -232,7 +237,8 @@ def test_user_descriptions_agree_with_every_counter(spec, alpha, resolution):
         alpha, resolution, spec=spec, classes=10).rows]
     if spec is FRAGMENT:  # no pooling or FC: those terms are absent
         assert {t.key for t in v.counter("fvcore").terms} == {"weights", "bn"}
-        assert V.not_counted(v.counter("fvcore")) == ["ReLU", "avg pool", "FC bias adds"]
+        assert V.not_counted(v.counter("fvcore")) == ["ReLU", "other activations", "pooling", "LRN",
+                                                      "bias adds"]
 
 
 def test_a_wrong_forward_shape_is_a_mismatch():

@@ -24,6 +24,7 @@ import pytest
 pytest.importorskip("torch", reason="torch is not installed: pip install 'costmodel[torch]'")
 pytest.importorskip("fvcore", reason="fvcore is not installed: pip install 'costmodel[torch]'")
 
+from costmodel.core.arch import get_description, resolve  # noqa: E402
 from costmodel.core.conventions import get_convention  # noqa: E402
 from costmodel.core.engine import Config, layer_table  # noqa: E402
 from costmodel.core.kinds import CONV3X3, Kind  # noqa: E402
@@ -41,8 +42,11 @@ BN_CH = 8 + 8 + 16  # 32
 POOL_IN, POOL_OUT, FC_OUT = 4 * 4 * 16, 16, 10
 WEIGHT_PARAMS = 216 + 72 + 128 + 160  # 576
 QUANTITIES = {"weight_macs": WEIGHT_MACS, "bn_outputs": BN_OUT, "relu_outputs": BN_OUT,
+              "relu6_silu_outputs": 0, "gelu_outputs": 0,
               "bn_channels": BN_CH, "pool_inputs": POOL_IN, "pool_outputs": POOL_OUT,
-              "fc_outputs": FC_OUT, "weight_params": WEIGHT_PARAMS, "fc_biases": FC_OUT}
+              "other_pool_inputs": 0, "window_avg_outputs": 0, "lrn_window": 0, "lrn_outputs": 0,
+              "conv_bias_outputs": 0, "fc_outputs": FC_OUT, "weight_params": WEIGHT_PARAMS,
+              "fc_biases": FC_OUT, "conv_biases": 0}
 # Each counter's total by its documented rule (verify.EXTERNAL_COUNTERS notes):
 EXPECTED = {
     "fvcore": WEIGHT_MACS + 2 * BN_OUT + POOL_IN,  # 8,096
@@ -59,6 +63,9 @@ def table(convention: str = "paper", classes: int = 10):
     return layer_table(1.0, 8, spec=TINY, classes=classes, convention=convention)
 
 
+LAYERS = resolve(get_description(TINY), "mobilenet_v1", 1.0, 8, "int", 10)
+
+
 def test_closed_form():
     assert EXPECTED == {"fvcore": 8096, "flop_counter": 13632, "ptflops": 9386,
                         "ptflops-aten": 6826, "thop": 9136, "torchinfo": 6890}
@@ -66,14 +73,14 @@ def test_closed_form():
 
 
 def test_quantities_are_read_from_the_rows():
-    assert V.quantities(table().rows) == QUANTITIES
+    assert V.quantities(table().rows, LAYERS) == QUANTITIES
     # the same network under another convention has the same quantities (they are shapes)
-    assert V.quantities(table("fvcore").rows) == QUANTITIES
+    assert V.quantities(table("fvcore").rows, LAYERS) == QUANTITIES
 
 
 def test_row_helpers():
-    rows = {r["name"]: r for r in table().rows}
-    assert [V._is_conv(rows[n]) for n in rows] == [True, True, True, False, False]
+    assert [V._has_bn(lay) for lay in LAYERS] == [True, True, True, False, False]
+    assert [V._adaptive_avg(lay) for lay in LAYERS] == [False, False, False, True, False]
     assert V._elements((4, 4, 16)) == 256 and V._elements((1, 1, 10)) == 10
 
 
@@ -129,9 +136,9 @@ def test_only_the_shape_can_fail():
 @pytest.mark.parametrize("offset", [1, -1])
 def test_a_counter_total_one_off_is_a_mismatch(offset):
     spec = V.EXTERNAL_COUNTERS["thop"]
-    good = V.reconcile(spec, "mult_adds", EXPECTED["thop"], table())
+    good = V.reconcile(spec, "mult_adds", EXPECTED["thop"], table(), LAYERS)
     assert good.residual == 0 and good.ok
-    bad = V.reconcile(spec, "mult_adds", EXPECTED["thop"] + offset, table())
+    bad = V.reconcile(spec, "mult_adds", EXPECTED["thop"] + offset, table(), LAYERS)
     assert bad.residual == offset and not bad.ok
     v = V.Verification(Config(), 10, [layer()], [good, bad])
     assert not v.agree
@@ -150,7 +157,7 @@ def test_an_error_is_a_mismatch():
 
 # ------------------------------------------------------------------------------ reconcile
 def test_reconcile_thop_against_the_paper_table():
-    c = V.reconcile(V.EXTERNAL_COUNTERS["thop"], "mult_adds", 9136, table(), "9.9")
+    c = V.reconcile(V.EXTERNAL_COUNTERS["thop"], "mult_adds", 9136, table(), LAYERS, "9.9")
     assert (c.counter, c.version, c.quantity, c.unit) == ("thop", "9.9", "mult_adds",
                                                           "ops (MACs for conv/linear)")
     assert c.call == "thop.profile(model, inputs=(x,))"
@@ -164,8 +171,8 @@ def test_reconcile_thop_against_the_paper_table():
     assert terms["bn"].difference == 2048 and terms["weights"].difference == 0
     assert terms["bn"].rule == "4 x 512 BN outputs"
     assert terms["pool"].rule == "1 x 256 pool inputs + 1 x 16 pool outputs"
-    assert terms["bn"].label == "BatchNorm" and terms["pool"].label == "avg pool"
-    assert V.not_counted(c) == ["ReLU", "FC bias adds"]
+    assert terms["bn"].label == "BatchNorm" and terms["pool"].label == "pooling"
+    assert V.not_counted(c) == ["ReLU", "other activations", "LRN", "bias adds"]
     rec = c.record()
     assert rec["explained"] == 9136 and rec["residual"] == 0 and rec["ok"] is True
     assert rec["difference"] == 9136 - 6816
@@ -176,13 +183,13 @@ def test_reconcile_thop_against_the_paper_table():
 def test_reconcile_params_and_engine_terms_under_fvcore():
     # the fvcore convention counts BN 2 per output and per channel, pooling 1 per input, FC bias
     t = table("fvcore")
-    c = V.reconcile(V.EXTERNAL_COUNTERS["thop"], "params", MODEL_PARAMS, t)
+    c = V.reconcile(V.EXTERNAL_COUNTERS["thop"], "params", MODEL_PARAMS, t, LAYERS)
     assert (c.unit, c.call) == ("parameters", "thop.profile(model, inputs=(x,))[1]")
     assert c.engine_total == MODEL_PARAMS and c.residual == 0 and c.difference == 0
     assert [(x.key, x.counted, x.engine) for x in c.terms] == [
         ("weights", 576, 576), ("bn", 64, 64), ("bias", 10, 10)]
     assert V.not_counted(c) == []
-    fc = V.reconcile(V.EXTERNAL_COUNTERS["flop_counter"], "mult_adds", 2 * WEIGHT_MACS, t)
+    fc = V.reconcile(V.EXTERNAL_COUNTERS["flop_counter"], "mult_adds", 2 * WEIGHT_MACS, t, LAYERS)
     # flop_counter counts no BN or pooling; the engine (fvcore convention) does
     assert [(x.key, x.counted, x.engine, x.rule) for x in fc.terms] == [
         ("weights", 13632, 6816, "2 x 6,816 weight mult-adds"),
@@ -199,10 +206,12 @@ def test_profile_from_each_convention():
     assert p.mult_adds == (V.Component("weights", 1, "weight_macs"), V.Component("bn", 2, "bn_outputs"),
                            V.Component("pool", 1, "pool_inputs"))
     assert p.params == (V.Component("weights", 1, "weight_params"),
-                        V.Component("bn", 2, "bn_channels"), V.Component("bias", 1, "fc_biases"))
+                        V.Component("bn", 2, "bn_channels"), V.Component("bias", 1, "fc_biases"),
+                        V.Component("bias", 1, "conv_biases"))
     p = V.profile_from_convention(get_convention("tfslim"))
     assert p.params == (V.Component("weights", 1, "weight_params"),
-                        V.Component("bn", 3, "bn_channels"), V.Component("bias", 1, "fc_biases"))
+                        V.Component("bn", 3, "bn_channels"), V.Component("bias", 1, "fc_biases"),
+                        V.Component("bias", 1, "conv_biases"))
 
 
 def test_counter_names_and_fvcore_spec():
@@ -418,10 +427,10 @@ def test_an_agreeing_layer_before_a_bad_one_is_skipped_not_the_end():
         "mult-adds: fvcore 101, engine (fvcore convention) 100, residual 1"]
 
 
-def test_layer_kind_predicates():
-    rows = table().rows
-    assert [V._is(Kind.FC)(r) for r in rows] == [False, False, False, False, True]
-    assert [V._is(Kind.AVGPOOL)(r) for r in rows] == [False, False, False, True, False]
+def test_layer_predicates():
+    assert [V._act("relu")(lay) for lay in LAYERS] == [True, True, True, False, False]
+    assert [V._other_pool(lay) for lay in LAYERS] == [False] * 5
+    assert [lay.kind == Kind.FC for lay in LAYERS] == [False, False, False, False, True]
 
 
 @pytest.mark.parametrize("name", ["flop_counter", "ptflops", "ptflops-aten", "thop", "torchinfo"])

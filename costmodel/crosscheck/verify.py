@@ -35,11 +35,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from costmodel.core.arch import Description
+from costmodel.core.arch import Description, Layer
 from costmodel.core.conventions import Convention, get_convention
 from costmodel.core.engine import Config, LayerTable, layer_table
-from costmodel.core.kinds import Kind, LayerType, shape_text
-from costmodel.crosscheck.torch_model import CostModelNet, build_model
+from costmodel.core.kinds import WEIGHTED_KINDS, Kind, LayerType, shape_text
+from costmodel.crosscheck.torch_model import CostModelNet, build_model, output_shape
 from costmodel.errors import CostModelError
 
 # A config is refused (one-line error) when building and counting it would need more than this.
@@ -50,39 +50,80 @@ MAX_MULT_ADDS = 20 * 10**9  # per forward pass; each counter runs at least one
 # --------------------------------------------------------------------------------------------
 # Quantities read from the engine's rows, and the terms a total is made of
 # --------------------------------------------------------------------------------------------
-def _is_conv(row: Mapping[str, Any]) -> bool:
-    return bool(row["type"].is_conv)  # conv, depthwise and pointwise: each has BN + ReLU
-
-
-def _is(kind: Kind) -> Callable[[Mapping[str, Any]], bool]:
-    return lambda row: bool(row["type"].kind is kind)
-
-
 def _elements(shape: tuple[int, ...]) -> int:
     """Number of elements of a (height, width, channels) shape."""
     return math.prod(int(d) for d in shape)
 
 
-_is_pool, _is_fc = _is(Kind.AVGPOOL), _is(Kind.FC)
+def _out(r: Mapping[str, Any]) -> int:
+    return int(r["activations"])
 
-# name -> (label, value of one row). Every quantity is read from an engine row.
-QUANTITIES: dict[str, tuple[str, Callable[[Mapping[str, Any]], int]]] = {
-    "weight_macs": ("weight mult-adds", lambda r: int(r["weight_mult_adds"])),
-    "bn_outputs": ("BN outputs", lambda r: int(r["activations"]) if _is_conv(r) else 0),
-    "relu_outputs": ("ReLU outputs", lambda r: int(r["activations"]) if _is_conv(r) else 0),
-    "bn_channels": ("BN channels", lambda r: int(r["out_channels"]) if _is_conv(r) else 0),
-    "pool_inputs": ("pool inputs", lambda r: _elements(r["in_shape"]) if _is_pool(r) else 0),
-    "pool_outputs": ("pool outputs", lambda r: int(r["activations"]) if _is_pool(r) else 0),
-    "fc_outputs": ("FC outputs", lambda r: int(r["activations"]) if _is_fc(r) else 0),
-    "weight_params": ("weights", lambda r: int(r["weight_params"])),
-    "fc_biases": ("FC biases", lambda r: int(r["out_channels"]) if _is_fc(r) else 0),
+
+def _adaptive_avg(lay: Layer) -> bool:
+    return lay.kind == Kind.AVGPOOL and lay.kernel == 0
+
+
+def _has_bn(lay: Layer) -> bool:  # a conv's own BatchNorm, or a BatchNorm layer
+    return lay.kind == Kind.BN or (lay.kind in WEIGHTED_KINDS and lay.bn)
+
+
+def _act(*names: str) -> Callable[[Layer], bool]:
+    """An activation module of one of ``names``: a conv's, a linear layer's, or its own layer."""
+    return lambda lay: lay.act in names and lay.kind in (*WEIGHTED_KINDS, Kind.FC, Kind.ACT)
+
+
+def _other_pool(lay: Layer) -> bool:  # a windowed pool, or an adaptive max pool
+    return lay.kind in (Kind.AVGPOOL, Kind.MAXPOOL) and not _adaptive_avg(lay)
+
+
+def _lrn_window(r: Mapping[str, Any], lay: Layer) -> int:
+    """Elements F.local_response_norm average-pools: the squared input padded by size - 1
+    channels, (C + size - 1) x H x W."""
+    if lay.kind != Kind.LRN:
+        return 0
+    size = int(dict(lay.spec.options).get("size", 5)) if lay.spec else 5
+    h, w, c = (int(v) for v in r["out_shape"])
+    return (c + size - 1) * h * w
+
+
+def _when(test: Callable[[Layer], bool], value: Callable[[Mapping[str, Any]], int]
+          ) -> Callable[[Mapping[str, Any], Layer], int]:
+    return lambda r, lay: value(r) if test(lay) else 0
+
+
+# name -> (label, value of one row and its layer). Every quantity is read from an engine row;
+# the layer (the same resolved layer the row counts) says which modules it has (BN, bias, act).
+QUANTITIES: dict[str, tuple[str, Callable[[Mapping[str, Any], Layer], int]]] = {
+    "weight_macs": ("weight mult-adds", lambda r, _lay: int(r["weight_mult_adds"])),
+    "bn_outputs": ("BN outputs", _when(_has_bn, _out)),
+    "relu_outputs": ("ReLU outputs", _when(_act("relu"), _out)),
+    "relu6_silu_outputs": ("ReLU6/SiLU outputs", _when(_act("relu6", "silu", "swish"), _out)),
+    "gelu_outputs": ("GELU outputs", _when(_act("gelu"), _out)),
+    "bn_channels": ("BN channels", _when(_has_bn, lambda r: int(r["out_channels"]))),
+    "pool_inputs": ("pool inputs", _when(_adaptive_avg, lambda r: _elements(r["in_shape"]))),
+    "pool_outputs": ("pool outputs", _when(_adaptive_avg, _out)),
+    "other_pool_inputs": ("windowed/max pool inputs",
+                          _when(_other_pool, lambda r: _elements(r["in_shape"]))),
+    "window_avg_outputs": ("windowed avg pool outputs",
+                           _when(lambda lay: lay.kind == Kind.AVGPOOL and lay.kernel > 0, _out)),
+    "lrn_window": ("LRN window elements", _lrn_window),
+    "lrn_outputs": ("LRN outputs", _when(lambda lay: lay.kind == Kind.LRN, _out)),
+    "conv_bias_outputs": ("conv bias outputs",
+                          _when(lambda lay: lay.kind in WEIGHTED_KINDS and lay.bias, _out)),
+    "fc_outputs": ("FC outputs", _when(lambda lay: lay.kind == Kind.FC and lay.bias, _out)),
+    "weight_params": ("weights", lambda r, _lay: int(r["weight_params"])),
+    "fc_biases": ("FC biases", _when(lambda lay: lay.kind == Kind.FC and lay.bias,
+                                     lambda r: int(r["out_channels"]))),
+    "conv_biases": ("conv biases", _when(lambda lay: lay.kind in WEIGHTED_KINDS and lay.bias,
+                                         lambda r: int(r["out_channels"]))),
 }
 
 
-def quantities(rows: Iterable[Mapping[str, Any]]) -> dict[str, int]:
-    """Totals of every quantity over the rows."""
-    rows = list(rows)
-    return {q: sum(fn(r) for r in rows) for q, (_, fn) in QUANTITIES.items()}
+def quantities(rows: Iterable[Mapping[str, Any]], layers: Sequence[Layer]) -> dict[str, int]:
+    """Totals of every quantity over the rows (``layers``: the resolved layers the rows count,
+    in the same order)."""
+    pairs = list(zip(rows, layers, strict=True))
+    return {q: sum(fn(r, lay) for r, lay in pairs) for q, (_, fn) in QUANTITIES.items()}
 
 
 # Term categories of a total: key -> (label, the engine row field that holds the engine's count
@@ -91,8 +132,10 @@ MULT_ADD_TERMS: dict[str, tuple[str, str | None]] = {
     "weights": ("conv + FC weights", "weight_mult_adds"),
     "bn": ("BatchNorm", "norm_ops"),
     "relu": ("ReLU", None),
-    "pool": ("avg pool", "pool_ops"),
-    "bias": ("FC bias adds", None),
+    "act": ("other activations", None),
+    "pool": ("pooling", "pool_ops"),
+    "lrn": ("LRN", None),
+    "bias": ("bias adds", None),
 }
 PARAM_TERMS: dict[str, tuple[str, str | None]] = {
     "weights": ("conv + FC weights", "weight_params"),
@@ -126,14 +169,15 @@ def profile_from_convention(convention: Convention) -> Profile:
           Component("pool", convention.pool_ops_per_input, "pool_inputs"))
     p = (Component("weights", 1, "weight_params"),
          Component("bn", convention.norm_params_per_channel, "bn_channels"),
-         Component("bias", int(convention.fc_bias), "fc_biases"))
+         Component("bias", int(convention.fc_bias), "fc_biases"),
+         Component("bias", int(convention.conv_bias), "conv_biases"))
     return Profile(tuple(c for c in ma if c.coef), tuple(c for c in p if c.coef))
 
 
 # The torch model's parameters (build_model): conv weights (bias=False), BatchNorm weight and
 # bias (running statistics are buffers), FC weight and bias.
 MODEL_PARAMS = (Component("weights", 1, "weight_params"), Component("bn", 2, "bn_channels"),
-                Component("bias", 1, "fc_biases"))
+                Component("bias", 1, "fc_biases"), Component("bias", 1, "conv_biases"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -226,39 +270,50 @@ EXTERNAL_COUNTERS: dict[str, CounterSpec] = {
         "ptflops", "ptflops", "get_model_complexity_info(model, backend='pytorch')",
         "MACs", "get_model_complexity_info(model, backend='pytorch')[1]",
         Profile((Component("weights", 1, "weight_macs"), Component("bn", 2, "bn_outputs"),
-                 Component("relu", 2, "relu_outputs"), Component("pool", 2, "pool_inputs"),
-                 Component("bias", 1, "fc_outputs")), MODEL_PARAMS),
+                 Component("relu", 2, "relu_outputs"), Component("act", 1, "relu6_silu_outputs"),
+                 Component("act", 2, "gelu_outputs"), Component("pool", 2, "pool_inputs"),
+                 Component("pool", 2, "other_pool_inputs"), Component("lrn", 1, "lrn_window"),
+                 Component("lrn", 3, "lrn_outputs"),
+                 Component("bias", 1, "fc_outputs"), Component("bias", 1, "conv_bias_outputs")),
+                MODEL_PARAMS),
         _run_ptflops("pytorch"),
         "module hooks: conv MACs, BatchNorm 2 per element (affine), ReLU 1 per output, pooling "
         "1 per input, Linear MACs + bias; the patched functionals F.relu and "
         "F.adaptive_avg_pool2d that nn.ReLU / nn.AdaptiveAvgPool2d call count ReLU and pooling "
-        "a second time (sovrasov/flops-counter.pytorch#139; count_functional=False turns it off)"),
+        "a second time (sovrasov/flops-counter.pytorch#139; count_functional=False turns it off); "
+        "every pool (max, windowed, adaptive) the same 2 per input; GELU 2 per output (module + "
+        "F.gelu), ReLU6 (F.hardtanh) and SiLU (F.silu only) 1; hard-swish, sigmoid, tanh 0; "
+        "conv bias 1 per output; LRN: its F.avg_pool3d input (C + size - 1) x H x W plus 3 "
+        "patched elementwise ops per output"),
     "ptflops-aten": CounterSpec(
         "ptflops-aten", "ptflops", "get_model_complexity_info(model, backend='aten')", "MACs",
         "get_model_complexity_info(model, backend='aten')[1]",
-        Profile((Component("weights", 1, "weight_macs"), Component("bias", 1, "fc_outputs")),
-                MODEL_PARAMS),
+        Profile((Component("weights", 1, "weight_macs"), Component("bias", 1, "fc_outputs"),
+                 Component("bias", 1, "conv_bias_outputs")), MODEL_PARAMS),
         _run_ptflops("aten"),
-        "aten ops: convolution MACs, addmm MACs + the bias add; everything else a zero-op"),
+        "aten ops: convolution MACs + 1 per output of a conv with bias, addmm MACs + the bias "
+        "add; everything else a zero-op"),
     "thop": CounterSpec(
         "thop", "thop", "thop.profile(model, inputs=(x,))", "ops (MACs for conv/linear)",
         "thop.profile(model, inputs=(x,))[1]",
         Profile((Component("weights", 1, "weight_macs"), Component("bn", 4, "bn_outputs"),
-                 Component("pool", 1, "pool_inputs"), Component("pool", 1, "pool_outputs")),
-                MODEL_PARAMS),
+                 Component("pool", 1, "pool_inputs"), Component("pool", 1, "pool_outputs"),
+                 Component("pool", 1, "window_avg_outputs")), MODEL_PARAMS),
         _run_thop,
         "conv/linear MACs without bias; BatchNorm calculate_norm = 2 per element, doubled "
         "again when affine (4 per element); adaptive avg pool (kernel adds + 1 divide) per "
-        "output; ReLU and ZeroPad2d zero ops"),
+        "output; windowed AvgPool2d 1 per output; ReLU, max pools and ZeroPad2d zero ops; "
+        "modules without a rule (other activations, LRN, adds, concat) count 0"),
     "torchinfo": CounterSpec(
         "torchinfo", "torchinfo", "torchinfo.summary(model, input_data=x).total_mult_adds",
         "mult-adds", "torchinfo.summary(model, input_data=x).total_params",
         Profile((Component("weights", 1, "weight_macs"), Component("bn", 2, "bn_channels"),
-                 Component("bias", 1, "fc_outputs")), MODEL_PARAMS),
+                 Component("bias", 1, "fc_outputs"), Component("bias", 1, "conv_bias_outputs")),
+                MODEL_PARAMS),
         _run_torchinfo,
         "per layer with parameters: Conv params x output pixels, any other layer params x "
         "batch, so BatchNorm adds its 2 parameters per channel once and Linear its bias; ReLU "
-        "and pooling have no parameters and count 0"),
+        "and pooling have no parameters and count 0; a conv bias adds 1 per output"),
 }
 
 
@@ -442,16 +497,17 @@ class Verification:
 def _rule(components: Sequence[Component], q: Mapping[str, int]) -> str:
     if not components:
         return "not counted"
-    return " + ".join(f"{c.coef} x {q[c.quantity]:,} {QUANTITIES[c.quantity][0]}" for c in components)
+    shown = [c for c in components if q[c.quantity]] or list(components[:1])  # none in this net
+    return " + ".join(f"{c.coef} x {q[c.quantity]:,} {QUANTITIES[c.quantity][0]}" for c in shown)
 
 
 def reconcile(spec: CounterSpec, quantity: str, measured: int, table: LayerTable,
-              version: str | None = None) -> CounterCheck:
+              layers: Sequence[Layer], version: str | None = None) -> CounterCheck:
     """Explain a counter's measured total as terms computed from the table's rows. The engine
     column of each term is the table's own term field (its convention)."""
     profile = spec.profile.mult_adds if quantity == "mult_adds" else spec.profile.params
     assert profile is not None
-    q = quantities(table.rows)
+    q = quantities(table.rows, layers)
     terms = []
     for key, (label, field_name) in TERMS[quantity].items():
         comps = [c for c in profile if c.term == key]
@@ -487,18 +543,17 @@ def check_size(table: LayerTable) -> None:
 
 
 @contextlib.contextmanager
-def record_shapes(model: nn.Module) -> Iterator[dict[str, tuple[int, int, int]]]:
-    """Record the output shape (height, width, channels) of every top-level child in the
-    forward passes run inside the block (fvcore's trace runs one, so no extra pass is needed)."""
+def record_shapes(model: CostModelNet) -> Iterator[dict[str, tuple[int, int, int]]]:
+    """Record the output shape (height, width, channels) of every layer in the forward passes
+    run inside the block (fvcore's trace runs one, so no extra pass is needed)."""
     shapes: dict[str, tuple[int, int, int]] = {}
 
     def hook(name: str) -> Callable[[nn.Module, Any, torch.Tensor], None]:
         def record(_m: nn.Module, _i: Any, out: torch.Tensor) -> None:
-            s = [int(d) for d in out.shape[1:]]
-            shapes[name] = (s[1], s[2], s[0]) if len(s) == 3 else (1, 1, s[0])
+            shapes[name] = output_shape(out)
         return record
 
-    handles = [child.register_forward_hook(hook(name)) for name, child in model.named_children()]
+    handles = [child.register_forward_hook(hook(name)) for name, child in model.named_layers()]
     try:
         yield shapes
     finally:
@@ -511,7 +566,7 @@ def _check_model(model: CostModelNet, table: LayerTable, classes: int) -> None:
     want = {"alpha": c.alpha, "resolution": c.resolution, "variant": c.variant,
             "rounding": c.rounding, "classes": classes}
     got = {k: model.config.get(k) for k in want}
-    if got != want or [n for n, _ in model.named_children()] != [r["name"] for r in table.rows]:
+    if got != want or [n for n, _ in model.named_layers()] != [r["name"] for r in table.rows]:
         raise ValueError(f"model {got} does not match the table's config {want}")
 
 
@@ -564,8 +619,8 @@ def verify(alpha: float = 1.0, resolution: int = 224, *, variant: str = "mobilen
     ]
     fv = _fvcore_spec()
     fv_version = _version("fvcore")
-    checks = [reconcile(fv, "mult_adds", fv_total, table, fv_version),
-              reconcile(fv, "params", int(fv_params[""]), table, fv_version)]
+    checks = [reconcile(fv, "mult_adds", fv_total, table, model.layers, fv_version),
+              reconcile(fv, "params", int(fv_params[""]), table, model.layers, fv_version)]
     more, skipped, errors = _run_counters(names, model, x, table)
     checks += more
     return Verification(table.config, model_classes, layers, checks, skipped, errors)
@@ -608,7 +663,7 @@ def _run_counters(names: Sequence[str], model: CostModelNet, x: torch.Tensor, ta
             errors[name] = f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:300]
             continue
         version = _version(cs.package)
-        checks.append(reconcile(cs, "mult_adds", ma, table, version))
+        checks.append(reconcile(cs, "mult_adds", ma, table, model.layers, version))
         if params is not None:
-            checks.append(reconcile(cs, "params", params, table, version))
+            checks.append(reconcile(cs, "params", params, table, model.layers, version))
     return checks, skipped, errors

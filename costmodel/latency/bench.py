@@ -662,7 +662,7 @@ def profile_layers(alpha: Any, resolution: Any, opts: BenchOptions | None = None
         ranges.pop(mod._cm_name).__exit__(None, None, None)
 
     handles = []
-    for name, child in model.named_children():
+    for name, child in model.named_layers():
         child._cm_name = name
         handles += [child.register_forward_pre_hook(pre), child.register_forward_hook(post)]
     call = _torch_call(model, opts)
