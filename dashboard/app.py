@@ -144,6 +144,12 @@ def _install_guards(app: Dash) -> None:
     def _guard() -> Response | None:
         return _check_callback_request(app)
 
+    @server.after_request
+    def _vary(resp: Response) -> Response:
+        if request.path.endswith("/_dash-layout"):  # drawn for the page in the Referer
+            resp.headers.add("Vary", "Referer")
+        return resp
+
     @server.errorhandler(CostModelError)
     def _bad_value(exc: CostModelError) -> Response:
         return _json_error(400, str(exc))

@@ -581,6 +581,8 @@ def test_page_is_drawn_for_its_url(client: Any) -> None:
     assert '<tr data-row="conv1">' in props["layer-table-html"]["data"]
     assert "160x160x3" in props["layer-table-html"]["data"]
     assert "80x80x16" in props["layer-table-html"]["data"]
+    # a cache must keep one layout per page
+    assert c.get("/_dash-layout").headers["Vary"] == "Referer"
     # no Referer (or one without a query): the default view, which the callbacks then correct
     for ref in (None, "http://127.0.0.1:8050/"):
         assert _layout_store(c, ref)[0] == sel()
