@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import sympy as sp
 
 from costmodel.core.formula import ALPHA, RHO, compare, formula_text, symbolic_totals
@@ -28,3 +29,25 @@ def test_compare_exact_where_sizes_divide_and_bent_elsewhere():
     assert rows[(1.0, 130)]["mult_adds_rel_diff"] > 0.10
     # alpha=0.3: int() rounding drops channels -> the exact net costs less than the polynomial
     assert rows[(0.3, 224)]["mult_adds_rel_diff"] < 0
+
+
+def test_polynomial_of_any_network_and_its_refusals() -> None:
+    from costmodel.core.engine import layer_table
+    from costmodel.errors import CostModelError
+
+    # At alpha 1, rho 1 the polynomial is the exact count (ResNet-18's sizes halve exactly from
+    # 224; its adds and pools cost nothing under the paper convention); the widths are thinned
+    # by alpha everywhere but the 3 input channels and the classes, so params are a*alpha^2 +
+    # b*alpha + c with c = 0 (no layer without a thinned side).
+    sym = symbolic_totals(spec="resnet18")
+    t = layer_table(spec="resnet18")
+    assert sym["mult_adds"].subs({ALPHA: 1, RHO: 1}) == t.totals["mult_adds"]
+    assert sym["params"].subs({ALPHA: 1, RHO: 1}) == t.totals["params"]
+    assert sym["params"].subs({ALPHA: 0, RHO: 1}) == 0
+    grouped = {"layers": [{"type": "conv", "out": 8}, {"type": "conv", "groups": 2, "out": 8}]}
+    with pytest.raises(CostModelError, match=r"^formula: layer conv2 of custom has a grouped conv"):
+        symbolic_totals(spec=grouped)
+    flat = {"layers": [{"type": "conv", "out": 8}, {"type": "flatten"}, {"type": "fc"}]}
+    with pytest.raises(CostModelError, match=r"^formula: layer flatten1 of custom has a width that "
+                                             r"follows the resolution"):
+        symbolic_totals(spec=flat)

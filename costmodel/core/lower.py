@@ -8,6 +8,14 @@ whose ``inputs`` name its producers (-1: the network input; ``None``: the layer 
 broadcast (a grid), and returns :class:`Layer` rows; it refuses, naming the layer, what cannot
 be built: groups that no longer divide the channels, a residual add or SE scale of unequal
 shapes, a split of an odd width, an output smaller than 1x1, a linear layer on a spatial input.
+
+What a builder reads from a :class:`Layer` (everything needed to build it, nothing to infer):
+``kind``; ``kernel`` x ``kernel_w``, ``stride`` x ``stride_w``, ``padding`` (None: TF SAME),
+``dilation``, ``groups``, ``ceil_mode``; ``in_channels``/``out_channels`` and the sizes;
+``bn``, ``bias``, ``act`` (a conv's or linear layer's own BatchNorm, bias and activation; an
+``act`` row's function); ``inputs`` (producers: -1 the network input; an add or SE scale has
+two, a concat one per branch); ``option(...)``. A global/adaptive pool has kernel 0 and its
+output size as ``out_size``; a split (``slice``) takes chunk ``option("part")`` of ``groups``.
 """
 
 from __future__ import annotations
@@ -121,6 +129,24 @@ class Layer:
     def act(self) -> str:
         return str(self.spec.act) if self.spec else ("relu" if self.kind in WEIGHTED_KINDS
                                                      else "none")
+
+    @property
+    def padding(self) -> tuple[int, int] | None:
+        """(ph, pw) torch-style padding, or None: TF 'SAME' (out = ceil(in / stride))."""
+        return self.spec.padding if self.spec else None
+
+    @property
+    def dilation(self) -> int:
+        return self.spec.dilation if self.spec else 1
+
+    @property
+    def ceil_mode(self) -> bool:
+        return self.spec.ceil_mode if self.spec else False
+
+    def option(self, name: str, default: Any = None) -> Any:
+        """A builder-only setting: dropout ``p``, LRN ``size``/``alpha``/``beta``/``k``, a
+        split's ``part`` (of ``groups`` parts)."""
+        return dict(self.spec.options).get(name, default) if self.spec else default
 
     @property
     def in_shape(self) -> tuple[Any, Any, Any]:
