@@ -263,3 +263,48 @@ def test_parse_description_still_rejects_bad_values():
     with pytest.raises(CostModelError, match=r"a pool takes 'kernel' \(a window\) or 'output'"):
         parse_description({"layers": [{"type": "avgpool", "kernel": 2, "output": 1}]})
     assert np.all(sweep([1.0], [17], spec=PRIMS, classes=10).mult_adds == 44864)
+
+
+def test_graph_form_equals_the_composite_form():
+    """`from` names the producers (what `costmodel import` writes from a traced graph): a
+    residual block written as a graph counts and peaks exactly as the `residual` composite."""
+    graph = {"layers": [{"type": "conv", "out": 8, "name": "a"},
+                        {"type": "conv", "out": 8, "name": "b"},
+                        {"type": "conv", "out": 8, "name": "c"},
+                        {"type": "add", "from": ["c", "a"], "act": "relu", "name": "sum"},
+                        {"type": "slice", "from": "sum", "part": 1, "parts": 2, "name": "half"},
+                        {"type": "concat", "from": ["half", "a", "input"], "name": "cat"}]}
+    composite = {"layers": [{"type": "conv", "out": 8},
+                            {"type": "residual", "body": [{"type": "conv", "out": 8},
+                                                          {"type": "conv", "out": 8}],
+                             "act": "relu"}]}
+    g = layer_table(0.5, 16, spec=graph, convention="fvcore")
+    c = layer_table(0.5, 16, spec=composite, convention="fvcore")
+    assert g.totals["mult_adds"] == c.totals["mult_adds"] and g.totals["params"] == c.totals["params"]
+    layers = resolve(get_description(graph), alpha=0.5, resolution=16)
+    assert [x.inputs for x in layers] == [(-1,), (0,), (1,), (2, 0), (3,), (4,), (5, 0, -1)]
+    # alpha 0.5: 4 channels; the slice keeps half of the sum (2), the concat 2 + 4 + 3 inputs
+    assert [x.out_channels for x in layers] == [4, 4, 4, 4, 4, 2, 9]
+    assert peak_activation_bytes(layers[:5]) == peak_activation_bytes(
+        resolve(get_description(composite), alpha=0.5, resolution=16))
+
+
+@pytest.mark.parametrize("layers, message", [
+    ([{"type": "conv", "out": 8, "from": "x"}],
+     "layer conv: from 'x' names no earlier layer; allowed: input or the name of a layer before it"),
+    ([{"type": "conv", "out": 8, "name": "a", "from": "b"}, {"type": "conv", "out": 8, "name": "b"}],
+     "layer a: from 'b' names no earlier layer; allowed: input or the name of a layer before it"),
+    ([{"type": "conv", "out": 8, "name": "a"}, {"type": "add", "from": ["a"]}],
+     "description: layers[1]: field 'from' is ['a']; allowed: at least 2 names"),
+    ([{"type": "add"}], "description: layers[0]: type 'add' needs field 'from' (the layers it reads)"),
+    ([{"type": "conv", "out": 8, "from": ["input", "input"]}],
+     "description: layers[0]: field 'from' is ['input', 'input']; allowed: one name (only add, mul, "
+     "concat read several layers)"),
+    ([{"type": "conv", "out": 8, "from": "input", "repeat": 2}],
+     "description: layers[0]: an entry with 'from' takes no 'repeat' (each copy would read the "
+     "same layers)"),
+])
+def test_graph_form_errors(layers, message):
+    with pytest.raises(CostModelError) as e:
+        expand(get_description({"layers": layers}))
+    assert str(e.value) == message

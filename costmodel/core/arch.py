@@ -30,7 +30,8 @@ Primitive ops (a conv is conv + BatchNorm + activation in one row)::
         # p or [ph, pw] (torch: out = floor((in + 2p - d(k-1) - 1) / s) + 1); bias (default: no
         # BN); bn (default true); act (default relu): relu, relu6, hswish, silu, swish, sigmoid,
         # hsigmoid, tanh, gelu, none; rounding: a rule for this layer only;
-        # out: channels, or `same` (the enclosing block's input width)
+        # out: channels, `same` (the enclosing block's input width) or
+        # `classes` (a conv classifier)
     {type: separable, stride: 1, out: 64}         # depthwise kxk + pointwise 1x1 to `out`
     {type: dw, kernel: 3, stride: 1}              # depthwise conv alone
     {type: pw, out: 128}                          # pointwise 1x1 conv alone
@@ -54,6 +55,12 @@ Composites::
                                                   # squeeze-excite; of: block squeezes by the
                                                   #   enclosing block's input width
     {type: sequence, layers: [...]}               # a named group (a block's scope)
+
+Graph form (what ``costmodel import`` writes from a traced graph): any entry may name its
+producers in ``from`` (earlier layers' or blocks' names, or ``input``; default: the entry
+before it); ``{type: add, from: [a, b], act: relu}``, ``{type: mul, from: [x, gate]}``,
+``{type: concat, from: [a, b, c]}`` and ``{type: slice, from: a, part: 0, parts: 2}`` read
+them. A block's name means its output layer.
 
 Block macros (:mod:`costmodel.core.blocks`): ``ir`` (MBConv), ``ds``, ``cn``, ``basic``,
 ``bottleneck``, ``fire``, ``shuffle_unit``; a timm block string (``ir_r2_k3_s2_e6_c24``) is an

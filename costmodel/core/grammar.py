@@ -27,7 +27,8 @@ MAX_LAYERS = 20_000  # layers of the expanded description (repeats multiplied ou
 
 ACTIVATIONS = ("relu", "relu6", "hswish", "silu", "swish", "sigmoid", "hsigmoid", "tanh", "gelu",
                "none")
-COMMON_FIELDS = ("type", "repeat", "group", "scale", "name")
+COMMON_FIELDS = ("type", "repeat", "group", "scale", "name", "from")
+MAX_FROM = 64  # producers one entry may name
 _CONV = ("kernel", "stride", "out", "groups", "dilation", "padding", "bias", "bn", "act", "rounding")
 _POOL = ("kernel", "stride", "padding", "ceil_mode", "output")
 PRIMITIVE_FIELDS: dict[str, tuple[str, ...]] = {
@@ -45,7 +46,11 @@ PRIMITIVE_FIELDS: dict[str, tuple[str, ...]] = {
     "dropout": ("p",),
     "lrn": ("size", "alpha", "beta", "k"),
     "shuffle": ("groups",),
+    "add": ("act",),  # graph form: the sum of the layers named in `from`
+    "mul": (),  # graph form: `from: [x, gate]`, x scaled by a per-channel gate
+    "slice": ("part", "parts"),  # graph form: chunk `part` of `parts` of the channels
 }
+MULTI_INPUT = ("add", "mul", "concat")  # ops that read several layers (graph form: `from`)
 COMPOSITE_FIELDS: dict[str, tuple[str, ...]] = {
     "residual": ("body", "shortcut", "act"),
     "concat": ("branches", "split"),
@@ -138,6 +143,29 @@ def check_fields(entry: Mapping[str, Any], t: str, where: str, allowed: tuple[st
     for name in ("group", "name"):
         if name in entry and not isinstance(entry[name], str):
             raise field_error(where, name, entry[name], "a string")
+    _check_from(entry, t, where)
+
+
+def _check_from(entry: Mapping[str, Any], t: str, where: str) -> None:
+    """``from``: the producers of an entry (graph form), names of earlier layers or ``input``."""
+    if "from" not in entry:
+        if t in ("add", "mul"):
+            raise CostModelError(f"{where}: type {t!r} needs field 'from' (the layers it reads)")
+        return
+    v = entry["from"]
+    names = [v] if isinstance(v, str) else v
+    if not isinstance(names, list) or not names or len(names) > MAX_FROM or not all(
+            isinstance(n, str) for n in names):
+        raise field_error(where, "from", v, f"a layer name or a list of 1 to {MAX_FROM} names "
+                                            f"of earlier layers (or input)")
+    if len(names) > 1 and t not in MULTI_INPUT:
+        raise field_error(where, "from", v, f"one name (only {', '.join(MULTI_INPUT)} read "
+                                            f"several layers)")
+    if t in MULTI_INPUT and t != "concat" and len(names) < 2:
+        raise field_error(where, "from", v, "at least 2 names")
+    if entry.get("repeat", 1) != 1:
+        raise CostModelError(f"{where}: an entry with 'from' takes no 'repeat' (each copy would "
+                             f"read the same layers)")
 
 
 def _check_out(entry: Mapping[str, Any], t: str, where: str) -> None:
@@ -157,6 +185,10 @@ def check_primitive(entry: Mapping[str, Any], t: str, where: str) -> None:
     pos_int(entry, "dilation", where, 1)
     pos_int(entry, "size", where, 1)
     pos_int(entry, "output", where, 1)
+    pos_int(entry, "parts", where, 1)
+    pos_int(entry, "part", where, 0, minimum=0)
+    if entry.get("part", 0) >= entry.get("parts", 1) and t == "slice":
+        raise field_error(where, "part", entry.get("part"), f"0 to {entry.get('parts', 1) - 1}")
     if "groups" in entry and entry["groups"] != "depthwise":
         pos_int(entry, "groups", where, 1)
     if "padding" in entry and entry["padding"] != "same":
@@ -263,6 +295,10 @@ def _walk_builtin_type(entry: dict[str, Any], t: str, where: str, walk: Walk, de
         return {**entry, "body": body, "shortcut": short}, n + m + 2
     _check_bool(entry, "split", where)
     branches = entry.get("branches")
+    if branches is None and "from" in entry:  # graph form: the concatenation of named layers
+        if len(entry["from"]) < 2 or isinstance(entry["from"], str):
+            raise field_error(where, "from", entry["from"], "at least 2 names")
+        return entry, 1
     if not isinstance(branches, list) or len(branches) < 2:
         raise field_error(where, "branches", branches, "a list of at least 2 layer lists")
     out, total = [], 1 + len(branches)

@@ -187,17 +187,25 @@ class _State:
     full_conv: bool
     specs: list[LayerSpec] = field(default_factory=list)
     nominal: list[int] = field(default_factory=list)  # channels at alpha 1 (macros' skip rule)
-    names: set[str] = field(default_factory=set)
+    names: dict[str, int] = field(default_factory=dict)
 
     def nom(self, j: int) -> int:
         return self.input_nominal if j < 0 else self.nominal[j]
+
+    def alias(self, name: str, index: int) -> int:
+        """A block's name, for ``from``, means its output layer."""
+        if name in self.names:
+            raise CostModelError(f"description {self.desc_name!r}: layer name {name!r} "
+                                 f"repeats; allowed: unique layer names")
+        self.names[name] = index
+        return index
 
     def add(self, spec: LayerSpec, inputs: tuple[int, ...], nominal: int) -> int:
         i = len(self.specs)
         if spec.name in self.names:
             raise CostModelError(f"description {self.desc_name!r}: layer name {spec.name!r} "
                                  f"repeats; allowed: unique layer names")
-        self.names.add(spec.name)
+        self.names[spec.name] = i
         chain = inputs == (i - 1,)
         self.specs.append(spec if chain else _replace(spec, inputs=inputs))
         self.nominal.append(nominal)
@@ -241,17 +249,45 @@ def _lower_list(entries: Sequence[Mapping[str, Any]], scope: _Scope, cur: int, s
     return cur
 
 
+def _sources(e: Mapping[str, Any], st: _State, where: str) -> tuple[int, ...]:
+    """The producers named in ``from`` (graph form): earlier layers by full name, or input."""
+    names = [e["from"]] if isinstance(e["from"], str) else e["from"]
+    out = []
+    for n in names:
+        if n != "input" and n not in st.names:
+            raise CostModelError(f"layer {where}: from {n!r} names no earlier layer; allowed: "
+                                 f"input or the name of a layer before it")
+        out.append(-1 if n == "input" else st.names[n])
+    return tuple(out)
+
+
+_MERGE = {"add": Kind.ADD, "mul": Kind.MUL, "concat": Kind.CONCAT}
+
+
 def _lower_entry(e: Mapping[str, Any], r: int, copies: int, scope: _Scope, cur: int,
                  st: _State) -> int:
     t = e["type"]
+    if "from" in e:
+        srcs = _sources(e, st, e.get("name") or f"{scope.prefix}{t}")
+        if t in _MERGE and "branches" not in e:  # graph form: a layer reading several others
+            name = _name(scope, t, e.get("name"), r, copies)
+            spec = LayerSpec(name, _MERGE[t], 0, 1, None, False)
+            out = st.add(spec, srcs, sum(st.nom(j) for j in srcs) if t == "concat"
+                         else st.nom(srcs[0]))
+            if e.get("act", "none") != "none":
+                out = st.add(LayerSpec(name + ".act", Kind.ACT, 0, 1, None, False, act=e["act"]),
+                             (out,), st.nom(out))
+                st.names[name] = out  # the entry's name means its output: after the act
+            return out
+        cur = srcs[0]
     if t in MACRO_FIELDS:
         stride = e.get("stride", 1) if r == 0 else 1
         seq = expand_macro(e, t, stride, st.nom(cur))
         name = _name(scope, t, e.get("name"), r, copies)
-        return _composite(seq, name, scope, cur, st)
+        return st.alias(name, _composite(seq, name, scope, cur, st))
     if t in ("residual", "concat", "sequence", "se"):
         name = _name(scope, e.get("_label", t), e.get("name"), r, copies)
-        return _composite(e, name, scope, cur, st)
+        return st.alias(name, _composite(e, name, scope, cur, st))
     return _primitive(e, t, r, copies, scope, cur, st)
 
 
@@ -305,7 +341,7 @@ def _pair(v: Any, default: int) -> tuple[int, int]:
 
 
 _SIMPLE = {"bn": Kind.BN, "act": Kind.ACT, "flatten": Kind.FLATTEN, "dropout": Kind.DROPOUT,
-           "lrn": Kind.LRN, "shuffle": Kind.SHUFFLE}
+           "lrn": Kind.LRN, "shuffle": Kind.SHUFFLE, "slice": Kind.SLICE}
 
 
 def _primitive(e: Mapping[str, Any], t: str, r: int, copies: int, scope: _Scope, cur: int,
@@ -340,10 +376,11 @@ def _primitive(e: Mapping[str, Any], t: str, r: int, copies: int, scope: _Scope,
                          rounding=e.get("rounding"))
         return st.add(spec, (cur,), e.get("out", 0))
     name = _name(scope, t, e.get("name"), r, copies)
-    opts = tuple((k, e[k]) for k in ("p", "size", "alpha", "beta", "k") if k in e)
-    spec = LayerSpec(name, _SIMPLE[t], 0, 1, None, False, groups=e.get("groups", 1),
+    opts = tuple((k, e[k]) for k in ("p", "size", "alpha", "beta", "k", "part") if k in e)
+    groups = e.get("parts", 1) if t == "slice" else e.get("groups", 1)
+    spec = LayerSpec(name, _SIMPLE[t], 0, 1, None, False, groups=groups,
                      act=e.get("act", "relu") if t == "act" else None, options=opts)
-    return st.add(spec, (cur,), st.nom(cur))
+    return st.add(spec, (cur,), st.nom(cur) // groups if t == "slice" else st.nom(cur))
 
 
 def _padding(e: Mapping[str, Any], default: tuple[int, int] | None) -> tuple[int, int] | None:
