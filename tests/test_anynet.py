@@ -172,8 +172,10 @@ def test_templates_with_parameters():
 
 
 # ----------------------------------------------------------------------- bounded bad input
-def _bounded(fn, seconds=2.0, megabytes=20):
-    """Run fn, expecting a CostModelError, within a time and memory bound; return its message."""
+def _bounded(fn, seconds=10.0, megabytes=20):
+    """Run fn, expecting a CostModelError, within a time and memory bound; return its message.
+    Expanding any of these descriptions would take minutes and gigabytes (10^8 layers); the
+    bounds leave room for a loaded machine (tracemalloc slows Python down several times)."""
     tracemalloc.start()
     t0 = time.perf_counter()
     try:
@@ -213,7 +215,7 @@ def test_template_bomb_and_yaml_alias_bomb(tmp_path):
               for i in range(1, 9)]
     p = tmp_path / "bomb.yaml"
     p.write_text("\n".join(lines) + "\n")
-    assert "expands to" in _bounded(lambda: get_description(p))
+    assert "expands to" in _bounded(lambda: get_description(p), seconds=30)
 
 
 def test_cycle_depth_unknown_op_and_fields():
