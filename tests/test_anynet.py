@@ -232,7 +232,7 @@ def test_cycle_depth_unknown_op_and_fields():
         "description: layers[0]: field 'type' is 'lstm'; allowed: conv, separable, dw, pw,")
     assert _bounded(lambda: get_description({"layers": [{"type": "maxpool", "kernel": 3,
                                                          "window": 2}]})) == (
-        "description: layers[0]: unknown field 'window'; allowed: ceil_mode, group, kernel, name, "
+        "description: layers[0]: unknown field 'window'; allowed: ceil_mode, from, group, kernel, name, "
         "output, padding, repeat, scale, stride, type")
     selfref: dict = {"type": "sequence"}
     selfref["layers"] = [selfref]

@@ -165,12 +165,12 @@ LAYER = {"type": "conv", "out": 8}
     ({"layers": [3]}, "d: layers[0] is 3; allowed: a mapping with a 'type', or a timm block string "
                       "such as 'ir_r2_k3_s2_e6_c24'"),
     ({"layers": [LAYER, {"type": "fc", "size": 3}]},
-     "d: layers[1]: unknown field 'size'; allowed: act, bias, group, name, out, repeat, rounding, "
+     "d: layers[1]: unknown field 'size'; allowed: act, bias, from, group, name, out, repeat, rounding, "
      "scale, type"),
     ({"layers": [{"type": "pool"}]},
      "d: layers[0]: field 'type' is 'pool'; allowed: conv, separable, dw, pw, avgpool, maxpool, fc, "
-     "linear, bn, act, flatten, dropout, lrn, shuffle, residual, concat, sequence, se, ir, ds, cn, "
-     "basic, bottleneck, fire, shuffle_unit"),
+     "linear, bn, act, flatten, dropout, lrn, shuffle, add, mul, slice, residual, concat, sequence, "
+     "se, ir, ds, cn, basic, bottleneck, fire, shuffle_unit"),
     ({"layers": [{"type": "conv", "out": 8, "kernel": 0}]},
      "d: layers[0]: field 'kernel' is 0; allowed: an integer >= 1"),
     ({"layers": [{"type": "conv", "out": 8, "stride": True}]},

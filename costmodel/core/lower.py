@@ -275,7 +275,7 @@ def _lower_entry(e: Mapping[str, Any], r: int, copies: int, scope: _Scope, cur: 
             out = st.add(spec, srcs, sum(st.nom(j) for j in srcs) if t == "concat"
                          else st.nom(srcs[0]))
             if e.get("act", "none") != "none":
-                out = st.add(LayerSpec(name + ".act", Kind.ACT, 0, 1, None, False, act=e["act"]),
+                out = st.add(LayerSpec(name + "_act", Kind.ACT, 0, 1, None, False, act=e["act"]),
                              (out,), st.nom(out))
                 st.names[name] = out  # the entry's name means its output: after the act
             return out
