@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "costmodel.cli.export",
     "costmodel.cli.latency",
     "costmodel.cli.verify",
+    "costmodel.cli.import_model",
     "costmodel.cli.pareto",
     "costmodel.cli.recommend",
     "costmodel.cli.serve",
