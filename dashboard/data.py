@@ -69,6 +69,23 @@ CONVENTION_LABELS = {
 }
 
 
+def model_keys() -> tuple[str, ...]:
+    """The networks the explorer offers: the built-ins (costmodel.core.arch.BUILTIN_NAMES)."""
+    from costmodel.core.arch import BUILTIN_NAMES
+
+    return BUILTIN_NAMES
+
+
+def model_options() -> list[dict[str, str]]:
+    return [{"label": m, "value": m} for m in model_keys()]
+
+
+def model_accuracy(model: str) -> dict[tuple[float, int], dict[str, Any]]:
+    """A network's published top-1 by (alpha, resolution) (costmodel.search.accuracy.
+    network_accuracy; read on demand, when the network is chosen)."""
+    return acc.network_accuracy(model)
+
+
 def variant_options() -> list[dict[str, str]]:
     return [{"label": VARIANT_LABELS.get(v, v), "value": v} for v in VARIANTS]
 
@@ -210,7 +227,15 @@ GRID_RESOLUTIONS = tuple(range(128, 225, 16))
 
 
 @_cached(maxsize=64)
-def _front(objective: str, rounding: str, convention: str, _state: tuple[Any, ...]) -> Any:
+def _front(objective: str, rounding: str, convention: str, _state: tuple[Any, ...],
+           model: str = "mobilenet_v1") -> Any:
+    if model != pareto.BASE_VARIANT:  # its published configs (costmodel.search.networks)
+        if not model_accuracy(model):
+            raise CostModelError(f"{model} has no published top-1 (none cited, and none is "
+                                 f"estimated for any network but mobilenet_v1), so there is no "
+                                 f"accuracy axis")
+        return pareto.pareto([objective, "top1"], spec=model, rounding=rounding,
+                             convention=convention)
     if objective.partition(":")[0] == "latency":  # the configs the device has latency for
         return pareto.pareto([objective, "top1"], grid=True, rounding=rounding,
                              convention=convention)
@@ -241,7 +266,8 @@ def front_frame(sel: ViewState) -> Any:
     and convention), cached. Read-only: do not modify the returned frame."""
     obj = objective_name(sel.x, sel.device)
     # Cost axes do not read data/latency: their front survives new latency rows.
-    return _front(obj, sel.rounding, sel.convention, _latency_state() if ":" in obj else ())
+    return _front(obj, sel.rounding, sel.convention, _latency_state() if ":" in obj else (),
+                  sel.model)
 
 
 @_cached(maxsize=64)
@@ -270,7 +296,8 @@ def selected_point(sel: ViewState) -> dict[str, Any]:
     objs = ["top1", obj] if kind == "latency_pred" else ["top1"]
     variant = "mobilenet_v1"  # accuracy exists for MobileNet-V1 only; see pareto_view
     p = pareto.config_point(sel.alpha, sel.resolution, objs, rounding=sel.rounding,
-                            convention=sel.convention, allow_far=True, variant=variant)
+                            convention=sel.convention, allow_far=True, variant=variant,
+                            spec=sel.model)
     raw = latency_at(dev, variant, sel.alpha, sel.resolution) if kind == "latency" else p.get(obj)
     p["x"] = None if raw is None else raw / x_scale(sel.x)
     p["objective"] = obj
@@ -287,7 +314,12 @@ def table(sel: ViewState) -> LayerTable:
 def top1(sel: ViewState) -> dict[str, Any] | None:
     """Top-1 of the selected config (costmodel.search.accuracy): published where a checkpoint exists,
     else the labelled estimate (``range`` interpolated / extrapolated / far). Other variants:
-    the paper's figure where it prints one (Tables 4, 5: 1.0-224 only), else None."""
+    the paper's figure where it prints one (Tables 4, 5: 1.0-224 only), else None. Other
+    networks: their published figure at this config (model_accuracy), else None."""
+    if sel.model != pareto.BASE_VARIANT:
+        rec = model_accuracy(sel.model).get((round(sel.alpha, 6), sel.resolution))
+        return None if rec is None else {"top1": rec["top1"], "estimated": False,
+                                         "range": "published", "source": rec["source"]}
     if sel.variant != "mobilenet_v1":
         pub = acc.load_published("paper")
         hit = pub[(pub["variant"] == sel.variant) & (pub["alpha"] == sel.alpha)
@@ -315,11 +347,22 @@ def top1_text(a: dict[str, Any] | None) -> str:
     return f"{a['top1']:.1f} % ({tag})"
 
 
+def model_top1_text(model: str) -> str:
+    """Top-1 of a config another network does not publish: where it does, or that it cites none."""
+    have = sorted(model_accuracy(model))
+    if not have:
+        return f"none cited for {model} (not estimated)"
+    shown = ", ".join(f"{a:g}-{r}" for a, r in have[:4]) + (" ..." if len(have) > 4 else "")
+    return f"not published for this config ({model}: {shown}; not estimated)"
+
+
 def latency_rows(sel: ViewState) -> list[dict[str, Any]]:
     """Latency of the selected config: measured or published (pareto.load_latency) on every
     device that has a figure for it, and predicted (pareto's ``latency_pred`` objective, fitted
     by costmodel.latency.kernel) on the chosen device. One device's fit takes seconds the first
     time (then it is cached), so only the chosen device is predicted."""
+    if sel.model != pareto.BASE_VARIANT:  # the stored latency and fits are MobileNet-V1's
+        return []
     pred_obj = f"latency_pred:{sel.device}" if sel.device else None
     predicted = None
     if pred_obj and pred_obj in _objective_names(_latency_state()):
@@ -345,6 +388,9 @@ def alignment_text(sel: ViewState) -> str:
     alpha with aligned channels (costmodel.latency.predict.aligned_alternatives), so a config
     slowed by its alignment shows as such. "" otherwise, or when the device's model cannot
     predict the config (outside its calibrated range)."""
+    if sel.model != pareto.BASE_VARIANT:
+        return (f"No latency is measured or fitted for {sel.model}: the stored latency and the "
+                f"latency models are MobileNet-V1's, so none is shown.")
     if not sel.device or sel.variant != pareto.BASE_VARIANT:
         return ""
     from costmodel.latency import kernel
@@ -364,11 +410,13 @@ def config_details(sel: ViewState) -> dict[str, Any]:
     t = table(sel)
     a = top1(sel)
     c = t.config
-    title = (f"Selected: {c.alpha:g} MobileNet-{c.resolution} \u00b7 {VARIANT_LABELS.get(c.variant)}"
-             f" \u00b7 rounding {c.rounding} \u00b7 {c.convention} convention")
+    what = f"{c.alpha:g} MobileNet-{c.resolution} \u00b7 {VARIANT_LABELS.get(c.variant)}" \
+        if sel.model == pareto.BASE_VARIANT else f"{sel.model} \u03b1 {c.alpha:g}, {c.resolution} px"
+    title = (f"Selected: {what} \u00b7 rounding {c.rounding} \u00b7 {c.convention} convention")
     summary = {**{k: t.totals[k] for k in ("mult_adds", "params", "weight_bytes",
                                             "peak_activation_bytes")},
-               "top1": a, "top1_text": top1_text(a)}
+               "top1": a, "top1_text": top1_text(a) if a or sel.model == pareto.BASE_VARIANT
+               else model_top1_text(sel.model)}
     return {
         "title": title,
         "summary": summary,
@@ -386,7 +434,8 @@ def layer_csv(sel: ViewState) -> str:
 
 
 def csv_filename(sel: ViewState) -> str:
-    return (f"{sel.variant}_{sel.alpha:g}_{sel.resolution}_{sel.rounding}_{sel.convention}"
+    head = sel.variant if sel.model == pareto.BASE_VARIANT else sel.model
+    return (f"{head}_{sel.alpha:g}_{sel.resolution}_{sel.rounding}_{sel.convention}"
             f"_layers.csv")
 
 
@@ -425,10 +474,12 @@ BUDGET_NAMES = {"max_latency_ms": "max latency", "max_mult_adds_m": "max mult-ad
 
 @_cached(maxsize=256)
 def _recommend(budgets: tuple[tuple[str, float], ...], device: str | None, rounding: str,
-               convention: str, _state: tuple[Any, ...]) -> dict[str, Any]:
+               convention: str, _state: tuple[Any, ...], model: str = "mobilenet_v1"
+               ) -> dict[str, Any]:
     limits: dict[str, Any] = dict(budgets)
+    spec = None if model == pareto.BASE_VARIANT else model
     return recommend.recommend(device=device, grid=True, rounding=rounding,
-                               convention=convention, **limits)
+                               convention=convention, spec=spec, **limits)
 
 
 def _x_of(point: dict[str, Any], sel: ViewState) -> float | None:
@@ -468,8 +519,12 @@ def recommendation(sel: ViewState) -> dict[str, Any] | None:
     device = None
     if sel.max_latency_ms is not None:
         device = sel.device or default_device()
-    rec = _recommend(tuple(sorted(sel.budgets.items())), device, sel.rounding, sel.convention,
-                     _latency_state() if device else ())
+    try:
+        rec = _recommend(tuple(sorted(sel.budgets.items())), device, sel.rounding,
+                         sel.convention, _latency_state() if device else (), sel.model)
+    except CostModelError as exc:  # another network: no latency to budget
+        return {"reason": str(exc), "status": "refused", "device": device, "device_text": "",
+                "message": str(exc), "best": None, "closest": None}
     out: dict[str, Any] = {"reason": rec["reason"], "status": rec["status"], "device": device,
                            "device_text": "" if device is None else
                            f"latency on {device_short(device_info(device))}"}
@@ -496,7 +551,7 @@ def over_budget(frame: Any, sel: ViewState) -> set[str]:
         b = recommend.BUDGETS[name]
         if b.column == "latency":
             dev = sel.device or default_device()
-            if dev is None:
+            if dev is None or sel.model != pareto.BASE_VARIANT:
                 continue
             vals = [latency_at(dev, "mobilenet_v1", a, int(r))
                     for a, r in zip(frame["alpha"], frame["resolution"], strict=True)]

@@ -15,7 +15,14 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
-from costmodel.core.arch import ROUNDING_RULES, VARIANTS, check_alpha, check_choice, check_resolution
+from costmodel.core.arch import (
+    BUILTIN_NAMES,
+    ROUNDING_RULES,
+    VARIANTS,
+    check_alpha,
+    check_choice,
+    check_resolution,
+)
 from costmodel.core.conventions import CONVENTIONS
 from costmodel.errors import CostModelError
 
@@ -44,6 +51,7 @@ class ViewState:
     max_latency_ms: float | None = None
     max_mult_adds_m: float | None = None
     max_params_m: float | None = None
+    model: str = "mobilenet_v1"  # the network (a built-in: costmodel models)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -51,7 +59,8 @@ class ViewState:
     @property
     def knobs(self) -> dict[str, Any]:
         """Keyword arguments for costmodel.core.engine.layer_table and friends."""
-        return {"variant": self.variant, "rounding": self.rounding, "convention": self.convention}
+        return {"variant": self.variant, "rounding": self.rounding, "convention": self.convention,
+                "spec": self.model}
 
     @property
     def budgets(self) -> dict[str, float]:
@@ -60,6 +69,18 @@ class ViewState:
 
 FIELD_NAMES = tuple(f.name for f in fields(ViewState))
 DEFAULT = ViewState()
+BASE_MODEL = DEFAULT.model
+
+
+def defaults_for(model: str) -> ViewState:
+    """The default view of a network: its own base resolution and rounding rule (read from its
+    description only when it is not MobileNet-V1, so the first page load reads none)."""
+    if model == BASE_MODEL:
+        return DEFAULT
+    from costmodel.core.arch import get_description
+
+    desc = get_description(model)
+    return replace(DEFAULT, model=model, resolution=desc.base_resolution, rounding=desc.rounding)
 
 
 def _text(name: str, value: Any) -> str:
@@ -150,6 +171,7 @@ def _checkers(x_options: Iterable[str] | None, devices: Iterable[str] | None
         "variant": choice("variant", list(VARIANTS)),
         "rounding": choice("rounding", list(ROUNDING_RULES)),
         "convention": choice("convention", list(CONVENTIONS)),
+        "model": choice("model", list(BUILTIN_NAMES)),
         "x": check_x,
         "device": check_device,
         **{b: _budget_checker(b) for b in BUDGET_FIELDS},
@@ -192,11 +214,13 @@ def coerce(raw: Mapping[str, Any], *, base: ViewState = DEFAULT,
 
 
 def to_query(sel: ViewState) -> str:
-    """``?alpha=0.75&resolution=160...``: the knobs always, the rest when not default/empty."""
+    """``?alpha=0.75&resolution=160...``: the knobs always, the rest when not the network's
+    default (:func:`defaults_for`) or empty."""
     q: dict[str, str] = {"alpha": f"{sel.alpha:g}", "resolution": str(sel.resolution)}
+    d = defaults_for(sel.model)
     for k in FIELD_NAMES[2:]:
         v = getattr(sel, k)
-        if v is not None and v != getattr(DEFAULT, k):
+        if v is not None and (v != getattr(d, k) or k == "model" and v != BASE_MODEL):
             q[k] = f"{v:g}" if isinstance(v, float) else str(v)
     return "?" + urlencode(q)
 

@@ -70,6 +70,12 @@ def sorted_rows(rows: list[dict[str, Any]], sort: Any) -> list[dict[str, Any]]:
                   reverse=bool(sort.get("desc")))
 
 
+def _breakable(field: str, text: str) -> str:
+    """A layer name may break after each dot (``Mixed_7c.concat1.b2.concat1.b1.conv1``: the
+    branches of a DAG network), so the table fits its card at 1440 px."""
+    return text.replace(".", ".<wbr>") if field == "name" else text
+
+
 def table_body(key: str, rows: list[dict[str, Any]], sort: Any = None) -> str:
     """The table's rows as HTML (every value escaped): ``<tr data-row=NAME>`` with one
     ``<td data-col=FIELD>`` per column."""
@@ -78,7 +84,7 @@ def table_body(key: str, rows: list[dict[str, Any]], sort: Any = None) -> str:
     def row(r: dict[str, Any]) -> str:
         cells = "".join(
             f'<td class="{"text" if field in _TEXT_FIELDS else "num"}" data-col="{field}">'
-            f"{escape(fmt(r.get(field)))}</td>" for field, _, fmt in cols)
+            f"{_breakable(field, escape(fmt(r.get(field))))}</td>" for field, _, fmt in cols)
         return f'<tr data-row="{escape(str(r.get("name")))}">{cells}</tr>'
 
     return "".join(row(r) for r in sorted_rows(rows, sort))
@@ -170,8 +176,9 @@ def _breakdown_table(rows: list[dict[str, Any]]) -> Any:
 def _latency_table(rows: list[dict[str, Any]], alignment: str = "") -> Any:
     note = [html.P(alignment, className="hint alignment-note")] if alignment else []
     if not rows:
-        return html.P("No device has a measured or published latency for this configuration; "
-                      "choose a device (left) for a predicted one.", className="hint")
+        return html.Div([html.P("No device has a measured or published latency for this "
+                                "configuration; choose a device (left) for a predicted one.",
+                                className="hint"), *note])
     head = html.Tr([html.Th("Device / backend"), html.Th("Measured or published (ms)"),
                     html.Th("Predicted (ms)"), html.Th("Error")])
     body = []

@@ -18,7 +18,7 @@ from dash import Input, Output, State, ctx, dcc, html, no_update
 from dashboard import data, state
 
 CONTROL_IDS = ("alpha", "resolution", "variant", "rounding", "convention", "x", "device",
-               *state.BUDGET_FIELDS)
+               *state.BUDGET_FIELDS, "model")
 # Text boxes beside the sliders: a typed value applies on Enter (or leaving the box) and is
 # validated like any other (refused with a message when out of range; never clamped).
 BOX_IDS = {"alpha-box": "alpha", "resolution-box": "resolution"}
@@ -72,6 +72,9 @@ def layout() -> list[Any]:
     return [
         html.Section(className="card", children=[
             html.H2("Configuration"),
+            _label("Network", "model", "built-in; costmodel models"),
+            dcc.Dropdown(id="model", options=data.model_options(), value=d.model,
+                         clearable=False, searchable=False),
             _label("Width multiplier \u03b1", "alpha-box", "0.1 to 1.5"),
             _slider_row("alpha", state.ALPHA_MIN, state.ALPHA_MAX, state.ALPHA_STEP, d.alpha,
                         alpha_marks),
@@ -129,7 +132,11 @@ def sync_selection(trigger: str | None, search: str | None, values: dict[str, An
         base = state.DEFAULT
     if trigger in (None, "url"):
         raw: dict[str, Any] = state.from_query(search)
-        base = state.DEFAULT  # the URL is the whole view: unspecified fields take defaults
+        # the URL is the whole view: unspecified fields take the network's defaults
+        base = _network_base(raw.get("model"), state.DEFAULT)
+    elif trigger == "model":  # another network: its base resolution and rounding, same alpha
+        raw = {"model": values.get("model")}
+        base = _network_base(raw["model"], base, keep=True)
     elif trigger == "pareto-chart":
         raw = data.config_from_click(click)
     elif trigger in BOX_IDS:
@@ -139,9 +146,32 @@ def sync_selection(trigger: str | None, search: str | None, values: dict[str, An
     if trigger in SNAP:
         raw[trigger] = snap_to_mark(trigger, raw.get(trigger), getattr(base, trigger))
     sel, errors = state.coerce(raw, base=base, x_options=x_keys, devices=dev_keys)
-    sel = _with_device(sel)
+    sel, more = _network_only(_with_device(sel))
+    errors += more
     controls_out = [getattr(sel, k) for k in CONTROL_IDS]
     return controls_out, state.to_query(sel), sel.to_dict(), errors
+
+
+def _network_base(model: Any, current: state.ViewState, keep: bool = False) -> state.ViewState:
+    """The defaults of ``model`` (state.defaults_for) when it is a built-in, else ``current``;
+    ``keep``: with the current alpha, axis, device and budgets (a switch of network)."""
+    if not isinstance(model, str) or model not in data.model_keys():
+        return current
+    d = state.defaults_for(model)
+    if not keep:
+        return d
+    kept: dict[str, Any] = {k: getattr(current, k)
+                            for k in ("alpha", "x", "device", *state.BUDGET_FIELDS)}
+    return replace(d, **kept)
+
+
+def _network_only(sel: state.ViewState) -> tuple[state.ViewState, list[str]]:
+    """MobileNet-V1's variants (full_conv, shallow) belong to it: another network shows its own
+    structure, and says so when a variant was asked for."""
+    if sel.model == state.BASE_MODEL or sel.variant == state.DEFAULT.variant:
+        return sel, []
+    return (replace(sel, variant=state.DEFAULT.variant),
+            [f"variant {sel.variant!r} is MobileNet-V1's; {sel.model} is shown as described"])
 
 
 def _with_device(sel: state.ViewState) -> state.ViewState:

@@ -78,6 +78,12 @@ def _point_text(p: dict[str, Any], unit: str) -> str:
 
 def _accuracy_note(frame: Any) -> str:
     """Where the chart's top-1 figures come from (costmodel.search.pareto's frame says)."""
+    spec = (frame.attrs.get("config") or {}).get("spec")
+    if spec:  # another network: its published top-1 only (costmodel.search.networks)
+        src = frame["top1_source"].iloc[0] if len(frame) else ""
+        return (f"Top-1: published for {len(frame)} {spec} config{'s' if len(frame) != 1 else ''}"
+                f" only ({src}{', ...' if len(frame) > 1 else ''}); no estimate is made for "
+                f"other configs of this network.")
     edition = data.edition_source(str(frame.attrs.get("edition", "")))
     est = frame.loc[frame["top1_estimated"], "top1_source"]
     how = str(est.iloc[0]) if len(est) else ""
@@ -118,7 +124,8 @@ def chart_model(sel: state.ViewState) -> dict[str, Any]:
                      f"Choose a cost axis (mult-adds, parameters, size) to see it.")
     return {
         "title": f"ImageNet top-1 vs {data.X_AXES[sel.x][0].split(' (')[0].lower()} "
-                 f"\u2014 MobileNet-V1, {sel.convention} convention, {sel.rounding} rounding",
+                 f"\u2014 {'MobileNet-V1' if sel.model == state.BASE_MODEL else sel.model}, "
+                 f"{sel.convention} convention, {sel.rounding} rounding",
         "x_title": data.axis_title(sel.x, sel.device),
         "unit": unit,
         "log_x": True,

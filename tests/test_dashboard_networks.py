@@ -1,0 +1,147 @@
+"""The explorer's network control: view state (URL, defaults per network, switching) and the
+data each view shows per network; nothing from mobilenet_v1 in another network's view."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+pytest.importorskip("dash", reason="dash is not installed (pip install -e .[dash])")
+
+from costmodel.core.arch import BUILTIN_NAMES, get_description  # noqa: E402
+from costmodel.core.engine import layer_table  # noqa: E402
+from costmodel.errors import CostModelError  # noqa: E402
+from costmodel.search.accuracy import network_accuracy  # noqa: E402
+from costmodel.search.recommend import recommend  # noqa: E402
+from dashboard import data, state  # noqa: E402
+from dashboard.views import config_view, controls, pareto_view  # noqa: E402
+
+OTHERS = [n for n in BUILTIN_NAMES if n != "mobilenet_v1"]
+
+
+def _sync(trigger, search="", values=None, current=None):
+    return controls.sync_selection(trigger, search, values or {}, None, current)
+
+
+# --- view state ----------------------------------------------------------------------------
+def test_model_is_a_checked_field():
+    assert state.parse({"model": "resnet18"}).model == "resnet18"
+    with pytest.raises(CostModelError, match=r"model 'resnet19' .*allowed: mobilenet_v1, ") as e:
+        state.parse({"model": "resnet19"})
+    assert "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("model,resolution,rounding", [
+    ("inception_v3", 299, "int"),  # Szegedy et al. Table 1: 299x299x3 input
+    ("mobilenet_v2", 224, "divisible8"),  # torchvision's _make_divisible(c * alpha, 8)
+    ("mobilenet_v1", 224, "int"),
+])
+def test_a_url_naming_a_network_opens_at_its_base_and_rounding(model, resolution, rounding):
+    _, query, store, errors = _sync(None, f"?model={model}")
+    assert errors == [] and store["model"] == model
+    assert (store["resolution"], store["rounding"]) == (resolution, rounding)
+    assert ("model=" in query) == (model != "mobilenet_v1")
+
+
+@pytest.mark.parametrize("model", BUILTIN_NAMES)
+def test_a_link_reopens_the_same_view_for_every_network(model):
+    sel = replace(state.defaults_for(model), alpha=0.5, rounding="slim", max_params_m=3.0)
+    _, query, store, _ = _sync(None, state.to_query(sel))
+    assert state.parse(store) == sel
+
+
+def test_own_rounding_is_left_out_of_the_url_and_another_is_kept():
+    v2 = state.defaults_for("mobilenet_v2")
+    assert "rounding" not in state.to_query(v2)
+    q = state.to_query(replace(v2, rounding="int"))  # int is V1's default, not V2's
+    assert "rounding=int" in q
+    assert state.parse(_sync(None, q)[2]).rounding == "int"
+
+
+def test_switching_network_takes_its_base_and_keeps_alpha_and_budgets():
+    current = replace(state.DEFAULT, alpha=0.5, resolution=160, max_mult_adds_m=500.0).to_dict()
+    _, query, store, errors = _sync("model", values={"model": "inception_v3"}, current=current)
+    assert errors == []
+    assert (store["model"], store["alpha"], store["resolution"]) == ("inception_v3", 0.5, 299)
+    assert store["max_mult_adds_m"] == 500.0 and "model=inception_v3" in query
+
+
+def test_a_mobilenet_v1_variant_is_not_applied_to_another_network():
+    _, _, store, errors = _sync(None, "?model=resnet18&variant=shallow")
+    assert store["variant"] == "mobilenet_v1"
+    assert errors == ["variant 'shallow' is MobileNet-V1's; resnet18 is shown as described"]
+
+
+def test_first_page_reads_no_network_description(monkeypatch):
+    import costmodel.core.arch as arch
+
+    def boom(*a, **k):
+        raise AssertionError("a description was read")
+
+    monkeypatch.setattr(arch, "get_description", boom)
+    out = controls.initial("?alpha=0.75&resolution=160")
+    assert out["selection", "data"]["model"] == "mobilenet_v1"
+    assert [o["value"] for o in data.model_options()] == list(BUILTIN_NAMES)
+
+
+# --- data per network -------------------------------------------------------------------------
+@pytest.mark.parametrize("model", OTHERS)
+def test_each_networks_view_is_its_own(model):
+    desc = get_description(model)
+    sel = state.defaults_for(model)
+    view = data.config_details(sel)
+    t = layer_table(1.0, desc.base_resolution, spec=model, rounding=desc.rounding)
+    assert [r["name"] for r in view["layers"]] == [r["name"] for r in t.rows]
+    assert view["summary"]["mult_adds"] == t.totals["mult_adds"]
+    assert view["latency"] == [] and model in view["alignment"] and model in view["title"]
+    chart = pareto_view.chart_model(sel)
+    acc = network_accuracy(model)
+    assert {(p["alpha"], p["resolution"]): p["top1"] for p in chart["points"]} == \
+        {k: v["top1"] for k, v in acc.items()}
+    assert not any(p["estimated"] for p in chart["points"])
+    assert model in chart["title"] and "MobileNet-V1" not in chart["title"]
+    assert "estimate:" not in " ".join(chart["notes"])
+
+
+def test_top1_of_a_config_is_the_published_one_or_says_where_it_is():
+    v2 = replace(state.defaults_for("mobilenet_v2"), alpha=0.35, resolution=96)
+    assert data.config_details(v2)["summary"]["top1_text"] == "45.5 % (published)"  # TF-slim
+    r18 = replace(state.defaults_for("resnet18"), alpha=0.5)
+    assert data.config_details(r18)["summary"]["top1_text"] == \
+        "not published for this config (resnet18: 1-224; not estimated)"
+
+
+def test_the_recommendation_is_the_networks():
+    sel = replace(state.defaults_for("mobilenet_v2"), max_mult_adds_m=100.0)
+    rec = data.recommendation(sel)
+    lib = recommend(max_mult_adds_m=100.0, spec="mobilenet_v2", grid=True)
+    assert rec["best"]["label"] == lib["best"]["label"] == "0.5-224"  # 97.1 M, 65.4 %
+
+
+def test_a_latency_budget_on_another_network_is_refused_not_answered_with_v1s():
+    dev = data.default_device()
+    sel = replace(state.defaults_for("resnet18"), max_latency_ms=5.0, device=dev)
+    rec = data.recommendation(sel)
+    assert rec["best"] is None and "no latency is measured or fitted" in rec["message"]
+    frame = data.front_frame(sel)
+    assert data.over_budget(frame, sel) == set()  # no MobileNet-V1 latency read for it
+
+
+def test_a_network_without_cited_top1_has_no_accuracy_axis(monkeypatch):
+    monkeypatch.setattr(data, "model_accuracy", lambda m: {})
+    data._front.cache_clear()
+    sel = state.defaults_for("vgg16")
+    try:
+        fig, _, notes = pareto_view.update_chart(sel.to_dict())
+    finally:
+        data._front.cache_clear()
+    assert fig["data"] == []
+    assert "vgg16 has no published top-1" in notes[0].children
+    assert "no accuracy axis" in notes[0].children
+
+
+def test_csv_name_and_long_names_break_at_dots():
+    assert data.csv_filename(state.defaults_for("resnet18")).startswith("resnet18_1_224_int")
+    body = config_view.table_body("layer", [{"name": "a.b<c", "type": "Add"}])
+    assert 'data-row="a.b&lt;c">' in body and ">a.<wbr>b&lt;c</td>" in body
