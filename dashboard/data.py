@@ -163,6 +163,7 @@ X_AXES: dict[str, tuple[str, str, float]] = {
     "mult_adds": ("Mult-adds", "millions", 1e6),
     "params": ("Parameters", "millions", 1e6),
     "size_fp32": ("Model size, fp32", "MB", 1e6),
+    "size_bf16": ("Model size, bf16", "MB", 1e6),
     "size_int8": ("Model size, int8", "MB", 1e6),
     "peak_activation": ("Peak activation memory, fp32", "MB", 1e6),
     "latency": ("Latency (measured or published)", "ms", 1.0),
@@ -228,7 +229,7 @@ GRID_RESOLUTIONS = tuple(range(128, 225, 16))
 
 @_cached(maxsize=64)
 def _front(objective: str, rounding: str, convention: str, _state: tuple[Any, ...],
-           model: str = "mobilenet_v1") -> Any:
+           model: str = "mobilenet_v1", precision: str = "fp32") -> Any:
     if model != pareto.BASE_VARIANT:  # its published configs (costmodel.search.networks)
         if not model_accuracy(model):
             raise CostModelError(f"{model} has no published top-1 (none cited, and none is "
@@ -238,9 +239,10 @@ def _front(objective: str, rounding: str, convention: str, _state: tuple[Any, ..
                              convention=convention)
     if objective.partition(":")[0] == "latency":  # the configs the device has latency for
         return pareto.pareto([objective, "top1"], grid=True, rounding=rounding,
-                             convention=convention)
+                             convention=convention, precision=precision)
     return pareto.pareto([objective, "top1"], grid=True, alphas=GRID_ALPHAS,
-                         resolutions=GRID_RESOLUTIONS, rounding=rounding, convention=convention)
+                         resolutions=GRID_RESOLUTIONS, rounding=rounding, convention=convention,
+                         precision=precision)
 
 
 # Command-line advice inside a library note ("; `costmodel latency calibrate` measures this
@@ -267,7 +269,7 @@ def front_frame(sel: ViewState) -> Any:
     obj = objective_name(sel.x, sel.device)
     # Cost axes do not read data/latency: their front survives new latency rows.
     return _front(obj, sel.rounding, sel.convention, _latency_state() if ":" in obj else (),
-                  sel.model)
+                  sel.model, sel.precision)
 
 
 @_cached(maxsize=64)
@@ -297,7 +299,7 @@ def selected_point(sel: ViewState) -> dict[str, Any]:
     variant = "mobilenet_v1"  # accuracy exists for MobileNet-V1 only; see pareto_view
     p = pareto.config_point(sel.alpha, sel.resolution, objs, rounding=sel.rounding,
                             convention=sel.convention, allow_far=True, variant=variant,
-                            spec=sel.model)
+                            spec=sel.model, precision=_precision_of(sel))
     raw = latency_at(dev, variant, sel.alpha, sel.resolution) if kind == "latency" else p.get(obj)
     p["x"] = None if raw is None else raw / x_scale(sel.x)
     p["objective"] = obj
@@ -328,7 +330,27 @@ def top1(sel: ViewState) -> dict[str, Any] | None:
             return None
         return {"top1": float(hit["top1"].iloc[0]), "estimated": False, "range": "published",
                 "source": str(hit["source"].iloc[0])}
-    return acc.accuracy(sel.alpha, sel.resolution, allow_far=True)
+    return acc.accuracy(sel.alpha, sel.resolution, allow_far=True,
+                        edition=accuracy_edition(sel.precision))
+
+
+def precision_options() -> list[dict[str, str]]:
+    """The precision control: what model size and top-1 the explorer shows (issue 13)."""
+    return [{"label": "fp32", "value": "fp32"}, {"label": "bf16 (size: 2 bytes/weight)",
+                                                 "value": "bf16"},
+            {"label": "int8 (QDQ size; quantized top-1)", "value": "int8"}]
+
+
+def _precision_of(sel: ViewState) -> str | None:
+    """The precision the library reads for the selection: MobileNet-V1's only (another network
+    has no quantized edition; its size objectives still have every precision)."""
+    return sel.precision if sel.model == pareto.BASE_VARIANT else None
+
+
+def accuracy_edition(precision: str) -> str:
+    """The accuracy edition of a precision (pareto.PRECISION_EDITIONS; float otherwise)."""
+    stored = latency_data.PRECISIONS.get(precision, precision)
+    return pareto.PRECISION_EDITIONS.get(stored, acc.FIT_EDITION)
 
 
 def edition_source(edition: str) -> str:
@@ -474,12 +496,13 @@ BUDGET_NAMES = {"max_latency_ms": "max latency", "max_mult_adds_m": "max mult-ad
 
 @_cached(maxsize=256)
 def _recommend(budgets: tuple[tuple[str, float], ...], device: str | None, rounding: str,
-               convention: str, _state: tuple[Any, ...], model: str = "mobilenet_v1"
-               ) -> dict[str, Any]:
+               convention: str, _state: tuple[Any, ...], model: str = "mobilenet_v1",
+               precision: str = "fp32") -> dict[str, Any]:
     limits: dict[str, Any] = dict(budgets)
     spec = None if model == pareto.BASE_VARIANT else model
     return recommend.recommend(device=device, grid=True, rounding=rounding,
-                               convention=convention, spec=spec, **limits)
+                               convention=convention, spec=spec,
+                               precision=precision if spec is None else None, **limits)
 
 
 def _x_of(point: dict[str, Any], sel: ViewState) -> float | None:
@@ -521,7 +544,8 @@ def recommendation(sel: ViewState) -> dict[str, Any] | None:
         device = sel.device or default_device()
     try:
         rec = _recommend(tuple(sorted(sel.budgets.items())), device, sel.rounding,
-                         sel.convention, _latency_state() if device else (), sel.model)
+                         sel.convention, _latency_state() if device else (), sel.model,
+                         sel.precision)
     except CostModelError as exc:  # another network: no latency to budget
         return {"reason": str(exc), "status": "refused", "device": device, "device_text": "",
                 "message": str(exc), "best": None, "closest": None}

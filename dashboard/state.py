@@ -25,6 +25,7 @@ from costmodel.core.arch import (
 )
 from costmodel.core.conventions import CONVENTIONS
 from costmodel.errors import CostModelError
+from costmodel.search.pareto import PRECISIONS
 
 # The sliders' ranges (issue 6: alpha continuous 0.1..1.5, resolution 96..320). The engine accepts
 # alpha down to 1/32 (below it conv1 gets 0 channels); the explorer keeps to the slider range.
@@ -46,6 +47,7 @@ class ViewState:
     variant: str = "mobilenet_v1"
     rounding: str = "int"
     convention: str = "paper"
+    precision: str = "fp32"  # model precision: size, accuracy edition (issue 13)
     x: str = DEFAULT_X
     device: str | None = None
     max_latency_ms: float | None = None
@@ -172,6 +174,7 @@ def _checkers(x_options: Iterable[str] | None, devices: Iterable[str] | None
         "rounding": choice("rounding", list(ROUNDING_RULES)),
         "convention": choice("convention", list(CONVENTIONS)),
         "model": choice("model", list(BUILTIN_NAMES)),
+        "precision": choice("precision", list(PRECISIONS)),
         "x": check_x,
         "device": check_device,
         **{b: _budget_checker(b) for b in BUDGET_FIELDS},

@@ -425,3 +425,16 @@ def test_docs_screenshot(browser: Any, server: str, restore_size: None) -> None:
     out = ROOT / "test-output" / "dashboard-1440.png"
     out.parent.mkdir(parents=True, exist_ok=True)
     browser.save_screenshot(str(out))
+
+
+def test_precision_control_reads_the_link_and_changes_size_and_accuracy(browser: Any,
+                                                                       server: str) -> None:
+    # issue 13: ?precision=int8 sets the control; the chart's note names the quantized edition
+    # (tensorflow/models slim, 2018-08 quantized) and its hover the int8 model size
+    open_view(browser, server + "?alpha=1&resolution=224&precision=int8&x=size_int8",
+              "1 MobileNet-224")
+    wait_for(browser, lambda d: "int8" in text(d, "#precision"), "the precision control at int8")
+    wait_for(browser, lambda d: "2018-08 edition, quantized" in text(d, "#chart-notes"),
+             "the quantized edition in the chart notes")
+    wait_for(browser, lambda d: "Model size, int8" in text(d, "#pareto-chart .xtitle"), "x axis")
+    assert severe_logs(browser) == []

@@ -17,8 +17,8 @@ from dash import Input, Output, State, ctx, dcc, html, no_update
 
 from dashboard import data, state
 
-CONTROL_IDS = ("alpha", "resolution", "variant", "rounding", "convention", "x", "device",
-               *state.BUDGET_FIELDS, "model")
+CONTROL_IDS = ("alpha", "resolution", "variant", "rounding", "convention", "precision", "x",
+               "device", *state.BUDGET_FIELDS, "model")
 # Text boxes beside the sliders: a typed value applies on Enter (or leaving the box) and is
 # validated like any other (refused with a message when out of range; never clamped).
 BOX_IDS = {"alpha-box": "alpha", "resolution-box": "resolution"}
@@ -91,6 +91,9 @@ def layout() -> list[Any]:
                          clearable=False, searchable=False),
             _label("Counting convention", "convention"),
             dcc.Dropdown(id="convention", options=data.convention_options(), value=d.convention,
+                         clearable=False, searchable=False),
+            _label("Precision", "precision", "model size and top-1"),
+            dcc.Dropdown(id="precision", options=data.precision_options(), value=d.precision,
                          clearable=False, searchable=False),
         ]),
         html.Section(className="card", children=[

@@ -14,6 +14,7 @@ from typing import Any
 from dash import Input, Output, State, dcc, html
 
 from costmodel.errors import CostModelError
+from costmodel.search import pareto
 from dashboard import data, state
 
 # One marker per resolution (in the order resolutions appear, smallest first); open variants for
@@ -66,7 +67,7 @@ def _point_text(p: dict[str, Any], unit: str) -> str:
              f"top-1 {p['top1']:.1f} % ({acc})",
              f"x: {_fmt_x(p['x'], unit)}",
              f"mult-adds {p['mult_adds'] / 1e6:,.1f} M \u00b7 params {p['params'] / 1e6:,.2f} M",
-             f"size {p['size_fp32'] / 1e6:,.2f} MB fp32"]
+             f"size {p['size'] / 1e6:,.2f} MB {p['precision']}"]
     if p.get("dominated_by"):
         lines.append(f"dominated by {p['dominated_by']}")
     elif not p.get("dominated", True):
@@ -98,10 +99,12 @@ def chart_model(sel: state.ViewState) -> dict[str, Any]:
     scale = data.x_scale(sel.x)
     unit = data.X_AXES[sel.x][1]
     cols = ["label", "alpha", "resolution", "top1", "top1_estimated", "range", "dominated",
-            "front_order", "dominated_by", "mult_adds", "params", "size_fp32"]
+            "front_order", "dominated_by", "mult_adds", "params"]
+    size_col = pareto.SIZE_COLUMNS[sel.precision]
     pts = []
-    for rec in frame[list(dict.fromkeys([*cols, obj]))].to_dict("records"):
+    for rec in frame[list(dict.fromkeys([*cols, size_col, obj]))].to_dict("records"):
         rec["x"] = float(rec[obj]) / scale
+        rec["size"], rec["precision"] = float(rec[size_col]), sel.precision
         rec["estimated"] = bool(rec.pop("top1_estimated"))
         rec["dominated"] = bool(rec["dominated"])
         rec["feasible"] = True
