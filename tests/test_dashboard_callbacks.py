@@ -5,9 +5,11 @@ library function the dashboard must agree with (one source of truth)."""
 from __future__ import annotations
 
 import csv
+import html as html_lib
 import io
 import json
 import math
+import re
 from typing import Any
 
 import pytest
@@ -28,6 +30,8 @@ def sel(**kw: Any) -> dict[str, Any]:
 def _texts(component: Any) -> list[str]:
     if component is None:
         return []
+    if isinstance(component, str) and component.startswith("<"):  # the view's HTML: its text
+        return [html_lib.unescape(t) for t in re.split(r"<[^>]*>", component) if t]
     if isinstance(component, str | int | float):
         return [str(component)]
     if isinstance(component, list | tuple):
@@ -517,8 +521,6 @@ def test_config_view_shows_the_aligned_alternatives() -> None:
 # The first page load (issue 14: <= 1.5 s): what the page loads, and a page drawn for its URL
 # ------------------------------------------------------------------------------------------
 def test_page_loads_plotly_basic_and_only_the_chunks_it_uses(client: Any) -> None:
-    import re
-
     from dashboard.app import DCC_CHUNKS
 
     _, c = client
@@ -623,3 +625,12 @@ def test_table_rows_are_escaped_html() -> None:
     assert '<td class="num" data-col="mult_adds">2.00</td>' in body  # 2,000,000 / 1e6
     assert '<td class="num" data-col="activation_bytes"></td>' in body  # None: empty
     assert "<b>" not in body
+
+
+def test_small_tables_are_escaped_html() -> None:
+    body = config_view._latency_table([{"label": "<x> & y", "measured_ms": 2.0,
+                                        "predicted_ms": 2.2}], alignment="a < b")
+    # error = (2.2 - 2.0) / 2.0 = +10.0 %
+    assert "<tr><td>&lt;x&gt; &amp; y</td><td>2.00</td><td>2.20</td><td>+10.0 %</td></tr>" in body
+    assert body.endswith('<p class="hint alignment-note">a &lt; b</p>')
+    assert config_view._latency_table([]).startswith('<p class="hint">No device has a measured')

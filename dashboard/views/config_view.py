@@ -13,10 +13,10 @@ from dashboard import data, state
 
 # Plain HTML tables (no data-grid library: ag-grid was a third of the first page load's
 # JavaScript). Each column: (field, header, formatter); numbers are right-aligned, sorting is
-# a click on the header (server-side, on the raw numbers). The rows are one HTML string per
-# table (escaped here), put into the table's body in the browser (TABLE_BODY_JS): as Dash
-# components they were 570 of the page's 720, and the page's start-up work grows with the
-# number of components (every store update visits each one).
+# a click on the header (server-side, on the raw numbers). The tables' rows, and the breakdown
+# and latency tables, are HTML strings (escaped here), put into the page in the browser
+# (TABLE_BODY_JS): as Dash components they were 680 of the page's 720, and the page's start-up
+# work grows with the number of components (every store update visits each one).
 
 
 def _m(digits: int) -> Any:
@@ -90,9 +90,9 @@ def table_body(key: str, rows: list[dict[str, Any]], sort: Any = None) -> str:
     return "".join(row(r) for r in sorted_rows(rows, sort))
 
 
-# Puts a table's rows (the store's HTML) into its body. Dash renders the body with no children,
-# so React never replaces what is put there. On the page's first load the body may not be in the
-# document yet when this runs: it tries again each frame (up to 5 s).
+# Puts a store's HTML into its element (HTML_TARGETS). Dash renders the element with no children,
+# so React never replaces what is put there. On the page's first load the element may not be in
+# the document yet when this runs: it tries again each frame (up to 5 s).
 TABLE_BODY_JS = """
 function(rows) {
     function fill(tries) {
@@ -122,13 +122,13 @@ def layout() -> Any:
         html.Div(className="two-col", children=[
             html.Div(children=[
                 html.H3("Share per layer type vs the paper's Table 2"),
-                html.Div(id="breakdown"),
+                html.Div(id="breakdown"), dcc.Store(id="breakdown-html", data=""),
                 html.P("Table 2 is the paper's 1.0 MobileNet-224 (paper convention), shown for "
                        "every config as the reference.", className="hint"),
             ]),
             html.Div(children=[
                 html.H3("Latency: measured vs predicted"),
-                html.Div(id="latency-compare"),
+                html.Div(id="latency-compare"), dcc.Store(id="latency-compare-html", data=""),
             ]),
         ]),
         html.H3("Depthwise separable vs standard convolution, per layer"),
@@ -160,37 +160,41 @@ def _totals_cards(summary: dict[str, Any]) -> list[Any]:
         for label, value, key in cards]
 
 
-def _breakdown_table(rows: list[dict[str, Any]]) -> Any:
+def _tag(tag: str, text: str, cls: str = "") -> str:
+    """One HTML element with escaped text."""
+    return f'<{tag}{f" class={chr(34)}{cls}{chr(34)}" if cls else ""}>{escape(text)}</{tag}>'
+
+
+def _small_table(head: list[str], rows: list[list[tuple[str, str]]]) -> str:
+    """A small table as HTML: header cells, then rows of (text, class) cells."""
+    th = "".join(_tag("th", h) for h in head)
+    body = "".join("<tr>" + "".join(_tag("td", t, c) for t, c in r) + "</tr>" for r in rows)
+    return f'<table class="small-table"><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def _breakdown_table(rows: list[dict[str, Any]]) -> str:
     def pct(v: float | None) -> str:
         return "" if v is None else f"{v:.2f}"
 
-    head = html.Tr([html.Th("Type"), html.Th("% mult-adds"), html.Th("Table 2"),
-                    html.Th("% params"), html.Th("Table 2")])
-    body = [html.Tr([html.Td(r["type"]), html.Td(pct(r["mult_adds_pct"])),
-                     html.Td(pct(r["published_mult_adds_pct"]), className="ref"),
-                     html.Td(pct(r["params_pct"])),
-                     html.Td(pct(r["published_params_pct"]), className="ref")]) for r in rows]
-    return html.Table(className="small-table", children=[html.Thead(head), html.Tbody(body)])
+    return _small_table(["Type", "% mult-adds", "Table 2", "% params", "Table 2"], [
+        [(r["type"], ""), (pct(r["mult_adds_pct"]), ""), (pct(r["published_mult_adds_pct"]), "ref"),
+         (pct(r["params_pct"]), ""), (pct(r["published_params_pct"]), "ref")] for r in rows])
 
 
-def _latency_table(rows: list[dict[str, Any]], alignment: str = "") -> Any:
-    note = [html.P(alignment, className="hint alignment-note")] if alignment else []
+def _latency_table(rows: list[dict[str, Any]], alignment: str = "") -> str:
+    note = _tag("p", alignment, "hint alignment-note") if alignment else ""
     if not rows:
-        return html.Div([html.P("No device has a measured or published latency for this "
-                                "configuration; choose a device (left) for a predicted one.",
-                                className="hint"), *note])
-    head = html.Tr([html.Th("Device / backend"), html.Th("Measured or published (ms)"),
-                    html.Th("Predicted (ms)"), html.Th("Error")])
+        return _tag("p", "No device has a measured or published latency for this configuration; "
+                         "choose a device (left) for a predicted one.", "hint") + note
     body = []
     for r in rows:
         m, p = r.get("measured_ms"), r.get("predicted_ms")
         err = f"{100 * (p - m) / m:+.1f} %" if m and p is not None else ""
-        body.append(html.Tr([html.Td(r["label"]), html.Td(_fmt(m, ".2f")),
-                             html.Td(_fmt(p, ".2f")), html.Td(err)]))
-    return html.Div([
-        html.Table(className="small-table", children=[html.Thead(head), html.Tbody(body)]),
-        html.P("Predicted: costmodel.latency.kernel, for the device chosen on the left.",
-               className="hint"), *note])
+        body.append([(r["label"], ""), (_fmt(m, ".2f"), ""), (_fmt(p, ".2f"), ""), (err, "")])
+    return (_small_table(["Device / backend", "Measured or published (ms)", "Predicted (ms)",
+                          "Error"], body)
+            + _tag("p", "Predicted: costmodel.latency.kernel, for the device chosen on the left.",
+                   "hint") + note)
 
 
 def update_config(selection: Any) -> tuple[Any, ...]:
@@ -239,8 +243,8 @@ def _sort_callback(key: str) -> Any:
 # What _config_callback fills, in its order (the callback's outputs; the first page is drawn
 # with them, see dashboard.app.layout).
 OUTPUTS = (("config-title", "children"), ("config-totals", "children"),
-           ("layer-table-html", "data"), ("breakdown", "children"),
-           ("latency-compare", "children"), ("reduction-table-html", "data"),
+           ("layer-table-html", "data"), ("breakdown-html", "data"),
+           ("latency-compare-html", "data"), ("reduction-table-html", "data"),
            ("layer-rows", "data"), ("reduction-rows", "data"))
 
 
@@ -249,7 +253,14 @@ def initial(selection: dict[str, Any]) -> dict[tuple[str, str], Any]:
     return dict(zip(OUTPUTS, _config_callback(selection, None, None), strict=True))
 
 
+# Each element filled with the HTML in its store (TABLE_BODY_JS).
+HTML_TARGETS = {"layer-table-html": "layer-table-body", "reduction-table-html": "reduction-table-body",
+                "breakdown-html": "breakdown", "latency-compare-html": "latency-compare"}
+
+
 def register(app: Any) -> None:
+    for store, target in HTML_TARGETS.items():
+        app.clientside_callback(TABLE_BODY_JS.replace("BODY_ID", target), Input(store, "data"))
     app.callback(
         *[Output(i, p) for i, p in OUTPUTS],
         Input("selection", "data"),
@@ -258,8 +269,6 @@ def register(app: Any) -> None:
         prevent_initial_call=True,
     )(_config_callback)
     for key, cols in TABLES.items():
-        app.clientside_callback(TABLE_BODY_JS.replace("BODY_ID", f"{key}-table-body"),
-                                Input(f"{key}-table-html", "data"))
         app.callback(
             Output(f"{key}-table-html", "data", allow_duplicate=True),
             Output(f"{key}-sort", "data"),
