@@ -143,7 +143,14 @@ def test_a_one_mac_residual_still_fails_on_a_dag(monkeypatch):
 
 def test_a_layer_name_that_prefixes_another_is_refused():
     spec = {"layers": [{"type": "conv", "out": 8, "name": "a"},
-                       {"type": "sequence", "name": "a", "layers": [{"type": "pw", "out": 8}]},
+                       {"type": "pw", "out": 8, "name": "a.b"},
                        {"type": "avgpool"}, {"type": "fc"}]}
     with pytest.raises(CostModelError, match="prefix"):
         build_model(1.0, 16, spec=spec, classes=10)
+    # a block named like a layer is refused earlier, by the description (a block's name means
+    # its output layer in `from`)
+    same = {"layers": [{"type": "conv", "out": 8, "name": "a"},
+                       {"type": "sequence", "name": "a", "layers": [{"type": "pw", "out": 8}]},
+                       {"type": "avgpool"}, {"type": "fc"}]}
+    with pytest.raises(CostModelError, match="layer name 'a' repeats; allowed: unique layer names"):
+        build_model(1.0, 16, spec=same, classes=10)
