@@ -124,6 +124,8 @@ def test_a_latency_budget_on_another_network_is_refused_not_answered_with_v1s():
     sel = replace(state.defaults_for("resnet18"), max_latency_ms=5.0, device=dev)
     rec = data.recommendation(sel)
     assert rec["best"] is None and "no latency is measured or fitted" in rec["message"]
+    shown = pareto_view.recommendation_view(rec)
+    assert shown.children[0].children == "No recommendation: "  # not "No configuration fits."
     frame = data.front_frame(sel)
     assert data.over_budget(frame, sel) == set()  # no MobileNet-V1 latency read for it
 

@@ -327,6 +327,9 @@ def recommendation_view(rec: dict[str, Any] | None) -> Any:
     if not rec:
         return html.Span("Set a budget (left) to get a recommended configuration.",
                          className="hint")
+    if rec.get("status") == "refused":  # e.g. a latency budget on a network without latency
+        return html.Div([html.Strong("No recommendation: "), rec.get("message", "")],
+                        className="warn")
     if rec.get("best") is None:
         return html.Div([html.Strong("No configuration fits. "), rec.get("message", "")],
                         className="warn", title=rec.get("reason", ""))
