@@ -42,8 +42,11 @@ def run(args: argparse.Namespace) -> int:
     checks = [c.as_dict() for c in reproduce(args.section)]
     n_ok = sum(c["agree"] for c in checks)
     shown = [c for c in checks if not c["agree"]] if args.disagreements else checks
+    n_open = sum(c["kind"] == "unexplained" for c in checks)
     title = (f"Published cost figures reproduced: {n_ok} of {len(checks)} agree at the printed "
-             f"precision; {len(checks) - n_ok} disagreements, each explained by computation")
+             f"precision; {len(checks) - n_ok} disagreements, "
+             + (f"{len(checks) - n_ok - n_open} explained by computation, {n_open} unexplained "
+                f"(with what the computation shows)" if n_open else "each explained by computation"))
     text = render(fmt, shown, COLUMNS, title=title,
                   json_obj={"agree": n_ok, "total": len(checks), "checks": shown})
     emit(text, args)

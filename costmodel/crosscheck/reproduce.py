@@ -354,11 +354,214 @@ def tfslim_checks() -> list[Check]:
     return out
 
 
+# ---------------------------------------------------------------------------------------------
+# Tables 8-10: the comparison networks, from the built-in descriptions
+# ---------------------------------------------------------------------------------------------
+COMPARISON_MODELS = {"GoogleNet": "googlenet", "VGG 16": "vgg16", "Squeezenet": "squeezenet1_0",
+                     "AlexNet": "alexnet", "Inception V3": "inception_v3"}
+
+
+def significant(printed: str) -> int | None:
+    """Significant figures of a whole number printed with trailing zeros ("15300": 3), else
+    None (the figure is read at its decimals)."""
+    if "." in printed or not printed.endswith("0"):
+        return None
+    return len(printed.rstrip("0"))
+
+
+def round_significant(x: float, n: int) -> float:
+    return float(f"{x:.{n}g}")
+
+
+def _googlenet_5x5() -> dict[str, Any]:
+    """GoogLeNet as its paper prints it: 5x5 convs in the third branch (torchvision, whose form
+    the built-in follows, uses 3x3 there)."""
+    import yaml
+
+    from costmodel.io.paths import MODELS_DIR
+
+    desc = yaml.safe_load((MODELS_DIR / "googlenet.yaml").read_text(encoding="utf-8"))
+    desc["blocks"]["inception"]["params"].update(k5=5, p5=2)
+    desc["name"] = "googlenet_5x5"
+    return desc
+
+
+def _comparison_alternatives(name: str, res: int, key: str) -> dict[str, float]:
+    """Counts (M) a printed figure may be: other input sizes, the fvcore convention (biases,
+    BatchNorm), without the FC layers, GoogLeNet's printed 5x5 kernels, the paper's 1001 classes
+    of TF-slim's Inception V3."""
+    def total(r: int = res, **kw: Any) -> float:
+        kw.setdefault("spec", name)
+        return float(layer_table(1.0, r, rounding=None, **kw).totals[key]) / 1e6
+
+    t = layer_table(1.0, res, spec=name, rounding=None)
+    fc = sum(r[key] for r in t.rows if r["type"] == FULLY_CONNECTED) / 1e6
+    alts = {f"at input {r}x{r}": total(r) for r in (224, 227, 299) if r != res}
+    alts["under the fvcore convention (biases and BatchNorm counted)"] = total(convention="fvcore")
+    alts["without the FC layers"] = total() - fc
+    if key == "mult_adds":
+        alts["counted as FLOPs (2 per multiply-add)"] = 2 * total()
+    if name == "googlenet":
+        alts["with the GoogLeNet paper's 5x5 kernels (the built-in has torchvision's 3x3)"] = \
+            total(spec=_googlenet_5x5())
+        alts["with the 5x5 kernels, under the fvcore convention"] = \
+            total(spec=_googlenet_5x5(), convention="fvcore")
+    return alts
+
+
+def _nearest_input(name: str, res: int) -> Callable[[str], str | None]:
+    """A lead for an unexplained mult-add figure: the input size whose count prints as it."""
+    def find(printed: str) -> str | None:
+        from costmodel.core.sweep import sweep
+
+        sizes = list(range(128, 513))
+        counts = [float(v) / 1e6 for v in sweep([1.0], sizes, spec=name).mult_adds[0]]
+        n = significant(printed)
+        hits = [r for r, v in zip(sizes, counts)
+                if (round_significant(v, n) == float(printed) if n else agrees(v, printed))]
+        if not hits:
+            return None
+        near = min(hits, key=lambda r: abs(r - res))
+        return (f"unexplained: the count is {counts[sizes.index(res)]:.2f}; {printed} would "
+                f"need input {near}x{near} (not {res}x{res})")
+
+    return find
+
+
+def _comparison_check(source: str, item: str, quantity: str, computed: float, printed: str,
+                      alternatives: dict[str, float],
+                      nearest: Callable[[str], str | None] | None = None) -> Check:
+    """A check at the printed precision: decimals, or significant figures for a whole number
+    printed with trailing zeros (15300 is 15,346.6 to 3 figures)."""
+    n = significant(printed)
+    if n is not None and round_significant(computed, n) == float(printed):
+        return Check(source, item, quantity, computed, printed, True)
+    if n is not None:
+        alternatives = {f"{label} (to {n} significant figures)": round_significant(v, n)
+                        for label, v in alternatives.items()}
+    other = _alternatives(computed, printed, alternatives)  # a counting rule before a rounding
+    if other and not agrees(computed, printed):
+        return Check(source, item, quantity, computed, printed, False, other[1], other[0])
+    return check(source, item, quantity, computed, printed, alternatives, nearest)
+
+
+def comparison_checks() -> list[Check]:
+    """Tables 8, 9 and 10's other networks: GoogleNet, VGG 16 (Table 8), SqueezeNet, AlexNet
+    (Table 9, at 227) and Inception V3 (Table 10, at 299), each from its built-in description
+    under the paper convention; each disagreement explained by a computed alternative count."""
+    rows = [r for r in read_reference("paper_tables.csv") if r["model"] in COMPARISON_MODELS]
+    rows += [{"table": r["table"], "model": r["model"], "resolution": r["resolution"],
+              "mult_adds_M": r["mult_adds"], "params_M": r["params_M"]}
+             for r in read_reference("paper_tables_10_14.csv")
+             if r["table"] == "10" and r["model"] in COMPARISON_MODELS]
+    out = []
+    for r in rows:
+        name, res = COMPARISON_MODELS[r["model"]], int(r["resolution"])
+        t = layer_table(1.0, res, spec=name, rounding=None)
+        for quantity, key, printed in (("mult-adds (M)", "mult_adds", r["mult_adds_M"]),
+                                       ("params (M)", "params", r["params_M"])):
+            out.append(_comparison_check(
+                f"Table {r['table']}", f"{r['model']} ({name}, {res}x{res})", quantity,
+                t.totals[key] / 1e6, printed, _comparison_alternatives(name, res, key),
+                _nearest_input(name, res) if key == "mult_adds" else None))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Tables 10-14 and section 4.4: transfer tasks, whose heads are task-specific
+# ---------------------------------------------------------------------------------------------
+UNITS = {"M": 1e6, "B": 1e9}
+
+
+def head_range(body: float, per_output: int, printed: str, unit: float) -> tuple[int, int]:
+    """The head sizes k >= 1 for which body + per_output x k prints as ``printed`` (at its
+    decimals, or its significant figures for a whole number with trailing zeros); (lo, hi),
+    empty when lo > hi."""
+    n = significant(printed)
+    p = float(printed)
+    half = 0.5 * 10 ** (len(printed.split(".")[0]) - n) if n else 0.5 * 10 ** -decimals(printed)
+    lo = math.ceil(((p - half) * unit - body) / per_output)
+    hi = math.floor(((p + half) * unit - body) / per_output - 1e-9)
+    return max(lo, 1), hi
+
+
+def _head_sizes(alpha: float, res: int, key: str, printed: str, unit: float
+                ) -> tuple[float, int, tuple[int, int]]:
+    """(body count, FC inputs, head sizes whose count prints as ``printed``) of MobileNet-V1."""
+    t = layer_table(alpha, res, classes=1)
+    fc_in = int(t.rows[-1]["in_channels"])
+    body = t.totals[key] - fc_in  # the count without the 1-output FC layer
+    return body, fc_in, head_range(body, fc_in, printed, unit)
+
+
+def _fits(lo: int, hi: int, other: tuple[int, int]) -> bool:
+    """A head range is consistent: it shares a size with the row's other figure, or one of the
+    two holds 1000 (that figure is the ImageNet count, printed again)."""
+    return lo <= hi and (max(lo, other[0]) <= min(hi, other[1]) or lo <= 1000 <= hi
+                         or other[0] <= 1000 <= other[1])
+
+
+def _head_text(lo: int, hi: int, other: tuple[int, int]) -> str:
+    shared = max(lo, other[0]) <= min(hi, other[1])
+    text = f"implies a head of {lo}..{hi} outputs"
+    if lo <= 1000 <= hi:
+        text += " (1000 included: the ImageNet count)"
+    elif other[0] <= 1000 <= other[1]:
+        return text + "; the row's other figure is the ImageNet count (1000 outputs)"
+    implied = f"{other[0]}..{other[1]}" if other[0] <= other[1] else "no head size"
+    return text + ("; the row's other figure agrees" if shared else
+                   f"; the row's other figure implies {implied}")
+
+
+def transfer_checks() -> list[Check]:
+    """Each MobileNet classification or embedding row of Tables 10, 11 (section 4.4's PlaNet
+    text), 12 and 14. The head is task-specific (classes, or an embedding size), so each figure
+    is solved for the head sizes k whose count prints as it: body (the engine's count without
+    the FC layer) + 1024 alpha x k weights and multiply-adds. A figure no k gives is checked at
+    the paper's other input sizes. Table 13's detectors have no such head and are not solved."""
+    out = []
+    for r in read_reference("paper_tables_10_14.csv"):
+        if r["variant"] != "mobilenet_v1" or not r["alpha"] or r["table"] == "13":
+            continue
+        a, res = float(r["alpha"]), int(r["resolution"])
+        task = r["note"].split(";")[0].split("(")[0].split(":")[0].strip()
+        item = f"{r['model']} ({task})"
+        figs = [("mult-adds", r["mult_adds"], UNITS[r["mult_adds_unit"]], "mult_adds"),
+                ("params", r["params_M"], 1e6, "params")]
+        solved = [_head_sizes(a, res, key, printed, unit) for _, printed, unit, key in figs]
+        for n, (label, printed, unit, key) in enumerate(figs):
+            body, fc_in, (lo, hi) = solved[n]
+            other = solved[1 - n][2]
+            quantity = f"{label} ({'M' if unit == 1e6 else 'B'}), head size"
+            if _fits(lo, hi, other):
+                out.append(Check(f"Table {r['table']}", item, quantity,
+                                 (body + fc_in * lo) / unit, printed, True,
+                                 _head_text(lo, hi, other), ""))
+                continue
+            why = (f"unexplained: {_head_text(lo, hi, other)}" if lo <= hi else
+                   f"unexplained: no head size gives it at {res}x{res}: the body alone is "
+                   f"{body / unit:.4g}, each output adds {fc_in / unit:.3g}")
+            kind = UNEXPLAINED
+            for r2 in (224, 192, 160, 128):
+                lo2, hi2 = _head_sizes(a, r2, key, printed, unit)[2]
+                if r2 != res and key == "mult_adds" and _fits(lo2, hi2, other):
+                    why = (f"the count at input {r2}x{r2}, not {res}x{res}: "
+                           f"{_head_text(lo2, hi2, other)}")
+                    kind = OTHER_COUNT
+                    break
+            out.append(Check(f"Table {r['table']}", item, quantity,
+                             (body + fc_in * (lo if lo <= hi else 1)) / unit, printed, False,
+                             why, kind))
+    return out
+
+
 SECTIONS: dict[str, Callable[[], list[Check]]] = {
     "table1": table1_checks,
     "table2": table2_checks,
     "table3": table3_checks,
     "tables4-9": paper_table_checks,
+    "tables8-10-networks": comparison_checks,
+    "transfer": transfer_checks,
     "tfslim": tfslim_checks,
 }
 
