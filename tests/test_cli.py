@@ -109,17 +109,23 @@ def test_output_file_is_atomic(capsys, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["t.json"]  # no temp files left
 
 
-def test_console_script_no_heavy_imports():
-    """`costmodel table --alpha 0.75` exactly as a user types it, in a fresh interpreter."""
-    code = ("import sys; from costmodel.cli import main; rc = main(['table', '--alpha', '0.75']); "
+@pytest.mark.parametrize("args, total", [
+    (["table", "--alpha", "0.75"], "total: 325.40 M mult-adds"),
+    (["table", "--model", "resnet18"], "resnet18"),
+])
+def test_console_script_no_heavy_imports(args, total):
+    """`costmodel table --alpha 0.75` exactly as a user types it (and a built-in network by
+    name), in a fresh interpreter: no heavy module, not even numpy (the latency parsers name
+    their statistics from the numpy-free costmodel.latency.stats)."""
+    code = (f"import sys; from costmodel.cli import main; rc = main({args!r}); "
             "heavy = [m for m in ('torch', 'fvcore', 'dash', 'matplotlib', 'plotly', 'pandas', "
-            "'onnxruntime', 'sympy') if m in sys.modules]; print('HEAVY', heavy, file=sys.stderr); "
-            "sys.exit(rc)")
+            "'onnxruntime', 'openvino', 'sympy', 'numpy') if m in sys.modules]; "
+            "print('HEAVY', heavy, file=sys.stderr); sys.exit(rc)")
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
                        env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60)
     assert p.returncode == 0
     assert "HEAVY []" in p.stderr
-    assert "total: 325.40 M mult-adds" in p.stdout
+    assert total in p.stdout
 
 
 def test_console_script_installed():

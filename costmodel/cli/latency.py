@@ -81,7 +81,7 @@ def random_eval_columns(stat_label: str) -> tuple[Column, ...]:
 def eval_columns(stat: str) -> tuple[Column, ...]:
     """`latency evaluate --split`'s columns; the timing ones name the statistic compared (one
     statistic per column name, issue 14; ``auto``: folds chose different ones, see each row)."""
-    from costmodel.latency.kernel import STAT_LABELS
+    from costmodel.latency.stats import STAT_LABELS
 
     label = STAT_LABELS.get(stat, "statistic per row")
     return (
@@ -138,12 +138,12 @@ def _add_selection(p: argparse.ArgumentParser) -> None:
 
 def _add_kernel_selection(p: argparse.ArgumentParser, *, device_required: bool = True) -> None:
     """Options of the per-kernel model's commands (calibrate, predict, evaluate --random)."""
-    from costmodel.latency import kernel
+    from costmodel.latency.stats import DEFAULT_STAT
 
     _add_device(p, "pixel3_cpu4", device_required)
     p.add_argument("--variant", default="mobilenet_v1", help="variant (default mobilenet_v1)")
     p.add_argument("--data-dir", default=None, help=DATA_DIR_HELP)
-    p.add_argument("--stat", default=kernel.DEFAULT_STAT,
+    p.add_argument("--stat", default=DEFAULT_STAT,
                    help="measured figure fitted and predicted: median (wall time, default; the "
                         "figure `pareto` and the explorer show), min (fastest block), cpu "
                         "(process CPU time, 1 thread)")

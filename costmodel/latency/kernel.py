@@ -45,6 +45,7 @@ from costmodel.core.kinds import CONV_KINDS, Kind, LayerType, parse_type_name, t
 from costmodel.core.sweep import resolve_arrays
 from costmodel.errors import CostModelError
 from costmodel.latency.model import baseline_k
+from costmodel.latency.stats import DEFAULT_STAT, STAT_LABELS, STATS  # noqa: F401 (re-exported)
 
 ALIGNS = (1, 4, 8, 16)  # input-channel multiple that puts a conv on the blocked path
 BLOCKS = (1, 8, 16)  # channel multiple the blocked path computes (pads) to
@@ -290,9 +291,6 @@ def select_rule(alphas: Any, resolutions: Any, roundings: Any, y_ms: Any, *,
 # ------------------------------------------------------------------------------------------
 # The fitted model
 # ------------------------------------------------------------------------------------------
-STATS = ("median", "min", "cpu")  # measured figure fitted: median wall, fastest block, CPU time
-STAT_LABELS = {"median": "median wall", "min": "fastest-block wall", "cpu": "process CPU"}
-DEFAULT_STAT = "median"
 
 
 @dataclass
