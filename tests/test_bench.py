@@ -183,6 +183,39 @@ def test_resume_skips_only_configs_measured_on_this_machine(user_data: Path) -> 
     assert theirs.read_bytes() == before
 
 
+def _row_of(fp_cols: dict, speed: float, fingerprint: str) -> dict:
+    me = this_machine()  # the id a run names a machine by: <slug>-<n>c-<fingerprint>
+    return {**fp_cols, "matmul_gflops": speed, "fingerprint": fingerprint,
+            "device_id": me.device_id.replace(me.fingerprint, fingerprint),
+            "backend": "torch", "device_type": "cpu",
+            "precision": "float32", "threads": 1, "batch": 1, "channels_last": False,
+            "alpha": 0.25, "resolution": 32, "variant": "mobilenet_v1", "rounding": "int",
+            "classes": 1000, "spec": "mobilenet_v1", "median_ms": 1.0}
+
+
+def test_resume_into_a_file_outside_the_data_folder_keeps_its_machine(tmp_path: Path) -> None:
+    """`bench --output-csv` outside the data folder: a killed run and its resume measure the
+    matmul speed apart, and a speed near a bucket edge gave two fingerprints (one host as two,
+    the resume refused). The file's own machine is this one when its static facts match and its
+    speed is within the same-host window: stored 1.1x faster (this run slower: load) is this
+    machine; stored 1.3x slower (this run faster than SAME_HOST_RATIO = 1.25 allows) is not."""
+    me = this_machine()
+    cols = me.columns()
+    opts = [bench.BenchOptions(backend="torch", **TINY)]
+    ours = tmp_path / "out" / "mine.csv"
+    ours.parent.mkdir()
+    latency_data.append_row(ours, _row_of(cols, me.matmul_gflops * 1.1, "feedbeef"))
+    got = bench.run_grid([(0.25, 32), (0.5, 32)], opts, output_csv=ours, progress=False)
+    assert [r["alpha"] for r in got.rows] == [0.5] and len(got.skipped) == 1  # resumed
+    assert {r["fingerprint"] for r in latency_data.read_rows(ours)} == {"feedbeef"}
+    slower = tmp_path / "out" / "slower.csv"
+    latency_data.append_row(slower, _row_of(cols, me.matmul_gflops / 1.3, "0dd0beef"))
+    before = slower.read_bytes()
+    with pytest.raises(CostModelError, match="holds measurements of another machine"):
+        bench.run_grid([(0.5, 32)], opts, output_csv=slower, progress=False)
+    assert slower.read_bytes() == before
+
+
 def test_reader_refuses_a_torn_or_malformed_line_naming_file_and_line(tmp_path: Path) -> None:
     p = tmp_path / "x-cpu.csv"
     row = {c: "1" for c in latency_data.COLUMNS}

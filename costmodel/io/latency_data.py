@@ -729,27 +729,35 @@ def select_device(name: Any, *, backend: str | None = None, threads: int | None 
 
 def fingerprints(data_dir: str | Path | None = None) -> list[dict[str, Any]]:
     """The machines measured in the user data folder (not the reference devices): one dict per
-    device file, with its device_id, the :data:`FINGERPRINT_COLUMNS` of its first row, and
-    ``matmul_gflops`` the median over its rows. Files a reader would refuse are left out here
-    (the reader names them)."""
+    device file (:func:`file_fingerprint`). Files a reader would refuse are left out here (the
+    reader names them)."""
+    found = (file_fingerprint(path, dev) for dev, path in _csv_files(user_latency_dir(data_dir)).items())
+    return [rec for rec in found if rec is not None]
+
+
+def file_fingerprint(path: str | Path, device_id: str | None = None) -> dict[str, Any] | None:
+    """The machine of the latency CSV at ``path``: its device_id, the :data:`FINGERPRINT_COLUMNS`
+    of its first row, and ``matmul_gflops`` the median over its rows; None for a missing, empty
+    or unreadable file."""
     import statistics
 
-    out = []
-    for dev, path in _csv_files(user_latency_dir(data_dir)).items():
-        try:
-            rows = read_rows(path, required=COLUMNS)
-        except CostModelError:
-            continue
-        if not rows:
-            continue
-        speeds = []
-        for r in rows:
-            with suppress(ValueError):
-                speeds.append(float(r["matmul_gflops"]))
-        rec: dict[str, Any] = {"device_id": dev, **{c: rows[0][c] for c in FINGERPRINT_COLUMNS}}
-        rec["matmul_gflops"] = statistics.median(speeds) if speeds else float("nan")
-        out.append(rec)
-    return out
+    p = Path(path)
+    if not p.is_file():
+        return None
+    try:
+        rows = read_rows(p, required=COLUMNS)
+    except CostModelError:
+        return None
+    if not rows:
+        return None
+    speeds = []
+    for r in rows:
+        with suppress(ValueError):
+            speeds.append(float(r["matmul_gflops"]))
+    rec: dict[str, Any] = {"device_id": device_id or str(rows[0].get("device_id") or p.stem),
+                           **{c: rows[0][c] for c in FINGERPRINT_COLUMNS}}
+    rec["matmul_gflops"] = statistics.median(speeds) if speeds else float("nan")
+    return rec
 
 
 def load_latency(device_id: str | None = None, *, backend: str | None = None,

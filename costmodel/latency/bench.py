@@ -112,12 +112,15 @@ def require_cuda() -> None:
                              f"GPU on this machine; allowed: --device cpu")
 
 
-def device_info(device: str = "cpu", data_dir: str | Path | None = None) -> dict[str, Any]:
+def device_info(device: str = "cpu", data_dir: str | Path | None = None,
+                writing: str | Path | None = None) -> dict[str, Any]:
     """Device description and fingerprint columns of a row (see latency_data's schema): this
-    machine as :func:`costmodel.latency.fingerprint.this_machine` sees it from ``data_dir``."""
-    from costmodel.latency.fingerprint import this_machine
+    machine as :func:`costmodel.latency.fingerprint.this_machine` sees it from ``data_dir``, or,
+    adding to the CSV ``writing``, as :func:`~costmodel.latency.fingerprint.this_machine_writing`
+    sees it (that file's machine when this is it)."""
+    from costmodel.latency.fingerprint import this_machine, this_machine_writing
 
-    fp = this_machine(data_dir)
+    fp = this_machine(data_dir) if writing is None else this_machine_writing(writing, data_dir)
     info = {**latency_data.cpu_description(), **fp.columns(), "device_id": fp.device_id}
     if device == "cuda":
         import torch
@@ -425,7 +428,7 @@ def run_grid(configs: Iterable[tuple[Any, Any]], options: Sequence[BenchOptions]
     if not cfgs or not opts_list:
         raise CostModelError("empty grid; allowed: at least one config and one backend")
     result = GridResult(path=Path(output_csv) if output_csv is not None else None)
-    infos = {o.device: device_info(o.device, data_dir) for o in opts_list}
+    infos = {o.device: device_info(o.device, data_dir, result.path) for o in opts_list}
     ids = {d: device_id or info["device_id"] for d, info in infos.items()}
     if result.path is not None:
         latency_data.check_writable(result.path)
@@ -448,6 +451,8 @@ def run_grid(configs: Iterable[tuple[Any, Any]], options: Sequence[BenchOptions]
                 built = (mkey, _build(item["alpha"], item["resolution"], o))
             row = measure(item["alpha"], item["resolution"], o, model=built[1],
                           onnx_dir=onnx_dir, data_dir=data_dir)
+            info = infos[o.device]  # the machine this grid checked the file against
+            row.update(fingerprint=info["fingerprint"], device_id=info["device_id"])
             if device_id:
                 row["device_id"] = device_id
             if result.path is not None:

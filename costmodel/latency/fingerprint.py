@@ -42,6 +42,7 @@ import hashlib
 import math
 import platform
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -141,23 +142,25 @@ def _hash(static: tuple[str, ...], bucket: int) -> str:
     return hashlib.sha1("|".join([*static, str(bucket)]).encode()).hexdigest()[:8]
 
 
-def identify(facts: dict[str, Any], data_dir: str | Path | None = None) -> Fingerprint:
+def identify(facts: dict[str, Any], data_dir: str | Path | None = None,
+             known: Sequence[Mapping[str, Any]] | None = None) -> Fingerprint:
     """The fingerprint of the machine with these ``facts`` (:func:`probe`): the fingerprint of
     a machine already measured in the user data folder with the same static facts and a speed
     this run's is close to (up to :data:`SAME_HOST_RATIO` faster or :data:`SLOWER_RATIO` slower),
-    else a new one from the speed bucket."""
+    else a new one from the speed bucket. ``known``: the machines to match instead of the data
+    folder's (e.g. one file's, :func:`this_machine_writing`)."""
     static = tuple(str(facts[f]) for f in STATIC_FIELDS)
     speed = float(facts["matmul_gflops"])
     fp = _hash(static, speed_bucket(speed))
     best = math.inf
-    for known in latency_data.fingerprints(data_dir):
-        if tuple(str(known[f]) for f in STATIC_FIELDS) != static or not known["fingerprint"]:
+    for rec in latency_data.fingerprints(data_dir) if known is None else known:
+        if tuple(str(rec[f]) for f in STATIC_FIELDS) != static or not rec["fingerprint"]:
             continue
-        stored = float(known["matmul_gflops"])
+        stored = float(rec["matmul_gflops"])
         gap = abs(math.log(stored / speed)) if stored > 0 else math.inf
         limit = SLOWER_RATIO if speed < stored else SAME_HOST_RATIO
         if gap <= math.log(limit) and gap < best:
-            best, fp = gap, str(known["fingerprint"])
+            best, fp = gap, str(rec["fingerprint"])
     slug = latency_data.slug(str(facts["cpu_model"]))
     return Fingerprint(**{f: facts[f] for f in STATIC_FIELDS}, matmul_gflops=speed,
                        fingerprint=fp, device_id=f"{slug}-{facts['logical_cpus']}c-{fp}")
@@ -188,6 +191,28 @@ def this_machine(data_dir: str | Path | None = None) -> Fingerprint:
     """This machine's fingerprint, as seen from the user data folder ``data_dir`` (see
     :func:`costmodel.io.paths.user_data_dir`); measured once per process and folder."""
     return _this_machine(str(user_latency_dir(data_dir).resolve()))
+
+
+def this_machine_writing(path: str | Path, data_dir: str | Path | None = None) -> Fingerprint:
+    """This machine's fingerprint for adding rows to the latency CSV at ``path`` (which may lie
+    outside the data folder, e.g. ``bench --output-csv``): the file's own machine when its static
+    facts and speed match this run's by the same rule as the data folder's machines (re-measured
+    once, longer, on a mismatch), else :func:`this_machine`. A speed near a bucket edge thus
+    never turns one host into two between a killed run and its resume."""
+    here = this_machine(data_dir)
+    rec = latency_data.file_fingerprint(path)
+    if rec is None or not rec["fingerprint"] or str(rec["fingerprint"]) == here.fingerprint:
+        return here
+    facts = probe()
+    if tuple(str(facts[f]) for f in STATIC_FIELDS) != here.static():
+        return here
+    for speed in (here.matmul_gflops, None):
+        if speed is None:  # a burst of load only slows: measure again, longer, keep the faster
+            speed = max(here.matmul_gflops, round(matmul_gflops(RETRY_SECONDS), 3))
+        found = identify({**facts, "matmul_gflops": speed}, known=[rec])
+        if found.fingerprint == str(rec["fingerprint"]):
+            return found
+    return here
 
 
 def is_this_machine(fingerprint: Any, data_dir: str | Path | None = None) -> bool:
