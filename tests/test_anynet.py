@@ -310,3 +310,20 @@ def test_graph_form_errors(layers, message):
     with pytest.raises(CostModelError) as e:
         expand(get_description({"layers": layers}))
     assert str(e.value) == message
+
+
+def test_spec_file_size_limit_is_inclusive(tmp_path):
+    """A file of exactly MAX_SPEC_BYTES is read; one byte more is refused unread, naming its size
+    (a `>` moved to `>=` survived mutation testing)."""
+    from costmodel.core.arch import MAX_SPEC_BYTES, load_description
+
+    body = '{"layers": [{"type": "conv", "kernel": 3, "stride": 2, "out": 8}, {"type": "fc"}]}'
+    at_limit = tmp_path / "at.json"
+    at_limit.write_text(body + " " * (MAX_SPEC_BYTES - len(body)))
+    assert at_limit.stat().st_size == MAX_SPEC_BYTES
+    assert len(expand(load_description(at_limit))) == 2
+    over = tmp_path / "over.json"
+    over.write_text(body + " " * (MAX_SPEC_BYTES - len(body) + 1))
+    with pytest.raises(CostModelError, match=f"is {MAX_SPEC_BYTES + 1} bytes; allowed: at most "
+                                             f"{MAX_SPEC_BYTES} bytes"):
+        load_description(over)
