@@ -146,3 +146,17 @@ def test_output_file_mode_follows_umask(capsys, tmp_path):
     finally:
         os.umask(old)
     assert rc == 0 and (out.stat().st_mode & 0o777) == 0o644  # 0666 & ~0022
+
+
+@pytest.mark.parametrize("argv, title", [
+    (["--model", "resnet18"], "costmodel verify: resnet18 alpha=1 resolution=64 rounding=int "),
+    (["--variant", "shallow"], "costmodel verify: mobilenet_v1 variant=shallow alpha=1 "
+                               "resolution=64 rounding=int "),
+])
+def test_verify_title_names_a_network_once(capsys, argv, title):
+    """verify's title shows the variant only when it is not the network itself (it read
+    "resnet18 variant=mobilenet_v1"), the same rule as table's title (config_title)."""
+    rc, out, _ = run_cli(capsys, "verify", *argv, "--alpha", "1.0", "--resolution", "64",
+                         "--counters", "none")
+    assert rc == 0
+    assert out.splitlines()[0].startswith(title)

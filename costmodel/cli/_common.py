@@ -227,8 +227,13 @@ def _as_typed(text: Any, name: str, kind: Callable[[str], Any]) -> list[Any]:
 def config_title(c: Any) -> str:
     """``<spec> [variant=V] alpha=A resolution=R``: the spec's own name, the variant only when it
     is not the spec's base network."""
-    variant = "" if c.variant in ("mobilenet_v1", "base", c.spec) else f" variant={c.variant}"
-    return f"{c.spec}{variant} alpha={c.alpha:g} resolution={c.resolution}"
+    return f"{c.spec}{variant_part(c)} alpha={c.alpha:g} resolution={c.resolution}"
+
+
+def variant_part(c: Any) -> str:
+    """`` variant=V`` for a title, or nothing when V is the spec's base network (a network's
+    own name is never printed twice, e.g. not "resnet18 variant=mobilenet_v1")."""
+    return "" if c.variant in ("mobilenet_v1", "base", c.spec) else f" variant={c.variant}"
 
 
 def config_kwargs(args: argparse.Namespace) -> dict[str, Any]:

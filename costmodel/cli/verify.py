@@ -19,6 +19,7 @@ from costmodel.cli._common import (
     check_format,
     config_kwargs,
     emit,
+    variant_part,
 )
 from costmodel.cli._common import configs_from_args as _configs
 from costmodel.errors import CostModelError
@@ -181,7 +182,7 @@ def _counter_heading(c: CounterCheck, convention: str) -> str:
 def _title(v: Verification, grid: bool = False) -> str:
     c = v.config
     cfg = "" if grid else f" alpha={c.alpha:g} resolution={c.resolution}"
-    return (f"costmodel verify: {c.spec} variant={c.variant}{cfg} rounding={c.rounding} "
+    return (f"costmodel verify: {c.spec}{variant_part(c)}{cfg} rounding={c.rounding} "
             f"convention={c.convention} classes={c.classes} (torch model: {v.model_classes} "
             f"classes)")
 
