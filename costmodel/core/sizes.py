@@ -38,8 +38,9 @@ from costmodel.core.conventions import get_convention
 from costmodel.core.engine import count_layer
 from costmodel.core.sweep import _as_array, resolve_arrays
 from costmodel.errors import CostModelError
+from costmodel.io.latency_data import PRECISIONS
 
-SIZE_PRECISIONS = ("fp32", "bf16", "int8")
+SIZE_PRECISIONS = tuple(PRECISIONS)  # the precision vocabulary's one home: fp32, bf16, int8
 BYTES_PER_PARAM = {"fp32": 4, "bf16": 2}
 INT8_PER_CHANNEL_BYTES = 4 + 1 + 4 + 4 + 4  # weight scale, zero point; bias, its scale, zero point
 INT8_PER_ACTIVATION_BYTES = 4 + 1  # per-tensor scale (fp32) and zero point (uint8)
