@@ -36,7 +36,7 @@ import numpy as np
 from costmodel.core.arch import Description, get_description
 from costmodel.core.conventions import get_convention
 from costmodel.core.engine import count_layer
-from costmodel.core.sweep import _as_array, resolve_arrays
+from costmodel.core.sweep import as_array, resolve_arrays
 from costmodel.errors import CostModelError
 from costmodel.io.latency_data import PRECISIONS
 
@@ -59,8 +59,8 @@ def int8_parts(alphas: Iterable[Any] | Any, resolutions: Iterable[Any] | Any, *,
                ) -> dict[str, np.ndarray]:
     """The parts of the int8 size over an alpha x resolution grid, (A, R) arrays: ``weights``
     (W), ``channels`` (C), ``activations`` (A) and ``bytes`` (W + 17 C + 5 A)."""
-    a = _as_array(alphas, lambda v: v, np.float64)
-    r = _as_array(resolutions, lambda v: v, np.int64)
+    a = as_array(alphas, lambda v: v, np.float64)
+    r = as_array(resolutions, lambda v: v, np.int64)
     layers = resolve_arrays(a[:, None], r[None, :], variant=variant, rounding=rounding,
                             classes=classes, desc=get_description(spec))
     shape = (a.size, r.size)

@@ -93,7 +93,9 @@ def resolve_arrays(alphas: np.ndarray, resolutions: np.ndarray, *, variant: str,
     return layers
 
 
-def _as_array(values: Iterable[Any] | Any, check: Any, dtype: Any) -> np.ndarray:
+def as_array(values: Iterable[Any] | Any, check: Any, dtype: Any) -> np.ndarray:
+    """One value or an iterable of them as a 1-D array of ``dtype``, each passed through
+    ``check`` (which raises CostModelError on a bad one); an empty grid is refused."""
     vals = [values] if np.isscalar(values) or isinstance(values, str) else list(values)
     if not vals:
         raise CostModelError("empty grid; allowed: at least one alpha and one resolution")
@@ -108,8 +110,8 @@ def sweep(alphas: Iterable[Any] | Any, resolutions: Iterable[Any] | Any, *,
     counting = get_convention(convention)
     desc = get_description(spec)
     rounding = desc.rounding if rounding is None else rounding
-    a = _as_array(alphas, check_alpha, np.float64)
-    r = _as_array(resolutions, check_resolution, np.int64)
+    a = as_array(alphas, check_alpha, np.float64)
+    r = as_array(resolutions, check_resolution, np.int64)
     layers = resolve_arrays(a[:, None], r[None, :], variant=variant, rounding=rounding,
                             classes=classes + counting.extra_classes, desc=desc)
     shape = (a.size, r.size)

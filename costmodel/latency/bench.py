@@ -473,13 +473,14 @@ MEMORY_SHARE = 0.8  # of the available memory a measurement may plan to use
 def memory_needed(alpha: float, resolution: int, opts: BenchOptions) -> dict[str, int]:
     """Bytes a forward pass needs, from the engine's table (fp32): the input batch, the largest
     live input+output pair of a layer per image times the batch, and the weights."""
-    from costmodel.core.engine import layer_table
+    import math
+
+    from costmodel.core.engine import BYTES_FP32, layer_table
 
     t = layer_table(alpha, resolution, variant=opts.variant, rounding=opts.rounding,
                     classes=opts.classes, spec=opts.spec)
-    first = t.rows[0]
     per_image = int(t.totals["peak_activation_bytes"])
-    input_bytes = int(first["in_channels"]) * resolution * resolution * 4
+    input_bytes = math.prod(t.rows[0]["in_shape"]) * BYTES_FP32  # the engine's input shape
     need = opts.batch * (per_image + input_bytes) + int(t.totals["weight_bytes"])
     return {"per_image": per_image + input_bytes, "weights": int(t.totals["weight_bytes"]),
             "total": need}
