@@ -387,3 +387,43 @@ def test_dashboard_device_list_shows_this_machine_apart(user_data: Path) -> None
     assert options[0]["value"] == f"{me.device_id}/onnxruntime/1"
     assert options[0]["label"].endswith("(this machine)")
     assert data.default_device() == options[0]["value"]
+
+
+def test_openvino_version_is_a_static_fact_only_when_installed(user_data: Path) -> None:
+    import hashlib
+
+    # without OpenVINO the hash is the one of the 8 static fields and the speed bucket, as before
+    # the field joined the facts: sha1("<8 fields>|<bucket>")[:8], bucket round(2*log2(107.3)) = 13
+    legacy = "|".join(str(FACTS[f]) for f in fpm.STATIC_FIELDS) + "|13"
+    bare = fpm.identify(FACTS, user_data)
+    assert bare.fingerprint == hashlib.sha1(legacy.encode()).hexdigest()[:8]
+    assert fpm.identify({**FACTS, "openvino_version": ""}, user_data).fingerprint == bare.fingerprint
+    # with it, each OpenVINO version is another device (its kernels differ)
+    ov1 = fpm.identify({**FACTS, "openvino_version": "2026.4.1"}, user_data)
+    ov2 = fpm.identify({**FACTS, "openvino_version": "2026.5.0"}, user_data)
+    assert len({bare.fingerprint, ov1.fingerprint, ov2.fingerprint}) == 3
+    assert ov1.columns()["openvino_version"] == "2026.4.1"
+    # a host with rows keeps its id only for its own OpenVINO version
+    ld.append_row(ld.writable_latency_path(ov1.device_id), _row(ov1))
+    near = {**FACTS, "openvino_version": "2026.4.1", "matmul_gflops": 108.5}  # next bucket
+    assert fpm.identify(near, user_data).fingerprint == ov1.fingerprint
+    assert fpm.identify({**near, "openvino_version": "2026.5.0"}, user_data).fingerprint != ov1.fingerprint
+
+
+def test_a_file_written_before_the_openvino_column_still_reads(user_data: Path) -> None:
+    fp = fpm.identify(FACTS, user_data)
+    path = ld.writable_latency_path(fp.device_id)
+    old = [c for c in ld.COLUMNS if c != "openvino_version"]  # the schema before the column
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=old, restval="")
+        w.writeheader()
+        w.writerow({k: v for k, v in _row(fp).items() if k in old})
+    rec = ld.file_fingerprint(path)
+    assert rec is not None and rec["openvino_version"] == "" and rec["fingerprint"] == fp.fingerprint
+    # the same machine without OpenVINO: its rows are still this host's
+    assert fpm.identify({**FACTS, "matmul_gflops": 108.5}, user_data).fingerprint == fp.fingerprint
+    assert len(ld.load_latency(fp.device_id, data_dir=user_data)) == 1  # read, not refused
+    ld.append_row(path, _row(fp, alpha=0.75))  # the next write adds the column
+    with open(path, newline="") as f:
+        header = next(csv.reader(f))
+    assert header == list(ld.COLUMNS) and len(ld.read_rows(path)) == 2

@@ -40,7 +40,7 @@ cpu_cores           physical cores (unique (physical id, core id) pairs), else l
 logical_cpus        ``os.cpu_count()``
 gpu_name            CUDA device name, empty on CPU
 backend             ``torch`` (eager, BN folded), ``onnxruntime`` (CPU execution provider) or
-                    ``openvino`` (CPU plugin; its rows add an ``openvino_version`` column)
+                    ``openvino`` (CPU plugin)
 device_type         ``cpu`` or ``cuda``
 precision           ``float32``, ``bfloat16`` or ``int8`` (:data:`PRECISIONS`)
 threads             intra-op threads (torch.set_num_threads / ORT intra_op_num_threads)
@@ -65,6 +65,8 @@ torch_version       library versions
 onnxruntime_version
 python_version
 date                UTC ISO-8601 timestamp when the row was written
+openvino_version    OpenVINO's version, '' when it is not installed (files written before
+                    this column existed read as ''; part of the fingerprint when installed)
 ==================  ========================================================================
 
 A row's *key* (:data:`KEY_COLUMNS`) says what was measured; re-running ``costmodel bench`` skips
@@ -132,8 +134,12 @@ COLUMNS: tuple[str, ...] = (
     "median_ms", "q1_ms", "q3_ms", "iqr_ms", "min_ms", "mean_ms", "cpu_ms", "samples",
     "number_per_sample",
     "timed_s", "loadavg_start", "loadavg_end",
-    "torch_version", "onnxruntime_version", "python_version", "date",
+    "torch_version", "onnxruntime_version", "python_version", "date", "openvino_version",
 )
+# columns added after files were written: a file without one reads as '' there (not an older
+# schema); the next write adds the column
+OPTIONAL_COLUMNS: tuple[str, ...] = ("openvino_version",)
+REQUIRED_COLUMNS: tuple[str, ...] = tuple(c for c in COLUMNS if c not in OPTIONAL_COLUMNS)
 KEY_COLUMNS: tuple[str, ...] = (
     "device_id", "fingerprint", "backend", "device_type", "precision", "threads", "batch", "channels_last",
     "alpha", "resolution", "variant", "rounding", "classes", "spec",
@@ -146,7 +152,7 @@ TIDY_COLUMNS: tuple[str, ...] = (
 # the machine's identity columns of a row (costmodel.latency.fingerprint.Fingerprint.columns)
 FINGERPRINT_COLUMNS: tuple[str, ...] = (
     "fingerprint", "cpu_model", "cpu_flags_hash", "cpu_cores", "logical_cpus", "memory_gib",
-    "matmul_gflops", "torch_version", "onnxruntime_version", "python_version",
+    "matmul_gflops", "torch_version", "onnxruntime_version", "python_version", "openvino_version",
 )
 _INT_COLUMNS = ("cpu_cores", "logical_cpus", "memory_gib", "threads", "batch", "resolution",
                 "classes", "samples", "number_per_sample")
@@ -585,7 +591,7 @@ _MAY_BE_BLANK = ("threads",)  # imported rows (costmodel latency import) may not
 def _measured_frame(path: Path) -> pd.DataFrame:
     import pandas as pd
 
-    numbered = read_numbered(path, required=COLUMNS)
+    numbered = read_numbered(path, required=REQUIRED_COLUMNS)
     for line, r in numbered:
         for c in _NUMBERS_REQUIRED:
             if c in _MAY_BE_BLANK and not r[c].strip():
@@ -745,7 +751,7 @@ def file_fingerprint(path: str | Path, device_id: str | None = None) -> dict[str
     if not p.is_file():
         return None
     try:
-        rows = read_rows(p, required=COLUMNS)
+        rows = read_rows(p, required=REQUIRED_COLUMNS)
     except CostModelError:
         return None
     if not rows:
@@ -755,7 +761,7 @@ def file_fingerprint(path: str | Path, device_id: str | None = None) -> dict[str
         with suppress(ValueError):
             speeds.append(float(r["matmul_gflops"]))
     rec: dict[str, Any] = {"device_id": device_id or str(rows[0].get("device_id") or p.stem),
-                           **{c: rows[0][c] for c in FINGERPRINT_COLUMNS}}
+                           **{c: rows[0].get(c, "") for c in FINGERPRINT_COLUMNS}}
     rec["matmul_gflops"] = statistics.median(speeds) if speeds else float("nan")
     return rec
 

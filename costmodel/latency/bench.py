@@ -346,10 +346,6 @@ def measure(alpha: Any, resolution: Any, opts: BenchOptions | None = None, *,
     row.update(samples=len(timing.times_s), number_per_sample=timing.number_per_sample,
                timed_s=round(timing.timed_s, 4), loadavg_start=round(load0, 2),
                loadavg_end=round(os.getloadavg()[0], 2))
-    if opts.backend == "openvino":  # a column of its own (older files lack it; readers keep it)
-        from costmodel.latency.runtimes import openvino_version
-
-        row["openvino_version"] = openvino_version()
     row["date"] = datetime.now(UTC).isoformat(timespec="seconds")
     return row
 

@@ -5,7 +5,9 @@ Processor`` differ by 1.8x in latency (issue 10). The fingerprint holds:
 
 - static facts: the CPU model, a hash of its feature flags (AVX2, AVX-512, AMX, ... decide which
   kernels run), physical cores and logical CPUs, total memory (GiB), and the torch, onnxruntime and
-  Python versions (a new library is a new device: its kernels differ);
+  Python versions, and OpenVINO's when it is installed (a new library is a new device: its
+  kernels differ; a machine without OpenVINO keeps the id it had before OpenVINO's version
+  joined the facts);
 - a micro-benchmark signature: the single-thread fp32 GFLOP/s of 64x64 matmuls (numpy, 64 of them
   per call; OpenBLAS runs a product this small on one thread), the best call of ~0.15 s. It tells
   apart hosts whose static facts agree but whose speed does not (clock, turbo, a noisy neighbour
@@ -58,6 +60,15 @@ BENCH_SECONDS = 0.15  # time the micro-benchmark takes (its best call is kept)
 MATMUL_N = 64  # below OpenBLAS's multithreading threshold: one thread whatever the load
 STATIC_FIELDS = ("cpu_model", "cpu_flags_hash", "cpu_cores", "logical_cpus", "memory_gib",
                  "torch_version", "onnxruntime_version", "python_version")
+OPTIONAL_FIELD = "openvino_version"  # a static fact only when not '' (OpenVINO is an extra)
+
+
+def static_facts(facts: Mapping[str, Any]) -> tuple[str, ...]:
+    """The static facts a fingerprint hashes: :data:`STATIC_FIELDS`, then OpenVINO's version
+    when it is installed (a record without it, e.g. a file written before the column existed,
+    reads as not installed)."""
+    ov = str(facts.get(OPTIONAL_FIELD) or "")
+    return (*(str(facts[f]) for f in STATIC_FIELDS), *((ov,) if ov else ()))
 
 
 @dataclass(frozen=True)
@@ -75,9 +86,10 @@ class Fingerprint:
     matmul_gflops: float  # measured in this process
     fingerprint: str  # 8 hex digits
     device_id: str
+    openvino_version: str = ""
 
     def static(self) -> tuple[str, ...]:
-        return tuple(str(getattr(self, f)) for f in STATIC_FIELDS)
+        return static_facts(asdict(self))
 
     def columns(self) -> dict[str, Any]:
         """The fingerprint columns of a latency row (latency_data.FINGERPRINT_COLUMNS)."""
@@ -130,6 +142,7 @@ def probe() -> dict[str, Any]:
             "memory_gib": int(desc["memory_gib"]), "torch_version": _version("torch"),
             "onnxruntime_version": _version("onnxruntime"),
             "python_version": platform.python_version(),
+            OPTIONAL_FIELD: _version("openvino"),
             "matmul_gflops": round(matmul_gflops(), 3)}
 
 
@@ -149,12 +162,12 @@ def identify(facts: dict[str, Any], data_dir: str | Path | None = None,
     this run's is close to (up to :data:`SAME_HOST_RATIO` faster or :data:`SLOWER_RATIO` slower),
     else a new one from the speed bucket. ``known``: the machines to match instead of the data
     folder's (e.g. one file's, :func:`this_machine_writing`)."""
-    static = tuple(str(facts[f]) for f in STATIC_FIELDS)
+    static = static_facts(facts)
     speed = float(facts["matmul_gflops"])
     fp = _hash(static, speed_bucket(speed))
     best = math.inf
     for rec in latency_data.fingerprints(data_dir) if known is None else known:
-        if tuple(str(rec[f]) for f in STATIC_FIELDS) != static or not rec["fingerprint"]:
+        if static_facts(rec) != static or not rec["fingerprint"]:
             continue
         stored = float(rec["matmul_gflops"])
         gap = abs(math.log(stored / speed)) if stored > 0 else math.inf
@@ -163,7 +176,8 @@ def identify(facts: dict[str, Any], data_dir: str | Path | None = None,
             best, fp = gap, str(rec["fingerprint"])
     slug = latency_data.slug(str(facts["cpu_model"]))
     return Fingerprint(**{f: facts[f] for f in STATIC_FIELDS}, matmul_gflops=speed,
-                       fingerprint=fp, device_id=f"{slug}-{facts['logical_cpus']}c-{fp}")
+                       fingerprint=fp, device_id=f"{slug}-{facts['logical_cpus']}c-{fp}",
+                       openvino_version=str(facts.get(OPTIONAL_FIELD) or ""))
 
 
 @lru_cache(maxsize=8)
@@ -183,7 +197,7 @@ def _is_known(fp: Fingerprint, data_dir: Path) -> bool:
 
 
 def _static_known(fp: Fingerprint, data_dir: Path) -> bool:
-    return any(tuple(str(k[f]) for f in STATIC_FIELDS) == fp.static()
+    return any(static_facts(k) == fp.static()
                for k in latency_data.fingerprints(data_dir))
 
 
@@ -204,7 +218,7 @@ def this_machine_writing(path: str | Path, data_dir: str | Path | None = None) -
     if rec is None or not rec["fingerprint"] or str(rec["fingerprint"]) == here.fingerprint:
         return here
     facts = probe()
-    if tuple(str(facts[f]) for f in STATIC_FIELDS) != here.static():
+    if static_facts(facts) != here.static():
         return here
     for speed in (here.matmul_gflops, None):
         if speed is None:  # a burst of load only slows: measure again, longer, keep the faster
