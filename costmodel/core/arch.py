@@ -300,6 +300,31 @@ def get_description(spec: str | Path | Mapping[str, Any] | Description | None = 
     return load_description(spec)
 
 
+def network_key(spec: Any = None) -> str:
+    """The name a network's latency rows and fits carry (the ``spec`` column of a latency row):
+    a built-in's name (None: ``mobilenet_v1``); a user's description (a file or a mapping): its
+    name and an 8-hex digest of its content, ``custom-1a2b3c4d``, so two files of one name, or an
+    edited file, are never mixed with each other or with a built-in."""
+    if spec is None:
+        return "mobilenet_v1"
+    if isinstance(spec, str | Path) and str(spec) in BUILTIN_NAMES:
+        return str(spec)
+    import hashlib
+
+    d = get_description(spec)
+    body = json.dumps([d.input_channels, d.base_resolution, d.input_scale, list(d.layers),
+                       dict(d.variants), d.rounding], sort_keys=True, default=str)
+    return f"{d.name}-{hashlib.sha1(body.encode()).hexdigest()[:8]}"
+
+
+def network_option(spec: Any = None) -> str:
+    """The command-line option that names a network: ``--model NAME`` or ``--spec FILE``
+    (empty for a description given as data)."""
+    if spec is None or (isinstance(spec, str | Path) and str(spec) in BUILTIN_NAMES):
+        return f"--model {spec or 'mobilenet_v1'}"
+    return f"--spec {spec}" if isinstance(spec, str | Path) else ""
+
+
 def builtin_description(name: str) -> Description:
     """A built-in network by name; an unknown name is refused listing the names."""
     check_choice("model", name, BUILTIN_NAMES)

@@ -803,7 +803,8 @@ def load_latency(device_id: str | None = None, *, backend: str | None = None,
 def latency_table(device_id: str, *, backend: str | None = None, threads: int | None = None,
                   batch: int = 1, precision: str = DEFAULT_PRECISION, variant: str = "mobilenet_v1",
                   channels_last: bool = False, across: str = "median",
-                  data_dir: str | Path | None = None, rounding: str | None = "int") -> pd.DataFrame:
+                  data_dir: str | Path | None = None, rounding: str | None = "int",
+                  network: str = "mobilenet_v1", measure_with: str = "") -> pd.DataFrame:
     """One latency per (alpha, resolution) of one device: the objective a Pareto front or a
     budget reads. ``backend`` defaults to ``onnxruntime`` (then ``torch``) on measured devices and
     to ``tflite-cpu`` on the published phones; ``threads`` defaults to the fewest measured.
@@ -813,6 +814,11 @@ def latency_table(device_id: str, *, backend: str | None = None, threads: int | 
     ``rounding``: the channel rounding of the configs read (published phones, and imported
     devices of one rounding: their own);
     None reads every rounding, one row per (alpha, resolution, rounding).
+    ``network``: the network whose rows are read (the ``spec`` column, see
+    :func:`costmodel.core.arch.network_key`; the published phones' and imported rows are
+    ``mobilenet_v1``'s); rows of other networks are never mixed in. None of its rows: a
+    CostModelError naming the command that measures them (``measure_with``: the option naming
+    the network, e.g. ``--model resnet18``).
     Columns: alpha, resolution, rounding, median_ms, min_ms, iqr_ms, cpu_ms (measured devices),
     rows (measurements of the key), backend, threads, published, source."""
     frame = load_latency(device_id, batch=batch, precision=precision, data_dir=data_dir)
@@ -823,6 +829,17 @@ def latency_table(device_id: str, *, backend: str | None = None, threads: int | 
     frame = load_latency(device_id, backend=backend, batch=batch, precision=precision,
                          data_dir=data_dir)
     frame = frame[frame["variant"] == variant]
+    nets = frame["spec"].fillna("").replace("", "mobilenet_v1") if "spec" in frame else None
+    if nets is not None or network != "mobilenet_v1":
+        on = nets == network if nets is not None else frame["variant"] != frame["variant"]
+        if not on.any():
+            how = f"costmodel latency calibrate {measure_with or '--model ' + network}".strip()
+            raise CostModelError(f"no latency rows of network {network!r} for device "
+                                 f"{device_id!r} backend {backend!r}; allowed: measure them "
+                                 f"first: {how}"
+                                 + ("" if device_id not in PUBLISHED_NAMES else
+                                    " (on this machine: the published phones are mobilenet_v1's)"))
+        frame = frame[on]
     own = set(frame["rounding"])  # an imported device of one rounding answers with its own, like
     elsewhere = frame["published"].all() or (  # the published phones (their models' rounding)
         len(own) == 1 and frame["fingerprint"].map(is_imported).all())

@@ -42,7 +42,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from costmodel.core.arch import check_alpha, check_choice, check_resolution
+from costmodel.core.arch import check_alpha, check_choice, check_resolution, network_key
 from costmodel.core.kinds import OTHER
 from costmodel.errors import CostModelError
 from costmodel.io import latency_data
@@ -341,7 +341,7 @@ def measure(alpha: Any, resolution: Any, opts: BenchOptions | None = None, *,
                precision=latency_data.PRECISIONS[opts.precision],
                threads=opts.threads, batch=opts.batch, channels_last=opts.channels_last,
                alpha=a, resolution=r, variant=opts.variant, rounding=opts.rounding,
-               classes=opts.classes, spec=model.config["spec"])
+               classes=opts.classes, spec=network_key(opts.spec))
     row.update({k: round(v, 6) for k, v in timing.stats_ms().items()})
     row.update(samples=len(timing.times_s), number_per_sample=timing.number_per_sample,
                timed_s=round(timing.timed_s, 4), loadavg_start=round(load0, 2),
@@ -372,15 +372,13 @@ class GridResult:
 
 def planned_row_key(alpha: float, resolution: int, opts: BenchOptions, device_id: str,
                     fingerprint: str = "") -> tuple:
-    from costmodel.core.arch import get_description
-
     return latency_data.row_key({
         "device_id": device_id, "fingerprint": fingerprint, "backend": opts.backend,
         "device_type": opts.device,
         "precision": latency_data.PRECISIONS[opts.precision], "threads": opts.threads, "batch": opts.batch,
         "channels_last": opts.channels_last, "alpha": alpha, "resolution": resolution,
         "variant": opts.variant, "rounding": opts.rounding, "classes": opts.classes,
-        "spec": get_description(opts.spec).name})
+        "spec": network_key(opts.spec)})
 
 
 def _plan(cfgs: Sequence[tuple[float, int]], opts_list: Sequence[BenchOptions], passes: int,
@@ -575,7 +573,8 @@ def run_bench(configs: Iterable[tuple[Any, Any]], options: Sequence[BenchOptions
         kind, _, t = key.partition(":")
         if kind == device and t.isdigit():
             peaks.setdefault(int(t), best_peak(rec))
-    report.throughput = throughput(grid.rows, peaks, convention=convention)
+    report.throughput = throughput(grid.rows, peaks, convention=convention,
+                                   specs={network_key(o.spec): o.spec for o in opts})
     return report
 
 
@@ -590,12 +589,15 @@ _SAME_RUN = ("alpha", "resolution", "variant", "rounding", "classes", "spec", "b
 
 
 def throughput(rows: Sequence[Mapping[str, Any]], peaks: Mapping[int, float], *,
-               convention: str = "paper") -> list[dict[str, Any]]:
+               convention: str = "paper",
+               specs: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
     """Per measured key (passes combined by the median): median and IQR in ms, achieved GFLOP/s
     (2 FLOPs per mult-add of ``convention``, over the median time), ``pct_peak`` (of the fp32
     matmul peak of the row's thread count, ``peaks``; None where not measured) and ``speedup``
     over the fp32 row of the same backend, threads and config (None without one). An int8 or
-    bf16 row's GFLOP/s counts the same mult-adds: operations per second, beside an fp32 peak."""
+    bf16 row's GFLOP/s counts the same mult-adds: operations per second, beside an fp32 peak.
+    ``specs``: network key (a row's ``spec``) -> the description it names (a user's file),
+    where that key is not a built-in's name."""
     import statistics
 
     from costmodel.core.engine import layer_table
@@ -608,7 +610,8 @@ def throughput(rows: Sequence[Mapping[str, Any]], peaks: Mapping[int, float], *,
     for key, rs in groups.items():
         r = rs[0]
         ma = layer_table(r["alpha"], r["resolution"], variant=r["variant"], rounding=r["rounding"],
-                         classes=r["classes"], spec=r["spec"], convention=convention
+                         classes=r["classes"], spec=(specs or {}).get(r["spec"], r["spec"]),
+                         convention=convention
                          ).totals["mult_adds"]
         med = statistics.median(float(x["median_ms"]) for x in rs)
         gflops = 2 * ma / (med * 1e6)

@@ -32,13 +32,22 @@ selection takes well under a second and a prediction is a matrix product.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from costmodel.core.arch import ROUNDING_RULES, check_alpha, check_choice, check_resolution, get_description
+from costmodel.core.arch import (
+    ROUNDING_RULES,
+    check_alpha,
+    check_choice,
+    check_resolution,
+    get_description,
+    network_key,
+    network_option,
+)
 from costmodel.core.conventions import get_convention
 from costmodel.core.engine import count_layer, input_bytes, padded_mult_adds, traffic_bytes
 from costmodel.core.kinds import CONV_KINDS, Kind, LayerType, parse_type_name, type_name
@@ -312,16 +321,22 @@ class KernelModel:
     untrained: list[Col] = field(default_factory=list)  # columns no training config used
     alignments: list[int] = field(default_factory=lambda: list(ALIGNMENT_CLASSES))
     meta: dict[str, Any] = field(default_factory=dict)
+    spec: str | None = None  # the network: a built-in's name or a description file (None: V1)
+
+    @property
+    def network(self) -> str:
+        """The network's key (:func:`costmodel.core.arch.network_key`): what its rows carry."""
+        return network_key(self.spec)
 
     def design(self, alphas: Any, resolutions: Any, roundings: Any = "int") -> Design:
         return design(alphas, resolutions, roundings, rule=self.rule, variant=self.variant,
-                      classes=self.classes, batch=self.batch)
+                      classes=self.classes, batch=self.batch, spec=self.spec)
 
     def predict_design(self, d: Design) -> np.ndarray:
         if d.columns != self.columns:
             raise CostModelError(f"the model was fitted on other layers ({len(self.columns)} "
-                                 f"columns, got {len(d.columns)}); allowed: variant "
-                                 f"{self.variant!r}")
+                                 f"columns, got {len(d.columns)}); allowed: network "
+                                 f"{self.network!r} variant {self.variant!r}")
         return np.asarray(d.x @ self.theta, dtype=np.float64)
 
     def predict_configs(self, alphas: Any, resolutions: Any, roundings: Any = "int") -> np.ndarray:
@@ -372,7 +387,7 @@ class KernelModel:
                 "resolution_range": list(self.resolution_range),
                 "channel_lo": self.channel_lo, "channel_hi": self.channel_hi,
                 "untrained": [column_name(c) for c in self.untrained],
-                "alignments": self.alignments, "meta": self.meta}
+                "alignments": self.alignments, "meta": self.meta, "spec": self.spec}
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> KernelModel:
@@ -383,7 +398,7 @@ class KernelModel:
                    (int(d["resolution_range"][0]), int(d["resolution_range"][1])),
                    [int(v) for v in d["channel_lo"]], [int(v) for v in d["channel_hi"]],
                    [parse_column(c) for c in d["untrained"]], [int(v) for v in d["alignments"]],
-                   dict(d.get("meta", {})))
+                   dict(d.get("meta", {})), d.get("spec"))
 
     def terms(self) -> list[dict[str, Any]]:
         """Readable coefficients per group (layer type | kernel path, or a layout conversion):
@@ -406,10 +421,13 @@ class KernelModel:
 
 def fit_model(alphas: Any, resolutions: Any, roundings: Any, y_ms: Any, *,
               rule: Rule | None = None, stat: str = DEFAULT_STAT, variant: str = "mobilenet_v1",
-              classes: int = 1000, batch: int = 1, seed: int = 0) -> KernelModel:
-    """Select the rule (unless given) by cross-validation on these configs, then fit on all."""
+              classes: int = 1000, batch: int = 1, seed: int = 0,
+              spec: str | None = None) -> KernelModel:
+    """Select the rule (unless given) by cross-validation on these configs, then fit on all.
+    ``spec``: the network the configs are of (a built-in's name or a description file; None:
+    MobileNet-V1): the design is built from its layers."""
     check_choice("stat", stat, STATS)
-    kw: dict[str, Any] = {"variant": variant, "classes": classes, "batch": batch}
+    kw: dict[str, Any] = {"variant": variant, "classes": classes, "batch": batch, "spec": spec}
     y = np.asarray(y_ms, dtype=float)
     if y.size < 2 or not (np.isfinite(y).all() and (y > 0).all()):
         raise CostModelError(f"need at least 2 measured configs with finite times > 0, got "
@@ -423,8 +441,12 @@ def fit_model(alphas: Any, resolutions: Any, roundings: Any, y_ms: Any, *,
     r = np.atleast_1d(np.asarray(resolutions, dtype=int))
     # channel range per layer: what was measured, and what the alpha range's ends give under
     # any rounding rule (alpha 1.3 under int and under divisible8 are both inside)
-    ends = [design([x], [int(r.min())], [rd], rule=rule, **kw).channels
-            for x in (a.min(), a.max()) for rd in ROUNDING_RULES]
+    ends = []
+    for x in (a.min(), a.max()):
+        for rd in ROUNDING_RULES:
+            # a network with groups may refuse an end under a rounding it was not measured in
+            with suppress(CostModelError):
+                ends.append(design([x], [int(r.min())], [rd], rule=rule, **kw).channels)
     ch = np.hstack([d.channels, *ends])
     return KernelModel(rule, d.columns, fit_theta(d.x, y), stat, variant, classes, batch,
                        (float(a.min()), float(a.max())), (int(r.min()), int(r.max())),
@@ -434,7 +456,7 @@ def fit_model(alphas: Any, resolutions: Any, roundings: Any, y_ms: Any, *,
                        sorted(int(v) for v in np.unique(alignment(d.channels))),
                        meta={"n_train": int(y.size),
                              "selection": None if sel is None else sel.summary(),
-                             "k_baseline": baseline_k(d.mult_adds, y)})
+                             "k_baseline": baseline_k(d.mult_adds, y)}, spec=spec)
 
 
 # ------------------------------------------------------------------------------------------
@@ -458,14 +480,16 @@ class Measured:
 
 def measured(device_id: str, *, backend: str | None = None, threads: int | None = None,
              batch: int = 1, variant: str = "mobilenet_v1", precision: str = "float32",
-             stat: str = DEFAULT_STAT, data_dir: Any = None) -> Measured:
-    """The device's configs (every rounding; repeated passes combined by their median)."""
+             stat: str = DEFAULT_STAT, data_dir: Any = None, spec: str | None = None) -> Measured:
+    """The device's configs of one network (``spec``, None: MobileNet-V1; rows of other networks
+    are never read), every rounding; repeated passes combined by their median."""
     from costmodel.io import latency_data
 
     check_choice("stat", stat, STATS)
     frame = latency_data.latency_table(device_id, backend=backend, threads=threads, batch=batch,
                                        precision=precision, variant=variant, data_dir=data_dir,
-                                       rounding=None)
+                                       rounding=None, network=network_key(spec),
+                                       measure_with=network_option(spec))
     col = f"{stat}_ms"
     y = frame[col].to_numpy(dtype=float) if col in frame else np.full(len(frame), np.nan)
     if not (np.isfinite(y) & (y > 0)).all():
@@ -531,7 +555,7 @@ def held_out(m: Measured, *, test_fraction: float = 0.25, seed: int = 0, **kw: A
     perm = np.random.default_rng(seed).permutation(n)
     test, train = np.sort(perm[:k]), np.sort(perm[k:])
     model = fit_model(m.alphas[train], m.resolutions[train], m.roundings[train], m.y_ms[train],
-                      classes=m.classes, **kw)
+                      classes=m.classes, **kw)  # kw: stat, variant, batch, spec (the network)
     within, rows, e = score(model, m.alphas[test], m.resolutions[test], m.roundings[test],
                             m.y_ms[test])
     q1, med, q3 = np.quantile(e, [0.25, 0.5, 0.75])
@@ -551,16 +575,20 @@ def _cache_dir(data_dir: Any) -> Any:
 
 def fit_device(device_id: str, *, backend: str | None = None, threads: int | None = None,
                batch: int = 1, variant: str = "mobilenet_v1", precision: str = "float32",
-               stat: str = DEFAULT_STAT, data_dir: Any = None) -> KernelModel:
-    """The model fitted on every measured config of one device/backend/threads, the rule chosen
-    by cross-validation on them. Cached on disk (``<user data folder>/cache``) and in memory per
+               stat: str = DEFAULT_STAT, data_dir: Any = None,
+               spec: str | None = None) -> KernelModel:
+    """The model fitted on every measured config of one device/backend/threads/precision and
+    network (``spec``: a built-in's name or a description file; None: MobileNet-V1), the rule
+    chosen by cross-validation on them. Cached on disk (``<user data folder>/cache``) and in memory per
     data version (:func:`costmodel.io.files.files_stamp` of the device's files), so only the
     first call after new measurements fits."""
     from costmodel.latency.model import _data_stamp
 
     check_choice("stat", stat, STATS)
-    key = (MODEL_VERSION, _data_stamp(device_id, data_dir), backend, threads, batch, variant,
-           precision, stat)
+    key: tuple[Any, ...] = (MODEL_VERSION, _data_stamp(device_id, data_dir), backend, threads,
+                            batch, variant, precision, stat)
+    if spec is not None and network_key(spec) != "mobilenet_v1":  # V1's key (and cache) as before
+        key += (network_key(spec), str(spec))
     return _fit_cached(key, str(_cache_dir(data_dir)))
 
 
@@ -577,12 +605,13 @@ def _fit_cached(key: tuple[Any, ...], cache_dir: str) -> KernelModel:
         return KernelModel.from_json(json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError, KeyError, TypeError):
         pass  # no cached fit for this data version (or an unreadable one): fit
-    _, stamp, backend, threads, batch, variant, precision, stat = key
+    _, stamp, backend, threads, batch, variant, precision, stat = key[:8]
+    spec = key[9] if len(key) > 8 else None
     device_id, data_dir = stamp[0], stamp[1]
     m = measured(device_id, backend=backend, threads=threads, batch=batch, variant=variant,
-                 precision=precision, stat=stat, data_dir=data_dir)
+                 precision=precision, stat=stat, data_dir=data_dir, spec=spec)
     model = fit_model(m.alphas, m.resolutions, m.roundings, m.y_ms, stat=stat, variant=variant,
-                      classes=m.classes, batch=batch)
+                      classes=m.classes, batch=batch, spec=spec)
     if m.published or m.imported:  # figures from elsewhere: their kernels' alignment steps are
         model.alignments = list(ALIGNMENT_CLASSES)  # not known, so alignment is not refused
     model.meta.update(device_id=device_id, backend=m.backend, threads=m.threads,
