@@ -1,4 +1,4 @@
-"""costmodel: an analytical cost model and design-space explorer for MobileNet-style networks.
+"""costmodel: an analytical cost model and design-space explorer for convolutional networks.
 
 Public API (imported lazily, so ``import costmodel`` stays cheap):
 

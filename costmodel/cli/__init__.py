@@ -74,7 +74,9 @@ def _version() -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="costmodel", description="Cost model and design-space explorer for "
-                     "MobileNet-style networks (MobileNet-V1, arXiv 1704.04861).",
+                     "convolutional networks: width multiplier alpha, resolution, precision "
+                     "and runtime (MobileNet-V1, arXiv 1704.04861, and the other built-ins of "
+                     "`costmodel models`).",
                      epilog="`costmodel COMMAND --help` describes a command and its options; "
                             "`costmodel serve` opens the explorer.")
     parser.add_argument("--version", action="version", version=f"costmodel {_version()}")
