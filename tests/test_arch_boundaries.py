@@ -364,3 +364,57 @@ def test_resolve_default_description():
     assert len(layers) == 1 + 2 * 13 + 2 and layers[-1].out_channels == 1000
     assert resolve(None, classes=1)[-1].out_channels == 1
     assert isinstance(get_description(), Description)
+
+
+# -------------------------------------------------------------- found by mutation testing
+def test_load_description_errors_name_the_file(tmp_path):
+    """Every file error names the file (str(p) -> str(None) survived), and a YAML error without
+    a position (the reader's: a control character) still gives its reason."""
+    ctl = tmp_path / "ctl.yaml"
+    ctl.write_text("layers:\n  - {type: conv, out: 8}\x07\n")
+    with pytest.raises(CostModelError) as e:
+        load_description(ctl)
+    # 32 characters before the BEL: "layers:\n" (8) + "  - {type: conv, out: 8}" (24)
+    assert str(e.value) == (f"spec file {str(ctl)!r}: invalid YAML: unacceptable character "
+                            "#x0007: special characters are not allowed in \"<unicode string>\", "
+                            "position 32")
+    y = tmp_path / "bad.yaml"
+    y.write_text("layers:\n  - {type: conv, out: 8\n")
+    with pytest.raises(CostModelError) as e:
+        load_description(y)  # the problem alone, not yaml's multi-line str(exc)
+    assert str(e.value) == (f"spec file {str(y)!r}: invalid YAML at line 3, column 1: expected "
+                            "',' or '}', but got '<stream end>'")
+    bad = tmp_path / "latin.json"
+    bad.write_bytes(b'{"name": "\xe9"}')
+    with pytest.raises(CostModelError) as e:
+        load_description(bad)
+    assert str(e.value).startswith(f"spec file {str(bad)!r} cannot be read as UTF-8 text: ")
+    from costmodel.core.arch import MAX_SPEC_BYTES
+
+    big = tmp_path / "big.json"
+    big.write_text(" " * (MAX_SPEC_BYTES + 1))
+    with pytest.raises(CostModelError) as e:
+        load_description(big)
+    assert str(e.value) == (f"spec file {str(big)!r} is {MAX_SPEC_BYTES + 1} bytes; allowed: at "
+                            f"most {MAX_SPEC_BYTES} bytes")
+
+
+def test_load_description_too_deep_for_the_reader(tmp_path):
+    """JSON nested past the interpreter's recursion limit is refused in one line, naming the
+    file (json.loads raises RecursionError: 200,000 levels, 400 kB, under MAX_SPEC_BYTES)."""
+    deep = tmp_path / "deep.json"
+    deep.write_text('{"layers": ' + "[" * 200_000 + "]" * 200_000 + "}")
+    with pytest.raises(CostModelError) as e:
+        load_description(deep)
+    assert str(e.value) == (f"spec file {str(deep)!r}: nesting is too deep to read; allowed: at "
+                            "most 16 levels of blocks")
+
+
+def test_builtin_description_by_name():
+    from costmodel.core.arch import BUILTIN_NAMES, builtin_description
+
+    assert builtin_description("mobilenet_v1") == get_description()
+    assert builtin_description("resnet18").name == "resnet18"
+    with pytest.raises(CostModelError) as e:
+        builtin_description("vgg17")
+    assert str(e.value) == f"model 'vgg17' is unknown; allowed: {', '.join(BUILTIN_NAMES)}"
