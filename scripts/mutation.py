@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Mutation testing of the core with mutmut (configured in pyproject.toml, [tool.mutmut]).
 
-    .venv/bin/python scripts/mutation.py                   # all six modules, one after another
+    .venv/bin/python scripts/mutation.py                   # all nine modules, one after another
     .venv/bin/python scripts/mutation.py engine recommend  # some of them
     .venv/bin/python scripts/mutation.py --survivors verify  # ... and list the surviving mutants
 
@@ -29,6 +29,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 MODULES = {
     "arch": "costmodel/core/arch.py",
+    "grammar": "costmodel/core/grammar.py",
+    "lower": "costmodel/core/lower.py",
+    "blocks": "costmodel/core/blocks.py",
     "engine": "costmodel/core/engine.py",
     "conventions": "costmodel/core/conventions.py",
     "pareto": "costmodel/search/pareto.py",
