@@ -17,6 +17,7 @@ No list of known exceptions is consulted: the explanations come out of the arith
 from __future__ import annotations
 
 import copy
+import functools
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
@@ -373,39 +374,153 @@ def round_significant(x: float, n: int) -> float:
     return float(f"{x:.{n}g}")
 
 
-def _googlenet_5x5() -> dict[str, Any]:
-    """GoogLeNet as its paper prints it: 5x5 convs in the third branch (torchvision, whose form
-    the built-in follows, uses 3x3 there)."""
+def floor_significant(x: float, n: int) -> float:
+    """``x`` cut (not rounded) to ``n`` significant figures: 5713.2 -> 5000 for n = 1."""
+    if x <= 0:
+        return x
+    step = 10 ** (math.floor(math.log10(x)) - n + 1)
+    return math.floor(x / step + 1e-9) * step
+
+
+def _yaml(path: Any) -> dict[str, Any]:
     import yaml
 
+    return dict(yaml.safe_load(path.read_text(encoding="utf-8")))
+
+
+def _builtin_yaml(name: str) -> dict[str, Any]:
     from costmodel.io.paths import MODELS_DIR
 
-    desc = yaml.safe_load((MODELS_DIR / "googlenet.yaml").read_text(encoding="utf-8"))
-    desc["blocks"]["inception"]["params"].update(k5=5, p5=2)
-    desc["name"] = "googlenet_5x5"
-    return desc
+    return _yaml(MODELS_DIR / f"{name}.yaml")
+
+
+GOOGLENET_PAPER = "googlenet_paper.yaml"  # data/reference: GoogLeNet as Szegedy et al. print it
+GOOGLENET_TABLE1 = "googlenet_table1.csv"  # data/reference: that paper's Table 1, per-row columns
+
+
+def googlenet_paper() -> dict[str, Any]:
+    """GoogLeNet as its paper prints it (data/reference/googlenet_paper.yaml): 5x5 convs in the
+    third branch, conv + bias without BatchNorm, LRN (torchvision, whose form the built-in
+    follows, has 3x3 there, BatchNorm and no LRN)."""
+    from costmodel.io.paths import REFERENCE_DIR
+
+    return _yaml(REFERENCE_DIR / GOOGLENET_PAPER)
+
+
+def _aux_head(channels: int, size: int, pool: int, mid: int, k5: bool, fc: int) -> dict[str, Any]:
+    """An auxiliary classifier (a training-time side head) as a one-input description: average
+    pool ``pool``/3, 1x1 conv to ``mid``, then either a 5x5 conv to 768 (Inception V3) or an FC
+    to ``fc`` (GoogLeNet), then the 1000-way FC."""
+    layers: list[dict[str, Any]] = [{"type": "avgpool", "kernel": pool, "stride": 3},
+                                    {"type": "conv", "kernel": 1, "out": mid}]
+    if k5:
+        layers += [{"type": "conv", "kernel": 5, "out": 768}, {"type": "avgpool"}]
+    layers += [{"type": "flatten"}]
+    if fc:
+        layers += [{"type": "linear", "out": fc, "act": "relu"}]
+    return {"name": "aux_head", "input_channels": channels, "base_resolution": size,
+            "layers": [*layers, {"type": "fc"}]}
+
+
+def aux_heads(name: str, key: str) -> float:
+    """The count (M) of a network's auxiliary classifiers, from their papers: GoogLeNet's two
+    (Szegedy et al. 2014, section 5: 5x5/3 average pool, 1x1 conv 128, FC 1024, FC 1000; on
+    4a's 14x14x512 and 4d's 14x14x528 outputs) and Inception V3's one (torchvision InceptionAux:
+    5x5/3 pool on Mixed_6e's 17x17x768, 1x1 conv 128, 5x5 conv 768, FC 1000)."""
+    heads = {"googlenet": [_aux_head(512, 14, 5, 128, False, 1024),
+                           _aux_head(528, 14, 5, 128, False, 1024)],
+             "inception_v3": [_aux_head(768, 17, 5, 128, True, 0)]}[name]
+    return sum(float(layer_table(1.0, h["base_resolution"], spec=h, rounding="int").totals[key])
+               for h in heads) / 1e6
+
+
+def shufflenet_v2_official() -> dict[str, Any]:
+    """ShuffleNetV2 1x as the authors' code builds it (megvii-model/ShuffleNet-Series,
+    ShuffleV2Block: a stride-2 unit's left branch keeps its ``inp`` channels and the right
+    branch makes ``oup - inp``): stage 2's first unit splits 116 as 24 | 92, where torchvision
+    (the built-in) splits 58 | 58; the later stages' first units split in halves either way."""
+    desc = _builtin_yaml("shufflenet_v2")
+    dw = {"type": "conv", "kernel": 3, "stride": 2, "groups": "depthwise", "act": "none"}
+    first = {"type": "sequence", "name": "stage2_unit1", "layers": [
+        {"type": "concat", "branches": [
+            [dw, {"type": "conv", "kernel": 1, "out": 24, "act": "relu"}],
+            [{"type": "conv", "kernel": 1, "out": 58, "act": "relu"}, dw,
+             {"type": "conv", "kernel": 1, "out": 116 - 24, "act": "relu"}]]},
+        {"type": "shuffle", "groups": 2}]}
+    layers = []
+    for e in desc["layers"]:
+        if e.get("type") == "shuffle_unit" and e.get("out") == 116:
+            layers += [first, {**e, "stride": 1, "repeat": e["repeat"] - 1}]
+        else:
+            layers.append(e)
+    return {**desc, "name": "shufflenet_v2_official", "layers": layers}
+
+
+def resnet_v1(name: str) -> dict[str, Any]:
+    """A torchvision ResNet (v1.5: a downsampling bottleneck's stride on its 3x3 conv) as He et
+    al. built it (v1: the stride on the first 1x1 conv), for the papers' FLOPs."""
+    desc = _builtin_yaml(name)
+    layers = []
+    for e in desc["layers"]:
+        if e.get("type") == "bottleneck" and e.get("stride", 1) == 2:
+            out, mid = e["out"], e.get("mid", e["out"] // 4)
+            conv = {"type": "conv", "act": "relu"}
+            first = {"type": "residual", "act": "relu", "body": [
+                {**conv, "kernel": 1, "stride": 2, "out": mid},
+                {**conv, "kernel": 3, "out": mid},
+                {**conv, "kernel": 1, "out": out, "act": "none"}],
+                "shortcut": [{**conv, "kernel": 1, "stride": 2, "out": out, "act": "none"}]}
+            layers += [first, {**e, "stride": 1, "repeat": e.get("repeat", 1) - 1}]
+        else:
+            layers.append(e)
+    return {**desc, "name": f"{name}_v1", "layers": layers}
+
+
+def table1_column_total(column: str) -> float:
+    """The sum of one column of GoogLeNet's Table 1 (Szegedy et al. 2014) as printed."""
+    return sum(float(r[column]) for r in read_reference(GOOGLENET_TABLE1))
 
 
 def _comparison_alternatives(name: str, res: int, key: str) -> dict[str, float]:
     """Counts (M) a printed figure may be: other input sizes, the fvcore convention (biases,
-    BatchNorm), without the FC layers, GoogLeNet's printed 5x5 kernels, the paper's 1001 classes
-    of TF-slim's Inception V3."""
+    BatchNorm), without the FC layers, FLOPs, and each family's other published form, computed:
+    GoogLeNet as its paper prints it (5x5 branch, LRN, no BN), with its auxiliary classifiers,
+    and its Table 1's column totals as printed; Inception V3 with its auxiliary classifier and
+    with TF-slim's 1001 classes; ShuffleNetV2 as its authors' code builds it; ResNet v1."""
     def total(r: int = res, **kw: Any) -> float:
         kw.setdefault("spec", name)
         return float(layer_table(1.0, r, rounding=None, **kw).totals[key]) / 1e6
 
     t = layer_table(1.0, res, spec=name, rounding=None)
     fc = sum(r[key] for r in t.rows if r["type"] == FULLY_CONNECTED) / 1e6
-    alts = {f"at input {r}x{r}": total(r) for r in (224, 227, 299) if r != res}
+    alts = {f"at input {r}x{r}": total(r) for r in (224, 227, 299)
+            if r != res and key == "mult_adds"}  # params do not depend on the input size
     alts["under the fvcore convention (biases and BatchNorm counted)"] = total(convention="fvcore")
     alts["without the FC layers"] = total() - fc
     if key == "mult_adds":
         alts["counted as FLOPs (2 per multiply-add)"] = 2 * total()
     if name == "googlenet":
-        alts["with the GoogLeNet paper's 5x5 kernels (the built-in has torchvision's 3x3)"] = \
-            total(spec=_googlenet_5x5())
-        alts["with the 5x5 kernels, under the fvcore convention"] = \
-            total(spec=_googlenet_5x5(), convention="fvcore")
+        paper = total(spec=googlenet_paper())
+        alts["of GoogLeNet as its paper prints it (5x5 branch, LRN, no BN; the built-in is "
+             "torchvision's 3x3 form)"] = paper
+        alts["of the paper's layout under the fvcore convention (conv biases)"] = \
+            total(spec=googlenet_paper(), convention="fvcore")
+        alts["of the paper's layout with its two auxiliary classifiers (training only)"] = \
+            paper + aux_heads(name, key)
+        column, scale = ("ops_M", 1.0) if key == "mult_adds" else ("params_K", 1e-3)
+        alts["summed from Szegedy et al.'s Table 1 column as printed, row by row "
+             f"({table1_column_total(column):g}{column[-1]})"] = \
+            table1_column_total(column) * scale
+    if name == "inception_v3":
+        alts["with the auxiliary classifier (torchvision's aux_logits=True)"] = \
+            total() + aux_heads(name, key)
+        alts["with TF-slim's 1001 classes"] = total(classes=1001)
+    if name == "shufflenet_v2":
+        alts["of the authors' code (stage 2's first unit split 24 | 92, not torchvision's "
+             "58 | 58)"] = total(spec=shufflenet_v2_official())
+    if name in ("resnet50",):
+        alts["of ResNet v1 (a downsampling bottleneck's stride on its first 1x1, not "
+             "torchvision's v1.5 3x3)"] = total(spec=resnet_v1(name))
     return alts
 
 
@@ -428,21 +543,72 @@ def _nearest_input(name: str, res: int) -> Callable[[str], str | None]:
     return find
 
 
+def _bracket(computed: float, printed: str, alternatives: dict[str, float]) -> str:
+    """An unexplained figure's nearest computed neighbours: the full count and every alternative
+    tried, the closest below and above the printed figure."""
+    p = float(printed)
+    d = max(decimals(printed), 2)
+    tried = {"the full count": computed, **alternatives}
+    below = [(v, k) for k, v in tried.items() if v < p]
+    above = [(v, k) for k, v in tried.items() if v > p]
+    parts = []
+    if below:
+        v, k = max(below)
+        parts.append(f"{_fmt(v, d)} {k} below")
+    if above:
+        v, k = min(above)
+        parts.append(f"{_fmt(v, d)} {k} above")
+    return f"unexplained: no count tried gives {printed}; nearest: " + ", ".join(parts)
+
+
+def _head_lead(t: LayerTable, printed: str) -> str:
+    """The head sizes (outputs of the last FC) whose params count prints as ``printed``."""
+    fc_in = int(t.rows[-1]["in_channels"])
+    body = t.totals["params"] - int(t.rows[-1]["params"])
+    lo, hi = head_range(body, fc_in, printed, 1e6)
+    if lo > hi:
+        return f"; no head size gives it (the body alone is {body / 1e6:.3f})"
+    return (f"; a head of {lo}..{hi} outputs would give it (body {body / 1e6:.3f} + "
+            f"{fc_in} per output)")
+
+
 def _comparison_check(source: str, item: str, quantity: str, computed: float, printed: str,
                       alternatives: dict[str, float],
-                      nearest: Callable[[str], str | None] | None = None) -> Check:
+                      nearest: Callable[[str], str | None] | None = None,
+                      head: Callable[[str], str] | None = None) -> Check:
     """A check at the printed precision: decimals, or significant figures for a whole number
-    printed with trailing zeros (15300 is 15,346.6 to 3 figures)."""
+    printed with trailing zeros (15300 is 15,346.6 to 3 figures). In order: an alternative
+    count that prints as the figure; the count cut (not rounded) to those figures; an
+    alternative cut to them; the decimal explanations of :func:`classify`; an input-size lead;
+    else the nearest counts tried (and, for params, the head size that would give the figure)."""
     n = significant(printed)
     if n is not None and round_significant(computed, n) == float(printed):
         return Check(source, item, quantity, computed, printed, True)
+    raw = alternatives
     if n is not None:
         alternatives = {f"{label} (to {n} significant figures)": round_significant(v, n)
-                        for label, v in alternatives.items()}
+                        for label, v in raw.items()}
     other = _alternatives(computed, printed, alternatives)  # a counting rule before a rounding
     if other and not agrees(computed, printed):
         return Check(source, item, quantity, computed, printed, False, other[1], other[0])
-    return check(source, item, quantity, computed, printed, alternatives, nearest)
+    if n is not None:
+        figs = "figure" if n == 1 else "figures"
+        if floor_significant(computed, n) == float(printed):
+            return Check(source, item, quantity, computed, printed, False,
+                         f"cut to {n} significant {figs}, not rounded: the count is "
+                         f"{computed:.2f}", TRUNCATED)
+        for label, v in raw.items():
+            if floor_significant(v, n) == float(printed):
+                return Check(source, item, quantity, computed, printed, False,
+                             f"equals the count {label} ({v:.2f}) cut to {n} significant "
+                             f"{figs}, not rounded; the full count is {computed:.2f}",
+                             OTHER_COUNT)
+
+    def lead(p: str) -> str | None:
+        found = nearest(p) if nearest else None
+        return found or _bracket(computed, p, raw) + (head(p) if head else "")
+
+    return check(source, item, quantity, computed, printed, alternatives, lead)
 
 
 def comparison_checks() -> list[Check]:
@@ -463,7 +629,86 @@ def comparison_checks() -> list[Check]:
             out.append(_comparison_check(
                 f"Table {r['table']}", f"{r['model']} ({name}, {res}x{res})", quantity,
                 t.totals[key] / 1e6, printed, _comparison_alternatives(name, res, key),
-                _nearest_input(name, res) if key == "mult_adds" else None))
+                _nearest_input(name, res) if key == "mult_adds" else None,
+                None if key == "mult_adds" else functools.partial(_head_lead, t)))
+    return out
+
+
+def googlenet_table1_checks() -> list[Check]:
+    """GoogLeNet's own Table 1 (Szegedy et al. 2014, data/reference/googlenet_table1.csv) row by
+    row against the paper's layout (data/reference/googlenet_paper.yaml): ops (M) and params
+    (K) of each row's layers, then each column's total. Where a printed entry disagrees, the
+    alternatives are the count in units of 1024 (the params column's K) and, for ops, the
+    row's printed params times its output pixels (what the row's own figures imply)."""
+    t = layer_table(1.0, 224, spec=googlenet_paper(), rounding=None)
+    out = []
+    for r in read_reference(GOOGLENET_TABLE1):
+        prefixes = r["layers"].split()
+        rows = [x for x in t.rows if x["name"].split(".")[0] in prefixes]
+        item = f"row {r['row']} ({r['type']}, {r['layers'].replace(' ', '+')})"
+        ops = sum(x["mult_adds"] for x in rows) / 1e6
+        pixels = rows[-1]["out_shape"][0] * rows[-1]["out_shape"][1]
+        out.append(check("GoogLeNet T1", item, "ops (M)", ops, r["ops_M"], {
+            f"as the row's printed params x its {pixels} output pixels":
+                float(r["params_K"]) * 1e3 * pixels / 1e6}))
+        params = sum(x["params"] for x in rows)
+        out.append(check("GoogLeNet T1", item, "params (K)", params / 1e3, r["params_K"], {
+            "in units of 1024 (K = 1024)": params / 1024,
+            "in units of 1024, cut to the printed digits":
+                math.floor(params / 1024 * 10 ** decimals(r["params_K"]))
+                / 10 ** decimals(r["params_K"])}))
+    for quantity, key, col, scale in (("ops (M)", "mult_adds", "ops_M", 1e6),
+                                      ("params (K)", "params", "params_K", 1e3)):
+        printed = f"{table1_column_total(col):g}"
+        computed = t.totals[key] / scale
+        mine = [c for c in out if c.quantity == quantity]
+        # rows whose printed entry no rounding or unit explains as the count of its layers
+        wrong = [c for c in mine if not c.agree and c.kind not in (TRUNCATED, ROUNDED_UP)
+                 and not (c.kind == OTHER_COUNT and "1024" in c.explanation)]
+        fixed = float(printed) + sum(c.computed - float(c.published) for c in wrong)
+        ok = agrees(computed, printed)
+        why = "" if ok else (
+            f"the printed column sums to {printed}; the layout's count is {computed:.1f}; "
+            f"{len(wrong)} of {len(mine)} rows are not the count of their layers "
+            f"({', '.join(c.item.split(' (')[0] for c in wrong)}); with those replaced by the "
+            f"counts it sums to {fixed:.1f}")
+        out.append(Check("GoogLeNet T1", "column total", quantity, computed, printed, ok, why,
+                         "" if ok else COLUMN_SUM))
+    return out
+
+
+def _published_networks() -> list[tuple[str, dict[str, Any]]]:
+    """The built-ins' own published paper-convention figures (each description's ``published``
+    list), except those of MobileNet-V1 and of the MobileNets paper's comparison networks,
+    which the other sections check."""
+    from costmodel.core.arch import BUILTIN_NAMES
+
+    out = []
+    for name in BUILTIN_NAMES:
+        if name == "mobilenet_v1" or name in COMPARISON_MODELS.values():
+            continue
+        for p in _builtin_yaml(name).get("published", []):
+            if p.get("convention") == "paper" and p["figure"] in ("mult_adds", "params"):
+                out.append((name, p))
+    return out
+
+
+def network_checks() -> list[Check]:
+    """Each built-in's published mult-adds and params (its own paper, e.g. ShuffleNetV2's Table
+    5, ResNet's Table 1), at the figure's resolution, under the paper convention; a disagreement
+    explained like the comparison networks' (the family's other published form included)."""
+    out = []
+    for name, p in _published_networks():
+        res = int(p.get("resolution", 224))
+        key = p["figure"]
+        t = layer_table(1.0, res, spec=name, rounding=None)
+        printed = f"{p['value'] / 1e6:g}"
+        quantity = "mult-adds (M)" if key == "mult_adds" else "params (M)"
+        out.append(_comparison_check(
+            "published", f"{name} ({res}x{res}): {p['source'].split(',')[0]}", quantity,
+            t.totals[key] / 1e6, printed, _comparison_alternatives(name, res, key),
+            _nearest_input(name, res) if key == "mult_adds" else None,
+            None if key == "mult_adds" else functools.partial(_head_lead, t)))
     return out
 
 
@@ -561,6 +806,8 @@ SECTIONS: dict[str, Callable[[], list[Check]]] = {
     "table3": table3_checks,
     "tables4-9": paper_table_checks,
     "tables8-10-networks": comparison_checks,
+    "googlenet-table1": googlenet_table1_checks,
+    "networks-published": network_checks,
     "transfer": transfer_checks,
     "tfslim": tfslim_checks,
 }

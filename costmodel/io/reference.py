@@ -18,6 +18,7 @@ SOURCES = {
     "paper_tables.csv": "MobileNets paper Tables 4-9",
     "tfslim_mobilenet_v1.csv": "TF-slim mobilenet_v1.md checkpoint table",
     "tflite_mobilenet_v1_latency.csv": "TFLite hosted models table",
+    "googlenet_table1.csv": "GoogLeNet paper (Szegedy et al., arXiv 1409.4842) Table 1",
 }
 
 
