@@ -108,3 +108,124 @@ def test_network_without_rows_names_the_command(two_networks: Path) -> None:
     msg = str(e.value)
     assert "\n" not in msg and "no latency rows of network 'vgg16'" in msg
     assert msg.endswith("costmodel latency calibrate --model vgg16")
+
+
+# ------------------------------------------------------------------------------------------
+# The calibration plan of any network
+# ------------------------------------------------------------------------------------------
+def test_mobilenet_v1_plan_unchanged() -> None:
+    assert calibrate.network_plan(None, 64) == calibrate.network_plan("mobilenet_v1", 64) \
+        == calibrate.plan(64)
+    assert calibrate.random_configs(9, 3) == calibrate.random_configs(9, 3, "mobilenet_v1")
+
+
+@pytest.mark.parametrize(("name", "res_range"), [
+    ("resnet18", (96, 288)), ("mobilenet_v2", (96, 288)), ("efficientnet_b0", (96, 288)),
+    # Inception V3's base is 299: 96 * 299 / 224 = 128.1 -> 128, 288 * 299 / 224 = 384.4 -> 384
+    ("inception_v3", (128, 384))])
+def test_network_plan_covers_alignment_and_its_range(name: str, res_range: tuple[int, int]
+                                                     ) -> None:
+    p = calibrate.network_plan(name, 64)
+    a = [x[0] for x in p]
+    r = [x[1] for x in p]
+    assert calibrate.network_ranges(name) == (calibrate.ALPHA_RANGE, res_range)
+    assert (min(a), max(a)) == calibrate.ALPHA_RANGE and (min(r), max(r)) == res_range
+    assert {x[2] for x in p} == {"int", "divisible8"}
+    got = {int(kernel.worst_alignment([x], [y], [z], spec=name)[0]) for x, y, z in p}
+    # every alignment class the network has on the alpha grid: its best (all channel counts
+    # multiples of 16 where it has one), multiples of 8 but not 16, and unaligned ones
+    have = set(calibrate._grid_alignment(name, "int").tolist()) | set(
+        calibrate._grid_alignment(name, "divisible8").tolist())
+    want = {max(have), min(have)} | ({8} & have)
+    assert want <= got
+    assert min(got) < 8  # some configs have a channel count that is no multiple of 8
+
+
+def test_network_plan_respects_the_resolutions_a_network_allows() -> None:
+    desc = {"name": "tiny", "base_resolution": 32, "layers": [
+        {"type": "conv", "kernel": 11, "stride": 4, "padding": 0, "out": 16},
+        {"type": "maxpool", "kernel": 3, "stride": 2},
+        {"type": "maxpool", "kernel": 3, "stride": 2},
+        {"type": "avgpool"}, {"type": "fc"}]}
+    # scaled range: 96 * 32 / 224 = 13.7 -> 14, 288 * 32 / 224 = 41.1 -> 41. The stem gives
+    # s0 = floor((r - 11) / 4) + 1, the first pool s1 = (s0 - 3) // 2 + 1; the second pool needs
+    # s1 >= 3, so s0 >= 7, so floor((r - 11) / 4) >= 6: r >= 35 (34 gives s0 6, s1 2: refused)
+    (_, (lo, hi)) = calibrate.network_ranges(desc)
+    assert (lo, hi) == (35, 41)
+    assert min(x[1] for x in calibrate.network_plan(desc, 16)) == 35
+
+
+# ------------------------------------------------------------------------------------------
+# The commands: calibrate / predict / evaluate --model, --spec
+# ------------------------------------------------------------------------------------------
+@pytest.fixture
+def small_plan(monkeypatch: Any) -> None:
+    """A 24-config plan and the known truth as the measurement (nothing is timed)."""
+    full = calibrate.network_plan
+    monkeypatch.setattr(calibrate, "network_plan", lambda spec, n=24, seed=0: full(spec, 24, seed))
+
+    def fake(alpha: float, resolution: int, opts: Any, data_dir: Any = None) -> dict[str, Any]:
+        return _measure(opts.spec)(alpha, resolution, opts)
+    monkeypatch.setattr(calibrate, "_default_measure", fake)
+    kernel._fit_cached.cache_clear()
+
+
+def _run(args: list[str], capsys: Any) -> tuple[int, str, str]:
+    from costmodel.cli import main
+
+    rc = main(args)
+    out = capsys.readouterr()
+    return rc, out.out, out.err
+
+
+def test_calibrate_predict_evaluate_model(tmp_path: Path, small_plan: None, capsys: Any) -> None:
+    dd = ["--device-id", DEV, "--data-dir", str(tmp_path)]
+    rc, out, _ = _run(["latency", "calibrate", "--model", "resnet18", "--budget-s", "120",
+                       "--no-progress", *dd], capsys)
+    assert rc == 0
+    assert out.startswith(f"{DEV} onnxruntime 1 thread(s) resnet18: measured 24 configs")
+    rows = latency_data.read_rows(latency_data.latency_path(DEV, tmp_path))
+    assert len(rows) == 24 and {r["spec"] for r in rows} == {"resnet18"}
+    # predict --model: the network's own fit (in the family: exact at a measured config)
+    a, r, rd = calibrate.network_plan("resnet18", 24)[5]
+    rc, out, _ = _run(["latency", "predict", "--model", "resnet18", "--alpha", str(a),
+                       "--resolution", str(r), "--rounding", rd, "--format", "json", *dd], capsys)
+    import json
+
+    doc = json.loads(out)
+    assert rc == 0 and doc["predictions"][0]["predicted_ms"] == pytest.approx(
+        _true_ms("resnet18", a, r, rd), rel=1e-6)
+    assert doc["predictions"][0]["measured_ms"] == pytest.approx(_true_ms("resnet18", a, r, rd))
+    # mobilenet_v1 has no rows on this device: one line naming the command, exit 2
+    rc, out, err = _run(["latency", "predict", "--alpha", "0.5", *dd], capsys)
+    assert rc == 2 and out == ""
+    assert err.count("\n") == 1 and "no latency rows of network 'mobilenet_v1'" in err
+    assert "costmodel latency calibrate --model mobilenet_v1" in err
+    # evaluate --random --model: fresh configs of resnet18, scored against its own fit
+    rc, out, _ = _run(["latency", "evaluate", "--model", "resnet18", "--random", "6",
+                       "--no-progress", "--format", "json", *dd], capsys)
+    doc = json.loads(out)
+    assert rc == 0 and doc["n"] == 6
+    want = calibrate.random_configs(6, 0, "resnet18")
+    assert [(x["alpha"], x["resolution"], x["rounding"]) for x in doc["rows"]] == want
+
+
+def test_calibrate_spec_file(tmp_path: Path, small_plan: None, capsys: Any) -> None:
+    spec = tmp_path / "net.yaml"
+    spec.write_text("name: mynet\nlayers:\n  - {type: conv, kernel: 3, stride: 2, out: 32}\n"
+                    "  - {type: separable, stride: 2, out: 64}\n  - {type: avgpool}\n"
+                    "  - {type: fc}\n")
+    key = network_key(str(spec))
+    dd = ["--device-id", DEV, "--data-dir", str(tmp_path)]
+    rc, out, _ = _run(["latency", "calibrate", "--spec", str(spec), "--budget-s", "120",
+                       "--no-progress", *dd], capsys)
+    assert rc == 0 and f" {key}: measured 24 configs" in out
+    rows = latency_data.read_rows(latency_data.latency_path(DEV, tmp_path))
+    assert {r["spec"] for r in rows} == {key}
+    rc, out, _ = _run(["latency", "predict", "--spec", str(spec), "--alpha", "0.5",
+                       "--resolution", "160", *dd], capsys)
+    assert rc == 0 and f"per-kernel model of {key} fitted on 24 measured" in out
+    # the file edited: another network, whose rows are not these
+    spec.write_text(spec.read_text().replace("out: 64", "out: 48"))
+    rc, _, err = _run(["latency", "predict", "--spec", str(spec), "--alpha", "0.5", *dd], capsys)
+    assert rc == 2 and f"costmodel latency calibrate --spec {spec}" in err

@@ -23,6 +23,8 @@ from costmodel.cli._common import (
     DATA_DIR_HELP,
     add_format_arg,
     add_list_args,
+    add_network_args,
+    base_resolution,
     check_format,
     emit,
     parse_values,
@@ -133,6 +135,7 @@ def _add_selection(p: argparse.ArgumentParser) -> None:
                         "AVX2, 16 for AVX-512 fp32 lanes, 1 for exact mult-adds, or auto "
                         "(default: 1, 8 or 16 chosen by leave-one-out on the training configs)")
     p.add_argument("--variant", default="mobilenet_v1", help="variant (default mobilenet_v1)")
+    add_network_args(p)
     p.add_argument("--data-dir", default=None, help=DATA_DIR_HELP)
 
 
@@ -142,6 +145,7 @@ def _add_kernel_selection(p: argparse.ArgumentParser, *, device_required: bool =
 
     _add_device(p, "pixel3_cpu4", device_required)
     p.add_argument("--variant", default="mobilenet_v1", help="variant (default mobilenet_v1)")
+    add_network_args(p)
     p.add_argument("--data-dir", default=None, help=DATA_DIR_HELP)
     p.add_argument("--stat", default=DEFAULT_STAT,
                    help="measured figure fitted and predicted: median (wall time, default; the "
@@ -193,12 +197,13 @@ def register(sub: Any) -> None:
     c.add_argument("--stat", default="median",
                    help="measured figure the model fits: median (wall time, default), min, cpu")
     c.add_argument("--seed", default="0", help="seed of the plan and of the held-out split")
+    add_network_args(c)
     c.add_argument("--no-progress", action="store_true", help="no progress bar")
     c.set_defaults(func=run_calibrate)
 
     q = lsub.add_parser("predict", help="predicted latency for any alpha/resolution/rounding")
     _add_kernel_selection(q)
-    add_list_args(q, "1.0", "224")
+    add_list_args(q, "1.0", None, resolution_note="default 224, or the network's base resolution")
     q.add_argument("--rounding", default=None,
                    help="channel rounding: int, slim, divisible8 (default: the device's own when "
                         "all its configs share one, e.g. slim for the published phones, else int)")
@@ -242,7 +247,8 @@ def _selection(args: argparse.Namespace) -> dict[str, Any]:
     args.device_id = spec.device_id  # the name's device (an alias or old id resolved)
     return {"backend": spec.backend, "across": args.across, "pad": pad, "threads": spec.threads,
             "precision": spec.precision, "batch": int_list(args.batch, "batch")[0],
-            "form": form, "stat": stat, "variant": args.variant, "data_dir": args.data_dir}
+            "form": form, "stat": stat, "variant": args.variant, "data_dir": args.data_dir,
+            "spec": args.spec}
 
 
 def _precision(args: argparse.Namespace) -> str | None:
@@ -326,7 +332,8 @@ def _kernel_selection(args: argparse.Namespace) -> dict[str, Any]:
     args.device_id = spec.device_id  # the name's device (an alias or old id resolved)
     return {"backend": spec.backend, "threads": spec.threads, "precision": spec.precision,
             "batch": int_list(args.batch, "batch")[0], "variant": args.variant,
-            "stat": check_choice("stat", stat, kernel.STATS), "data_dir": args.data_dir}
+            "stat": check_choice("stat", stat, kernel.STATS), "data_dir": args.data_dir,
+            "spec": args.spec}
 
 
 def _source_label(meta: dict[str, Any]) -> str:
@@ -345,8 +352,9 @@ def _model_title(device_id: str, model: Any) -> str:
            f"({100 * sel['inner_within']:.1f}% within +/-10%)" if sel else model.rule.label)
     prec = str(meta.get("precision") or "float32")
     at = "" if prec == "float32" else f" @{prec}"
+    net = "" if model.network == "mobilenet_v1" else f" of {model.network}"
     return (f"{device_id} {meta.get('backend')}{'' if threads is None else f' {threads} thread(s)'}"
-            f"{at} batch {model.batch}: per-kernel model fitted on {meta.get('n_train')} measured "
+            f"{at} batch {model.batch}: per-kernel model{net} fitted on {meta.get('n_train')} measured "
             f"configs ({kernel.STAT_LABELS[model.stat]} ms; {how}); "
             f"{_source_label(meta)}")
 
@@ -360,8 +368,9 @@ def run_predict(args: argparse.Namespace) -> int:
     device_id = _check_device(args.device_id, sel["data_dir"])
     rounding = (None if args.rounding is None
                 else check_choice("rounding", args.rounding, list(ROUNDING_RULES)))
+    resolution = args.resolution if args.resolution is not None else str(base_resolution(args))
     res = predict.predict(device_id, parse_values(args.alpha, "alpha", float),
-                          parse_values(args.resolution, "resolution", int), rounding=rounding,
+                          parse_values(resolution, "resolution", int), rounding=rounding,
                           allow_extrapolation=args.allow_extrapolation, **sel)
     model, rows = res.model, res.rows
     cols = predict_columns(res.stat_label)
@@ -389,7 +398,7 @@ def run_predict(args: argparse.Namespace) -> int:
 
 def run_calibrate(args: argparse.Namespace) -> int:
     from costmodel.cli.bench import int_list, positive_float
-    from costmodel.core.arch import check_choice
+    from costmodel.core.arch import check_choice, network_key
     from costmodel.io import latency_data
     from costmodel.latency import calibrate, kernel
     from costmodel.latency.bench import BACKENDS, device_info
@@ -411,9 +420,10 @@ def run_calibrate(args: argparse.Namespace) -> int:
     cal = calibrate.calibrate(budget_s=budget, backend=backend, threads=threads,
                               device_id=device_id, path=path, fingerprint=info["fingerprint"],
                               data_dir=args.data_dir, seed=seed, progress=not args.no_progress,
-                              precision=precision)
+                              precision=precision, spec=args.spec)
     at = "" if precision == "fp32" else f" {precision}"
-    out = [f"{device_id} {backend} {threads} thread(s){at}: measured "
+    net = "" if network_key(args.spec) == "mobilenet_v1" else f" {network_key(args.spec)}"
+    out = [f"{device_id} {backend} {threads} thread(s){at}{net}: measured "
            f"{len(cal.measured)} configs in "
            f"{cal.elapsed_s:.0f} s of a {budget:g} s budget "
            f"({'stopped: budget' if cal.stopped == 'budget' else cal.stopped}); "
@@ -445,10 +455,12 @@ def _calibrate_imported(args: argparse.Namespace, stat: str, seed: int) -> int:
         args.device_id, backend=args.backend, data_dir=args.data_dir, precision=_precision(args),
         threads=None if args.threads is None else int_list(args.threads, "threads")[0])
     m = kernel.measured(spec.device_id, backend=spec.backend, threads=spec.threads,
-                        precision=spec.precision, stat=stat, data_dir=args.data_dir)
-    held = kernel.held_out(m, stat=stat, seed=seed)
+                        precision=spec.precision, stat=stat, data_dir=args.data_dir,
+                        spec=args.spec)
+    held = kernel.held_out(m, stat=stat, seed=seed, spec=args.spec)
     model = kernel.fit_device(spec.device_id, backend=m.backend, threads=m.threads,
-                              precision=spec.precision, stat=stat, data_dir=args.data_dir)
+                              precision=spec.precision, stat=stat, data_dir=args.data_dir,
+                              spec=args.spec)
     name = latency_data.DeviceSpec(spec.device_id, m.backend, m.threads, spec.precision).name()
     emit(f"{name}: imported device, nothing measured here; model {model.rule.label} "
          f"({kernel.STAT_LABELS[stat]} ms) fitted on its {len(m.y_ms)} imported configs\n"

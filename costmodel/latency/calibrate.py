@@ -17,6 +17,16 @@ estimate would end past the budget less a reserve for the fit. Each finished row
 once, atomically (:func:`costmodel.io.latency_data.append_row`), so an interrupted or killed run
 loses no finished row, and a second run resumes the plan where the first stopped (configs this
 machine already measured for this device/backend/threads are skipped).
+
+Any network (``spec``: a built-in's name or a description file; issue #11): its rows carry the
+network (:func:`costmodel.core.arch.network_key`) and its model is fitted on them alone. Its plan
+(:func:`network_plan`) keeps the same corners-then-Sobol order over alpha 0.25..1.3 and
+the network's resolution range (96..288 scaled by its ``base_resolution / 224``, no lower
+than the smallest resolution it resolves at), with alphas on a 1/256 grid of the ones it
+allows (a description whose groups no longer divide the channels refuses some): every fourth
+point takes the nearest alpha whose scaled channel counts are all multiples of 8 but not all of
+16, every fourth the nearest with all multiples of 16, the others keep alphas that are mostly
+neither. MobileNet-V1's plan is :func:`plan`, unchanged.
 """
 
 from __future__ import annotations
@@ -24,8 +34,9 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -65,29 +76,147 @@ def plan(n: int = PLAN_SIZE, seed: int = 0) -> list[tuple[float, int, str]]:
     return out[:n]
 
 
-def random_configs(n: int, seed: int = 0) -> list[tuple[float, int, str]]:
+def random_configs(n: int, seed: int = 0, spec: Any = None) -> list[tuple[float, int, str]]:
     """``n`` test configs: alpha uniform in 0.25..1.3 (4 decimals), integer resolution uniform in
-    96..288, rounding int or divisible8 with equal odds; seeded."""
+    96..288 (another network: its :func:`network_ranges`), rounding int or divisible8 with equal
+    odds; seeded. An alpha the network refuses becomes the nearest one it allows (1/256 grid)."""
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise CostModelError(f"random {n!r} is out of range; allowed: an integer >= 1")
+    (alo, ahi), (rlo, rhi) = network_ranges(spec)
     rng = np.random.default_rng(seed)
-    return [(round(float(rng.uniform(*ALPHA_RANGE)), 4),
-             int(rng.integers(RESOLUTION_RANGE[0], RESOLUTION_RANGE[1] + 1)),
-             ROUNDINGS[int(rng.integers(2))]) for _ in range(n)]
+    out = [(round(float(rng.uniform(alo, ahi)), 4), int(rng.integers(rlo, rhi + 1)),
+            ROUNDINGS[int(rng.integers(2))]) for _ in range(n)]
+    if _is_v1(spec):
+        return out
+    return [(a if _resolves(spec, a, rlo, rd) else _nearest(spec, a, rd), r, rd)
+            for a, r, rd in out]
 
 
-def _options(backend: str, threads: int, rounding: str, precision: str = "fp32") -> Any:
+def _is_v1(spec: Any) -> bool:
+    from costmodel.core.arch import network_key
+
+    return network_key(spec) == "mobilenet_v1"
+
+
+def _resolves(spec: Any, alpha: float, resolution: int, rounding: str) -> bool:
+    from costmodel.core.arch import get_description, resolve
+
+    try:
+        resolve(get_description(spec), alpha=alpha, resolution=resolution, rounding=rounding)
+    except CostModelError:
+        return False
+    return True
+
+
+def network_ranges(spec: Any = None) -> tuple[tuple[float, float], tuple[int, int]]:
+    """The alpha and resolution range a network is calibrated over: MobileNet-V1's 0.25..1.3 x
+    96..288; another network's resolutions scaled by its ``base_resolution / 224`` and no lower
+    than the smallest resolution it resolves at (e.g. Inception V3: 128..384)."""
+    if _is_v1(spec):
+        return ALPHA_RANGE, RESOLUTION_RANGE
+    from costmodel.core.arch import get_description
+
+    base = get_description(spec).base_resolution
+    rlo, rhi = (round(v * base / 224) for v in RESOLUTION_RANGE)
+    lo = next((r for r in range(rlo, rhi + 1) if _resolves(spec, 1.0, r, "divisible8")), None)
+    if lo is None:
+        raise CostModelError(f"network {get_description(spec).name!r} resolves at no resolution "
+                             f"in {rlo}..{rhi}; allowed: a network that takes images of "
+                             f"{rlo}..{rhi} px")
+    return ALPHA_RANGE, (lo, rhi)
+
+
+ALPHA_STEP = 256  # a network's planned alphas are multiples of 1/256
+
+
+def _alpha_grid() -> np.ndarray:
+    lo, hi = ALPHA_RANGE  # the range's ends are on it too (1.3 is not a multiple of 1/256)
+    return np.unique(np.r_[lo, np.arange(np.ceil(lo * ALPHA_STEP),
+                                         np.floor(hi * ALPHA_STEP) + 1) / ALPHA_STEP, hi])
+
+
+def _grid_alignment(spec: Any, rounding: str) -> np.ndarray:
+    """Per alpha of :func:`_alpha_grid`: the smallest gcd(channels, 16) over the network's
+    scaled layers (1, 2, 4, 8 or 16), 0 where the network refuses the alpha."""
+    from costmodel.core.arch import network_key
+
+    if spec is None or isinstance(spec, str | Path):
+        return _grid_alignment_cached(network_key(spec), None if spec is None else str(spec),
+                                      rounding)
+    return _grid_alignment_of(spec, rounding)  # a description given as data: not cached
+
+
+@lru_cache(maxsize=32)
+def _grid_alignment_cached(key: str, spec: str | None, rounding: str) -> np.ndarray:
+    return _grid_alignment_of(spec, rounding)
+
+
+def _grid_alignment_of(spec: Any, rounding: str) -> np.ndarray:
+    grid = _alpha_grid()
+    res = network_ranges(spec)[1][0]
+    try:
+        return np.asarray(kernel.worst_alignment(grid, np.full(grid.size, res), rounding,
+                                                 spec=spec))
+    except CostModelError:  # some alpha refused: one at a time
+        out = np.zeros(grid.size, dtype=np.int64)
+        for i, a in enumerate(grid):
+            with suppress(CostModelError):
+                out[i] = kernel.worst_alignment([a], [res], rounding, spec=spec)[0]
+        return out
+
+
+def _nearest(spec: Any, alpha: float, rounding: str, want: int | None = None) -> float:
+    """The grid alpha nearest ``alpha`` that the network allows; ``want`` 8: whose channels are
+    all multiples of 8 and not all of 16 (any multiple of 8 where none is), 16: all of 16; where
+    the network has no such alpha (EfficientNet's squeeze-excite widths 4, 6, 10, ...: none is
+    a multiple of 8), the best aligned it has."""
+    grid, al = _alpha_grid(), _grid_alignment(spec, rounding)
+    ok = al > 0
+    if want is not None and ok.any():
+        best = int(al.max())
+        ok = (al == 8) if want == 8 and (al == 8).any() else al >= min(want, best)
+    if not ok.any():
+        from costmodel.core.arch import get_description
+
+        raise CostModelError(f"network {get_description(spec).name!r} allows no alpha in "
+                             f"{ALPHA_RANGE[0]}..{ALPHA_RANGE[1]} under rounding {rounding!r}; "
+                             f"allowed: a network whose channels can be thinned")
+    cand = grid[ok]
+    return float(cand[np.argmin(np.abs(cand - alpha))])
+
+
+def network_plan(spec: Any, n: int = PLAN_SIZE, seed: int = 0) -> list[tuple[float, int, str]]:
+    """The calibration plan of any network (module doc): :func:`plan` for MobileNet-V1."""
+    if _is_v1(spec):
+        return plan(n, seed)
+    from scipy.stats import qmc
+
+    (alo, ahi), (rlo, rhi) = network_ranges(spec)
+    corners = [(alo, rlo, "int"), (ahi, rhi, "divisible8"), (ahi, rlo, "int"),
+               (alo, rhi, "divisible8")]
+    out = [(_nearest(spec, a, rd), r, rd) for a, r, rd in corners]
+    pts = qmc.Sobol(d=3, scramble=True, seed=seed).random(1 << int(np.ceil(np.log2(max(n, 2)))))
+    for i, (u, v, w) in enumerate(pts[: max(n - len(out), 0)]):
+        rd = ROUNDINGS[int(w >= 0.5)]
+        alpha = _nearest(spec, alo + float(u) * (ahi - alo), rd, {1: 8, 3: 16}.get(i % 4))
+        out.append((alpha, int(round(rlo + float(v) * (rhi - rlo))), rd))
+    return out[:n]
+
+
+def _options(backend: str, threads: int, rounding: str, precision: str = "fp32",
+             spec: Any = None) -> Any:
     from costmodel.latency.bench import BenchOptions
 
     return BenchOptions(backend=backend, threads=threads, repeats=REPEATS, min_time=MIN_TIME_S,
-                        warmup=WARMUP, rounding=rounding, precision=precision).checked()
+                        warmup=WARMUP, rounding=rounding, precision=precision,
+                        spec=spec).checked()
 
 
-def _mult_adds(alpha: float, resolution: int, rounding: str) -> float:
+def _mult_adds(alpha: float, resolution: int, rounding: str, spec: Any = None) -> float:
     """A config's mult-adds, as the engine counts them (what a measurement's time scales with)."""
     from costmodel.core.engine import layer_table
 
-    return float(layer_table(alpha, resolution, rounding=rounding).totals["mult_adds"])
+    return float(layer_table(alpha, resolution, rounding=rounding, spec=spec).totals["mult_adds"])
 
 
 class _CostEstimate:
@@ -122,6 +251,7 @@ class Calibration:
     path: Path
     budget_s: float
     precision: str = "fp32"  # short name (fp32, bf16, int8): rows of one precision, one fit
+    spec: Any = None  # the network (a built-in's name or a file; None: MobileNet-V1): one fit
     elapsed_s: float = 0.0
     measured: list[dict[str, Any]] = field(default_factory=list)  # rows measured now
     skipped: int = 0  # planned configs already in the file (resumed)
@@ -144,12 +274,14 @@ def calibrate(*, budget_s: float = 300.0, backend: str = "onnxruntime", threads:
               device_id: str, path: Path, fingerprint: str = "", data_dir: Any = None,
               seed: int = 0, measure: MeasureFn | None = None, progress: bool = True,
               clock: Callable[[], float] = time.monotonic,
-              reserve_s: float | None = None, precision: str = "fp32") -> Calibration:
+              reserve_s: float | None = None, precision: str = "fp32",
+              spec: Any = None) -> Calibration:
     """Measure planned configs until the budget (less ``reserve_s`` for the fit, default 5% of
     it, at most 15 s) is spent, writing each row to ``path`` at once (:func:`finish` then scores
     and fits). ``fingerprint``: this machine's (resume skips only its rows); ``data_dir``: the
     user data folder the rows' fingerprint is read from; ``precision``: what is measured and
-    fitted (fp32, bf16, int8: separate rows and a separate fit per precision, never mixed)."""
+    fitted (fp32, bf16, int8: separate rows and a separate fit per precision, never mixed);
+    ``spec``: the network measured (its own plan, rows and fit; None: MobileNet-V1)."""
     from tqdm import tqdm
 
     from costmodel.io import latency_data
@@ -161,19 +293,19 @@ def calibrate(*, budget_s: float = 300.0, backend: str = "onnxruntime", threads:
     reserve = min(0.05 * budget_s, 15.0) if reserve_s is None else reserve_s
     measure = measure or partial(_default_measure, data_dir=data_dir)
     have = latency_data.measured_counts(path)
-    cal = Calibration(device_id, backend, threads, path, float(budget_s), precision)
+    cal = Calibration(device_id, backend, threads, path, float(budget_s), precision, spec=spec)
     estimate = _CostEstimate()
     bar = tqdm(total=round(float(budget_s), 1), unit="s", desc="calibrate", file=sys.stderr,
                disable=not progress, dynamic_ncols=True,
                bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s {postfix}")
     try:
-        for alpha, res, rounding in plan(seed=seed):
-            opts = _options(backend, threads, rounding, precision)
+        for alpha, res, rounding in network_plan(spec, seed=seed):
+            opts = _options(backend, threads, rounding, precision, spec)
             key = planned_row_key(alpha, res, opts, device_id, fingerprint)
             if have.get(key, 0):
                 cal.skipped += 1
                 continue
-            madds = _mult_adds(alpha, res, rounding)
+            madds = _mult_adds(alpha, res, rounding, spec)
             if clock() - start + estimate(madds) > budget_s - reserve:
                 cal.stopped = "budget"
                 break
@@ -200,22 +332,24 @@ def finish(cal: Calibration, *, stat: str, data_dir: Any, seed: int = 0) -> Cali
 
     stored = stored_precision(cal.precision)
     m = kernel.measured(cal.device_id, backend=cal.backend, threads=cal.threads, stat=stat,
-                        precision=stored, data_dir=data_dir)
-    cal.held_out = kernel.held_out(m, stat=stat, seed=seed)
+                        precision=stored, data_dir=data_dir, spec=cal.spec)
+    cal.held_out = kernel.held_out(m, stat=stat, seed=seed, spec=cal.spec)
     cal.model = kernel.fit_device(cal.device_id, backend=cal.backend, threads=cal.threads,
-                                  precision=stored, stat=stat, data_dir=data_dir)
+                                  precision=stored, stat=stat, data_dir=data_dir, spec=cal.spec)
     return cal
 
 
 def measure_random(n: int, *, backend: str, threads: int, seed: int = 0,
                    measure: MeasureFn | None = None, progress: bool = True,
-                   data_dir: Any = None, precision: str = "fp32") -> list[dict[str, Any]]:
-    """Measure ``n`` fresh random configs now (:func:`random_configs`); nothing is saved."""
+                   data_dir: Any = None, precision: str = "fp32",
+                   spec: Any = None) -> list[dict[str, Any]]:
+    """Measure ``n`` fresh random configs of the network ``spec`` now (:func:`random_configs`);
+    nothing is saved."""
     from tqdm import tqdm
 
     measure = measure or partial(_default_measure, data_dir=data_dir)
-    return [measure(alpha, res, _options(backend, threads, rounding, precision))
-            for alpha, res, rounding in tqdm(random_configs(n, seed), desc="evaluate",
+    return [measure(alpha, res, _options(backend, threads, rounding, precision, spec))
+            for alpha, res, rounding in tqdm(random_configs(n, seed, spec), desc="evaluate",
                                              unit="config", file=sys.stderr,
                                              disable=not progress, dynamic_ncols=True)]
 
@@ -246,5 +380,6 @@ def evaluate_random(model: kernel.KernelModel, n: int, *, backend: str, threads:
 
     rows = measure_random(n, backend=backend, threads=threads, seed=seed, measure=measure,
                           progress=progress, data_dir=data_dir,
-                          precision=precision_name(str(model.meta.get("precision", "float32"))))
+                          precision=precision_name(str(model.meta.get("precision", "float32"))),
+                          spec=model.spec)
     return {**score_measured(model, rows), "seed": seed}

@@ -362,16 +362,19 @@ def _fit_roofline(f: LayerFeatures, types: Sequence[LayerType], x: np.ndarray,
 def measured_configs(device_id: str, *, backend: str | None = None, threads: int | None = None,
                      batch: int = 1, variant: str = "mobilenet_v1", precision: str = "float32",
                      stat: str = "median", across: str = "median",
-                     data_dir: str | Path | None = None) -> pd.DataFrame:
+                     data_dir: str | Path | None = None, spec: Any = None) -> pd.DataFrame:
     """One row per measured (alpha, resolution) of a device/backend (least disturbed of repeated
     measurements), with the columns of latency_data.latency_table, rounding/classes, and ``y_ms``:
-    the figure ``stat`` names (median_ms, min_ms or cpu_ms)."""
+    the figure ``stat`` names (median_ms, min_ms or cpu_ms). ``spec``: the network whose rows
+    are read (None: MobileNet-V1; no other network's rows are mixed in)."""
+    from costmodel.core.arch import network_key, network_option
     from costmodel.io import latency_data
 
     check_choice("stat", stat, STATS)
     frame = latency_data.latency_table(device_id, backend=backend, threads=threads, batch=batch,
                                        precision=precision, variant=variant, across=across,
-                                       data_dir=data_dir)
+                                       data_dir=data_dir, network=network_key(spec),
+                                       measure_with=network_option(spec))
     col = f"{stat}_ms"
     if col not in frame or frame[col].isna().all():
         raise CostModelError(f"stat {stat!r} has no data for device {device_id!r} (published "
@@ -690,7 +693,7 @@ def evaluate(device_id: str, *, backend: str | None = None, threads: int | None 
              batch: int = 1, form: str = AUTO, split: str | None = None,
              variant: str = "mobilenet_v1", precision: str = "float32", stat: str = AUTO,
              pad: int | str = AUTO, across: str = "median", test_fraction: float = 0.3,
-             seed: int = 0, data_dir: str | Path | None = None) -> Evaluation:
+             seed: int = 0, data_dir: str | Path | None = None, spec: Any = None) -> Evaluation:
     """Held-out evaluation. ``split`` defaults to ``paper`` when the device has configs outside
     the paper's 16, else ``loo``.
 
@@ -703,7 +706,7 @@ def evaluate(device_id: str, *, backend: str | None = None, threads: int | None 
     data = measured_configs(device_id, backend=backend, threads=threads, batch=batch,
                             variant=variant, precision=precision,
                             stat="median" if stat == AUTO else stat, across=across,
-                            data_dir=data_dir)
+                            data_dir=data_dir, spec=spec)
     a = data["alpha"].to_numpy(float)
     r = data["resolution"].to_numpy(int)
     thr = _num(data["threads"].iloc[0])
@@ -717,7 +720,8 @@ def evaluate(device_id: str, *, backend: str | None = None, threads: int | None 
         split = "paper" if 0 < inside < len(a) - 4 else "loo"
     check_choice("split", split, SPLITS)
     rounding, classes = str(data["rounding"].iloc[0]), int(data["classes"].iloc[0])
-    kw: dict[str, Any] = {"variant": variant, "rounding": rounding, "classes": classes, "batch": batch}
+    kw: dict[str, Any] = {"variant": variant, "rounding": rounding, "classes": classes,
+                          "batch": batch, "spec": spec}
     splits = list(_splits(a, r, split, test_fraction=test_fraction, seed=seed))
     y_used, pred, base, used, selections = _held_out(a, r, ys, splits, form, stat, pad, kw)
     n_train = max((int(train.size) for train, _ in splits), default=0)

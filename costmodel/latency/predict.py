@@ -36,16 +36,18 @@ def predict(device_id: str, alphas: Sequence[Any], resolutions: Sequence[Any], *
             rounding: str | None = None, backend: str | None = None, threads: int | None = None,
             batch: int = 1, variant: str = "mobilenet_v1", precision: str = "float32",
             stat: str = kernel.DEFAULT_STAT, data_dir: Any = None,
-            allow_extrapolation: bool = False) -> Prediction:
+            allow_extrapolation: bool = False, spec: Any = None) -> Prediction:
     """One row per (alpha, resolution) of the grid ``alphas`` x ``resolutions``: predicted ms,
     the ``k * mult-adds`` baseline, the measured figure (same statistic) where measured, and the
     roofline bound. ``rounding`` None: the device's own when all its configs share one (the
     published phones: slim), else int. A config outside the calibrated range raises
-    CostModelError with the reason unless ``allow_extrapolation``."""
+    CostModelError with the reason unless ``allow_extrapolation``. ``spec``: the network (a
+    built-in's name or a description file; None: MobileNet-V1), fitted on its own rows only."""
     from costmodel.latency.model import hardware_limits, roofline_bound_ms
 
     model = kernel.fit_device(device_id, backend=backend, threads=threads, batch=batch,
-                              variant=variant, precision=precision, stat=stat, data_dir=data_dir)
+                              variant=variant, precision=precision, stat=stat, data_dir=data_dir,
+                              spec=spec)
     if rounding is None:  # the device's own rounding when it has one (published: slim)
         seen = {m[2] for m in model.meta.get("measured", [])}
         rounding = seen.pop() if len(seen) == 1 else "int"
@@ -64,28 +66,29 @@ def predict(device_id: str, alphas: Sequence[Any], resolutions: Sequence[Any], *
         device_id, meta.get("threads"), meta.get("device_type", "cpu"), data_dir)
     bound = (roofline_bound_ms(aa, rr, peak_gflops=limits["peak_gflops"],
                                bandwidth_gbs=limits["bandwidth_gbs"], variant=variant,
-                               rounding=rounding, classes=model.classes, batch=batch)
+                               rounding=rounding, classes=model.classes, batch=batch, spec=spec)
              if limits else np.full(aa.shape, np.nan))
     rows = []
     for i in range(aa.size):
         m = known.get((round(float(aa[i]), 6), int(rr[i]), rounding))
         b = float(bound[i]) if bound[i] == bound[i] else None
         rows.append({"alpha": float(aa[i]), "resolution": int(rr[i]), "rounding": rounding,
-                     "mult_adds_m": mult_adds_m(aa[i], rr[i], rounding, variant),
+                     "mult_adds_m": mult_adds_m(aa[i], rr[i], rounding, variant, spec),
                      "predicted_ms": float(pred[i]),
                      "baseline_ms": float(base[i]), "measured_ms": m, "roofline_ms": b,
                      "vs_roofline": (m / b) if m and b else None, "stat": model.stat})
     return Prediction(model, rows, limits, reasons)
 
 
-def mult_adds_m(alpha: Any, resolution: Any, rounding: str, variant: str) -> float:
+def mult_adds_m(alpha: Any, resolution: Any, rounding: str, variant: str,
+                spec: Any = None) -> float:
     """Mult-adds (millions) of a config as the engine counts them for `costmodel table` (paper
     convention, 1000 classes, one image). Not the kernel model's design sum, which counts the
     network its device was measured with (1001 classes for TF-slim's published figures) times
     the batch: that sum serves only its ``k * mult-adds`` baseline."""
     from costmodel.core.engine import layer_table
 
-    t = layer_table(float(alpha), int(resolution), variant=variant, rounding=rounding)
+    t = layer_table(float(alpha), int(resolution), variant=variant, rounding=rounding, spec=spec)
     return float(t.totals["mult_adds"]) / 1e6
 
 
@@ -124,10 +127,11 @@ def aligned_alternatives(model: kernel.KernelModel, alpha: float, resolution: in
     same = (d.channels == here.channels).all(axis=0)  # this config's own network
     keep = [w is None and not same[i] for i, w in enumerate(model.outside(d, a, [resolution] * len(a)))]
     pred, this = model.predict_design(d), float(model.predict_design(here)[0])
-    this_ma = mult_adds_m(alpha, resolution, rounding, model.variant)
+    this_ma = mult_adds_m(alpha, resolution, rounding, model.variant, model.spec)
     return [{"alpha": a[i], "resolution": int(resolution), "rounding": cands[i][1],
              "predicted_ms": float(pred[i]),
-             "mult_adds_m": mult_adds_m(a[i], resolution, cands[i][1], model.variant),
+             "mult_adds_m": mult_adds_m(a[i], resolution, cands[i][1], model.variant,
+                                        model.spec),
              "faster": bool(pred[i] < this), "this_ms": this, "this_mult_adds_m": this_ma}
             for i in range(len(cands)) if keep[i]]
 
