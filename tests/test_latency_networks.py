@@ -229,3 +229,51 @@ def test_calibrate_spec_file(tmp_path: Path, small_plan: None, capsys: Any) -> N
     spec.write_text(spec.read_text().replace("out: 64", "out: 48"))
     rc, _, err = _run(["latency", "predict", "--spec", str(spec), "--alpha", "0.5", *dd], capsys)
     assert rc == 2 and f"costmodel latency calibrate --spec {spec}" in err
+
+
+# ------------------------------------------------------------------------------------------
+# pareto / recommend: latency: and latency_pred: objectives of a network
+# ------------------------------------------------------------------------------------------
+@pytest.fixture
+def user_device(user_data: Path) -> Path:
+    """The two networks' rows on a device of the test's user data folder."""
+    kernel._fit_cached.cache_clear()
+    path = latency_data.latency_path(DEV, user_data)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _write(path, "resnet18", _grid((0.25, 0.3, 0.5, 0.6, 0.75, 1.0), (96, 160)))
+    _write(path, None, _grid((0.25, 0.5, 0.75, 1.0), (128, 224)))
+    return user_data
+
+
+def test_pareto_latency_of_a_network(user_device: Path, capsys: Any) -> None:
+    from costmodel.search.pareto import points
+
+    f = points(["mult_adds", f"latency:{DEV}"], spec="resnet18")
+    # the candidates are resnet18's measured configs of its own rounding (int): 6 x 2, not
+    # mobilenet_v1's (alpha 0.25..1 x 128/224)
+    got = sorted(zip(f["alpha"].tolist(), f["resolution"].tolist(), strict=True))
+    assert got == sorted((a, r) for a in (0.25, 0.3, 0.5, 0.6, 0.75, 1.0) for r in (96, 160))
+    for a, r, ms in zip(f["alpha"], f["resolution"], f[f"latency:{DEV}"], strict=True):
+        assert ms == pytest.approx(_true_ms("resnet18", a, r, "int"))
+    p = points(["mult_adds", f"latency_pred:{DEV}"], spec="resnet18", configs=[(0.6, 160)])
+    assert p[f"latency_pred:{DEV}"].iloc[0] == pytest.approx(_true_ms("resnet18", 0.6, 160, "int"),
+                                                             rel=1e-6)
+    with pytest.raises(CostModelError, match="no latency rows of network 'vgg16'.*"
+                                             "costmodel latency calibrate --model vgg16$"):
+        points(["mult_adds", f"latency:{DEV}"], spec="vgg16")
+    # mobilenet_v1's points read only its own rows: its 4 x 2 int configs
+    v1 = points(["mult_adds", f"latency:{DEV}"], grid=True)
+    assert len(v1) == 8
+
+
+def test_pareto_cli_model_latency(user_device: Path, capsys: Any) -> None:
+    from costmodel.cli import main
+
+    assert main(["pareto", "--model", "resnet18", "--x", "mult_adds", "--y",
+                 f"latency:{DEV}", "--format", "csv"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 + 12  # header and resnet18's 12 int configs
+    assert main(["pareto", "--model", "mobilenet_v2", "--x", "mult_adds", "--y",
+                 f"latency:{DEV}"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "costmodel latency calibrate --model mobilenet_v2" in err

@@ -569,7 +569,8 @@ def test_predicted_latency_asks_the_model_for_the_config_as_given(monkeypatch):
     assert pts["latency_pred:pixel3_cpu4"].tolist() == pytest.approx([0.8, 2.24], abs=1e-12)
     spec = P.resolve_device("pixel3_cpu4")
     assert calls == [{"device_id": spec.device_id, "backend": spec.backend,
-                      "threads": spec.threads, "precision": spec.precision, "variant": "shallow"},
+                      "threads": spec.threads, "precision": spec.precision, "variant": "shallow",
+                      "spec": None},  # the network: None, mobilenet_v1
                      {"rounding": "slim", "dtypes": (np.dtype(np.float64), np.dtype(np.int64))}]
 
 

@@ -828,7 +828,6 @@ def latency_table(device_id: str, *, backend: str | None = None, threads: int | 
         backend = next(b for b in prefs if b in have)
     frame = load_latency(device_id, backend=backend, batch=batch, precision=precision,
                          data_dir=data_dir)
-    frame = frame[frame["variant"] == variant]
     nets = frame["spec"].fillna("").replace("", "mobilenet_v1") if "spec" in frame else None
     if nets is not None or network != "mobilenet_v1":
         on = nets == network if nets is not None else frame["variant"] != frame["variant"]
@@ -840,6 +839,7 @@ def latency_table(device_id: str, *, backend: str | None = None, threads: int | 
                                  + ("" if device_id not in PUBLISHED_NAMES else
                                     " (on this machine: the published phones are mobilenet_v1's)"))
         frame = frame[on]
+    frame = frame[frame["variant"] == variant]
     own = set(frame["rounding"])  # an imported device of one rounding answers with its own, like
     elsewhere = frame["published"].all() or (  # the published phones (their models' rounding)
         len(own) == 1 and frame["fingerprint"].map(is_imported).all())

@@ -14,8 +14,12 @@ an accuracy estimate, so:
   resolutions step 4), or by default alphas 0.25, 0.5, 0.75, 1.0 x the scaled 128, 160, 192,
   224 plus the published configs; top-1 is filled where published and empty elsewhere.
 
-Latency is measured and fitted for MobileNet-V1 only (the stored rows and fits are its), so a
-latency objective on another network is refused, never answered with MobileNet-V1's figures.
+Latency is the network's own (issue #11): ``latency:<device>`` reads the rows measured for this
+network (``costmodel latency calibrate --model NAME``, of the network's rounding) and the
+candidates are those configs (the published ones among them with an accuracy objective);
+``latency_pred:<device>`` predicts from the model fitted on them. A device with no rows of the
+network refuses in one line naming the command that measures them, never answers with
+MobileNet-V1's figures.
 """
 
 from __future__ import annotations
@@ -61,10 +65,6 @@ def _refuse(objs: Sequence[Objective], name: str, spec: Any, accuracy: str,
     have = network_objectives(spec)
     allowed = f"allowed for {name}: {', '.join(have)}"
     for o in objs:
-        if o.kind.startswith("latency"):
-            raise CostModelError(f"objective {o.name!r}: no latency is measured or fitted for "
-                                 f"network {name!r} (the stored latency is mobilenet_v1's); "
-                                 f"{allowed}")
         if o.kind == "accuracy" and o.name not in have:
             raise CostModelError(f"objective {o.name!r}: network {name!r} has no published "
                                  f"{o.name} accuracy (none cited, and none is estimated); "
@@ -107,6 +107,28 @@ def _candidates(spec: Any, base: int, wants_accuracy: bool, grid: bool,
     return sorted(dict.fromkeys((round(float(a), 6), int(r)) for a, r in cand))
 
 
+def _measured_candidates(cand: list[tuple[float, int]], lat_tables: dict[str, pd.DataFrame],
+                         wants_accuracy: bool, latency_objs: Sequence[Objective],
+                         notes: list[str], name: str) -> list[tuple[float, int]]:
+    """The configs every latency objective's device measured for this network; with an
+    accuracy objective only the published ones among them."""
+    measured: set[tuple[float, int]] | None = None
+    for t in lat_tables.values():
+        keys = {(round(float(a), 6), int(r)) for a, r in zip(t["alpha"], t["resolution"],
+                                                             strict=True)}
+        measured = keys if measured is None else measured & keys
+    assert measured is not None
+    devices = ", ".join(o.device or "" for o in latency_objs)
+    if not wants_accuracy:
+        notes.append(f"{name}: the {len(measured)} configs measured on {devices}")
+        return sorted(measured)
+    out = [c for c in cand if c in measured]
+    if len(out) < len(cand):
+        notes.append(f"{len(cand) - len(out)} published configs of {name} have no latency on "
+                     f"{devices}: left out")
+    return out
+
+
 def network_points(objs: Sequence[Objective], *, spec: Any, grid: bool = False,
                    configs: Iterable[tuple[Any, Any]] | None = None,
                    alphas: Iterable[Any] | None = None, resolutions: Iterable[Any] | None = None,
@@ -119,7 +141,13 @@ def network_points(objs: Sequence[Objective], *, spec: Any, grid: bool = False,
 
     from costmodel.core.arch import ROUNDING_RULES, check_choice, get_description
     from costmodel.search.accuracy import network_accuracy
-    from costmodel.search.pareto import COST_COLUMNS, _costs, _label
+    from costmodel.search.pareto import (
+        COST_COLUMNS,
+        _costs,
+        _label,
+        _latency_columns,
+        load_latency,
+    )
 
     desc = get_description(spec)
     name = desc.name
@@ -129,6 +157,11 @@ def network_points(objs: Sequence[Objective], *, spec: Any, grid: bool = False,
     notes: list[str] = []
     cand = _candidates(spec, desc.base_resolution, wants_accuracy, grid, configs, alphas,
                        resolutions, notes, name)
+    latency_objs = [o for o in objs if o.kind == "latency"]
+    lat_tables = {o.name: load_latency(o.device or "", variant=variant, network=str(spec),
+                                       rounding=rounding) for o in latency_objs}
+    if latency_objs and configs is None:  # a measured latency exists only where measured
+        cand = _measured_candidates(cand, lat_tables, wants_accuracy, latency_objs, notes, name)
     a = np.array([c[0] for c in cand], dtype=np.float64)
     r = np.array([c[1] for c in cand], dtype=np.int64)
     ua, ia = np.unique(a, return_inverse=True)
@@ -147,7 +180,13 @@ def network_points(objs: Sequence[Objective], *, spec: Any, grid: bool = False,
         "range": ["published" if p else "" for p in pub]}
     for k in COST_COLUMNS:
         cols[k] = costs[k][ia, ir]
+    cols.update(_latency_columns(cand, objs, lat_tables, variant, rounding, notes, str(spec)))
     frame = pd.DataFrame(cols)
+    lat = [o.name for o in objs if o.kind in ("latency", "latency_pred")]
+    if dropna and lat and frame[lat].isna().any(axis=1).any():
+        missing = frame[lat].isna().any(axis=1)
+        notes.append(f"{int(missing.sum())} configs without {', '.join(lat)} left out")
+        frame = frame[~missing].reset_index(drop=True)
     need = [o.name for o in objs if o.kind == "accuracy"]
     if dropna and need and frame[need].isna().any(axis=1).any():
         missing = frame[need].isna().any(axis=1)
@@ -161,5 +200,6 @@ def network_points(objs: Sequence[Objective], *, spec: Any, grid: bool = False,
     frame.attrs = {"objectives": [o.to_dict() for o in objs], "edition": "published",
                    "notes": notes, "far_left_out": {},
                    "config": {"variant": variant, "rounding": rounding, "convention": convention,
-                              "classes": int(classes), "precision": precision, "spec": name}}
+                              "classes": int(classes), "precision": precision, "spec": name,
+                              "network": str(spec)}}
     return frame

@@ -237,20 +237,26 @@ def _devices(stamp: tuple[tuple[str, int, int], ...]) -> tuple[dict[str, Any], .
                  for d in all_devices() if d["batch"] == 1)
 
 
-def load_latency(device: str, *, variant: str = "mobilenet_v1") -> pd.DataFrame:
+def load_latency(device: str, *, variant: str = "mobilenet_v1", network: str | None = None,
+                 rounding: str = "int") -> pd.DataFrame:
     """One latency per (alpha, resolution) of a device: alpha, resolution, latency_ms (the
     smallest median of repeated measurements), device, backend, threads, precision,
     published, source. Reads data/latency/<device_id>.csv or the published phone table (once
-    per file version: cached on the files' mtimes)."""
-    return _load_latency(device, variant, _data_stamp()).copy()
+    per file version: cached on the files' mtimes). ``network``: another network's rows (a
+    built-in's name or a description file; None: MobileNet-V1's), of its ``rounding``."""
+    return _load_latency(device, variant, _data_stamp(), network, rounding).copy()
 
 
 @lru_cache(maxsize=64)
-def _load_latency(device: str, variant: str, stamp: tuple[tuple[str, int, int], ...]) -> pd.DataFrame:
+def _load_latency(device: str, variant: str, stamp: tuple[tuple[str, int, int], ...],
+                  network: str | None = None, rounding: str = "int") -> pd.DataFrame:
+    from costmodel.core.arch import network_key, network_option
+
     spec = resolve_device(device)
     ld = _latency_data()
     table = ld.latency_table(spec.device_id, backend=spec.backend, threads=spec.threads,
-                             precision=spec.precision, variant=variant)
+                             precision=spec.precision, variant=variant, rounding=rounding,
+                             network=network_key(network), measure_with=network_option(network))
     out = table.rename(columns={"median_ms": "latency_ms"})
     out = out.assign(device=device, precision=spec.precision)
     return out[["alpha", "resolution", "latency_ms", "device", "backend", "threads", "precision",
@@ -266,10 +272,12 @@ def _latency_model() -> Any:
 
 
 def _predicted_latency(device: str, alphas: np.ndarray, resolutions: np.ndarray,
-                       variant: str, rounding: str = "int") -> tuple[np.ndarray, str | None]:
+                       variant: str, rounding: str = "int",
+                       network: str | None = None) -> tuple[np.ndarray, str | None]:
     """Predicted latency (ms) per config from costmodel.latency.kernel's model of the device,
-    fitted on all of that device's measured (or published) configs (cached per data version),
-    and NaN for a config outside the calibrated range, with the first such reason."""
+    fitted on all of that device's measured (or published) configs of the network (cached per
+    data version), and NaN for a config outside the calibrated range, with the first such
+    reason. ``network``: a built-in's name or a description file (None: MobileNet-V1)."""
     lm = _latency_model()
     if lm is None or not hasattr(lm, "fit_device"):
         raise CostModelError(f"objective 'latency_pred:{device}' needs costmodel.latency.kernel "
@@ -277,7 +285,7 @@ def _predicted_latency(device: str, alphas: np.ndarray, resolutions: np.ndarray,
                              f"latency:{device}")
     spec = resolve_device(device)
     model = lm.fit_device(spec.device_id, backend=spec.backend, threads=spec.threads,
-                          precision=spec.precision, variant=variant)
+                          precision=spec.precision, variant=variant, spec=network)
     a = np.asarray(alphas, dtype=np.float64).ravel()
     r = np.asarray(resolutions, dtype=np.int64).ravel()
     d = model.design(a, r, rounding)
@@ -494,7 +502,7 @@ def _accuracy_columns(cand: list[tuple[float, int]], a: np.ndarray, r: np.ndarra
 
 def _latency_columns(cand: list[tuple[float, int]], objs: Sequence[Objective],
                      lat_tables: dict[str, pd.DataFrame], variant: str, rounding: str,
-                     notes: list[str]) -> dict[str, np.ndarray]:
+                     notes: list[str], network: str | None = None) -> dict[str, np.ndarray]:
     """One column per latency objective: the measured figure (NaN where not measured) or the
     prediction (NaN outside the calibrated range, with a note)."""
     cols: dict[str, np.ndarray] = {}
@@ -508,12 +516,17 @@ def _latency_columns(cand: list[tuple[float, int]], objs: Sequence[Objective],
     r = np.array([c[1] for c in cand], dtype=np.int64)
     for o in objs:
         if o.kind == "latency_pred":
-            cols[o.name], why = _predicted_latency(o.device or "", a, r, variant, rounding)
+            cols[o.name], why = _predicted_latency(o.device or "", a, r, variant, rounding,
+                                                   network)
             if why:
+                from costmodel.core.arch import network_key, network_option
+
+                how = ("" if network_key(network) == BASE_VARIANT
+                       else f" {network_option(network)}")
                 n_out = int(np.isnan(cols[o.name]).sum())
                 notes.append(f"{n_out} configs outside the calibrated range of {o.device} have "
-                             f"no {o.name} (e.g. {why}; `costmodel latency calibrate` measures "
-                             f"this machine)")
+                             f"no {o.name} (e.g. {why}; `costmodel latency calibrate{how}` "
+                             f"measures this machine)")
     return cols
 
 

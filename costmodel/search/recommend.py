@@ -347,6 +347,7 @@ def _alignment(best: dict[str, Any], device: str, config: dict[str, Any]) -> lis
 
     spec = resolve_device(device)
     model = kernel.fit_device(spec.device_id, backend=spec.backend, threads=spec.threads,
-                              precision=spec.precision, variant=config["variant"])
+                              precision=spec.precision, variant=config["variant"],
+                              spec=config.get("network"))
     return aligned_alternatives(model, float(best["alpha"]), int(best["resolution"]),
                                 config["rounding"])
