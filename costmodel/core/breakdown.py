@@ -23,18 +23,20 @@ def published_table2() -> dict[LayerType, dict[str, float]]:
 
 
 def breakdown_rows(table: LayerTable) -> list[dict[str, Any]]:
-    """Per-type totals and shares of a layer table, with Table 2's published shares and the
-    difference (computed minus published, percentage points). Published values describe the
-    1.0 MobileNet-224 under the paper convention; they are shown for every MobileNet-V1 config
-    as the reference point, and for no other network (its types are not Table 2's)."""
+    """Per-type totals and shares of a layer table (a squeeze-and-excitation's pool, 1x1 convs
+    and scale together as one "SE" row, not under "Avg Pool" and "Conv 1x1"), with Table 2's
+    published shares and the difference (computed minus published, percentage points).
+    Published values describe the 1.0 MobileNet-224 under the paper convention; they are shown
+    for every MobileNet-V1 config as the reference point, and for no other network (its types
+    are not Table 2's)."""
     pub = published_table2() if table.config.spec == "mobilenet_v1" else {}
     total_ma = table.totals["mult_adds"]
     total_p = table.totals["params"]
     rows = []
-    for t, v in table.by_type().items():
+    for t, v in table.by_category().items():
         ma_pct = 100.0 * v["mult_adds"] / total_ma if total_ma else 0.0
         p_pct = 100.0 * v["params"] / total_p if total_p else 0.0
-        p = pub.get(t)
+        p = pub.get(t) if isinstance(t, LayerType) else None
         rows.append({
             "type": t,
             "mult_adds": v["mult_adds"],

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from costmodel.core.arch import Description, Layer, elementwise_max, get_description, resolve
 from costmodel.core.conventions import Convention, get_convention
 from costmodel.core.kinds import FREE_KINDS, Kind, LayerType
+from costmodel.core.lower import ROLE
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -233,6 +234,9 @@ class LayerTable:
     config: Config
     rows: list[dict[str, Any]]
     totals: dict[str, int] = field(default_factory=dict)
+    # row index -> the breakdown category where it is not the row's type: "SE" for a
+    # squeeze-and-excitation's pool, 1x1 convs and scale (lower.SE_ROLE)
+    categories: dict[int, str] = field(default_factory=dict)
 
     def to_frame(self) -> pd.DataFrame:
         import pandas as pd
@@ -244,9 +248,17 @@ class LayerTable:
 
     def by_type(self) -> dict[LayerType, dict[str, int]]:
         """Mult-adds and params summed per layer type, in first-seen order."""
-        out: dict[LayerType, dict[str, int]] = {}
+        return self._summed(lambda r: r["type"])
+
+    def by_category(self) -> dict[LayerType | str, dict[str, int]]:
+        """Mult-adds and params summed per breakdown category, in first-seen order: the layer
+        type, except a squeeze-and-excitation's layers, which sum under "SE"."""
+        return self._summed(lambda r: self.categories.get(r["index"], r["type"]))
+
+    def _summed(self, key: Callable[[dict[str, Any]], Any]) -> dict[Any, dict[str, int]]:
+        out: dict[Any, dict[str, int]] = {}
         for r in self.rows:
-            t = out.setdefault(r["type"], {"mult_adds": 0, "params": 0})
+            t = out.setdefault(key(r), {"mult_adds": 0, "params": 0})
             t["mult_adds"] += r["mult_adds"]
             t["params"] += r["params"]
         return out
@@ -267,7 +279,9 @@ def layer_table(alpha: float = 1.0, resolution: int = 224, *, variant: str = "mo
     totals["peak_activation_bytes"] = peak_activation_bytes(layers)
     config = Config(float(alpha), int(resolution), variant, rounding, counting.name, classes,
                     desc.name)
-    return LayerTable(config, rows, totals)
+    categories = {layer.index: str(role) for layer in layers
+                  if (role := layer.option(ROLE)) is not None}
+    return LayerTable(config, rows, totals, categories)
 
 
 def _rows(layers: list[Layer], counts: list[Count]) -> list[dict[str, Any]]:

@@ -37,6 +37,9 @@ from costmodel.core.rounding import (
 )
 from costmodel.errors import CostModelError
 
+ROLE = "role"  # a LayerSpec option: the composite a layer was lowered from, where it matters
+SE_ROLE = "SE"  # the layers of a squeeze-and-excitation (its pool, 1x1 convs and scale)
+
 
 @dataclass(frozen=True)
 class LayerSpec:
@@ -325,13 +328,17 @@ def _se(e: Mapping[str, Any], inner: _Scope, block_input: int, cur: int, st: _St
     then the input scaled by the gate."""
     basis = cur if e.get("of", "self") == "self" else block_input
     p = inner.prefix
-    pool = st.add(LayerSpec(p + "pool", Kind.AVGPOOL, 0, 1, None, False), (cur,), st.nom(cur))
+    se = ((ROLE, SE_ROLE),)  # the breakdown's "SE" category (core.breakdown)
+    pool = st.add(LayerSpec(p + "pool", Kind.AVGPOOL, 0, 1, None, False, options=se), (cur,),
+                  st.nom(cur))
     sq = ("squeeze", basis, float(e.get("ratio", 0.25)), e.get("round", "int"))
     red = st.add(LayerSpec(p + "reduce", Kind.CONV, 1, 1, None, False, width=sq, bias=True,
-                           bn=False, act=e.get("act", "relu")), (pool,), 1)
+                           bn=False, act=e.get("act", "relu"), options=se), (pool,), 1)
     gate = st.add(LayerSpec(p + "expand", Kind.CONV, 1, 1, None, False, width=("tie", cur),
-                            bias=True, bn=False, act=e.get("gate", "sigmoid")), (red,), st.nom(cur))
-    return st.add(LayerSpec(p + "scale", Kind.MUL, 0, 1, None, False), (cur, gate), st.nom(cur))
+                            bias=True, bn=False, act=e.get("gate", "sigmoid"), options=se),
+                  (red,), st.nom(cur))
+    return st.add(LayerSpec(p + "scale", Kind.MUL, 0, 1, None, False, options=se), (cur, gate),
+                  st.nom(cur))
 
 
 def _pair(v: Any, default: int) -> tuple[int, int]:
