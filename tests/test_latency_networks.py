@@ -277,3 +277,18 @@ def test_pareto_cli_model_latency(user_device: Path, capsys: Any) -> None:
                  f"latency:{DEV}"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "costmodel latency calibrate --model mobilenet_v2" in err
+
+
+def test_default_backend_is_one_the_network_was_measured_with(tmp_path: Path) -> None:
+    from costmodel.latency.bench import BenchOptions
+
+    path = latency_data.latency_path(DEV, tmp_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _write(path, None, _grid((0.5, 1.0), (128,)))  # mobilenet_v1 on onnxruntime
+    for a in (0.5, 1.0):  # resnet18 on torch only
+        opts = BenchOptions(backend="torch", threads=1, rounding="int", spec="resnet18")
+        latency_data.append_row(path, _measure("resnet18")(a, 96, opts))
+    t = latency_data.latency_table(DEV, network="resnet18", data_dir=tmp_path)
+    assert set(t["backend"]) == {"torch"} and len(t) == 2
+    t = latency_data.latency_table(DEV, data_dir=tmp_path)  # mobilenet_v1: onnxruntime first
+    assert set(t["backend"]) == {"onnxruntime"} and len(t) == 2

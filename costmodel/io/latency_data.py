@@ -822,8 +822,10 @@ def latency_table(device_id: str, *, backend: str | None = None, threads: int | 
     Columns: alpha, resolution, rounding, median_ms, min_ms, iqr_ms, cpu_ms (measured devices),
     rows (measurements of the key), backend, threads, published, source."""
     frame = load_latency(device_id, batch=batch, precision=precision, data_dir=data_dir)
-    if backend is None:
-        have = set(frame["backend"])
+    if backend is None:  # the default among the backends this network was measured with
+        mine = (frame["spec"].fillna("").replace("", "mobilenet_v1") == network
+                if "spec" in frame else frame["backend"] == frame["backend"])
+        have = set(frame.loc[mine, "backend"]) or set(frame["backend"])
         prefs = [DEFAULT_BACKEND.get(device_id, ""), *MEASURED_DEFAULT_BACKENDS, *sorted(have)]
         backend = next(b for b in prefs if b in have)
     frame = load_latency(device_id, backend=backend, batch=batch, precision=precision,
