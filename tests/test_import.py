@@ -76,6 +76,27 @@ def test_se_shuffle_and_concat_become_composites():
     assert cat["branches"][2][1]["kernel"] == [1, 5] and cat["branches"][2][1]["padding"] == [0, 2]
 
 
+def test_written_out_channel_shuffle_is_a_shuffle():
+    # channel_shuffle(x, 2) as torchvision writes it: view (N, 2, C/2, H, W) -> transpose(1, 2)
+    # -> contiguous -> view (N, C, H, W); described exactly as nn.ChannelShuffle(2) is
+    written = import_model("tests.nets.imported:TinyWrittenShuffle", R)
+    module = import_model("tests.nets.imported:TinyShuffle", R)
+    assert [e["type"] for e in written["layers"]] == [e["type"] for e in module["layers"]]
+    shuffles = [e for e in written["layers"] if e["type"] == "shuffle"]
+    assert [e["groups"] for e in shuffles] == [2, 2] and shuffles[0]["name"] == "view"
+    a = layer_table(1.0, R, spec=written).totals
+    b = layer_table(1.0, R, spec=module).totals
+    assert a["mult_adds"] == b["mult_adds"] and a["params"] == b["params"]
+    v = V.verify(1.0, 64, spec=written, counters=[])
+    assert v.mismatches() == [] and v.agree
+
+
+def test_other_5d_views_are_refused():
+    with pytest.raises(CostModelError, match=r"^node 'view' \(a 5-d view other than a channel "
+                                             r"shuffle"):
+        import_model("tests.nets.imported:WithWrongTranspose")
+
+
 @pytest.mark.parametrize("name", ["TinyResNet", "TinyInception", "TinyMobileNetV3",
                                   "TinyShuffle", "TinyAlexNet"])
 def test_verify_agrees_per_layer_on_imported_models(name):

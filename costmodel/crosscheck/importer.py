@@ -5,7 +5,9 @@ The traced graph is walked from its input: a chain of unary ops becomes a list o
 conv absorbs the BatchNorm and activation right after it); a fork whose branches meet again
 becomes a composite: ``residual`` (an add of two branches, one may be the identity), ``concat``
 (``torch.cat`` on channels; a ``chunk`` into halves is a ``split`` concat) or ``se`` (a tensor
-times its pool -> 1x1 conv -> act -> 1x1 conv -> gate branch). Each entry keeps the node's name
+times its pool -> 1x1 conv -> act -> 1x1 conv -> gate branch). A channel shuffle written out
+(view to (N, g, C/g, H, W) -> transpose(1, 2) -> view back, ShuffleNet's ``channel_shuffle``)
+is one ``shuffle`` entry, as ``nn.ChannelShuffle`` is. Each entry keeps the node's name
 (dots as ``_``), so the rows line up with the module. Convs keep their groups, dilation,
 padding (torch padding, or ``same``) and bias; the classifier (the last weighted layer) keeps
 its class count with ``scale: false``, every other width is thinned by ``--alpha``.
@@ -44,11 +46,16 @@ _MUL = (operator.mul, operator.imul, torch.mul, "mul", "mul_")
 _CAT = (torch.cat, torch.concat)
 _FLATTEN = (torch.flatten, "flatten", "view", "reshape")
 _SHAPE_ONLY = ("size", "dim")  # a node reading only a tensor's shape is not a data use
+_SIZE_ARITHMETIC = (operator.floordiv, operator.mul, operator.add, operator.sub,
+                    operator.truediv)  # on shape reads only: still a shape, not data
+_RESHAPE = ("view", "reshape", torch.reshape)
+_TRANSPOSE = ("transpose", torch.transpose)
 ALLOWED = ("Conv2d (any groups, dilation, padding, bias), BatchNorm2d, ReLU/ReLU6/Hardswish/SiLU/"
            "Sigmoid/Hardsigmoid/Tanh/GELU (modules or functions), MaxPool2d, AvgPool2d, "
            "AdaptiveAvg/MaxPool2d, mean over H and W, flatten/view/reshape to (N, -1), Dropout, "
-           "Linear, LocalResponseNorm, ChannelShuffle, Identity, add, cat on channels, chunk in "
-           "2, SE scale (x * gate)")
+           "Linear, LocalResponseNorm, ChannelShuffle (or written out: view to (N, g, C/g, H, W) "
+           "-> transpose(1, 2) -> view to (N, C, H, W)), Identity, add, cat on channels, chunk "
+           "in 2, SE scale (x * gate)")
 
 
 def _refuse(node: fx.Node, what: str) -> CostModelError:
@@ -69,11 +76,15 @@ def _key(node: fx.Node) -> Any:
 
 
 def _is_meta(node: fx.Node) -> bool:
-    """A node that reads a tensor's shape (x.size(0), x.shape[0]), not its data."""
+    """A node that reads a tensor's shape (x.size(0), x.shape[0]), not its data, or does
+    arithmetic on such reads only (``channels // groups``)."""
     if node.op == "call_method" and node.target in _SHAPE_ONLY:
         return True
     if node.op == "call_function" and node.target is getattr:
         return True
+    if node.op == "call_function" and node.target in _SIZE_ARITHMETIC:
+        args = [a for a in node.args if isinstance(a, fx.Node)]
+        return bool(args) and all(_is_meta(a) for a in args)
     return (node.op == "call_function" and node.target is operator.getitem
             and isinstance(node.args[0], fx.Node) and _is_meta(node.args[0]))
 
@@ -226,6 +237,8 @@ class _Walker:
             else None
         if act:
             return {"type": "act", "name": _name(node), "act": act}, node
+        if key in _RESHAPE and len(self._shape(node)) == 5:
+            return self.shuffle(node)
         if key in _FLATTEN:
             return self.flatten(node), node
         if key in (F.dropout, "contiguous"):
@@ -243,6 +256,40 @@ class _Walker:
         if key is F.channel_shuffle:
             return {"type": "shuffle", "name": _name(node), "groups": int(_arg(node, 1, "groups"))}, node
         raise _refuse(node, _what(node, self.gm))
+
+    @staticmethod
+    def _shape(node: fx.Node) -> list[Any]:
+        """The target shape of a view / reshape node (given as arguments or as one tuple)."""
+        args = list(node.args[1:]) or [node.kwargs.get("shape", ())]
+        return list(args[0]) if len(args) == 1 and isinstance(args[0], tuple | list) else args
+
+    def _only_user(self, node: fx.Node) -> fx.Node | None:
+        users = self.users[node]
+        return users[0] if len(users) == 1 else None
+
+    def shuffle(self, node: fx.Node) -> tuple[dict[str, Any], fx.Node]:
+        """A channel shuffle written out, as ShuffleNet's ``channel_shuffle``: view to (N, g,
+        C/g, H, W) -> transpose(1, 2) (-> contiguous) -> view / reshape to (N, C, H, W) or
+        flatten(1, 2). ``g`` must be a constant; anything else is refused naming the node."""
+        what = ("a 5-d view other than a channel shuffle: view to (N, g, C/g, H, W) -> "
+                "transpose(1, 2) -> view to (N, C, H, W)")
+        groups = self._shape(node)[1]
+        t = self._only_user(node)
+        if not isinstance(groups, int) or groups < 1 or t is None or _key(t) not in _TRANSPOSE:
+            raise _refuse(node, what)
+        dims = sorted(int(d) % 5 for d in (_arg(t, 1, "dim0"), _arg(t, 2, "dim1")))
+        last = self._only_user(t)
+        if last is not None and _key(last) == "contiguous":
+            last = self._only_user(last)
+        if dims != [1, 2] or last is None:
+            raise _refuse(node, what)
+        key = _key(last)
+        four = key in _RESHAPE and len(self._shape(last)) == 4
+        flat = key in (torch.flatten, "flatten") and \
+            [_arg(last, 1, "start_dim", 0), _arg(last, 2, "end_dim", -1)] == [1, 2]
+        if not (four or flat):
+            raise _refuse(node, what)
+        return {"type": "shuffle", "name": _name(node), "groups": groups}, last
 
     def flatten(self, node: fx.Node) -> dict[str, Any]:
         key = _key(node)

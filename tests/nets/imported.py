@@ -1,6 +1,7 @@
 """Hand-written torch networks for tests/test_import.py (torchvision and timm do not load with
 the CPU torch here): a small ResNet, an Inception-like net with concat, a MobileNetV3-like net
-with SE and hard-swish, a ShuffleNetV2-like unit, an AlexNet-like net (LRN, max pools, dropout,
+with SE and hard-swish, a ShuffleNetV2-like unit (with nn.ChannelShuffle, and with the shuffle
+written out as view -> transpose -> view), an AlexNet-like net (LRN, max pools, dropout,
 hidden linears), and a net with an op the grammar cannot describe."""
 
 from __future__ import annotations
@@ -195,3 +196,44 @@ class WithGroupNorm(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc(self.norm(self.conv(x)).mean((2, 3)))
+
+
+def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
+    """ShuffleNet's hand-written shuffle (as torchvision.models.shufflenetv2 writes it)."""
+    batchsize, num_channels, height, width = x.size()
+    channels_per_group = num_channels // groups
+    x = x.view(batchsize, groups, channels_per_group, height, width)
+    x = torch.transpose(x, 1, 2).contiguous()
+    return x.view(batchsize, num_channels, height, width)
+
+
+class WrittenShuffleUnit(ShuffleUnit):
+    """The ShuffleNetV2-like unit with the shuffle written out (view -> transpose -> view)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        a, b = x.chunk(2, dim=1)
+        return channel_shuffle(torch.cat((a, self.branch(b)), 1), 2)
+
+
+class TinyWrittenShuffle(TinyShuffle):
+    def __init__(self, classes: int = 5) -> None:
+        super().__init__(classes)
+        self.units = nn.Sequential(WrittenShuffleUnit(24), WrittenShuffleUnit(24))
+
+
+class WithWrongTranspose(nn.Module):
+    """A 5-d view whose transpose is not a channel shuffle (dims 2 and 3)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+        self.fc = nn.Linear(8, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv(x)
+        n, c, h, w = x.size()
+        x = x.view(n, 2, c // 2, h, w).transpose(2, 3).reshape(n, c, w, h)
+        return self.fc(x.mean((2, 3)))
+
+
+NETS["TinyWrittenShuffle"] = TinyWrittenShuffle
