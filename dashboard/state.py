@@ -9,6 +9,7 @@ back to their defaults and come back as one-line messages for the page).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, fields, replace
@@ -31,6 +32,9 @@ from costmodel.search.pareto import PRECISIONS
 # alpha down to 1/32 (below it conv1 gets 0 channels); the explorer keeps to the slider range.
 ALPHA_MIN, ALPHA_MAX, ALPHA_STEP = 0.1, 1.5, 0.01
 RES_MIN, RES_MAX, RES_STEP = 96, 320, 1
+# MobileNet-V1's slider marks; another network's follow it (network_ranges)
+ALPHA_MARKS = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5)
+RES_MARKS = (96, 128, 160, 192, 224, 256, 288, 320)
 # Budgets: positive finite numbers; the cap only rejects absurd input (1e12 ms, M mult-adds ...).
 BUDGET_MAX = 1e9
 BUDGET_FIELDS = ("max_latency_ms", "max_mult_adds_m", "max_params_m")
@@ -85,6 +89,80 @@ def defaults_for(model: str) -> ViewState:
     return replace(DEFAULT, model=model, resolution=desc.base_resolution, rounding=desc.rounding)
 
 
+@dataclass(frozen=True)
+class Ranges:
+    """A network's slider ranges and marks (:func:`ranges_for`)."""
+
+    alpha: tuple[float, float]
+    resolution: tuple[int, int]
+    alpha_marks: tuple[float, ...]
+    resolution_marks: tuple[int, ...]
+
+
+V1_RANGES = Ranges((ALPHA_MIN, ALPHA_MAX), (RES_MIN, RES_MAX), ALPHA_MARKS, RES_MARKS)
+
+
+def ranges_for(model: str, rounding: str | None = None) -> Ranges:
+    """The sliders of a built-in network under a rounding rule (None: its own):
+    MobileNet-V1's without reading anything; another's from its description
+    (:func:`network_ranges`), computed once per (network, rounding)."""
+    if model == BASE_MODEL:
+        return V1_RANGES
+    return _ranges_cached(model, rounding)
+
+
+@functools.lru_cache(maxsize=64)
+def _ranges_cached(model: str, rounding: str | None) -> Ranges:
+    from costmodel.core.arch import get_description
+
+    return network_ranges(get_description(model), rounding)
+
+
+def network_ranges(desc: Any, rounding: str | None = None) -> Ranges:
+    """The sliders of any network (a description, or what get_description takes):
+
+    * resolution: MobileNet-V1's 96..320 scaled by ``base_resolution / 224`` (Inception V3,
+      base 299: 128..427), no lower than the smallest resolution the network resolves at
+      (windowed pools and unpadded convs need a least size); marks: V1's scaled the same way
+      (so the base resolution is one) and the base resolution itself;
+    * alpha: the alphas of 0.1..1.5 (step 0.01) the network allows under ``rounding`` (a grouped
+      conv refuses an alpha whose channel count its groups do not divide): from the least to the
+      greatest of them; marks: V1's marks it allows.
+    """
+    import numpy as np
+
+    from costmodel.core.arch import get_description
+    from costmodel.core.sweep import resolve_arrays
+    from costmodel.search.networks import scaled_resolutions
+
+    desc = get_description(desc)
+    rounding = rounding or desc.rounding
+    base = desc.base_resolution
+
+    def ok(alphas: Any, r: int) -> bool:
+        a = np.atleast_1d(np.asarray(alphas, dtype=np.float64))
+        try:
+            resolve_arrays(a, np.full(a.size, r, dtype=np.int64), variant="mobilenet_v1",
+                           rounding=rounding, classes=1000, desc=desc)
+        except CostModelError:
+            return False
+        return True
+
+    rlo, rhi = (max(1, round(v * base / 224)) for v in (RES_MIN, RES_MAX))
+    lo = next((r for r in range(rlo, rhi + 1) if ok([1.0], r)), rhi)
+    grid = np.round(np.arange(round(ALPHA_MIN / ALPHA_STEP), round(ALPHA_MAX / ALPHA_STEP) + 1)
+                    * ALPHA_STEP, 6)
+    good = grid if ok(grid, lo) else np.asarray([a for a in grid if ok([a], lo)])
+    if not good.size:
+        raise CostModelError(f"network {desc.name!r} allows no alpha in {ALPHA_MIN}..{ALPHA_MAX} "
+                             f"under rounding {rounding!r}; allowed: another rounding")
+    allowed = {float(a) for a in good}
+    marks = sorted({*scaled_resolutions(RES_MARKS, base), base})
+    return Ranges((float(good.min()), float(good.max())), (lo, rhi),
+                  tuple(a for a in ALPHA_MARKS if a in allowed),
+                  tuple(m for m in marks if lo <= m <= rhi))
+
+
 def _text(name: str, value: Any) -> str:
     if not isinstance(value, str) or len(value) > _MAX_TEXT:
         shown = repr(value) if not isinstance(value, str) else repr(value[:40] + "...")
@@ -97,10 +175,10 @@ def _percent_hint(v: float, hi: float) -> str:
     return f" (did you mean {v / 100:g}?)" if hi < v <= 100 * hi else ""
 
 
-def check_slider_alpha(value: Any) -> float:
-    """The explorer's alpha: a number in ALPHA_MIN..ALPHA_MAX. Out of range is refused with a
-    message, never clamped (75 is not 1.5)."""
-    allowed = f"allowed: {ALPHA_MIN} to {ALPHA_MAX}"
+def check_slider_alpha(value: Any, lo: float = ALPHA_MIN, hi: float = ALPHA_MAX) -> float:
+    """The explorer's alpha: a number in ``lo..hi`` (ALPHA_MIN..ALPHA_MAX, or the network's,
+    :func:`ranges_for`). Out of range is refused with a message, never clamped (75 is not 1.5)."""
+    allowed = f"allowed: {lo:g} to {hi:g}"
     if isinstance(value, bool):
         raise CostModelError(f"alpha {value!r} is not a number; {allowed}")
     if isinstance(value, str) and len(value) > 40:
@@ -109,20 +187,21 @@ def check_slider_alpha(value: Any) -> float:
         v = float(value.strip() if isinstance(value, str) else value)
     except (TypeError, ValueError):
         raise CostModelError(f"alpha {value!r} is not a number; {allowed}") from None
-    if not math.isfinite(v) or not ALPHA_MIN - 1e-9 <= v <= ALPHA_MAX + 1e-9:
-        hint = _percent_hint(v, ALPHA_MAX) if math.isfinite(v) else ""
+    if not math.isfinite(v) or not lo - 1e-9 <= v <= hi + 1e-9:
+        hint = _percent_hint(v, hi) if math.isfinite(v) else ""
         raise CostModelError(f"alpha {value!r} is out of range{hint}; {allowed}")
     return round(check_alpha(v), 6)
 
 
-def check_slider_resolution(value: Any) -> int:
-    """The explorer's resolution: an integer in RES_MIN..RES_MAX, refused (not rounded or
-    clamped) otherwise: 224.5 is not 225, 500 is not 320."""
+def check_slider_resolution(value: Any, lo: int = RES_MIN, hi: int = RES_MAX) -> int:
+    """The explorer's resolution: an integer in ``lo..hi`` (RES_MIN..RES_MAX, or the network's,
+    :func:`ranges_for`), refused (not rounded or clamped) otherwise: 224.5 is not 225, 500 is
+    not 320."""
     if isinstance(value, str) and len(value) > 40:
         value = value[:40] + "..."
     r = check_resolution(value.strip() if isinstance(value, str) else value)
-    if not RES_MIN <= r <= RES_MAX:
-        raise CostModelError(f"resolution {value!r} is out of range; allowed: {RES_MIN} to {RES_MAX}")
+    if not lo <= r <= hi:
+        raise CostModelError(f"resolution {value!r} is out of range; allowed: {lo} to {hi}")
     return r
 
 
@@ -149,8 +228,8 @@ def check_budget(name: str, value: Any) -> float | None:
     return v
 
 
-def _checkers(x_options: Iterable[str] | None, devices: Iterable[str] | None
-              ) -> dict[str, Callable[[Any], Any]]:
+def _checkers(x_options: Iterable[str] | None, devices: Iterable[str] | None,
+              ranges: Ranges = V1_RANGES) -> dict[str, Callable[[Any], Any]]:
     xs = list(x_options) if x_options is not None else None
     devs = list(devices) if devices is not None else None
 
@@ -168,8 +247,8 @@ def _checkers(x_options: Iterable[str] | None, devices: Iterable[str] | None
         return lambda v: check_choice(name, _text(name, v), allowed)
 
     return {
-        "alpha": check_slider_alpha,
-        "resolution": check_slider_resolution,
+        "alpha": lambda v: check_slider_alpha(v, *ranges.alpha),
+        "resolution": lambda v: check_slider_resolution(v, *ranges.resolution),
         "variant": choice("variant", list(VARIANTS)),
         "rounding": choice("rounding", list(ROUNDING_RULES)),
         "convention": choice("convention", list(CONVENTIONS)),
@@ -196,7 +275,10 @@ def parse(raw: Any, *, x_options: Iterable[str] | None = None,
         raise CostModelError(f"selection field {unknown[0]!r} is unknown; allowed: "
                              f"{', '.join(FIELD_NAMES)}")
     checks = _checkers(x_options, devices)
-    return replace(DEFAULT, **{k: checks[k](v) for k, v in raw.items()})
+    good = {k: checks[k](v) for k, v in raw.items() if k not in ("alpha", "resolution")}
+    sel = replace(DEFAULT, **good)  # then alpha and resolution within that network's ranges
+    checks = _checkers(x_options, devices, ranges_for(sel.model, sel.rounding))
+    return replace(sel, **{k: checks[k](v) for k, v in raw.items() if k in ("alpha", "resolution")})
 
 
 def coerce(raw: Mapping[str, Any], *, base: ViewState = DEFAULT,
@@ -206,6 +288,19 @@ def coerce(raw: Mapping[str, Any], *, base: ViewState = DEFAULT,
     checks = _checkers(x_options, devices)
     good: dict[str, Any] = {}
     errors: list[str] = []
+    for k, v in raw.items():
+        if k not in checks:
+            continue
+        try:
+            good[k] = checks[k](v)
+        except CostModelError as exc:
+            errors.append(str(exc))
+    sel = replace(base, **good)
+    if sel.model == BASE_MODEL:
+        return sel, errors
+    # another network: alpha and resolution within its own ranges (checked again, in field order)
+    checks = _checkers(x_options, devices, ranges_for(sel.model, sel.rounding))
+    good, errors = {}, []
     for k, v in raw.items():
         if k not in checks:
             continue

@@ -123,7 +123,9 @@ def test_a_latency_budget_on_another_network_is_refused_not_answered_with_v1s():
     dev = data.default_device()
     sel = replace(state.defaults_for("resnet18"), max_latency_ms=5.0, device=dev)
     rec = data.recommendation(sel)
-    assert rec["best"] is None and "no latency is measured or fitted" in rec["message"]
+    # the device has mobilenet_v1's rows only: refused, naming the command that measures resnet18
+    assert rec["best"] is None and "no latency rows of network 'resnet18'" in rec["message"]
+    assert "costmodel latency calibrate --model resnet18" in rec["message"]
     shown = pareto_view.recommendation_view(rec)
     assert shown.children[0].children == "No recommendation: "  # not "No configuration fits."
     frame = data.front_frame(sel)
@@ -147,3 +149,70 @@ def test_csv_name_and_long_names_break_at_dots():
     assert data.csv_filename(state.defaults_for("resnet18")).startswith("resnet18_1_224_int")
     body = config_view.table_body("layer", [{"name": "a.b<c", "type": "Add"}])
     assert 'data-row="a.b&lt;c">' in body and ">a.<wbr>b&lt;c</td>" in body
+
+
+# --- sliders and breakdown per network (issue #11) -------------------------------------------
+def test_sliders_follow_the_network():
+    v1 = controls.slider_props(state.DEFAULT)
+    assert (v1["alpha", "min"], v1["alpha", "max"]) == (0.1, 1.5)
+    assert (v1["resolution", "min"], v1["resolution", "max"]) == (96, 320)
+    assert list(v1["resolution", "marks"]) == [96, 128, 160, 192, 224, 256, 288, 320]
+    # Inception V3 (base 299): V1's 96..320 x 299/224 = 128.1..427.2 -> 128..427; the marks
+    # are V1's scaled the same way (160 x 299/224 = 213.6 -> 214), 299 among them
+    iv3 = controls.slider_props(state.defaults_for("inception_v3"))
+    assert (iv3["resolution", "min"], iv3["resolution", "max"]) == (128, 427)
+    assert list(iv3["resolution", "marks"]) == [128, 171, 214, 256, 299, 342, 384, 427]
+    assert iv3["resolution-range", "children"] == "128 to 427"
+    assert iv3["breakdown-head", "children"] == "Share per layer type of inception_v3"
+    assert "Table 2 is MobileNet-V1's" in iv3["breakdown-hint", "children"]
+    assert v1["breakdown-head", "children"] == "Share per layer type vs the paper's Table 2"
+
+
+def test_the_resolution_range_is_the_networks():
+    # 400 px is inside Inception V3's range, outside MobileNet-V1's; 100 px the other way round
+    _, _, store, errors = _sync(None, "?model=inception_v3&resolution=400")
+    assert errors == [] and store["resolution"] == 400
+    _, _, store, errors = _sync(None, "?model=inception_v3&resolution=100")
+    assert store["resolution"] == 299
+    assert errors == ["resolution '100' is out of range; allowed: 128 to 427"]
+    _, _, store, errors = _sync(None, "?resolution=400")
+    assert errors == ["resolution '400' is out of range; allowed: 96 to 320"]
+    with pytest.raises(CostModelError, match="allowed: 128 to 427"):
+        state.parse({"model": "inception_v3", "resolution": 100})
+    assert state.parse({"model": "inception_v3", "resolution": 427}).resolution == 427
+
+
+def test_alpha_range_and_marks_keep_to_alphas_whose_groups_divide():
+    # a 24-channel conv with groups 4: under int rounding alpha a gives int(24 a) channels,
+    # which 4 must divide: 0.25 -> 6, 0.75 -> 18, 1.25 -> 30 are refused, 0.5 -> 12, 1.0 -> 24,
+    # 1.5 -> 36 allowed; the least allowed alpha is 0.17 (int(4.08) = 4; 0.10..0.16 give 2 or 3)
+    desc = {"name": "grouped", "layers": [
+        {"type": "conv", "kernel": 3, "stride": 2, "out": 24},
+        {"type": "conv", "kernel": 3, "groups": 4, "out": 24}, {"type": "avgpool"},
+        {"type": "fc"}]}
+    rg = state.network_ranges(desc, "int")
+    assert rg.alpha_marks == (0.5, 1.0, 1.5) and rg.alpha == (0.17, 1.5)
+    # divisible8 keeps every count a multiple of 8: every mark, the whole range
+    assert state.network_ranges(desc, "divisible8").alpha_marks == state.ALPHA_MARKS
+
+
+def test_the_page_is_drawn_with_the_networks_sliders():
+    out = controls.initial("?model=inception_v3")
+    assert (out["resolution", "max"], out["resolution", "min"]) == (427, 128)
+    assert out["selection", "data"]["resolution"] == 299
+
+
+def test_breakdown_of_another_network_is_its_own_without_table2():
+    sel = state.defaults_for("resnet18")
+    _, _, _, breakdown, _, _ = config_view.update_config(sel.to_dict())
+    assert "Table 2" not in breakdown
+    assert "<th>Mult-adds (M)</th><th>% mult-adds</th><th>Params (M)</th><th>% params</th>" \
+        in breakdown
+    rows = data.config_details(sel)["breakdown"]  # costmodel.core.breakdown's, displayed
+    assert all(f"<td>{r['type']}</td>" in breakdown for r in rows)
+    # resnet18's 3x3 convs hold 92.40 % of its mult-adds (`costmodel breakdown --model
+    # resnet18`): their share is shown, not an empty Table 2 column
+    conv = next(r for r in rows if r["type"] == "Conv 3x3")
+    assert f"<td>{conv['mult_adds_pct']:.2f}</td>" in breakdown and conv["mult_adds_pct"] > 50
+    v1 = config_view.update_config(state.DEFAULT.to_dict())[3]
+    assert v1.count("<th>Table 2</th>") == 2

@@ -121,10 +121,10 @@ def layout() -> Any:
         _table("layer"),
         html.Div(className="two-col", children=[
             html.Div(children=[
-                html.H3("Share per layer type vs the paper's Table 2"),
+                html.H3("Share per layer type vs the paper's Table 2", id="breakdown-head"),
                 html.Div(id="breakdown"), dcc.Store(id="breakdown-html", data=""),
                 html.P("Table 2 is the paper's 1.0 MobileNet-224 (paper convention), shown for "
-                       "every config as the reference.", className="hint"),
+                       "every config as the reference.", className="hint", id="breakdown-hint"),
             ]),
             html.Div(children=[
                 html.H3("Latency: measured vs predicted"),
@@ -172,10 +172,16 @@ def _small_table(head: list[str], rows: list[list[tuple[str, str]]]) -> str:
     return f'<table class="small-table"><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>'
 
 
-def _breakdown_table(rows: list[dict[str, Any]]) -> str:
+def _breakdown_table(rows: list[dict[str, Any]], table2: bool = True) -> str:
+    """Per layer type: % mult-adds and % params, beside the paper's Table 2 (``table2``:
+    MobileNet-V1) or, for another network, beside its own mult-adds and params (millions)."""
     def pct(v: float | None) -> str:
         return "" if v is None else f"{v:.2f}"
 
+    if not table2:
+        return _small_table(["Type", "Mult-adds (M)", "% mult-adds", "Params (M)", "% params"], [
+            [(r["type"], ""), (f"{r['mult_adds'] / 1e6:,.2f}", ""), (pct(r["mult_adds_pct"]), ""),
+             (f"{r['params'] / 1e6:,.4f}", ""), (pct(r["params_pct"]), "")] for r in rows])
     return _small_table(["Type", "% mult-adds", "Table 2", "% params", "Table 2"], [
         [(r["type"], ""), (pct(r["mult_adds_pct"]), ""), (pct(r["published_mult_adds_pct"]), "ref"),
          (pct(r["params_pct"]), ""), (pct(r["published_params_pct"]), "ref")] for r in rows])
@@ -203,7 +209,8 @@ def update_config(selection: Any) -> tuple[Any, ...]:
     sel = state.parse(selection, x_options=data.x_keys(), devices=data.device_keys())
     view = data.config_details(sel)
     return (view["title"], _totals_cards(view["summary"]), view["layers"],
-            _breakdown_table(view["breakdown"]), _latency_table(view["latency"], view.get("alignment", "")),
+            _breakdown_table(view["breakdown"], sel.model == state.BASE_MODEL),
+            _latency_table(view["latency"], view.get("alignment", "")),
             view["reduction"])
 
 

@@ -31,26 +31,52 @@ DECIMAL_KEYPAD: dict[str, Any] = {"inputMode": "decimal"}
 # pointer linearly over the whole track but draws the thumb and the marks inset by half a
 # 16 px thumb, so a drag onto a mark's label lands up to 8 px (about 3% of the range) beside
 # its value: dragging onto "0.25" gave 0.28. A move of one keyboard step never snaps.
-MARKS = {"alpha": (0.25, 0.5, 0.75, 1.0, 1.25, 1.5),
-         "resolution": (96, 128, 160, 192, 224, 256, 288, 320)}
+MARKS = {"alpha": state.ALPHA_MARKS, "resolution": state.RES_MARKS}  # MobileNet-V1's
 SNAP = {"alpha": (0.047, state.ALPHA_STEP), "resolution": (7.5, state.RES_STEP)}
 
 
-def snap_to_mark(field: str, value: Any, previous: Any) -> Any:
-    """A dragged slider value within SNAP of a mark becomes the mark's value; a move of one
-    step (arrow keys) from ``previous`` stays as it is."""
+def snap_to_mark(field: str, value: Any, previous: Any,
+                 marks: tuple[float, ...] | None = None) -> Any:
+    """A dragged slider value within SNAP of a mark (``marks``: the network's, default
+    MobileNet-V1's) becomes the mark's value; a move of one step (arrow keys) from ``previous``
+    stays as it is."""
     tol, step = SNAP[field]
     if not isinstance(value, int | float) or not isinstance(previous, int | float) or \
             abs(value - previous) <= step * 1.5:
         return value
-    mark = min(MARKS[field], key=lambda m: abs(m - value))
+    mark = min(marks or MARKS[field], key=lambda m: abs(m - value))
     return mark if abs(mark - value) <= tol else value
 
 
-def _label(text: str, for_id: str, hint: str = "") -> Any:
+def slider_props(sel: state.ViewState) -> dict[tuple[str, str], Any]:
+    """The sliders' range, marks and range hints for the selection's network (state.ranges_for),
+    by (id, property); the breakdown's heading and hint (the paper's Table 2 is MobileNet-V1's)."""
+    rg = state.ranges_for(sel.model, sel.rounding)
+    v1 = sel.model == state.BASE_MODEL
+    return {
+        ("alpha", "min"): rg.alpha[0], ("alpha", "max"): rg.alpha[1],
+        ("alpha", "marks"): {v: f"{v:g}" for v in rg.alpha_marks},
+        ("resolution", "min"): rg.resolution[0], ("resolution", "max"): rg.resolution[1],
+        ("resolution", "marks"): {v: str(v) for v in rg.resolution_marks},
+        ("alpha-range", "children"): f"{rg.alpha[0]:g} to {rg.alpha[1]:g}",
+        ("resolution-range", "children"): f"{rg.resolution[0]} to {rg.resolution[1]}",
+        ("breakdown-head", "children"): ("Share per layer type vs the paper's Table 2" if v1 else
+                                         f"Share per layer type of {sel.model}"),
+        ("breakdown-hint", "children"): (BREAKDOWN_HINT if v1 else
+                                         f"{sel.model}'s own layer types (the paper's Table 2 "
+                                         f"is MobileNet-V1's, so it is not shown)."),
+    }
+
+
+BREAKDOWN_HINT = ("Table 2 is the paper's 1.0 MobileNet-224 (paper convention), shown for every "
+                  "config as the reference.")
+SLIDER_PROPS = tuple(slider_props(state.DEFAULT))  # the network view's outputs, in order
+
+
+def _label(text: str, for_id: str, hint: str = "", hint_id: str | None = None) -> Any:
     children: list[Any] = [text]
     if hint:
-        children.append(html.Span(hint, className="hint"))
+        children.append(html.Span(hint, className="hint", **({"id": hint_id} if hint_id else {})))
     return html.Label(children, htmlFor=for_id)
 
 
@@ -75,10 +101,10 @@ def layout() -> list[Any]:
             _label("Network", "model", "built-in; costmodel models"),
             dcc.Dropdown(id="model", options=data.model_options(), value=d.model,
                          clearable=False, searchable=False),
-            _label("Width multiplier \u03b1", "alpha-box", "0.1 to 1.5"),
+            _label("Width multiplier \u03b1", "alpha-box", "0.1 to 1.5", "alpha-range"),
             _slider_row("alpha", state.ALPHA_MIN, state.ALPHA_MAX, state.ALPHA_STEP, d.alpha,
                         alpha_marks),
-            _label("Input resolution (px)", "resolution-box", "96 to 320"),
+            _label("Input resolution (px)", "resolution-box", "96 to 320", "resolution-range"),
             _slider_row("resolution", state.RES_MIN, state.RES_MAX, state.RES_STEP,
                         d.resolution, res_marks),
             html.P("Type a value and press Enter; out-of-range values are refused, not clamped.",
@@ -147,7 +173,9 @@ def sync_selection(trigger: str | None, search: str | None, values: dict[str, An
     else:
         raw = {k: values.get(k) for k in CONTROL_IDS}
     if trigger in SNAP:
-        raw[trigger] = snap_to_mark(trigger, raw.get(trigger), getattr(base, trigger))
+        rg = state.ranges_for(base.model, base.rounding)
+        raw[trigger] = snap_to_mark(trigger, raw.get(trigger), getattr(base, trigger),
+                                    rg.alpha_marks if trigger == "alpha" else rg.resolution_marks)
     sel, errors = state.coerce(raw, base=base, x_options=x_keys, devices=dev_keys)
     sel, more = _network_only(_with_device(sel))
     errors += more
@@ -206,7 +234,21 @@ def initial(search: str) -> dict[tuple[str, str], Any]:
     browser's."""
     out = dict(zip(OUTPUTS, _outputs(None, search, {}, None, None), strict=True))
     del out["url", "search"]
-    return out
+    return out | network_view(out["selection", "data"])
+
+
+def network_view(selection: Any) -> dict[tuple[str, str], Any]:
+    """Callback body: the slider ranges/marks and breakdown heading of the selection's network
+    (a malformed selection: MobileNet-V1's)."""
+    try:
+        sel = state.parse(selection) if selection else state.DEFAULT
+    except Exception:  # noqa: BLE001 - a hostile store value: the default view's
+        sel = state.DEFAULT
+    return slider_props(sel)
+
+
+def _network_callback(selection: Any) -> tuple[Any, ...]:
+    return tuple(network_view(selection).values())
 
 
 def _callback(search: Any, *args: Any) -> tuple[Any, ...]:
@@ -229,3 +271,5 @@ def register(app: Any) -> None:
         Input("pareto-chart", "clickData"),
         State("selection", "data"),
     )(_callback)
+    app.callback(*[Output(i, p) for i, p in SLIDER_PROPS], Input("selection", "data"),
+                 prevent_initial_call=True)(_network_callback)
