@@ -552,11 +552,11 @@ def _bracket(computed: float, printed: str, alternatives: dict[str, float]) -> s
     below = [(v, k) for k, v in tried.items() if v < p]
     above = [(v, k) for k, v in tried.items() if v > p]
     parts = []
-    if below:
-        v, k = max(below)
+    if below:  # the first tried of equal counts (the full count before its alternatives)
+        v, k = max(below, key=lambda x: x[0])
         parts.append(f"{_fmt(v, d)} {k} below")
     if above:
-        v, k = min(above)
+        v, k = min(above, key=lambda x: x[0])
         parts.append(f"{_fmt(v, d)} {k} above")
     return f"unexplained: no count tried gives {printed}; nearest: " + ", ".join(parts)
 
@@ -674,6 +674,48 @@ def googlenet_table1_checks() -> list[Check]:
             f"counts it sums to {fixed:.1f}")
         out.append(Check("GoogLeNet T1", "column total", quantity, computed, printed, ok, why,
                          "" if ok else COLUMN_SUM))
+    return out
+
+
+def last_layer_kept(name: str) -> dict[str, Any]:
+    """A MobileNetV3 built-in whose last 1x1 layer (the 1280- or 1024-wide head) is not thinned
+    below alpha 1 (``scale: grow``): TF-slim's ``finegrain_classification_mode`` (mobilenet_v3.py:
+    "keep the last layer large even for small multipliers"), as MobileNetV2 always does."""
+    desc = _builtin_yaml(name)
+    layers = [dict(e) if isinstance(e, dict) else e for e in desc["layers"]]
+    head = [e for e in layers if isinstance(e, dict) and e.get("type") == "linear"][-1]
+    head["scale"] = "grow"
+    return {**desc, "name": f"{name}_last_layer_kept", "layers": layers}
+
+
+def tfslim_v3_checks() -> list[Check]:
+    """The TF-slim MobileNetV3 checkpoints (data/reference/tfslim_mobilenet_v3.csv, float rows
+    of the two built-in families) under the tfslim convention (1001 logits, BN as 3 vectors);
+    the width rule is the built-ins' own, TF-slim's ``_make_divisible(v, 8)`` (min 8, never
+    below 90%), expansions from the thinned input. A disagreement is tried against the paper
+    convention and TF-slim's finegrain mode (the last 1x1 layer kept at full width)."""
+    out = []
+    for r in read_reference("tfslim_mobilenet_v3.csv"):
+        name = r["family"]
+        if name not in ("mobilenet_v3_large", "mobilenet_v3_small") or r["precision"] != "float32":
+            continue
+        a, res = float(r["depth_multiplier"]), int(r["resolution"])
+        t = layer_table(a, res, spec=name, convention="tfslim")
+        for quantity, key, printed in (("mult-adds (M)", "mult_adds", r["macs_M"]),
+                                       ("params (M)", "params", r["params_M"])):
+            alts = {
+                "under the paper convention": layer_table(a, res, spec=name).totals[key] / 1e6,
+                "with the last 1x1 layer kept at full width (TF-slim's finegrain mode)":
+                    layer_table(a, res, spec=last_layer_kept(name),
+                                convention="tfslim").totals[key] / 1e6}
+            computed = t.totals[key] / 1e6
+            other = None if agrees(computed, printed) else _alternatives(computed, printed, alts)
+            if other:  # a counting rule before a rounding (the row's params decide: 4.0)
+                out.append(Check("TF-slim v3", r["checkpoint"], quantity, computed, printed,
+                                 False, other[1], other[0]))
+                continue
+            out.append(check("TF-slim v3", r["checkpoint"], quantity, computed, printed, alts,
+                             functools.partial(_bracket, computed, alternatives=alts)))
     return out
 
 
@@ -810,6 +852,7 @@ SECTIONS: dict[str, Callable[[], list[Check]]] = {
     "networks-published": network_checks,
     "transfer": transfer_checks,
     "tfslim": tfslim_checks,
+    "tfslim-v3": tfslim_v3_checks,
 }
 
 
