@@ -76,10 +76,8 @@ SLIDER_PROPS = tuple(slider_props(state.DEFAULT))  # the network view's outputs,
 def _label(text: str, for_id: str, hint: str = "", hint_id: str | None = None) -> Any:
     children: list[Any] = [text]
     if hint:
-        span = html.Span(hint, className="hint")
-        if hint_id:
-            span.id = hint_id
-        children.append(span)
+        children.append(html.Span(hint, className="hint", id=hint_id) if hint_id
+                        else html.Span(hint, className="hint"))
     return html.Label(children, htmlFor=for_id)
 
 
