@@ -229,3 +229,16 @@ def test_tfslim_v3_small_stays_unexplained(v3):
     c = v3[("v3-small_224_1.0_float", "mult-adds")]
     assert c.kind == R.UNEXPLAINED and "nearest: 56.51 the full count below" in c.explanation
     assert not any(k[0].endswith("uint8") for k in v3)  # the uint8 rows repeat the float figures
+
+
+def test_googlenet_paper_layout_builds_and_verifies():
+    # the paper's layout (5x5 branch, LRN, conv + bias, no BN) as a torch model agrees with
+    # fvcore per layer; its parameters with biases: 6,990,272 weights + 7,280 conv biases (one
+    # per conv output channel: 64 + 64 + 192 + the modules' 368 + 640 + 624 + 648 + 664 + 704
+    # + 1024 + 1024 + 1264) + 1,000 FC biases = 6,998,552
+    from costmodel.crosscheck import verify as V
+
+    v = V.verify(1.0, 224, spec=R.googlenet_paper(), counters=[])
+    assert v.mismatches() == [] and v.agree
+    t = R.layer_table(1.0, 224, spec=R.googlenet_paper(), convention="fvcore")
+    assert t.totals["params"] == 6_990_272 + 7_280 + 1_000
