@@ -273,21 +273,29 @@ def front_frame(sel: ViewState) -> Any:
 
 
 @_cached(maxsize=64)
-def _latency_lookup(device: str, variant: str, _state: tuple[Any, ...]) -> dict[tuple[float, int], float]:
+def _latency_lookup(device: str, variant: str, _state: tuple[Any, ...],
+                    model: str = "mobilenet_v1", rounding: str = "int"
+                    ) -> dict[tuple[float, int], float]:
     try:
-        t = pareto.load_latency(device, variant=variant)
+        t = (pareto.load_latency(device, variant=variant) if model == pareto.BASE_VARIANT else
+             pareto.load_latency(device, variant=variant, network=model, rounding=rounding))
     except CostModelError:
         return {}
     return {(round(float(a), 6), int(r)): float(v)
             for a, r, v in zip(t["alpha"], t["resolution"], t["latency_ms"], strict=True)}
 
 
-def latency_at(device: str, variant: str, alpha: float, resolution: int) -> float | None:
-    """The latency (ms) pareto.load_latency has for one config on a device, or None."""
+def latency_at(device: str, variant: str, alpha: float, resolution: int,
+               model: str = "mobilenet_v1", rounding: str = "int") -> float | None:
+    """The latency (ms) pareto.load_latency has for one config on a device, or None: of
+    MobileNet-V1, or of another network ``model`` (its own rows, of ``rounding``)."""
     published = any(d["id"] == device and d["published"] for d in devices())
     # Published phones come from data/reference: new rows in data/latency do not touch them.
     state_ = () if published else _latency_state()
-    return _latency_lookup(device, variant, state_).get((round(alpha, 6), resolution))
+    if model == pareto.BASE_VARIANT:
+        return _latency_lookup(device, variant, state_).get((round(alpha, 6), resolution))
+    return _latency_lookup(device, variant, state_, model, rounding).get(
+        (round(alpha, 6), resolution))
 
 
 def selected_point(sel: ViewState) -> dict[str, Any]:
@@ -300,7 +308,8 @@ def selected_point(sel: ViewState) -> dict[str, Any]:
     p = pareto.config_point(sel.alpha, sel.resolution, objs, rounding=sel.rounding,
                             convention=sel.convention, allow_far=True, variant=variant,
                             spec=sel.model, precision=_precision_of(sel))
-    raw = latency_at(dev, variant, sel.alpha, sel.resolution) if kind == "latency" else p.get(obj)
+    raw = (latency_at(dev, variant, sel.alpha, sel.resolution, sel.model, sel.rounding)
+           if kind == "latency" else p.get(obj))
     p["x"] = None if raw is None else raw / x_scale(sel.x)
     p["objective"] = obj
     return p
@@ -382,21 +391,22 @@ def latency_rows(sel: ViewState) -> list[dict[str, Any]]:
     """Latency of the selected config: measured or published (pareto.load_latency) on every
     device that has a figure for it, and predicted (pareto's ``latency_pred`` objective, fitted
     by costmodel.latency.kernel) on the chosen device. One device's fit takes seconds the first
-    time (then it is cached), so only the chosen device is predicted."""
-    if sel.model != pareto.BASE_VARIANT:  # the stored latency and fits are MobileNet-V1's
-        return []
+    time (then it is cached), so only the chosen device is predicted. Another network: its own
+    rows and fit (costmodel latency calibrate --model NAME), none of MobileNet-V1's."""
     pred_obj = f"latency_pred:{sel.device}" if sel.device else None
     predicted = None
+    own = {} if sel.model == pareto.BASE_VARIANT else {"spec": sel.model}
     if pred_obj and pred_obj in _objective_names(_latency_state()):
         try:
             predicted = pareto.config_point(sel.alpha, sel.resolution, [pred_obj],
                                             variant=sel.variant, rounding=sel.rounding,
-                                            convention=sel.convention, allow_far=True).get(pred_obj)
+                                            convention=sel.convention, allow_far=True,
+                                            **own).get(pred_obj)
         except CostModelError:
             predicted = None
     rows = []
     for d in devices():
-        m = latency_at(d["id"], sel.variant, sel.alpha, sel.resolution)
+        m = latency_at(d["id"], sel.variant, sel.alpha, sel.resolution, sel.model, sel.rounding)
         p = predicted if d["id"] == sel.device else None
         if m is not None or p is not None:
             rows.append({"device": d["id"], "label": device_label(d), "published": d["published"],
@@ -409,10 +419,7 @@ def alignment_text(sel: ViewState) -> str:
     of 8, its predicted latency beside the same alpha under divisible8 rounding and the nearest
     alpha with aligned channels (costmodel.latency.predict.aligned_alternatives), so a config
     slowed by its alignment shows as such. "" otherwise, or when the device's model cannot
-    predict the config (outside its calibrated range)."""
-    if sel.model != pareto.BASE_VARIANT:
-        return (f"No latency is measured or fitted for {sel.model}: the stored latency and the "
-                f"latency models are MobileNet-V1's, so none is shown.")
+    predict the config (outside its calibrated range, or a network without rows on it)."""
     if not sel.device or sel.variant != pareto.BASE_VARIANT:
         return ""
     from costmodel.latency import kernel
@@ -421,7 +428,8 @@ def alignment_text(sel: ViewState) -> str:
     try:
         spec = pareto.resolve_device(sel.device)
         model = kernel.fit_device(spec.device_id, backend=spec.backend, threads=spec.threads,
-                                  precision=spec.precision, variant=sel.variant)
+                                  precision=spec.precision, variant=sel.variant,
+                                  spec=None if sel.model == pareto.BASE_VARIANT else sel.model)
         alts = aligned_alternatives(model, sel.alpha, sel.resolution, sel.rounding)
     except CostModelError:
         return ""
@@ -509,12 +517,14 @@ def _x_of(point: dict[str, Any], sel: ViewState) -> float | None:
     """A recommend/pareto point's value on the chart's x axis, in display units."""
     obj = objective_name(sel.x, sel.device)
     kind, _, dev = obj.partition(":")
+    own = {} if sel.model == pareto.BASE_VARIANT else {"spec": sel.model}
     if kind == "latency":
-        raw = latency_at(dev, "mobilenet_v1", point["alpha"], int(point["resolution"]))
+        raw = latency_at(dev, "mobilenet_v1", point["alpha"], int(point["resolution"]),
+                         sel.model, sel.rounding)
     elif kind == "latency_pred":
         raw = pareto.config_point(point["alpha"], point["resolution"], [obj],
                                   rounding=sel.rounding, convention=sel.convention,
-                                  allow_far=True).get(obj)
+                                  allow_far=True, **own).get(obj)
     else:
         raw = point.get(obj)
     return None if raw is None else float(raw) / x_scale(sel.x)
@@ -575,9 +585,9 @@ def over_budget(frame: Any, sel: ViewState) -> set[str]:
         b = recommend.BUDGETS[name]
         if b.column == "latency":
             dev = sel.device or default_device()
-            if dev is None or sel.model != pareto.BASE_VARIANT:
+            if dev is None:
                 continue
-            vals = [latency_at(dev, "mobilenet_v1", a, int(r))
+            vals = [latency_at(dev, "mobilenet_v1", a, int(r), sel.model, sel.rounding)
                     for a, r in zip(frame["alpha"], frame["resolution"], strict=True)]
         else:
             vals = list(frame[b.column])

@@ -94,7 +94,12 @@ def test_each_networks_view_is_its_own(model):
     t = layer_table(1.0, desc.base_resolution, spec=model, rounding=desc.rounding)
     assert [r["name"] for r in view["layers"]] == [r["name"] for r in t.rows]
     assert view["summary"]["mult_adds"] == t.totals["mult_adds"]
-    assert view["latency"] == [] and model in view["alignment"] and model in view["title"]
+    # no device has rows of this network (the reference machine and the phones measured
+    # mobilenet_v1): no latency, and none of MobileNet-V1's in its place
+    assert view["latency"] == [] and view["alignment"] == "" and model in view["title"]
+    shown = config_view._latency_table(view["latency"], view["alignment"], model)
+    assert f"No device has a latency of {model} measured" in shown
+    assert f"costmodel latency calibrate --model {model}" in shown
     chart = pareto_view.chart_model(sel)
     acc = network_accuracy(model)
     assert {(p["alpha"], p["resolution"]): p["top1"] for p in chart["points"]} == \
@@ -216,3 +221,28 @@ def test_breakdown_of_another_network_is_its_own_without_table2():
     assert f"<td>{conv['mult_adds_pct']:.2f}</td>" in breakdown and conv["mult_adds_pct"] > 50
     v1 = config_view.update_config(state.DEFAULT.to_dict())[3]
     assert v1.count("<th>Table 2</th>") == 2
+
+
+def test_a_networks_own_latency_is_shown(user_data):
+    # a device with resnet18's rows (and mobilenet_v1's, other figures): the explorer shows
+    # resnet18's measured and predicted latency for a resnet18 config, never V1's
+    from test_latency_networks import DEV, _grid, _true_ms, _write
+
+    from costmodel.io import latency_data
+    from costmodel.latency import kernel
+
+    kernel._fit_cached.cache_clear()
+    path = latency_data.latency_path(DEV, user_data)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _write(path, "resnet18", _grid((0.25, 0.3, 0.5, 0.6, 0.75, 1.0), (96, 160)))
+    _write(path, None, _grid((0.25, 0.5, 0.75, 1.0), (160,)))
+    dev = next(d["id"] for d in data.devices() if d["device_id"] == DEV)
+    sel = replace(state.defaults_for("resnet18"), alpha=0.5, resolution=160, device=dev)
+    rows = [r for r in data.latency_rows(sel) if r["device"] == dev]
+    assert len(rows) == 1
+    assert rows[0]["measured_ms"] == pytest.approx(_true_ms("resnet18", 0.5, 160, "int"))
+    assert rows[0]["predicted_ms"] == pytest.approx(rows[0]["measured_ms"], rel=1e-6)
+    # mobilenet_v1 at the same config reads its own figure, another one
+    v1 = replace(state.DEFAULT, alpha=0.5, resolution=160, device=dev)
+    m = next(r for r in data.latency_rows(v1) if r["device"] == dev)["measured_ms"]
+    assert m == pytest.approx(_true_ms(None, 0.5, 160, "int")) and m != rows[0]["measured_ms"]

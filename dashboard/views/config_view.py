@@ -187,8 +187,14 @@ def _breakdown_table(rows: list[dict[str, Any]], table2: bool = True) -> str:
          (pct(r["params_pct"]), ""), (pct(r["published_params_pct"]), "ref")] for r in rows])
 
 
-def _latency_table(rows: list[dict[str, Any]], alignment: str = "") -> str:
+def _latency_table(rows: list[dict[str, Any]], alignment: str = "",
+                   model: str = state.BASE_MODEL) -> str:
     note = _tag("p", alignment, "hint alignment-note") if alignment else ""
+    if not rows and model != state.BASE_MODEL:
+        return _tag("p", f"No device has a latency of {model} measured for this configuration "
+                         f"(its rows are measured by costmodel latency calibrate --model "
+                         f"{model}; MobileNet-V1's are never shown for it); choose a device with "
+                         f"{model} rows (left) for a predicted one.", "hint") + note
     if not rows:
         return _tag("p", "No device has a measured or published latency for this configuration; "
                          "choose a device (left) for a predicted one.", "hint") + note
@@ -210,7 +216,7 @@ def update_config(selection: Any) -> tuple[Any, ...]:
     view = data.config_details(sel)
     return (view["title"], _totals_cards(view["summary"]), view["layers"],
             _breakdown_table(view["breakdown"], sel.model == state.BASE_MODEL),
-            _latency_table(view["latency"], view.get("alignment", "")),
+            _latency_table(view["latency"], view.get("alignment", ""), sel.model),
             view["reduction"])
 
 
