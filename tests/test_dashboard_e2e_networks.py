@@ -74,3 +74,29 @@ def test_dag_table_is_readable_at_1440(browser: Any, server: str,  # noqa: F811
     assert browser.execute_script("const s = document.querySelector('#layer-table'); "
                                   "return s.scrollWidth <= s.clientWidth;")
     assert severe_logs(browser) == []
+
+
+def test_sliders_and_breakdown_follow_the_network(browser: Any, server: str  # noqa: F811
+                                                  ) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    browser.get(server + "?model=inception_v3")
+    wait_for(browser, lambda d: "inception_v3" in text(d, "#config-title"), "the title")
+    # Inception V3 (base 299): V1's 96..320 scaled by 299/224 -> 128..427, 299 a mark
+    wait_for(browser, lambda d: text(d, "#resolution-range") == "128 to 427", "its range")
+    marks = browser.find_element(By.ID, "resolution").text.split()
+    assert marks == ["128", "171", "214", "256", "299", "342", "384", "427"]
+    assert text(browser, "#breakdown-head") == "Share per layer type of inception_v3"
+    wait_for(browser, lambda d: "Conv 3x3" in text(d, "#breakdown"), "its breakdown")
+    assert "Table 2" not in text(browser, "#breakdown") + text(browser, "#breakdown-hint")
+    box = browser.find_element(By.ID, "resolution-box")  # 400 px: outside V1's 96..320
+    box.send_keys(Keys.CONTROL, "a")
+    box.send_keys("400", Keys.ENTER)
+    wait_for(browser, lambda d: "resolution=400" in d.current_url, "the URL")
+    wait_for(browser, lambda d: cell(d, "Conv2d_1a_3x3", "in_shape") == "400x400x3", "the table")
+    # back to MobileNet-V1: its own range and the paper's Table 2
+    browser.get(server + "?alpha=1&resolution=224")
+    wait_for(browser, lambda d: text(d, "#resolution-range") == "96 to 320", "V1's range")
+    wait_for(browser, lambda d: "Table 2" in text(d, "#breakdown"), "V1's Table 2 columns")
+    assert severe_logs(browser) == []

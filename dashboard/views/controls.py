@@ -63,8 +63,8 @@ def slider_props(sel: state.ViewState) -> dict[tuple[str, str], Any]:
         ("breakdown-head", "children"): ("Share per layer type vs the paper's Table 2" if v1 else
                                          f"Share per layer type of {sel.model}"),
         ("breakdown-hint", "children"): (BREAKDOWN_HINT if v1 else
-                                         f"{sel.model}'s own layer types (the paper's Table 2 "
-                                         f"is MobileNet-V1's, so it is not shown)."),
+                                         f"{sel.model}'s own layer types: their mult-adds and "
+                                         f"parameters, and their shares of its totals."),
     }
 
 
