@@ -8,6 +8,9 @@
     costmodel latency evaluate --device-id ID [--backend B] [--threads N] --random N [--seed S]
     costmodel latency evaluate --device-id ID [--backend B] [--threads N] [--split paper|loo|random]
 
+calibrate, predict and evaluate take the network like every command (--model NAME or --spec
+FILE, default mobilenet_v1): its own rows, plan and fit (issue #11).
+
 calibrate, predict and ``evaluate --random`` use the per-kernel model
 (costmodel.latency.kernel); ``evaluate --split`` scores the per-layer-type model
 (costmodel.latency.model), whose --form, --stat and --pad default to ``auto``.
