@@ -292,3 +292,38 @@ def test_default_backend_is_one_the_network_was_measured_with(tmp_path: Path) ->
     assert set(t["backend"]) == {"torch"} and len(t) == 2
     t = latency_data.latency_table(DEV, data_dir=tmp_path)  # mobilenet_v1: onnxruntime first
     assert set(t["backend"]) == {"onnxruntime"} and len(t) == 2
+
+
+def test_evaluate_split_reads_the_networks_rows(two_networks: Path, capsys: Any) -> None:
+    # the per-layer-type model's held-out evaluation (loo) on resnet18's 12 int configs only;
+    # mobilenet_v1's 8 int configs are another evaluation
+    from costmodel.latency import model as latency_model
+
+    ev = latency_model.evaluate(DEV, backend="onnxruntime", threads=1, split="loo",
+                                spec="resnet18", data_dir=two_networks, form="sum",
+                                stat="median", pad=1)
+    assert ev.n_test == 12 and ev.n_train == 11
+    v1 = latency_model.evaluate(DEV, backend="onnxruntime", threads=1, split="loo",
+                                data_dir=two_networks, form="sum", stat="median", pad=1)
+    assert v1.n_test == 8
+    rc, out, _ = _run(["latency", "evaluate", "--model", "resnet18", "--device-id", DEV,
+                       "--data-dir", str(two_networks), "--split", "loo", "--form", "sum",
+                       "--stat", "median", "--pad", "1", "--format", "json"], capsys)
+    import json
+
+    assert rc == 0 and json.loads(out)["n_test"] == 12
+
+
+def test_recommend_model_with_predicted_latency(user_device: Path) -> None:
+    from costmodel.search.recommend import recommend
+
+    dev = DEV + "/onnxruntime/1"
+    # resnet18's one published top-1 config (1.0-224) is outside its calibrated resolutions
+    # (96..160): no prediction there, so nothing to recommend, and it says why in one line
+    with pytest.raises(CostModelError) as e:
+        recommend(max_latency_ms=1e6, device=dev, predicted_latency=True, spec="resnet18")
+    assert "resolution 224 is outside the calibrated range 96..160" in str(e.value)
+    assert "\n" not in str(e.value)
+    # mobilenet_v2 has no rows on the device: refused naming the command
+    with pytest.raises(CostModelError, match="calibrate --model mobilenet_v2"):
+        recommend(max_latency_ms=1e6, device=dev, predicted_latency=True, spec="mobilenet_v2")
