@@ -418,3 +418,14 @@ def test_builtin_description_by_name():
     with pytest.raises(CostModelError) as e:
         builtin_description("vgg17")
     assert str(e.value) == f"model 'vgg17' is unknown; allowed: {', '.join(BUILTIN_NAMES)}"
+
+
+def test_resolve_defaults_resolution_224_and_the_descriptions_rounding():
+    # conv1 (3x3, stride 2, TF SAME) at the default resolution 224: ceil(224 / 2) = 112
+    first = resolve()[0]
+    assert (first.in_size, first.out_size) == (224, 112)
+    # rounding=None: the description's own rule. divisible8 of 20 * 0.5 = 10:
+    # max(8, int(10 + 4) // 8 * 8) = 8, below 0.9 * 10, so 8 + 8 = 16; int rounding gives 10
+    d = get_description({"rounding": "divisible8", "layers": [{"type": "conv", "out": 20}]})
+    assert resolve(d, alpha=0.5, rounding=None)[0].out_channels == 16
+    assert resolve(d, alpha=0.5)[0].out_channels == 10
