@@ -429,3 +429,33 @@ def test_resolve_defaults_resolution_224_and_the_descriptions_rounding():
     d = get_description({"rounding": "divisible8", "layers": [{"type": "conv", "out": 20}]})
     assert resolve(d, alpha=0.5, rounding=None)[0].out_channels == 16
     assert resolve(d, alpha=0.5)[0].out_channels == 10
+
+
+def test_network_key_is_the_name_and_a_digest_of_each_part_of_the_content(tmp_path):
+    """network_key: sha1 of the JSON of [input_channels, base_resolution, input_scale, layers,
+    variants, rounding] (sorted keys), its first 8 hex digits after the name; each part changes
+    it, the name alone and key order do not enter the digest."""
+    import hashlib
+
+    from costmodel.core.arch import network_key, network_option
+
+    base = {"name": "n", "layers": [{"type": "conv", "out": 8, "group": "g"}]}
+    body = json.dumps([3, 224, False, [{"type": "conv", "out": 8, "group": "g"}], {}, "int"],
+                      sort_keys=True)
+    assert network_key(base) == "n-" + hashlib.sha1(body.encode()).hexdigest()[:8]
+    assert network_key({"layers": base["layers"], "name": "n"}) == network_key(base)
+    assert network_key({**base, "name": "m"}).endswith(network_key(base)[1:])
+    edits = [{"input_channels": 1}, {"base_resolution": 96}, {"input_scale": True},
+             {"layers": [{"type": "conv", "out": 9, "group": "g"}]}, {"rounding": "slim"},
+             {"variants": {"v": {"drop_groups": ["g"]}}}]
+    keys = {network_key({**base, **e}) for e in edits} | {network_key(base)}
+    assert len(keys) == len(edits) + 1
+    p = tmp_path / "n.json"
+    p.write_text(json.dumps(base))
+    assert network_key(p) == network_key(str(p)) == network_key(base)  # a file: its content
+    assert network_key(None) == network_key("mobilenet_v1") == "mobilenet_v1"
+    assert network_key("resnet18") == "resnet18"
+    assert network_option() == network_option("mobilenet_v1") == "--model mobilenet_v1"
+    assert network_option("resnet18") == "--model resnet18"
+    assert network_option(p) == network_option(str(p)) == f"--spec {p}"
+    assert network_option(base) == ""
