@@ -327,3 +327,77 @@ def test_spec_file_size_limit_is_inclusive(tmp_path):
     with pytest.raises(CostModelError, match=f"is {MAX_SPEC_BYTES + 1} bytes; allowed: at most "
                                              f"{MAX_SPEC_BYTES} bytes"):
         load_description(over)
+
+
+# -------------------------------------------------------------- found by mutation testing
+ALLOWED_STRING = ("allowed: <ir|ds|dsa|cn>_r<N>_k<K>_s<S>_e<E>_c<C>[_se<R>][_nre|_nr6|_nhs|_nsw]"
+                  "[_noskip], e.g. ir_r2_k3_s2_e6_c24")
+
+
+def test_timm_block_strings_parse_to_entries():
+    from costmodel.core.blocks import parse_block_string as parse
+
+    # e and se are numbers (timm's e6 and se0.25), r k s c integers
+    assert parse("ir_r2_k3_s2_e6_c24", "w") == {"type": "ir", "repeat": 2, "kernel": 3,
+                                                 "stride": 2, "expand": 6.0, "out": 24}
+    assert parse("dsa_r1_k5_s1_e1_c16_se0.25_nhs_noskip", "w") == {
+        "type": "ds", "pw_act": True, "repeat": 1, "kernel": 5, "stride": 1, "out": 16, "se": 0.25,
+        "act": "hswish", "skip": False}
+    assert parse("ds_c8", "w") == {"type": "ds", "out": 8}  # no pw_act, no expand
+    # cn drops an expansion; each n<act> names one activation
+    assert parse("cn_r1_k3_s1_e4_c8_nr6", "w") == {"type": "cn", "repeat": 1, "kernel": 3,
+                                                    "stride": 1, "out": 8, "act": "relu6"}
+    assert [parse(f"ir_c8_n{a}", "w")["act"] for a in ("re", "r6", "hs", "sw")] == [
+        "relu", "relu6", "hswish", "swish"]
+    # at most 200 characters: "ir_r1_c8" (8) + 48 x "_nre" (192) = 200 is read
+    assert parse("ir_r1_c8" + "_nre" * 48, "w") == {"type": "ir", "repeat": 1, "out": 8,
+                                                     "act": "relu"}
+
+
+@pytest.mark.parametrize("text, message", [
+    ("ds_r1_k3_s1_e6_c8", "block string 'ds_r1_k3_s1_e6_c8': a ds block has no expansion; "
+                          + ALLOWED_STRING),
+    ("xx_r1", "block string 'xx_r1' has unknown block type 'xx'; " + ALLOWED_STRING),
+    ("ir_c8_n", "block string 'ir_c8_n' has unknown option 'n'; " + ALLOWED_STRING),
+    ("ir_c8_nxx", "block string 'ir_c8_nxx' has unknown option 'nxx'; " + ALLOWED_STRING),
+    ("ir_r01_c8" + "_nre" * 48, "block string 'ir_r01_c8_nre_nre_nre_nre_nre_nre_nre_nre_nre_nre_"
+                                "nre_nre_nr'... is 201 characters long; allowed: at most 200"),
+])
+def test_timm_block_string_errors(text, message):
+    from costmodel.core.blocks import parse_block_string
+
+    with pytest.raises(CostModelError) as e:
+        parse_block_string(text, "w")
+    assert str(e.value) == "w: " + message
+
+
+@pytest.mark.parametrize("entry, message", [
+    ({"type": "ir"}, "type 'ir' needs field 'out' (channels)"),
+    ({"type": "fire", "squeeze": 8, "expand1": 8}, "type 'fire' needs field 'expand3' (channels)"),
+    ({"type": "bottleneck", "out": 8, "mid": 0}, "field 'mid' is 0; allowed: an integer >= 1"),
+    ({"type": "bottleneck", "out": 8, "mid": True}, "field 'mid' is True; allowed: an integer >= 1"),
+    ({"type": "fire", "squeeze": 1.5, "expand1": 8, "expand3": 8},
+     "field 'squeeze' is 1.5; allowed: an integer >= 1"),
+    ({"type": "ir", "out": 8, "expand": 0}, "field 'expand' is 0; allowed: a number > 0 and <= 10000"),
+    ({"type": "ir", "out": 8, "expand": 10001},
+     "field 'expand' is 10001; allowed: a number > 0 and <= 10000"),
+    ({"type": "ir", "out": 8, "expand": True},
+     "field 'expand' is True; allowed: a number > 0 and <= 10000"),
+    ({"type": "ir", "out": 8, "se": 1.01}, "field 'se' is 1.01; allowed: a number > 0 and <= 1"),
+    ({"type": "ir", "out": 8, "se": 0}, "field 'se' is 0; allowed: a number > 0 and <= 1"),
+    ({"type": "ir", "out": 8, "se": "a"}, "field 'se' is 'a'; allowed: a number > 0 and <= 1"),
+    ({"type": "ir", "out": 8, "skip": "yes"}, "field 'skip' is 'yes'; allowed: true or false"),
+    ({"type": "ds", "out": 8, "pw_act": 1}, "field 'pw_act' is 1; allowed: true or false"),
+])
+def test_macro_field_errors(entry, message):
+    with pytest.raises(CostModelError) as e:
+        get_description({"layers": [entry]})
+    assert str(e.value) == "description: layers[0]: " + message
+
+
+def test_macro_fields_at_their_limits_are_read():
+    # expand up to 10^4, se up to 1, widths from 1
+    for entry in ({"type": "ir", "out": 8, "expand": 10_000, "se": 1.0, "skip": False},
+                  {"type": "fire", "squeeze": 1, "expand1": 1, "expand3": 1},
+                  {"type": "bottleneck", "out": 8, "mid": 1}):
+        assert get_description({"layers": [entry]}).layers == (entry,)

@@ -55,6 +55,7 @@ MACRO_NEEDS = {"fire": ("squeeze", "expand1", "expand3")}  # others need `out`
 
 _TIMM_TYPES = {"ir": "ir", "ds": "ds", "dsa": "ds", "cn": "cn"}
 _TIMM_ACTS = {"re": "relu", "r6": "relu6", "hs": "hswish", "sw": "swish"}
+MAX_BLOCK_STRING = 200  # characters of a timm block string
 _TIMM_NUM = re.compile(r"^(se|r|k|s|e|c)(\d+(?:\.\d+)?)$")
 
 
@@ -63,8 +64,11 @@ def parse_block_string(text: str, where: str) -> dict[str, Any]:
     ``{type: ir, repeat: 2, kernel: 3, stride: 2, expand: 6, out: 24}``."""
     allowed = ("allowed: <ir|ds|dsa|cn>_r<N>_k<K>_s<S>_e<E>_c<C>[_se<R>][_nre|_nr6|_nhs|_nsw]"
                "[_noskip], e.g. ir_r2_k3_s2_e6_c24")
+    if len(text) > MAX_BLOCK_STRING:
+        raise CostModelError(f"{where}: block string {text[:60]!r}... is {len(text)} characters "
+                             f"long; allowed: at most {MAX_BLOCK_STRING}")
     parts = text.split("_")
-    if parts[0] not in _TIMM_TYPES or len(text) > 200:
+    if parts[0] not in _TIMM_TYPES:
         raise CostModelError(f"{where}: block string {text[:60]!r} has unknown block type "
                              f"{parts[0][:20]!r}; {allowed}")
     entry: dict[str, Any] = {"type": _TIMM_TYPES[parts[0]]}
