@@ -9,8 +9,10 @@ Runs ``mutmut run`` once per module (its mutants only, ``--max-children`` worker
 then prints per module: killed / total and the score. mutmut keeps its results in mutants/ and
 re-tests only what is open: when a module is unchanged since its last full run, only its
 mutants not yet killed run again (after new tests); ``--all`` re-tests all of them, ``--fresh``
-deletes mutants/ first. Inspect a survivor with ``.venv/bin/mutmut show <name>``. Exit status 1
-when a module scores below ``--target``.
+deletes mutants/ first. ``--sample N`` tests a seeded random sample of N of a module's mutants
+(for a module too large to run in the time at hand) and prints the sample's score with its 95 %
+interval: an estimate, not the module's score. Inspect a survivor with
+``.venv/bin/mutmut show <name>``. Exit status 1 when a module scores below ``--target``.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -77,9 +81,24 @@ def _sha(name: str) -> str:
     return hashlib.sha256((ROOT / MODULES[name]).read_bytes()).hexdigest()
 
 
-def run_module(name: str, max_children: int, everything: bool) -> float:
+def sample_of(name: str, n: int, seed: int) -> list[str]:
+    """A seeded random sample of n of the module's mutants (all of them when it has fewer)."""
+    meta = ROOT / "mutants" / (MODULES[name] + ".meta")
+    if not meta.exists():
+        sys.exit(f"mutation: no mutants of {name} yet; allowed: --sample after one mutmut run of "
+                 f"any module (mutmut generates every module's mutants)")
+    keys = sorted(json.loads(meta.read_text())["exit_code_by_key"])
+    return sorted(random.Random(seed).sample(keys, min(n, len(keys))))
+
+
+def run_module(name: str, max_children: int, everything: bool, sample: list[str] | None = None
+               ) -> float:
     path = MODULES[name]
-    todo = None if everything else open_mutants(name)
+    if sample is not None:  # the sample's mutants not killed yet; never stamps a full run
+        codes = json.loads((ROOT / "mutants" / (path + ".meta")).read_text())["exit_code_by_key"]
+        todo: list[str] | None = [k for k in sample if codes.get(k) not in KILLED | TIMEOUT]
+    else:
+        todo = None if everything else open_mutants(name)
     if todo == []:
         return 0.0
     targets = todo or [path[:-3].replace("/", ".") + ".*"]
@@ -106,14 +125,16 @@ def run_module(name: str, max_children: int, everything: bool) -> float:
         tail = log.read_text(errors="replace").splitlines()[-15:]
         sys.exit(f"mutation: mutmut run failed for {name} (exit {rc}); log {log}:\n" + "\n".join(tail))
     tree.write_text(source)
-    if todo is None:
+    if todo is None and sample is None:
         (ROOT / "mutants" / f"run-{name}.sha").write_text(sha)
     return took
 
 
-def results(name: str) -> dict[str, int | list[str]]:
+def results(name: str, sample: list[str] | None = None) -> dict[str, int | list[str]]:
     meta = ROOT / "mutants" / (MODULES[name] + ".meta")
     codes = json.loads(meta.read_text())["exit_code_by_key"] if meta.exists() else {}
+    if sample is not None:
+        codes = {k: codes.get(k) for k in sample}
     c = Counter()
     survivors = []
     for key, code in codes.items():
@@ -131,6 +152,16 @@ def results(name: str) -> dict[str, int | list[str]]:
             "other": c["other"], "total": len(codes), "survivors": sorted(survivors)}
 
 
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95 % Wilson score interval of a proportion k / n, in percent."""
+    if n == 0:
+        return 0.0, 100.0
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return 100 * max(0.0, centre - half), 100 * min(1.0, centre + half)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="mutmut on the core, one module at a time")
     ap.add_argument("modules", nargs="*", metavar="MODULE",
@@ -140,25 +171,36 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fresh", action="store_true", help="delete mutants/ first (re-test everything)")
     ap.add_argument("--report-only", action="store_true", help="print the scores of the last run")
     ap.add_argument("--survivors", action="store_true", help="list surviving mutants")
+    ap.add_argument("--sample", type=int, metavar="N",
+                    help="test a seeded random sample of N mutants per module (an estimate)")
+    ap.add_argument("--seed", type=int, default=1, help="the sample's seed (default: 1)")
     ap.add_argument("--target", type=float, default=90.0, help="score to reach, %% (default: 90)")
     args = ap.parse_args(argv)
     names = args.modules or list(MODULES)
     for n in names:
         if n not in MODULES:
             ap.error(f"module {n!r} is unknown; allowed: {', '.join(MODULES)}")
+    if args.sample is not None and args.sample < 1:
+        ap.error(f"--sample {args.sample} is out of range; allowed: an integer >= 1")
     if args.fresh and not args.report_only:
         shutil.rmtree(ROOT / "mutants", ignore_errors=True)
-    took = {n: (0.0 if args.report_only else run_module(n, args.max_children, args.all)) for n in names}
+    samples = {n: (sample_of(n, args.sample, args.seed) if args.sample else None) for n in names}
+    took = {n: (0.0 if args.report_only else run_module(n, args.max_children, args.all, samples[n]))
+            for n in names}
     print(f"{'module':<32} {'killed':>7} {'survived':>8} {'no tests':>8} {'total':>6} {'score':>7} "
           f"{'time':>6}")
     low = False
     for n in names:
-        r = results(n)
+        r = results(n, samples[n])
         total = int(r["total"])  # type: ignore[call-overload]
         score = 100.0 * int(r["killed"]) / total if total else 0.0  # type: ignore[call-overload]
         low |= score < args.target
         print(f"{MODULES[n]:<32} {r['killed']:>7} {r['survived']:>8} {r['no_tests']:>8} {total:>6} "
               f"{score:>6.1f}% {took[n]:>5.0f}s")
+        if samples[n] is not None:
+            low_end, high_end = wilson(int(r["killed"]), total)  # type: ignore[call-overload]
+            print(f"    a random sample of {total} of the module's mutants (seed {args.seed}): "
+                  f"95 % interval {low_end:.1f}-{high_end:.1f} %")
         if args.survivors:
             for s in r["survivors"]:  # type: ignore[union-attr]
                 print(f"    {s}")
