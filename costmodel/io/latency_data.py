@@ -630,7 +630,8 @@ def _all_frames(data_dir: str | Path | None) -> pd.DataFrame:
 
 def list_devices(data_dir: str | Path | None = None) -> pd.DataFrame:
     """One row per (device, backend, precision, threads, batch): device_id, device, backend,
-    device_type, precision, threads, batch, configs (number of measured alpha/resolution pairs),
+    device_type, precision, threads, batch, configs (number of measured alpha/resolution pairs;
+    each network's counted apart),
     published, reference, fingerprint, source. Measured devices first (the user data folder's
     and the shipped reference devices), then the published phones."""
     allf = _all_frames(data_dir)
@@ -638,7 +639,8 @@ def list_devices(data_dir: str | Path | None = None) -> pd.DataFrame:
             "published", "reference", "fingerprint", "source"]
     allf = allf.assign(threads=allf["threads"].astype(float), fingerprint=allf["fingerprint"]
                        .fillna(""))
-    configs = allf.drop_duplicates([*keys, "alpha", "resolution", "variant", "rounding"])
+    configs = allf.drop_duplicates([*keys, "alpha", "resolution", "variant", "rounding",
+                                    *(["spec"] if "spec" in allf else [])])  # per network
     out = configs.groupby(keys, dropna=False, sort=False).size().rename("configs").reset_index()
     return out.sort_values(["published", "reference", "device_id", "backend", "precision",
                             "threads", "batch"], kind="stable").reset_index(drop=True)

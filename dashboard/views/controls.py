@@ -248,8 +248,10 @@ def network_view(selection: Any) -> dict[tuple[str, str], Any]:
     return slider_props(sel)
 
 
-def _network_callback(selection: Any) -> tuple[Any, ...]:
-    return tuple(network_view(selection).values())
+def _network_callback(model: Any, rounding: Any) -> tuple[Any, ...]:
+    """On a change of network or rounding only: redrawing a slider on every selection change
+    would take the keyboard focus from its thumb mid-way through arrow-key steps."""
+    return tuple(network_view({"model": model, "rounding": rounding}).values())
 
 
 def _callback(search: Any, *args: Any) -> tuple[Any, ...]:
@@ -272,5 +274,5 @@ def register(app: Any) -> None:
         Input("pareto-chart", "clickData"),
         State("selection", "data"),
     )(_callback)
-    app.callback(*[Output(i, p) for i, p in SLIDER_PROPS], Input("selection", "data"),
-                 prevent_initial_call=True)(_network_callback)
+    app.callback(*[Output(i, p) for i, p in SLIDER_PROPS], Input("model", "value"),
+                 Input("rounding", "value"), prevent_initial_call=True)(_network_callback)
