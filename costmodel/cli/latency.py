@@ -3,6 +3,7 @@
     costmodel latency devices
     costmodel latency import FILE --device-id NAME [--backend B] [--threads T] [--precision P]
     costmodel latency calibrate [--budget-s S] [--backend B] [--threads N] [--device-id ID]
+                                [--layer-times]
     costmodel latency predict  --device-id ID [--backend B] [--threads N] --alpha A --resolution R
                                [--rounding int|divisible8|slim] [--allow-extrapolation]
     costmodel latency evaluate --device-id ID [--backend B] [--threads N] --random N [--seed S]
@@ -200,6 +201,10 @@ def register(sub: Any) -> None:
     c.add_argument("--stat", default="median",
                    help="measured figure the model fits: median (wall time, default), min, cpu")
     c.add_argument("--seed", default="0", help="seed of the plan and of the held-out split")
+    c.add_argument("--layer-times", action="store_true",
+                   help="also read each config's per-layer times from the runtime (onnxruntime "
+                        "profile, torch hooks; MobileNet-V1 fp32), so the fit may choose the "
+                        "per-layer form; costs calibration time")
     add_network_args(c)
     c.add_argument("--no-progress", action="store_true", help="no progress bar")
     c.set_defaults(func=run_calibrate)
@@ -423,7 +428,8 @@ def run_calibrate(args: argparse.Namespace) -> int:
     cal = calibrate.calibrate(budget_s=budget, backend=backend, threads=threads,
                               device_id=device_id, path=path, fingerprint=info["fingerprint"],
                               data_dir=args.data_dir, seed=seed, progress=not args.no_progress,
-                              precision=precision, spec=args.spec)
+                              precision=precision, spec=args.spec,
+                              layer_times=args.layer_times)
     at = "" if precision == "fp32" else f" {precision}"
     net = "" if network_key(args.spec) == "mobilenet_v1" else f" {network_key(args.spec)}"
     out = [f"{device_id} {backend} {threads} thread(s){at}{net}: measured "
@@ -439,7 +445,8 @@ def run_calibrate(args: argparse.Namespace) -> int:
         emit("\n".join(out) + "\n", args)
         return 1
     assert cal.held_out is not None and cal.model is not None
-    out.append(f"model: {cal.model.rule.label} ({kernel.STAT_LABELS[stat]} ms), fitted on "
+    form = "" if cal.model.form == "per-group" else f", {cal.model.form} form"
+    out.append(f"model: {cal.model.rule.label}{form} ({kernel.STAT_LABELS[stat]} ms), fitted on "
                f"{cal.model.meta['n_train']} configs; fit and score {time.monotonic() - t_fit:.1f}"
                f" s, {time.monotonic() - t0:.0f} s in all")
     out.append(cal.held_out.line())

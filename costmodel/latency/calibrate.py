@@ -270,18 +270,28 @@ def _default_measure(alpha: float, resolution: int, opts: Any,
     return measure(alpha, resolution, opts, data_dir=data_dir)
 
 
+def _measure_with_layers(alpha: float, resolution: int, opts: Any,
+                         data_dir: Any = None) -> dict[str, Any]:
+    from costmodel.latency.layer_times import measure_with_layers
+
+    return measure_with_layers(alpha, resolution, opts, data_dir=data_dir)
+
+
 def calibrate(*, budget_s: float = 300.0, backend: str = "onnxruntime", threads: int = 1,
               device_id: str, path: Path, fingerprint: str = "", data_dir: Any = None,
               seed: int = 0, measure: MeasureFn | None = None, progress: bool = True,
               clock: Callable[[], float] = time.monotonic,
               reserve_s: float | None = None, precision: str = "fp32",
-              spec: Any = None) -> Calibration:
+              spec: Any = None, layer_times: bool = False) -> Calibration:
     """Measure planned configs until the budget (less ``reserve_s`` for the fit, default 5% of
     it, at most 15 s) is spent, writing each row to ``path`` at once (:func:`finish` then scores
     and fits). ``fingerprint``: this machine's (resume skips only its rows); ``data_dir``: the
     user data folder the rows' fingerprint is read from; ``precision``: what is measured and
     fitted (fp32, bf16, int8: separate rows and a separate fit per precision, never mixed);
-    ``spec``: the network measured (its own plan, rows and fit; None: MobileNet-V1)."""
+    ``spec``: the network measured (its own plan, rows and fit; None: MobileNet-V1);
+    ``layer_times``: also read each config's per-layer times from the runtime
+    (:mod:`costmodel.latency.layer_times`; MobileNet-V1 in fp32 on onnxruntime or torch), stored
+    beside the rows, so the fit may choose the per-layer form (it costs calibration time)."""
     from tqdm import tqdm
 
     from costmodel.io import latency_data
@@ -291,7 +301,11 @@ def calibrate(*, budget_s: float = 300.0, backend: str = "onnxruntime", threads:
         raise CostModelError(f"budget-s {budget_s!r} is out of range; allowed: 0 < seconds <= 86400")
     start = clock()
     reserve = min(0.05 * budget_s, 15.0) if reserve_s is None else reserve_s
-    measure = measure or partial(_default_measure, data_dir=data_dir)
+    from costmodel.latency import layer_times as lt
+
+    per_layer = layer_times and spec is None
+    measure = measure or partial(_measure_with_layers if per_layer else _default_measure,
+                                 data_dir=data_dir)
     have = latency_data.measured_counts(path)
     cal = Calibration(device_id, backend, threads, path, float(budget_s), precision, spec=spec)
     estimate = _CostEstimate()
@@ -311,7 +325,10 @@ def calibrate(*, budget_s: float = 300.0, backend: str = "onnxruntime", threads:
                 break
             t0 = clock()
             row = {**measure(alpha, res, opts), "device_id": device_id}
+            layers = row.pop("_layers", None)
             latency_data.append_row(path, row)
+            if layers is not None:  # after its row: a kill in between loses only these
+                lt.append(path, {**layers, "device_id": device_id})
             have[key] = 1  # the plan may repeat a config
             cal.measured.append(row)
             estimate.add(madds, clock() - t0)

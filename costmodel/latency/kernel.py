@@ -142,6 +142,7 @@ class Design:
     channels: np.ndarray
     mult_adds: np.ndarray  # (N,) exact total mult-adds (for the k * mult-adds baseline)
     scaled: np.ndarray | None = None  # (L,) True where a layer's channels follow alpha (not FC)
+    per_layer: np.ndarray | None = None  # (L, N, K): each layer's share of x (design(layers=True))
 
     def scaled_channels(self) -> np.ndarray:
         """The channel counts of the layers alpha scales (every layer but the classifier)."""
@@ -160,8 +161,9 @@ def _columns(types: Sequence[LayerType], kinds: Sequence[str]) -> list[Col]:
 
 def design(alphas: Any, resolutions: Any, roundings: Any, *, rule: Rule = Rule(),
            variant: str = "mobilenet_v1", classes: int = 1000, spec: Any = None,
-           batch: int = 1) -> Design:
-    """The model's columns for each (alphas[i], resolutions[i], roundings[i])."""
+           batch: int = 1, layers: bool = False) -> Design:
+    """The model's columns for each (alphas[i], resolutions[i], roundings[i]); with ``layers``
+    also each layer's share of them (``per_layer``, what a per-layer model is fitted on)."""
     a = np.asarray([check_alpha(v) for v in np.atleast_1d(alphas)], dtype=np.float64)
     r = np.asarray([check_resolution(v) for v in np.atleast_1d(resolutions)], dtype=np.int64)
     if a.shape != r.shape or a.size == 0:
@@ -170,32 +172,39 @@ def design(alphas: Any, resolutions: Any, roundings: Any, *, rule: Rule = Rule()
     rd = _check_roundings(roundings, a.size)
     conv = get_convention("paper")
     desc = get_description(spec)
-    parts: dict[str, tuple[np.ndarray, list[Col], np.ndarray, np.ndarray]] = {}
+    parts: dict[str, tuple[np.ndarray, list[Col], np.ndarray, np.ndarray, np.ndarray | None]] = {}
     scaled = None
     for rounding in dict.fromkeys(rd.tolist()):
         idx = np.flatnonzero(rd == rounding)
-        layers = resolve_arrays(a[idx], r[idx], variant=variant, rounding=rounding,
-                                classes=classes + conv.extra_classes, desc=desc)
-        x, cols, ch, ma = _design_one(layers, idx.size, rule, conv, batch)
-        scaled = np.asarray([lay.kind != Kind.FC for lay in layers])
-        parts[rounding] = (idx, cols, x, np.vstack([ch, ma[None, :]]))
-    cols = next(iter(parts.values()))[1]
+        lays = resolve_arrays(a[idx], r[idx], variant=variant, rounding=rounding,
+                              classes=classes + conv.extra_classes, desc=desc)
+        x, cols, ch, ma, per = _design_one(lays, idx.size, rule, conv, batch, layers)
+        scaled = np.asarray([lay.kind != Kind.FC for lay in lays])
+        parts[rounding] = (idx, cols, x, np.vstack([ch, ma[None, :]]), per)
+    first = next(iter(parts.values()))
+    cols = first[1]
     x = np.zeros((a.size, len(cols)))
-    extra = np.zeros((next(iter(parts.values()))[3].shape[0], a.size))
-    for idx, _, xs, ex in parts.values():
+    extra = np.zeros((first[3].shape[0], a.size))
+    per_layer = None if first[4] is None else np.zeros((first[4].shape[0], a.size, len(cols)))
+    for idx, _, xs, ex, per in parts.values():
         x[idx], extra[:, idx] = xs, ex
-    return Design(x, cols, extra[:-1], extra[-1], scaled)
+        if per_layer is not None and per is not None:
+            per_layer[:, idx] = per
+    return Design(x, cols, extra[:-1], extra[-1], scaled, per_layer)
 
 
-def _design_one(layers: Sequence[Any], n: int, rule: Rule, conv: Any,
-                batch: int) -> tuple[np.ndarray, list[Col], np.ndarray, np.ndarray]:
+def _design_one(layers: Sequence[Any], n: int, rule: Rule, conv: Any, batch: int,
+                keep: bool = False) -> tuple[np.ndarray, list[Col], np.ndarray, np.ndarray,
+                                             np.ndarray | None]:
     cols = _columns([lay.type for lay in layers], [lay.kind for lay in layers])
     pos = {c: i for i, c in enumerate(cols)}
     x = np.zeros((n, len(cols)))
     zeros = np.zeros(n)
     prev_blocked: np.ndarray | None = None
     channels, total = [], zeros.copy()
+    per: list[np.ndarray] = []
     for lay in layers:
+        before = x.copy() if keep else x
         c = count_layer(lay, conv)
         cin = zeros + lay.in_channels
         in_bytes = zeros + input_bytes(lay, batch)
@@ -229,7 +238,9 @@ def _design_one(layers: Sequence[Any], n: int, rule: Rule, conv: Any,
             x[:, pos[Col(None, "", REORDER[1])]] += np.where(out_of, in_bytes, 0.0)
             x[:, pos[Col(None, "", REORDER[2])]] += into | out_of
         prev_blocked = blocked
-    return x, cols, np.vstack(channels), total
+        if keep:
+            per.append(x - before)
+    return x, cols, np.vstack(channels), total, (np.stack(per) if keep else None)
 
 
 # ------------------------------------------------------------------------------------------
@@ -245,6 +256,80 @@ def fit_theta(x: np.ndarray, y_ms: np.ndarray) -> np.ndarray:
     w = 1.0 / y
     theta, _ = nnls((x / scale) * w[:, None], y * w, maxiter=50 * x.shape[1])
     return theta / scale
+
+
+def _wnnls(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Non-negative least squares of ``w * (x @ theta - y)`` (columns scaled for conditioning)."""
+    from scipy.optimize import nnls
+
+    scale = np.abs(x).max(axis=0)
+    scale[scale == 0] = 1.0
+    theta, _ = nnls((x / scale) * w[:, None], y * w, maxiter=50 * max(x.shape[1], 1))
+    return np.asarray(theta / scale)
+
+
+MIN_PATH_OBS = 12  # fewer configs on a layer's kernel path: that path takes the pooled fit
+
+
+def fit_layers(per_layer: np.ndarray, layer_ms: np.ndarray, columns: Sequence[Col]) -> np.ndarray:
+    """One model per layer, fitted on the runtime's own time of that layer (``layer_ms``, (N, L),
+    configs whose layer times were read: :mod:`costmodel.latency.layer_times`), relative error.
+    A layer's kernel path (group) seen in fewer than :data:`MIN_PATH_OBS` configs, and one never
+    seen, takes the pooled fit of every layer's times (one coefficient per column: the group
+    model fitted on layer times). Returns theta (L, K)."""
+    n_layers, n, k = per_layer.shape
+    y = np.maximum(np.asarray(layer_ms, dtype=float), 1e-4)  # (N, L)
+    w = 1.0 / y
+    pooled = _wnnls(per_layer.reshape(-1, k), y.T.reshape(-1), w.T.reshape(-1))
+    groups = [c.group for c in columns]
+    group_ids = {g: i for i, g in enumerate(dict.fromkeys(groups))}
+    gid = np.asarray([group_ids[g] for g in groups])
+    theta = np.tile(pooled, (n_layers, 1))
+    for li in range(n_layers):
+        x = per_layer[li]
+        used = (x != 0).any(axis=0)
+        if not used.any():
+            continue
+        rich = np.zeros(k, dtype=bool)
+        for g in np.unique(gid[used]):
+            cols = gid == g
+            if int((x[:, cols] != 0).any(axis=1).sum()) >= MIN_PATH_OBS:
+                rich |= cols & used
+        if not rich.any():
+            continue
+        sparse = used & ~rich
+        resid = y[:, li] - x[:, sparse] @ pooled[sparse]
+        theta[li, rich] = _wnnls(x[:, rich], resid, w[:, li])
+    return theta
+
+
+def layer_sum(per_layer: np.ndarray, theta: np.ndarray) -> np.ndarray:
+    """Sum over layers of each layer's predicted ms: (N,)."""
+    return np.asarray(np.einsum("lnk,lk->n", per_layer, theta))
+
+
+def fit_layer_model(per_layer: np.ndarray, y_ms: np.ndarray, layer_ms: np.ndarray,
+                    has: np.ndarray, columns: Sequence[Col]) -> tuple[np.ndarray, list[float]]:
+    """The per-layer model: :func:`fit_layers` on the configs with layer times (``has``), then
+    the whole-network figure as ``scale * sum of layers + offset`` (non-negative, relative error,
+    every config): the time outside the layers and the profiler's own cost."""
+    theta = fit_layers(per_layer[:, has], layer_ms[has], columns)
+    s = layer_sum(per_layer, theta)
+    y = np.asarray(y_ms, dtype=float)
+    so = _wnnls(np.column_stack([s, np.ones_like(s)]), y, 1.0 / y)
+    return theta, [float(so[0]), float(so[1])]
+
+
+def cv_layer_errors(per_layer: np.ndarray, y: np.ndarray, layer_ms: np.ndarray, has: np.ndarray,
+                    columns: Sequence[Col], *, folds: int = FOLDS, seed: int = 0) -> np.ndarray:
+    """:func:`cv_errors` of the per-layer model (same folds)."""
+    err = np.empty(y.size)
+    for test in _folds(y.size, folds, seed):
+        train = np.setdiff1d(np.arange(y.size), test)
+        theta, (sc, off) = fit_layer_model(per_layer[:, train], y[train], layer_ms[train],
+                                           has[train], columns)
+        err[test] = (sc * layer_sum(per_layer[:, test], theta) + off) / y[test] - 1
+    return err
 
 
 def _folds(n: int, k: int, seed: int) -> list[np.ndarray]:
@@ -322,26 +407,46 @@ class KernelModel:
     alignments: list[int] = field(default_factory=lambda: list(ALIGNMENT_CLASSES))
     meta: dict[str, Any] = field(default_factory=dict)
     spec: str | None = None  # the network: a built-in's name or a description file (None: V1)
+    # the per-layer form (fit_layer_model): theta per layer (L, K), and [scale, offset]
+    layer_theta: np.ndarray | None = None
+    layer_map: list[float] = field(default_factory=lambda: [1.0, 0.0])
 
     @property
     def network(self) -> str:
         """The network's key (:func:`costmodel.core.arch.network_key`): what its rows carry."""
         return network_key(self.spec)
 
+    @property
+    def form(self) -> str:
+        return "per-layer" if self.layer_theta is not None else "per-group"
+
     def design(self, alphas: Any, resolutions: Any, roundings: Any = "int") -> Design:
         return design(alphas, resolutions, roundings, rule=self.rule, variant=self.variant,
-                      classes=self.classes, batch=self.batch, spec=self.spec)
+                      classes=self.classes, batch=self.batch, spec=self.spec,
+                      layers=self.layer_theta is not None)
 
     def predict_design(self, d: Design) -> np.ndarray:
         if d.columns != self.columns:
             raise CostModelError(f"the model was fitted on other layers ({len(self.columns)} "
                                  f"columns, got {len(d.columns)}); allowed: network "
                                  f"{self.network!r} variant {self.variant!r}")
-        return np.asarray(d.x @ self.theta, dtype=np.float64)
+        if self.layer_theta is None:
+            return np.asarray(d.x @ self.theta, dtype=np.float64)
+        if d.per_layer is None or d.per_layer.shape[0] != self.layer_theta.shape[0]:
+            raise CostModelError("a per-layer model needs the design's per-layer columns "
+                                 "(design(..., layers=True)); allowed: KernelModel.design")
+        sc, off = self.layer_map
+        return sc * layer_sum(d.per_layer, self.layer_theta) + off
 
     def predict_configs(self, alphas: Any, resolutions: Any, roundings: Any = "int") -> np.ndarray:
         """Predicted ms of ``stat`` for each (alphas[i], resolutions[i], roundings[i])."""
-        return self.predict_design(self.design(alphas, resolutions, roundings))
+        a = np.atleast_1d(np.asarray(alphas, dtype=float))
+        r = np.atleast_1d(np.asarray(resolutions))
+        rd = _check_roundings(roundings, a.size)
+        step = 2048  # the per-layer design is (layers x configs x columns): in slices
+        return np.concatenate([self.predict_design(self.design(a[i:i + step], r[i:i + step],
+                                                               rd[i:i + step]))
+                               for i in range(0, a.size, step)]) if a.size else np.zeros(0)
 
     def predict(self, alpha: Any, resolution: Any, rounding: str = "int") -> float:
         return float(self.predict_configs([alpha], [resolution], rounding)[0])
@@ -387,7 +492,9 @@ class KernelModel:
                 "resolution_range": list(self.resolution_range),
                 "channel_lo": self.channel_lo, "channel_hi": self.channel_hi,
                 "untrained": [column_name(c) for c in self.untrained],
-                "alignments": self.alignments, "meta": self.meta, "spec": self.spec}
+                "alignments": self.alignments, "meta": self.meta, "spec": self.spec,
+                "layer_theta": None if self.layer_theta is None else self.layer_theta.tolist(),
+                "layer_map": list(self.layer_map)}
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> KernelModel:
@@ -398,7 +505,9 @@ class KernelModel:
                    (int(d["resolution_range"][0]), int(d["resolution_range"][1])),
                    [int(v) for v in d["channel_lo"]], [int(v) for v in d["channel_hi"]],
                    [parse_column(c) for c in d["untrained"]], [int(v) for v in d["alignments"]],
-                   dict(d.get("meta", {})), d.get("spec"))
+                   dict(d.get("meta", {})), d.get("spec"),
+                   None if d.get("layer_theta") is None else np.asarray(d["layer_theta"], float),
+                   [float(v) for v in d.get("layer_map", [1.0, 0.0])])
 
     def terms(self) -> list[dict[str, Any]]:
         """Readable coefficients per group (layer type | kernel path, or a layout conversion):
@@ -422,10 +531,16 @@ class KernelModel:
 def fit_model(alphas: Any, resolutions: Any, roundings: Any, y_ms: Any, *,
               rule: Rule | None = None, stat: str = DEFAULT_STAT, variant: str = "mobilenet_v1",
               classes: int = 1000, batch: int = 1, seed: int = 0,
-              spec: str | None = None) -> KernelModel:
+              spec: str | None = None, layer_ms: Any = None,
+              form: str | None = None) -> KernelModel:
     """Select the rule (unless given) by cross-validation on these configs, then fit on all.
     ``spec``: the network the configs are of (a built-in's name or a description file; None:
-    MobileNet-V1): the design is built from its layers."""
+    MobileNet-V1): the design is built from its layers.
+
+    ``layer_ms`` (N, L), NaN rows where a config's layer times were not read: with those of at
+    least ``2 * FOLDS`` configs, the per-layer form (:func:`fit_layer_model`) is a candidate
+    too, and cross-validation on these configs (the same folds) picks the form with more
+    configs within +/-10% (then the lower mean error); ``form`` forces one."""
     check_choice("stat", stat, STATS)
     kw: dict[str, Any] = {"variant": variant, "classes": classes, "batch": batch, "spec": spec}
     y = np.asarray(y_ms, dtype=float)
@@ -436,7 +551,26 @@ def fit_model(alphas: Any, resolutions: Any, roundings: Any, y_ms: Any, *,
     if rule is None:
         sel = select_rule(alphas, resolutions, roundings, y, seed=seed, **kw)
         rule = sel.rule
-    d = design(alphas, resolutions, roundings, rule=rule, **kw)
+    d = design(alphas, resolutions, roundings, rule=rule, layers=layer_ms is not None, **kw)
+    layer_theta, layer_map, forms = None, [1.0, 0.0], None
+    if layer_ms is not None:
+        lm = np.asarray(layer_ms, dtype=float)
+        has = np.isfinite(lm).all(axis=1)
+        if d.per_layer is None or lm.shape != (y.size, d.per_layer.shape[0]):
+            raise CostModelError(f"layer times of shape {lm.shape} do not match {y.size} configs "
+                                 f"of {0 if d.per_layer is None else d.per_layer.shape[0]} "
+                                 f"layers; allowed: one row per config, one column per layer")
+        if form is None and int(has.sum()) >= 2 * FOLDS:
+            scores = {}
+            for name, e in (("per-group", cv_errors(d.x, y, seed=seed)),
+                            ("per-layer", cv_layer_errors(d.per_layer, y, lm, has, d.columns,
+                                                          seed=seed))):
+                e = np.abs(e)
+                scores[name] = (float((e <= WITHIN + 1e-12).mean()), float(e.mean()))
+            form = min(scores, key=lambda f: (-scores[f][0], round(scores[f][1], 9)))
+            forms = {f: {"inner_within": v[0], "inner_mape": v[1]} for f, v in scores.items()}
+        if form == "per-layer" and has.any():
+            layer_theta, layer_map = fit_layer_model(d.per_layer, y, lm, has, d.columns)
     a = np.atleast_1d(np.asarray(alphas, dtype=float))
     r = np.atleast_1d(np.asarray(resolutions, dtype=int))
     # channel range per layer: what was measured, and what the alpha range's ends give under
@@ -456,7 +590,9 @@ def fit_model(alphas: Any, resolutions: Any, roundings: Any, y_ms: Any, *,
                        sorted(int(v) for v in np.unique(alignment(d.channels))),
                        meta={"n_train": int(y.size),
                              "selection": None if sel is None else sel.summary(),
-                             "k_baseline": baseline_k(d.mult_adds, y)}, spec=spec)
+                             "k_baseline": baseline_k(d.mult_adds, y),
+                             "forms": forms}, spec=spec,
+                       layer_theta=layer_theta, layer_map=layer_map)
 
 
 # ------------------------------------------------------------------------------------------
@@ -476,6 +612,7 @@ class Measured:
     published: bool
     device_type: str = "cpu"
     imported: bool = False  # measured elsewhere (costmodel latency import)
+    layer_ms: np.ndarray | None = None  # (N, L) the runtime's own layer times; NaN: not read
 
 
 def measured(device_id: str, *, backend: str | None = None, threads: int | None = None,
@@ -498,12 +635,41 @@ def measured(device_id: str, *, backend: str | None = None, threads: int | None 
                                                                   ", or re-measure"))
     full = latency_data.load_latency(device_id, data_dir=data_dir)
     thr = frame["threads"].iloc[0]
-    return Measured(frame["alpha"].to_numpy(float), frame["resolution"].to_numpy(int),
-                    frame["rounding"].to_numpy(object), y, str(frame["backend"].iloc[0]),
-                    None if thr is None or thr != thr else int(thr),
-                    int(full["classes"].iloc[0]), bool(frame["published"].iloc[0]),
-                    str(full["device_type"].iloc[0]),
-                    bool(full["fingerprint"].map(latency_data.is_imported).all()))
+    out = Measured(frame["alpha"].to_numpy(float), frame["resolution"].to_numpy(int),
+                   frame["rounding"].to_numpy(object), y, str(frame["backend"].iloc[0]),
+                   None if thr is None or thr != thr else int(thr),
+                   int(full["classes"].iloc[0]), bool(frame["published"].iloc[0]),
+                   str(full["device_type"].iloc[0]),
+                   bool(full["fingerprint"].map(latency_data.is_imported).all()))
+    if network_key(spec) == "mobilenet_v1":  # layer times are read for MobileNet-V1 only
+        out.layer_ms = _layer_times(device_id, out, batch=batch, variant=variant,
+                                    precision=precision, data_dir=data_dir)
+    return out
+
+
+def _layer_times(device_id: str, m: Measured, *, batch: int, variant: str, precision: str,
+                 data_dir: Any) -> np.ndarray | None:
+    """(N, L) layer times of ``m``'s configs read beside the device's CSV (NaN rows: none read
+    for that config), or None when none of its configs has any, or their layers are not the
+    model's."""
+    from costmodel.io import latency_data
+    from costmodel.latency import layer_times
+
+    if m.published or m.imported:
+        return None
+    got = layer_times.load(latency_data.latency_path(device_id, data_dir), backend=m.backend,
+                           threads=m.threads, batch=batch, precision=precision, variant=variant,
+                           spec="mobilenet_v1")
+    if not got:
+        return None
+    names = next(iter(got.values()))[0]
+    out = np.full((m.y_ms.size, len(names)), np.nan)
+    for i, key in enumerate(zip(np.round(m.alphas, 6).tolist(), m.resolutions.tolist(),
+                                m.roundings.tolist(), strict=True)):
+        hit = got.get((float(key[0]), int(key[1]), str(key[2])))
+        if hit is not None and hit[0] == names:
+            out[i] = hit[1]
+    return out if np.isfinite(out).all(axis=1).any() else None
 
 
 @dataclass
@@ -555,7 +721,8 @@ def held_out(m: Measured, *, test_fraction: float = 0.25, seed: int = 0, **kw: A
     perm = np.random.default_rng(seed).permutation(n)
     test, train = np.sort(perm[:k]), np.sort(perm[k:])
     model = fit_model(m.alphas[train], m.resolutions[train], m.roundings[train], m.y_ms[train],
-                      classes=m.classes, **kw)  # kw: stat, variant, batch, spec (the network)
+                      classes=m.classes,  # kw: stat, variant, batch, spec (the network)
+                      layer_ms=None if m.layer_ms is None else m.layer_ms[train], **kw)
     within, rows, e = score(model, m.alphas[test], m.resolutions[test], m.roundings[test],
                             m.y_ms[test])
     q1, med, q3 = np.quantile(e, [0.25, 0.5, 0.75])
@@ -563,7 +730,7 @@ def held_out(m: Measured, *, test_fraction: float = 0.25, seed: int = 0, **kw: A
                    model.rule, rows)
 
 
-MODEL_VERSION = 4  # bump when the design or the fit changes: old cached fits are then ignored
+MODEL_VERSION = 5  # bump when the design or the fit changes: old cached fits are then ignored
 
 
 def _cache_dir(data_dir: Any) -> Any:
@@ -585,8 +752,12 @@ def fit_device(device_id: str, *, backend: str | None = None, threads: int | Non
     from costmodel.latency.model import _data_stamp
 
     check_choice("stat", stat, STATS)
+    from costmodel.io import latency_data
+    from costmodel.latency import layer_times
+
+    layers = layer_times.stamp(latency_data.latency_path(device_id, data_dir))
     key: tuple[Any, ...] = (MODEL_VERSION, _data_stamp(device_id, data_dir), backend, threads,
-                            batch, variant, precision, stat)
+                            batch, variant, precision, stat, layers)
     if spec is not None and network_key(spec) != "mobilenet_v1":  # V1's key (and cache) as before
         key += (network_key(spec), str(spec))
     return _fit_cached(key, str(_cache_dir(data_dir)))
@@ -606,12 +777,12 @@ def _fit_cached(key: tuple[Any, ...], cache_dir: str) -> KernelModel:
     except (OSError, ValueError, KeyError, TypeError):
         pass  # no cached fit for this data version (or an unreadable one): fit
     _, stamp, backend, threads, batch, variant, precision, stat = key[:8]
-    spec = key[9] if len(key) > 8 else None
+    spec = key[10] if len(key) > 9 else None
     device_id, data_dir = stamp[0], stamp[1]
     m = measured(device_id, backend=backend, threads=threads, batch=batch, variant=variant,
                  precision=precision, stat=stat, data_dir=data_dir, spec=spec)
     model = fit_model(m.alphas, m.resolutions, m.roundings, m.y_ms, stat=stat, variant=variant,
-                      classes=m.classes, batch=batch, spec=spec)
+                      classes=m.classes, batch=batch, spec=spec, layer_ms=m.layer_ms)
     if m.published or m.imported:  # figures from elsewhere: their kernels' alignment steps are
         model.alignments = list(ALIGNMENT_CLASSES)  # not known, so alignment is not refused
     model.meta.update(device_id=device_id, backend=m.backend, threads=m.threads,
