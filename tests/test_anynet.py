@@ -401,3 +401,84 @@ def test_macro_fields_at_their_limits_are_read():
                   {"type": "fire", "squeeze": 1, "expand1": 1, "expand3": 1},
                   {"type": "bottleneck", "out": 8, "mid": 1}):
         assert get_description({"layers": [entry]}).layers == (entry,)
+
+
+def _rows(layers, input_channels=16):
+    d = get_description({"input_channels": input_channels, "layers": layers})
+    return [(x.name, str(x.kind), x.kernel, x.stride, x.in_channels, x.out_channels, x.spec.act,
+             x.spec.bn, x.spec.bias, x.inputs) for x in resolve(d, resolution=8)]
+
+
+def test_ir_macro_expands_as_documented():
+    # 1x1 expand to 6 x 16 = 96 (hswish), 3x3 dw, SE squeezing its own input 96 x 0.25 = 24
+    # (se_act, se_gate), 1x1 projection without activation, add (stride 1, 16 -> 16)
+    assert _rows([{"type": "ir", "out": 16, "se": 0.25, "se_act": "silu",
+                   "se_gate": "hsigmoid", "act": "hswish"}]) == [
+        ("ir1.conv_pw", "conv", 1, 1, 16, 96, "hswish", True, False, (-1,)),
+        ("ir1.conv_dw", "dw", 3, 1, 96, 96, "hswish", True, False, (0,)),
+        ("ir1.se.pool", "avgpool", 0, 1, 96, 96, "none", False, False, (1,)),
+        ("ir1.se.reduce", "conv", 1, 1, 96, 24, "silu", False, True, (2,)),
+        ("ir1.se.expand", "conv", 1, 1, 24, 96, "hsigmoid", False, True, (3,)),
+        ("ir1.se.scale", "mul", 0, 1, 96, 96, "none", False, False, (1, 4)),
+        ("ir1.conv_pwl", "conv", 1, 1, 96, 16, "none", True, False, (5,)),
+        ("ir1.add", "add", 0, 1, 16, 16, "none", False, False, (6, -1))]
+    # stride 2: no add; expand 1: no expansion conv
+    assert [r[0] for r in _rows([{"type": "ir", "out": 24, "stride": 2}])] == [
+        "ir1.conv_pw", "ir1.conv_dw", "ir1.conv_pwl"]
+    assert [r[0] for r in _rows([{"type": "ir", "out": 16, "expand": 1}])] == [
+        "ir1.conv_dw", "ir1.conv_pwl", "ir1.add"]
+    # the macro's rounding reaches its expansion: 10 x 1.5 = 15 -> divisible8: 16; int: 15
+    assert _rows([{"type": "ir", "out": 10, "expand": 1.5, "rounding": "divisible8"}],
+                 input_channels=10)[0][5] == 16
+    assert _rows([{"type": "ir", "out": 10, "expand": 1.5}], input_channels=10)[0][5] == 15
+
+
+def test_ds_cn_basic_bottleneck_macros_expand_as_documented():
+    # ds: dw, 1x1 without activation (dsa: with), add unless noskip
+    assert _rows(["dsa_r1_k5_s1_c16_noskip"]) == [
+        ("ds1.conv_dw", "dw", 5, 1, 16, 16, "relu", True, False, (-1,)),
+        ("ds1.conv_pwl", "conv", 1, 1, 16, 16, "relu", True, False, (0,))]
+    assert [r[6] for r in _rows([{"type": "ds", "out": 16}])] == ["relu", "none", "none"]
+    assert _rows(["cn_r1_k3_s2_c8_nhs"]) == [
+        ("cn1.conv", "conv", 3, 2, 16, 8, "hswish", True, False, (-1,))]
+    # basic: 3x3 (stride) + 3x3, a 1x1 stride-2 downsample where the shape changes, add, ReLU
+    assert _rows([{"type": "basic", "out": 32, "stride": 2}]) == [
+        ("basic1.conv1", "conv", 3, 2, 16, 32, "relu", True, False, (-1,)),
+        ("basic1.conv2", "conv", 3, 1, 32, 32, "none", True, False, (0,)),
+        ("basic1.downsample", "conv", 1, 2, 16, 32, "none", True, False, (-1,)),
+        ("basic1.add", "add", 0, 1, 32, 32, "none", False, False, (1, 2)),
+        ("basic1.act", "act", 0, 1, 32, 32, "relu", False, False, (3,))]
+    # bottleneck: mid defaults to out // 4, at least 1 (out 7: 1); identity shortcut
+    assert _rows([{"type": "bottleneck", "out": 7}], input_channels=7) == [
+        ("bottleneck1.conv1", "conv", 1, 1, 7, 1, "relu", True, False, (-1,)),
+        ("bottleneck1.conv2", "conv", 3, 1, 1, 1, "relu", True, False, (0,)),
+        ("bottleneck1.conv3", "conv", 1, 1, 1, 7, "none", True, False, (1,)),
+        ("bottleneck1.add", "add", 0, 1, 7, 7, "none", False, False, (2, -1)),
+        ("bottleneck1.act", "act", 0, 1, 7, 7, "relu", False, False, (3,))]
+
+
+def test_fire_and_shuffle_unit_macros_expand_as_documented():
+    # fire: 1x1 squeeze, then 1x1 and 3x3 expands concatenated; bias and ReLU, no BN
+    assert _rows([{"type": "fire", "squeeze": 4, "expand1": 8, "expand3": 8}]) == [
+        ("fire1.squeeze", "conv", 1, 1, 16, 4, "relu", False, True, (-1,)),
+        ("fire1.concat1.b0.expand1x1", "conv", 1, 1, 4, 8, "relu", False, True, (0,)),
+        ("fire1.concat1.b1.expand3x3", "conv", 3, 1, 4, 8, "relu", False, True, (0,)),
+        ("fire1.concat1.concat", "concat", 0, 1, 16, 16, "none", False, False, (1, 2))]
+    # shuffle unit, stride 2: (3x3 dw -> 1x1) | (1x1 -> 3x3 dw -> 1x1), each 16 / 2 wide
+    assert _rows([{"type": "shuffle_unit", "out": 16, "stride": 2}]) == [
+        ("shuffle_unit1.concat1.b0.conv_dw", "dw", 3, 2, 16, 16, "none", True, False, (-1,)),
+        ("shuffle_unit1.concat1.b0.conv1", "conv", 1, 1, 16, 8, "relu", True, False, (0,)),
+        ("shuffle_unit1.concat1.b1.conv1", "conv", 1, 1, 16, 8, "relu", True, False, (-1,)),
+        ("shuffle_unit1.concat1.b1.conv_dw", "dw", 3, 2, 8, 8, "none", True, False, (2,)),
+        ("shuffle_unit1.concat1.b1.conv2", "conv", 1, 1, 8, 8, "relu", True, False, (3,)),
+        ("shuffle_unit1.concat1.concat", "concat", 0, 1, 16, 16, "none", False, False, (1, 4)),
+        ("shuffle_unit1.shuffle1", "shuffle", 0, 1, 16, 16, "none", False, False, (5,))]
+    # stride 1: the channels split in halves, one passes, the other goes 1x1 -> dw -> 1x1
+    assert _rows([{"type": "shuffle_unit", "out": 16}]) == [
+        ("shuffle_unit1.concat1.split0", "slice", 0, 1, 16, 8, "none", False, False, (-1,)),
+        ("shuffle_unit1.concat1.split1", "slice", 0, 1, 16, 8, "none", False, False, (-1,)),
+        ("shuffle_unit1.concat1.b1.conv1", "conv", 1, 1, 8, 8, "relu", True, False, (1,)),
+        ("shuffle_unit1.concat1.b1.conv_dw", "dw", 3, 1, 8, 8, "none", True, False, (2,)),
+        ("shuffle_unit1.concat1.b1.conv2", "conv", 1, 1, 8, 8, "relu", True, False, (3,)),
+        ("shuffle_unit1.concat1.concat", "concat", 0, 1, 16, 16, "none", False, False, (0, 4)),
+        ("shuffle_unit1.shuffle1", "shuffle", 0, 1, 16, 16, "none", False, False, (5,))]
