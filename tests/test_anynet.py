@@ -646,3 +646,54 @@ def test_fields_at_their_limits_are_read(entry):
     # read unchanged (a composite's layer lists become tuples)
     assert get_description({"layers": [entry]}).layers == (
         {k: tuple(v) if k in ("body", "shortcut") else v for k, v in entry.items()},)
+
+
+TYPES = ("conv, separable, dw, pw, avgpool, maxpool, fc, linear, bn, act, flatten, dropout, lrn, "
+         "shuffle, add, mul, slice, residual, concat, sequence, se, ir, ds, cn, basic, bottleneck, "
+         "fire, shuffle_unit")
+_T = {"layers": [{"type": "conv", "out": "$w"}], "params": {"w": 8}}
+_BN = [{"type": "bn"}]
+
+
+@pytest.mark.parametrize("raw, message", [
+    ({"blocks": 5}, "field 'blocks' is 5; allowed: a mapping of name -> {params, layers}"),
+    ({"blocks": {"conv": _T}}, "blocks: conv: the name is a built-in type; choose another"),
+    ({"blocks": {"t": {"layers": [], "x": 1}}},
+     "blocks: t is {'layers': [], 'x': 1}; allowed: {params: {...}, layers: [...]}"),
+    ({"blocks": {"t": {"params": {}}}},
+     "blocks: t is {'params': {}}; allowed: {params: {...}, layers: [...]}"),
+    ({"blocks": {"t": 5}}, "blocks: t is 5; allowed: {params: {...}, layers: [...]}"),
+    ({"blocks": {"t": {"params": {"repeat": 1}, "layers": _BN}}},
+     "blocks: t: field 'params' is {'repeat': 1}; allowed: a mapping of parameter -> default "
+     "(null: required), none named type, repeat, group, scale, name, from"),
+    ({"blocks": {"t": {"params": [1], "layers": _BN}}},
+     "blocks: t: field 'params' is [1]; allowed: a mapping of parameter -> default "
+     "(null: required), none named type, repeat, group, scale, name, from"),
+    ({"blocks": {"t": _T}, "layers": [{"type": "t", "x": 1}]},
+     "layers[0]: unknown field 'x' of block template 't'; allowed: from, group, name, repeat, "
+     "scale, type, w"),
+    ({"blocks": {"t": {"layers": [{"type": "conv", "out": "$y"}], "params": {"w": 8}}},
+      "layers": [{"type": "t"}]}, "layers[0] (t): '$y' names no parameter; allowed: $w"),
+    ({"defaults": 5}, "field 'defaults' is 5; allowed: a mapping of type -> {field: value}"),
+    ({"defaults": {"conv": 5}},
+     "field 'defaults' is {'conv': 5}; allowed: a mapping of type -> {field: value}"),
+    ({"defaults": {"lstm": {}}}, "defaults: field 'type' is 'lstm'; allowed: " + TYPES),
+    # two entries of 15,000 layers each: the list's running total, not one entry, is too large
+    ({"layers": [{"type": "conv", "out": 8, "repeat": 15_000}] * 2},
+     "the description expands to 30000 or more layers (repeats multiplied out); allowed: at most "
+     "20000"),
+])
+def test_template_defaults_and_size_errors(raw, message):
+    with pytest.raises(CostModelError) as e:
+        get_description({"layers": _BN, **raw})
+    assert str(e.value) == "description: " + message
+
+
+def test_template_params_null_and_defaults_under_each_entry():
+    d = get_description({"blocks": {"t": {"layers": [{"type": "conv", "out": "$w"}],
+                                          "params": None}}, "layers": _BN})
+    assert d.layers == ({"type": "bn"},)
+    d = get_description({"defaults": {"conv": {"act": "relu6"}},
+                         "layers": [{"type": "conv", "out": 8},
+                                    {"type": "conv", "out": 8, "act": "none"}]})
+    assert [e["act"] for e in d.layers] == ["relu6", "none"]  # an entry's own field wins
