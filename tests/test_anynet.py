@@ -697,3 +697,25 @@ def test_template_params_null_and_defaults_under_each_entry():
                          "layers": [{"type": "conv", "out": 8},
                                     {"type": "conv", "out": 8, "act": "none"}]})
     assert [e["act"] for e in d.layers] == ["relu6", "none"]  # an entry's own field wins
+
+
+def test_named_repeats_and_act_rows():
+    # a named entry repeated: name_1, name_2, ... (conv, simple ops, dw, separable's pair);
+    # an act row is relu unless it names its function
+    d = get_description({"layers": [
+        {"type": "conv", "out": 8, "name": "c", "repeat": 2}, {"type": "bn", "name": "b", "repeat": 2},
+        {"type": "act"}, {"type": "act", "act": "silu"}, {"type": "dw", "name": "d", "repeat": 2},
+        {"type": "separable", "out": 8, "name": "s", "repeat": 2}]})
+    assert [(s.name, str(s.kind), s.act, s.kernel) for s in expand(d)] == [
+        ("c_1", "conv", "relu", 3), ("c_2", "conv", "relu", 3), ("b_1", "bn", "none", 0),
+        ("b_2", "bn", "none", 0), ("act1", "act", "relu", 0), ("act2", "act", "silu", 0),
+        ("d_1", "dw", "relu", 3), ("d_2", "dw", "relu", 3), ("s_1.dw", "dw", "relu", 3),
+        ("s_1.pw", "pw", "relu", 1), ("s_2.dw", "dw", "relu", 3), ("s_2.pw", "pw", "relu", 1)]
+
+
+def test_a_hand_built_conv_spec_without_out_keeps_its_input_width():
+    # LayerSpec's out None: the input's channels (3 here), for a weighted layer other than fc
+    from costmodel.core.arch import LayerSpec, resolve_shapes
+
+    rows = resolve_shapes([LayerSpec("p", Kind.PW, 1, 1, None, True)], 1.0, 8, "int", 10, 3)
+    assert [(x.name, x.in_channels, x.out_channels) for x in rows] == [("p", 3, 3)]
