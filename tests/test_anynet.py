@@ -455,6 +455,8 @@ def test_ds_cn_basic_bottleneck_macros_expand_as_documented():
         ("bottleneck1.conv3", "conv", 1, 1, 1, 7, "none", True, False, (1,)),
         ("bottleneck1.add", "add", 0, 1, 7, 7, "none", False, False, (2, -1)),
         ("bottleneck1.act", "act", 0, 1, 7, 7, "relu", False, False, (3,))]
+    # an explicit mid replaces out // 4 (8 // 4 = 2)
+    assert [r[5] for r in _rows([{"type": "bottleneck", "out": 8, "mid": 3}])][:3] == [3, 3, 8]
 
 
 def test_fire_and_shuffle_unit_macros_expand_as_documented():
