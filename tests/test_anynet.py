@@ -721,3 +721,16 @@ def test_a_hand_built_conv_spec_without_out_keeps_its_input_width():
 
     rows = resolve_shapes([LayerSpec("p", Kind.PW, 1, 1, None, True)], 1.0, 8, "int", 10, 3)
     assert [(x.name, x.in_channels, x.out_channels) for x in rows] == [("p", 3, 3)]
+
+
+def test_template_errors_name_the_template_and_its_group_is_dropped_by_a_variant():
+    with pytest.raises(CostModelError) as e:
+        get_description({"blocks": {"t": {"layers": [{"type": "conv"}]}}, "layers": [{"type": "t"}]})
+    assert str(e.value) == ("description: layers[0] (t): layers[0]: type 'conv' needs field 'out' "
+                            "(output channels)")
+    # a template entry keeps its group and name: a variant drops it whole
+    d = get_description({"blocks": {"t": {"layers": [{"type": "conv", "out": 8}]}},
+                         "layers": [{"type": "bn"}, {"type": "t", "group": "g", "name": "tt"}],
+                         "variants": {"v": {"drop_groups": ["g"]}}})
+    assert [s.name for s in expand(d)] == ["bn1", "tt.conv1"]
+    assert [s.name for s in expand(d, "v")] == ["bn1"]
