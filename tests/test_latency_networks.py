@@ -327,3 +327,30 @@ def test_recommend_model_with_predicted_latency(user_device: Path) -> None:
     # mobilenet_v2 has no rows on the device: refused naming the command
     with pytest.raises(CostModelError, match="calibrate --model mobilenet_v2"):
         recommend(max_latency_ms=1e6, device=dev, predicted_latency=True, spec="mobilenet_v2")
+
+
+# ------------------------------------------------------------------------------------------
+# latency import: a model column
+# ------------------------------------------------------------------------------------------
+def test_import_rows_of_another_network(tmp_path: Path, capsys: Any) -> None:
+    from costmodel.latency.imported import import_latency
+
+    kernel._fit_cached.cache_clear()
+    cfgs = _grid((0.25, 0.3, 0.5, 0.6, 0.75, 1.0), (96, 160))
+    lines = ["alpha,resolution,ms,rounding,model"]
+    lines += [f"{a},{r},{_true_ms('resnet18', a, r, rd):.6f},{rd},resnet18" for a, r, rd in cfgs]
+    lines += [f"{a},{r},{_true_ms(None, a, r, 'int'):.6f},int," for a, r in ((0.5, 128), (1.0, 128))]
+    src = tmp_path / "phone.csv"
+    src.write_text("\n".join(lines) + "\n")
+    _, rows = import_latency(src, "my-phone", data_dir=tmp_path)
+    assert [r["spec"] for r in rows] == ["resnet18"] * 24 + ["mobilenet_v1"] * 2  # blank: V1
+    m = kernel.fit_device("my-phone", spec="resnet18", data_dir=tmp_path)
+    assert m.meta["n_train"] == 24 and m.meta["imported"]
+    a, r, rd = cfgs[7]
+    assert m.predict(a, r, rd) == pytest.approx(_true_ms("resnet18", a, r, rd), rel=1e-5)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("alpha,resolution,ms,model\n1.0,224,30,resnet19\n")
+    with pytest.raises(CostModelError) as e:
+        import_latency(bad, "my-phone2", data_dir=tmp_path)
+    assert "line 2: model 'resnet19' is unknown; allowed: mobilenet_v1, " in str(e.value)
+    assert not latency_data.latency_path("my-phone2", tmp_path).exists()  # nothing written

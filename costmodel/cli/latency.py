@@ -172,7 +172,7 @@ def register(sub: Any) -> None:
                                        "resolution, ms) as a named device")
     i.add_argument("file", metavar="FILE",
                    help="CSV with columns alpha, resolution, ms and optionally rounding, "
-                        "variant, precision, backend, threads (see README)")
+                        "variant, precision, backend, threads, model (see README)")
     i.add_argument("--device-id", required=True,
                    help="the new device's name (lower-case letters, digits, '.', '-'); "
                         "importing again under it replaces an earlier import")

@@ -6,7 +6,9 @@ inference, milliseconds). Optional columns: ``rounding`` (int, slim, divisible8;
 ``variant`` (mobilenet_v1, full_conv, shallow; default mobilenet_v1), ``precision`` (fp32, bf16,
 int8, uint8 or the stored names float32, bfloat16; default ``--precision``, else fp32),
 ``backend`` (default ``--backend``, else ``imported``), ``threads`` (a whole number >= 1; default
-``--threads``, else none). A blank optional cell takes the default. Lines starting with ``#`` and
+``--threads``, else none), ``model`` (the network measured: a built-in's name, ``costmodel
+models``; default mobilenet_v1: its rows carry it, and each network is fitted on its own rows,
+issue #11). A blank optional cell takes the default. Lines starting with ``#`` and
 blank lines are skipped. Any other column is refused (a misspelled column would be lost).
 ``examples/imported_latency.csv`` is an example.
 
@@ -32,12 +34,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from costmodel.core.arch import ROUNDING_RULES, VARIANTS, check_alpha, check_resolution
+from costmodel.core.arch import (
+    BUILTIN_NAMES,
+    ROUNDING_RULES,
+    VARIANTS,
+    check_alpha,
+    check_resolution,
+)
 from costmodel.errors import CostModelError, RowErrors
 from costmodel.io import latency_data
 
 REQUIRED = ("alpha", "resolution", "ms")
-OPTIONAL = ("rounding", "variant", "precision", "backend", "threads")
+OPTIONAL = ("rounding", "variant", "precision", "backend", "threads", "model")
 DEFAULT_BACKEND = "imported"
 IMPORT_PRECISIONS = (*latency_data.PRECISIONS, *latency_data.PRECISIONS.values(), "uint8")
 MAX_ERRORS_SHOWN = 20
@@ -94,6 +102,7 @@ CHECKS: dict[str, Any] = {
     "alpha": check_alpha, "resolution": check_resolution, "ms": _ms,
     "rounding": _choice("rounding", tuple(ROUNDING_RULES)), "variant": _choice("variant", VARIANTS),
     "precision": _precision, "backend": _backend, "threads": _threads,
+    "model": _choice("model", BUILTIN_NAMES),
 }
 
 
@@ -134,7 +143,7 @@ def read_import(path: str | Path, *, backend: str | None = None, threads: int | 
     defaults = {"rounding": "int", "variant": "mobilenet_v1",
                 "precision": _precision(precision) if precision else latency_data.DEFAULT_PRECISION,
                 "backend": _backend(backend) if backend else DEFAULT_BACKEND,
-                "threads": threads}
+                "threads": threads, "model": "mobilenet_v1"}
     rows, errors = [], []
     for number, line in lines[1:]:
         fields = next(csv.reader(io.StringIO(line)), [])
@@ -201,7 +210,10 @@ def import_latency(path: str | Path, device_id: str, *, backend: str | None = No
     src = Path(path)
     rows = read_import(src, backend=backend, threads=threads, precision=precision)
     out = _check_name(device_id, data_dir)
-    digest = hashlib.sha1(json.dumps(rows, sort_keys=True).encode())
+    # a mobilenet_v1 row hashes as before the model column existed (the same file, the same id)
+    digest = hashlib.sha1(json.dumps([{k: v for k, v in r.items() if k != "model" or
+                                       v != "mobilenet_v1"} for r in rows],
+                                     sort_keys=True).encode())
     date = datetime.now(UTC).replace(microsecond=0).isoformat()
     common = {"device_id": device_id, "device": f"imported from {src.name}",
               "fingerprint": latency_data.IMPORTED_PREFIX + digest.hexdigest()[:8],
@@ -209,8 +221,8 @@ def import_latency(path: str | Path, device_id: str, *, backend: str | None = No
               "batch": 1, "channels_last": False, "classes": 1000, "spec": "mobilenet_v1",
               "date": date, "source": f"imported from {os.path.abspath(src)} (costmodel latency "
                                       f"import, {date})"}
-    stored = [{**common, **r, "threads": "" if r["threads"] is None else r["threads"]}
-              for r in rows]
+    stored = [{**common, **{k: v for k, v in r.items() if k != "model"}, "spec": r["model"],
+               "threads": "" if r["threads"] is None else r["threads"]} for r in rows]
     header = [*latency_data.COLUMNS, "source"]
     with latency_data.locked(out):
         _check_replaceable(out, device_id)
