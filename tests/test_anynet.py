@@ -734,3 +734,33 @@ def test_template_errors_name_the_template_and_its_group_is_dropped_by_a_variant
                          "variants": {"v": {"drop_groups": ["g"]}}})
     assert [s.name for s in expand(d)] == ["bn1", "tt.conv1"]
     assert [s.name for s in expand(d, "v")] == ["bn1"]
+
+
+def test_graph_form_reads_a_block_by_name_and_rows_carry_stride_groups_bias():
+    # `from` a block's name reads its output layer (blk.conv2, index 2); the add's act row, the
+    # simple ops and the pools have stride 1 and groups 1 (a dw: its channels); fc bias: false
+    # is kept (the default is true, fc2)
+    d = get_description({"layers": [
+        {"type": "conv", "out": 8, "name": "a"},
+        {"type": "sequence", "name": "blk", "layers": [{"type": "conv", "out": 8},
+                                                      {"type": "conv", "out": 8}]},
+        {"type": "add", "from": ["a", "blk"], "act": "relu", "name": "s"},
+        {"type": "separable", "out": 8, "name": "sp"}, {"type": "bn"}, {"type": "shuffle"},
+        {"type": "avgpool"}, {"type": "fc", "bias": False, "out": 10, "scale": False},
+        {"type": "fc"}]})
+    assert [(x.name, str(x.kind), x.stride, x.groups, x.inputs, x.bias)
+            for x in resolve(d, resolution=8)] == [
+        ("a", "conv", 1, 1, (-1,), False), ("blk.conv1", "conv", 1, 1, (0,), False),
+        ("blk.conv2", "conv", 1, 1, (1,), False), ("s", "add", 1, 1, (0, 2), False),
+        ("s_act", "act", 1, 1, (3,), False), ("sp.dw", "dw", 1, 8, (4,), False),
+        ("sp.pw", "pw", 1, 1, (5,), False), ("bn1", "bn", 1, 1, (6,), False),
+        ("shuffle1", "shuffle", 1, 1, (7,), False), ("avg_pool", "avgpool", 1, 1, (8,), False),
+        ("fc", "fc", 1, 1, (9,), False), ("fc2", "fc", 1, 1, (10,), True)]
+
+
+def test_a_hand_built_layer_fills_its_groups():
+    from costmodel.core.lower import Layer
+
+    # groups left out: a depthwise layer's is its channel count, any other layer's 1
+    assert Layer(0, "d", Kind.DW, 3, 1, 32, 32, 8, 8).groups == 32
+    assert Layer(0, "c", Kind.CONV, 3, 1, 32, 32, 8, 8).groups == 1
