@@ -201,6 +201,21 @@ LAYER = {"type": "conv", "out": 8}
     ({"layers": [LAYER], "input_channels": 0}, "d: field 'input_channels' is 0; allowed: an integer >= 1"),
     ({"layers": [LAYER], "base_resolution": 1.5},
      "d: field 'base_resolution' is 1.5; allowed: an integer >= 1"),
+    ({"layers": [LAYER], "rounding": "x"}, "d: field 'rounding' is 'x'; allowed: int, slim, divisible8"),
+    ({"layers": [LAYER], "published": 5},
+     "d: field 'published' is 5; allowed: a list of {figure, value, source, ...}"),
+    ({"layers": [LAYER], "published": [5]},
+     "d: field 'published' is [5]; allowed: a list of {figure, value, source, ...}"),
+    ({"layers": [LAYER], "published": [{"figure": "params", "value": 1}]},  # no source
+     "d: field 'published' is [{'figure': 'params', 'value': 1}]; allowed: a list of {figure, "
+     "value, source, ...}"),
+    ({"layers": [LAYER], "published": [{"figure": "params", "value": True, "source": "s"}]},
+     "d: field 'published' is [{'figure': 'params', 'source': 's', 'value': True}]; allowed: a list "
+     "of {figure, value, source, ...}"),
+    ({"layers": [LAYER], "published": [{"figure": "params", "value": "1", "source": "s"}]},
+     "d: field 'published' is [{'figure': 'params', 'source': 's', 'value': '1'}]; allowed: a list "
+     "of {figure, value, source, ...}"),
+    ({"layers": [LAYER], "source": 5}, "d: field 'source' is 5; allowed: a string"),
 ])
 def test_description_errors(raw, message):
     with pytest.raises(CostModelError) as e:
@@ -218,6 +233,12 @@ def test_description_defaults_and_fields():
     assert (d.name, d.input_channels, d.base_resolution, d.input_scale) == ("7", 512, 14, True)
     assert d.variants == {"v": {"drop_groups": ["g"]}, "w": {}}
     assert parse_description({"layers": [LAYER], "variants": None}).variants == {}
+    # rounding, source and published: defaults, and carried as given; size: layers expanded
+    assert (d.rounding, d.source, d.published, d.size) == ("int", "", (), 0)
+    pub = {"figure": "params", "value": 1.5, "source": "s", "convention": "fvcore"}
+    d = parse_description({"layers": [{"type": "separable", "out": 8, "repeat": 3}],
+                           "rounding": "slim", "source": "Table 1", "published": [pub]})
+    assert (d.rounding, d.source, d.published, d.size) == ("slim", "Table 1", (pub,), 6)
     with pytest.raises(CostModelError, match=r"^description: field 'layers'"):
         parse_description({"layers": None})  # the default source name
 
