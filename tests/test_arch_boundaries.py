@@ -236,9 +236,10 @@ def test_description_defaults_and_fields():
     # rounding, source and published: defaults, and carried as given; size: layers expanded
     assert (d.rounding, d.source, d.published, d.size) == ("int", "", (), 0)
     pub = {"figure": "params", "value": 1.5, "source": "s", "convention": "fvcore"}
+    bare = {"figure": "params", "value": 2, "source": "s"}  # the three needed keys, no more
     d = parse_description({"layers": [{"type": "separable", "out": 8, "repeat": 3}],
-                           "rounding": "slim", "source": "Table 1", "published": [pub]})
-    assert (d.rounding, d.source, d.published, d.size) == ("slim", "Table 1", (pub,), 6)
+                           "rounding": "slim", "source": "Table 1", "published": [pub, bare]})
+    assert (d.rounding, d.source, d.published, d.size) == ("slim", "Table 1", (pub, bare), 6)
     with pytest.raises(CostModelError, match=r"^description: field 'layers'"):
         parse_description({"layers": None})  # the default source name
 
