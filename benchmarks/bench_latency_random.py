@@ -11,6 +11,7 @@ Run on a quiet machine; on a shared one the wall-time figures are noisy (see REA
 
     .venv/bin/python benchmarks/bench_latency_random.py                     # ORT + torch, 1 thread
     .venv/bin/python benchmarks/bench_latency_random.py --runs onnxruntime:1,torch:1,onnxruntime:2
+    .venv/bin/python benchmarks/bench_latency_random.py --runs onnxruntime:1:int8,openvino:1:bf16
     .venv/bin/python benchmarks/bench_latency_random.py --data-dir /tmp/cm --random 40 --json out.json
 
 The equivalent commands, per backend (``--stat cpu`` for the CPU-time figures):
@@ -35,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 
 def one(backend: str, threads: int, *, budget: float, n: int, seed: int, data_dir: Path,
-        device_id: str, layer_times: bool = False) -> dict:
+        device_id: str, layer_times: bool = False, precision: str = "fp32") -> dict:
     from costmodel.io import latency_data
     from costmodel.latency import calibrate, kernel
     from costmodel.latency.bench import device_info
@@ -45,7 +46,7 @@ def one(backend: str, threads: int, *, budget: float, n: int, seed: int, data_di
     cal = calibrate.calibrate(budget_s=budget, backend=backend, threads=threads,
                               device_id=device_id, path=path, data_dir=data_dir,
                               fingerprint=device_info("cpu", data_dir)["fingerprint"],
-                              layer_times=layer_times)
+                              layer_times=layer_times, precision=precision)
     stats = ["median", "cpu"] if threads == 1 else ["median"]
     fits = {}
     for stat in stats:
@@ -60,8 +61,8 @@ def one(backend: str, threads: int, *, budget: float, n: int, seed: int, data_di
                 "held_out": kernel.held_out(m, stat=stat)}
     calib_s = time.monotonic() - t0
     rows = calibrate.measure_random(n, backend=backend, threads=threads, seed=seed,
-                                    data_dir=data_dir)
-    out = {"backend": backend, "threads": threads, "budget_s": budget,
+                                    data_dir=data_dir, precision=precision)
+    out = {"backend": backend, "threads": threads, "precision": precision, "budget_s": budget,
            "calibrate_wall_s": round(calib_s, 1), "configs_measured": len(cal.measured),
            "configs_resumed": cal.skipped, "layer_times": layer_times}
     for (stat, which), f in fits.items():
@@ -78,7 +79,7 @@ def one(backend: str, threads: int, *, budget: float, n: int, seed: int, data_di
         else:
             out.setdefault(stat, {})[which] = fig
         label = "" if which == "model" else ", per-group form alone"
-        print(f"{backend} {threads} thread(s), {kernel.STAT_LABELS[stat]}{label}: "
+        print(f"{backend} {threads} thread(s) {precision}, {kernel.STAT_LABELS[stat]}{label}: "
               f"{len(cal.measured) + cal.skipped} configs ({cal.elapsed_s:.0f} s of {budget:g}), "
               f"{f['model'].rule.label} ({f['model'].form}); held-out {100 * ho.within:.1f}% "
               f"within 10%; {n} random configs {100 * s['within']:.1f}% within 10% (baseline "
@@ -93,7 +94,8 @@ def one(backend: str, threads: int, *, budget: float, n: int, seed: int, data_di
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--runs", default="onnxruntime:1,torch:1",
-                   help="backend:threads list (default onnxruntime:1,torch:1)")
+                   help="backend:threads[:precision] list (default onnxruntime:1,torch:1; "
+                        "precision fp32 unless named, e.g. onnxruntime:1:int8, openvino:1:bf16)")
     p.add_argument("--budget-s", type=float, default=300.0)
     p.add_argument("--random", type=int, default=40)
     p.add_argument("--seed", type=int, default=1)
@@ -106,10 +108,10 @@ def main() -> None:
     data_dir = Path(args.data_dir or tempfile.mkdtemp(prefix="costmodel-bench-"))
     results = []
     for item in args.runs.split(","):
-        backend, threads = item.split(":")
+        backend, threads, *rest = item.split(":")
         results.append(one(backend, int(threads), budget=args.budget_s, n=args.random,
                            seed=args.seed, data_dir=data_dir, device_id=args.device_id,
-                           layer_times=args.layer_times))
+                           layer_times=args.layer_times, precision=rest[0] if rest else "fp32"))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
 
