@@ -12,9 +12,9 @@
 calibrate, predict and evaluate take the network like every command (--model NAME or --spec
 FILE, default mobilenet_v1): its own rows, plan and fit (issue #11).
 
-calibrate, predict and ``evaluate --random`` use the per-kernel model
-(costmodel.latency.kernel); ``evaluate --split`` scores the per-layer-type model
-(costmodel.latency.model), whose --form, --stat and --pad default to ``auto``.
+calibrate, predict and evaluate (``--random`` on fresh configs, ``--split`` on stored ones) all
+use the per-kernel model (costmodel.latency.kernel): evaluate scores the model predict uses,
+its rule (align, block) chosen by cross-validation on each split's training configs only.
 """
 
 from __future__ import annotations
@@ -86,13 +86,14 @@ def random_eval_columns(stat_label: str) -> tuple[Column, ...]:
 
 def eval_columns(stat: str) -> tuple[Column, ...]:
     """`latency evaluate --split`'s columns; the timing ones name the statistic compared (one
-    statistic per column name, issue 14; ``auto``: folds chose different ones, see each row)."""
+    statistic per column name, issue 14)."""
     from costmodel.latency.stats import STAT_LABELS
 
-    label = STAT_LABELS.get(stat, "statistic per row")
+    label = STAT_LABELS[stat]
     return (
         Column("alpha", "alpha", lambda x: f"{float(x):g}"),
         Column("resolution", "res"),
+        Column("rounding", "rounding", numeric=False),
         Column("measured_ms", f"measured ms ({label})", _f(3)),
         Column("predicted_ms", f"predicted ms ({label})", _f(3)),
         Column("error_pct", "error %", _f(1)),
@@ -122,25 +123,6 @@ def _add_device(p: argparse.ArgumentParser, alias: str, device_required: bool = 
                    help="fp32 (default), bf16, int8 (or uint8 on the phones): the rows fitted, "
                         "one precision at a time; or @<precision> in the device name")
     p.add_argument("--batch", default="1", help="batch size (default 1)")
-
-
-def _add_selection(p: argparse.ArgumentParser) -> None:
-    _add_device(p, "pixel3_cpu4_uint8")
-    p.add_argument("--form", default="auto",
-                   help="model form: roofline, sum, or auto (default: chosen by leave-one-out "
-                        "on the training configs)")
-    p.add_argument("--stat", default="auto",
-                   help="measured figure to fit and predict: median, min, cpu (one thread), or "
-                        "auto (default: chosen by leave-one-out on the training configs)")
-    p.add_argument("--across", default="median",
-                   help="how repeated passes of a config combine: median (default) or min")
-    p.add_argument("--pad", default="auto",
-                   help="round channels up to this multiple in the compute term, e.g. 8 for "
-                        "AVX2, 16 for AVX-512 fp32 lanes, 1 for exact mult-adds, or auto "
-                        "(default: 1, 8 or 16 chosen by leave-one-out on the training configs)")
-    p.add_argument("--variant", default="mobilenet_v1", help="variant (default mobilenet_v1)")
-    add_network_args(p)
-    p.add_argument("--data-dir", default=None, help=DATA_DIR_HELP)
 
 
 def _add_kernel_selection(p: argparse.ArgumentParser, *, device_required: bool = True) -> None:
@@ -224,39 +206,22 @@ def register(sub: Any) -> None:
 
     e = lsub.add_parser("evaluate", help="score the model: on fresh random configs measured now "
                                          "(--random N), or by held-out splits of stored ones")
-    _add_selection(e)
+    _add_kernel_selection(e)
+    for old in REMOVED_EVALUATE_OPTIONS:  # options of the per-layer-type model, refused by name
+        e.add_argument(f"--{old}", default=None, help=argparse.SUPPRESS)
     e.add_argument("--random", default=None, metavar="N",
                    help="measure N fresh random configs now (alpha 0.25..1.3, resolution 96..288, "
                         "rounding int or divisible8) and score the per-kernel model on them")
     e.add_argument("--split", default=None,
-                   help="paper (hold out the 16 paper configs; default when possible), loo, "
-                        "random")
+                   help="paper (fit on the other configs, test the measured paper configs; "
+                        "default when possible), loo (each config from all the others), random "
+                        "(--test-fraction held out): the per-kernel model, its rule chosen on "
+                        "each split's training configs only")
     e.add_argument("--test-fraction", default="0.3", help="random split: held-out share")
     e.add_argument("--seed", default="0", help="random split / --random: seed")
     e.add_argument("--no-progress", action="store_true", help="--random: no progress bar")
     add_format_arg(e, ("text", "csv", "json", "markdown"))
     e.set_defaults(func=run_evaluate)
-
-
-def _selection(args: argparse.Namespace) -> dict[str, Any]:
-    from costmodel.cli.bench import int_list
-    from costmodel.core.arch import check_choice
-    from costmodel.latency import model as latency_model
-
-    form = latency_model.check_setting("form", args.form)
-    stat = latency_model.check_setting("stat", args.stat)
-    from costmodel.io import latency_data
-
-    check_choice("across", args.across, latency_data.ACROSS)
-    pad = latency_model.AUTO if args.pad == latency_model.AUTO else int_list(args.pad, "pad")[0]
-    spec = latency_data.select_device(
-        args.device_id, backend=args.backend, data_dir=args.data_dir, precision=_precision(args),
-        threads=None if args.threads is None else int_list(args.threads, "threads")[0])
-    args.device_id = spec.device_id  # the name's device (an alias or old id resolved)
-    return {"backend": spec.backend, "across": args.across, "pad": pad, "threads": spec.threads,
-            "precision": spec.precision, "batch": int_list(args.batch, "batch")[0],
-            "form": form, "stat": stat, "variant": args.variant, "data_dir": args.data_dir,
-            "spec": args.spec}
 
 
 def _precision(args: argparse.Namespace) -> str | None:
@@ -265,17 +230,6 @@ def _precision(args: argparse.Namespace) -> str | None:
 
     p = getattr(args, "precision", None)
     return None if p is None else "uint8" if p == "uint8" else latency_data.stored_precision(p)
-
-
-def _selection_line(selected: list[dict[str, Any]], folds: int) -> str:
-    """``settings chosen by leave-one-out on the training configs only: ...``"""
-    parts = []
-    for c in selected:
-        where = f" in {c['folds']} of {folds} folds" if folds > 1 else ""
-        parts.append(f"{c['form']}, stat {c['stat']}, pad {c['pad']}{where} (inner LOO over "
-                     f"{c['n_inner']} configs: {100 * c['inner_within']:.1f}% within +/-10%, "
-                     f"mean |error| {100 * c['inner_mape']:.1f}%)")
-    return "settings chosen by leave-one-out on the training configs only: " + "; ".join(parts)
 
 
 def _check_device(device_id: str, data_dir: Any) -> str:
@@ -478,43 +432,90 @@ def _calibrate_imported(args: argparse.Namespace, stat: str, seed: int) -> int:
     return 0
 
 
+REMOVED_EVALUATE_OPTIONS = {
+    "form": "the per-kernel model has one form; its rule (align, block) is chosen by "
+            "cross-validation on the training configs",
+    "pad": "the per-kernel model chooses its channel block (1, 8 or 16) with its rule, by "
+           "cross-validation on the training configs",
+    "across": "repeated passes of a config combine by their median",
+}
+
+
+def _refuse_removed(args: argparse.Namespace) -> None:
+    """--form, --pad and --across belonged to the per-layer-type model that `evaluate --split`
+    scored before it scored the per-kernel model: one line naming what replaced each."""
+    for name, why in REMOVED_EVALUATE_OPTIONS.items():
+        if getattr(args, name, None) is not None:
+            raise CostModelError(f"--{name} {getattr(args, name)!r} is no longer an option of "
+                                 f"`latency evaluate` ({why}); allowed: --split, --stat, "
+                                 f"--test-fraction, --seed")
+
+
+def _split_head(device_id: str, sel: dict[str, Any], m: Any, ev: Any) -> str:
+    """The title lines of `latency evaluate --split`: what was fitted, the rule each fit chose
+    on its training configs, and the held-out scores beside the k * mult-adds baseline."""
+    from costmodel.core.arch import network_key
+    from costmodel.latency import kernel
+
+    s = ev.summary()
+    threads = "" if m.threads is None else f" {m.threads} thread(s)"
+    prec = str(sel["precision"] or "float32")
+    at = "" if prec == "float32" else f" @{prec}"
+    net = "" if network_key(sel["spec"]) == "mobilenet_v1" else f" of {network_key(sel['spec'])}"
+    fits = len(ev.folds)
+    rules = "; ".join(
+        f"align {c['align']}, block {c['block']}"
+        + (f" in {c['folds']} of {fits} fits" if fits > 1 else "")
+        + f" (inner {kernel.FOLDS}-fold CV over {c['n_inner']} configs: "
+          f"{100 * c['inner_within']:.1f}% within +/-10%, mean |error| "
+          f"{100 * c['inner_mape']:.1f}%)" for c in s["selected"])
+    source = "" if not (m.published or m.imported) else (
+        "; published figures" if m.published else "; imported figures")
+    return (f"{device_id} {m.backend}{threads}{at} batch {sel['batch']}: per-kernel model{net} "
+            f"({kernel.STAT_LABELS[sel['stat']]} ms{source}), split {ev.split}: fit on "
+            f"{ev.n_train}, tested on {ev.n_test} held-out configs\n"
+            f"rule chosen by cross-validation on the training configs only: {rules}\n"
+            f"within +/-10%: model {100 * s['within']:.1f}%, baseline (latency = k * mult-adds) "
+            f"{100 * s['baseline_within']:.1f}%; mean |error|: model {100 * s['mape']:.1f}%, "
+            f"baseline {100 * s['baseline_mape']:.1f}%; worst model error "
+            f"{100 * s['max_err']:.1f}%")
+
+
 def run_evaluate(args: argparse.Namespace) -> int:
     from costmodel.cli.bench import int_list, positive_float
-    from costmodel.latency import model as latency_model
+    from costmodel.core.arch import check_choice
+    from costmodel.latency import kernel
 
     fmt = check_format(args)
+    _refuse_removed(args)
     if args.random is not None:
         return _run_evaluate_random(args, fmt)
-    sel = _selection(args)
+    sel = _kernel_selection(args)
     device_id = _check_device(args.device_id, sel["data_dir"])
-    if args.split is not None:
-        from costmodel.core.arch import check_choice
-
-        check_choice("split", args.split, latency_model.SPLITS)
-    ev = latency_model.evaluate(device_id, split=args.split,
-                                test_fraction=positive_float(args.test_fraction, "test-fraction"),
-                                seed=int_list(args.seed, "seed", minimum=0)[0], **sel)
-    s = ev.summary()
-    threads = "" if ev.threads is None else f" {ev.threads} thread(s)"
-    pad = (f", channels padded to {ev.pad}" if ev.pad != 1 and ev.pad != latency_model.AUTO
-           else ", pad chosen per fold" if ev.pad == latency_model.AUTO else "")
-    head = (f"{device_id} {ev.backend}{threads}: {ev.form} model ({ev.stat}, {sel['across']} over "
-            f"passes{pad}), split {ev.split}: "
-            f"fit on {ev.n_train}, tested on {ev.n_test} held-out configs\n"
-            + (_selection_line(s["selected"], len(ev.selections)) + "\n" if ev.selections else "")
-            +
-            f"within +/-10%: model {100 * ev.within:.1f}%, baseline (latency = k * mult-adds) "
-            f"{100 * ev.baseline_within:.1f}%; mean |error|: model {100 * ev.mape:.1f}%, "
-            f"baseline {100 * ev.baseline_mape:.1f}%; worst model error {100 * ev.max_err:.1f}%")
-    cols = eval_columns(ev.stat)
+    split = None if args.split is None else check_choice("split", args.split, list(kernel.SPLITS))
+    test_fraction = positive_float(args.test_fraction, "test-fraction")
+    seed = int_list(args.seed, "seed", minimum=0)[0]
+    m = kernel.measured(device_id, backend=sel["backend"], threads=sel["threads"],
+                        batch=sel["batch"], variant=sel["variant"], precision=sel["precision"],
+                        stat=sel["stat"], data_dir=sel["data_dir"], spec=sel["spec"])
+    ev = kernel.evaluate_split(m, split, test_fraction=test_fraction, seed=seed,
+                               stat=sel["stat"], variant=sel["variant"], batch=sel["batch"],
+                               spec=sel["spec"])
+    head = _split_head(device_id, sel, m, ev)
+    cols = eval_columns(sel["stat"])
+    rows = ev.rows
     if fmt == "json":
-        text = render("json", ev.rows, cols, json_obj={**s, "rows": ev.rows})
+        text = render("json", rows, cols, json_obj={
+            "device_id": device_id, "backend": m.backend, "threads": m.threads,
+            "precision": sel["precision"], "batch": sel["batch"], "model": "per-kernel",
+            "stat": sel["stat"], "stat_label": kernel.STAT_LABELS[sel["stat"]],
+            **ev.summary(), "rows": rows})
     elif fmt == "csv":
-        text = render("csv", ev.rows, cols, csv_keys=[c.key for c in cols])
+        text = render("csv", rows, cols, csv_keys=[*(c.key for c in cols), "spec"])
     elif fmt == "text":
-        text = render("text", ev.rows, cols, title=head)
+        text = render("text", rows, cols, title=head)
     else:
-        text = head.replace("\n", "\n\n") + "\n\n" + render(fmt, ev.rows, cols)
+        text = head.replace("\n", "\n\n") + "\n\n" + render(fmt, rows, cols)
     emit(text, args)
     return 0
 

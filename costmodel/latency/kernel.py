@@ -684,6 +684,7 @@ class HeldOut:
     abs_err_q3: float
     rule: Rule
     rows: list[dict[str, Any]]
+    selection: dict[str, Any] | None = None  # the rule's inner score (RuleChoice.summary)
 
     def line(self) -> str:
         return (f"held-out error on {self.n_test} of its own configs (fit on {self.n_train}, "
@@ -711,23 +712,141 @@ def score(model: KernelModel, alphas: Any, resolutions: Any, roundings: Any,
     return float((e <= WITHIN + 1e-12).mean()), rows, e
 
 
+def held_out_on(m: Measured, train: np.ndarray, test: np.ndarray, **kw: Any) -> HeldOut:
+    """Select the rule (and form) and fit on the configs ``train`` (indices into ``m``) alone,
+    then score the configs ``test``. ``kw``: stat, variant, batch, spec (the network)."""
+    model = fit_model(m.alphas[train], m.resolutions[train], m.roundings[train], m.y_ms[train],
+                      classes=m.classes,
+                      layer_ms=None if m.layer_ms is None else m.layer_ms[train], **kw)
+    within, rows, e = score(model, m.alphas[test], m.resolutions[test], m.roundings[test],
+                            m.y_ms[test])
+    q1, med, q3 = np.quantile(e, [0.25, 0.5, 0.75])
+    return HeldOut(within, int(train.size), int(test.size), float(med), float(q1), float(q3),
+                   model.rule, rows, model.meta.get("selection"))
+
+
 def held_out(m: Measured, *, test_fraction: float = 0.25, seed: int = 0, **kw: Any) -> HeldOut:
     """Hold out a seeded ``test_fraction`` of the configs; select and fit on the rest."""
+    if not 0 < test_fraction < 1:
+        raise CostModelError(f"test fraction {test_fraction!r} is out of range; "
+                             f"allowed: 0 < f < 1")
     n = m.y_ms.size
     k = max(1, round(n * test_fraction))
     if n - k < 2 * FOLDS:
         raise CostModelError(f"a held-out score needs at least {2 * FOLDS + 1} measured configs, "
                              f"got {n}; allowed: a longer --budget-s")
     perm = np.random.default_rng(seed).permutation(n)
-    test, train = np.sort(perm[:k]), np.sort(perm[k:])
-    model = fit_model(m.alphas[train], m.resolutions[train], m.roundings[train], m.y_ms[train],
-                      classes=m.classes,  # kw: stat, variant, batch, spec (the network)
-                      layer_ms=None if m.layer_ms is None else m.layer_ms[train], **kw)
-    within, rows, e = score(model, m.alphas[test], m.resolutions[test], m.roundings[test],
-                            m.y_ms[test])
-    q1, med, q3 = np.quantile(e, [0.25, 0.5, 0.75])
-    return HeldOut(within, int(train.size), int(test.size), float(med), float(q1), float(q3),
-                   model.rule, rows)
+    return held_out_on(m, np.sort(perm[k:]), np.sort(perm[:k]), **kw)
+
+
+SPLITS = ("paper", "loo", "random")
+LOO_MAX_CONFIGS = 120  # one selection and fit per config: beyond this, --split random
+
+
+def is_paper_config(alphas: Any, resolutions: Any) -> np.ndarray:
+    """Per config: is (alpha, resolution) one of the paper's 16 (any rounding: at alpha
+    0.25..1 every channel count is a multiple of 8, so the roundings agree)."""
+    from costmodel.io.grids import PAPER_CONFIGS
+
+    return np.asarray([(round(float(a), 6), int(r)) in PAPER_CONFIGS
+                       for a, r in zip(np.atleast_1d(alphas), np.atleast_1d(resolutions),
+                                       strict=True)], dtype=bool)
+
+
+def default_split(m: Measured) -> str:
+    """``paper`` when some measured configs are paper configs and enough others remain to
+    select a rule on (2 * FOLDS), else ``loo``."""
+    inside = int(is_paper_config(m.alphas, m.resolutions).sum())
+    return "paper" if inside > 0 and m.y_ms.size - inside >= 2 * FOLDS else "loo"
+
+
+@dataclass
+class SplitScore:
+    """A held-out evaluation of the per-kernel model on stored measurements: one
+    :class:`HeldOut` per fit (one for ``paper`` and ``random``, one per config for ``loo``),
+    each fit's rule chosen on its own training configs only."""
+
+    split: str
+    folds: list[HeldOut]
+    spec: str = "mobilenet_v1"
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        rows = [{**r, "spec": self.spec} for h in self.folds for r in h.rows]
+        return sorted(rows, key=lambda r: (r["alpha"], r["resolution"], r["rounding"]))
+
+    @property
+    def n_train(self) -> int:
+        return max(h.n_train for h in self.folds)
+
+    @property
+    def n_test(self) -> int:
+        return sum(h.n_test for h in self.folds)
+
+    def _errors(self, key: str) -> np.ndarray:
+        return np.abs(np.asarray([r[key] for r in self.rows], dtype=float)) / 100
+
+    @property
+    def within(self) -> float:
+        return float((self._errors("error_pct") <= WITHIN + 1e-12).mean())
+
+    @property
+    def baseline_within(self) -> float:
+        return float((self._errors("baseline_error_pct") <= WITHIN + 1e-12).mean())
+
+    def selected(self) -> list[dict[str, Any]]:
+        """Distinct rules the fits chose, with how many fits chose each (most first) and their
+        inner cross-validated scores averaged over those fits."""
+        groups: dict[tuple[int, int], list[dict[str, Any]]] = {}
+        for h in self.folds:
+            sel = h.selection or {"align": h.rule.align, "block": h.rule.block}
+            groups.setdefault((h.rule.align, h.rule.block), []).append(sel)
+        out = [{"align": k[0], "block": k[1], "folds": len(v),
+                "inner_within": float(np.mean([s.get("inner_within", np.nan) for s in v])),
+                "inner_mape": float(np.mean([s.get("inner_mape", np.nan) for s in v])),
+                "n_inner": int(v[0].get("n_inner", 0))} for k, v in groups.items()]
+        return sorted(out, key=lambda d: -d["folds"])
+
+    def summary(self) -> dict[str, Any]:
+        e, b = self._errors("error_pct"), self._errors("baseline_error_pct")
+        q1, med, q3 = np.quantile(e, [0.25, 0.5, 0.75])
+        return {"split": self.split, "spec": self.spec, "n_train": self.n_train,
+                "n_test": self.n_test, "fits": len(self.folds), "within": self.within,
+                "baseline_within": self.baseline_within, "mape": float(e.mean()),
+                "baseline_mape": float(b.mean()), "max_err": float(e.max()),
+                "abs_err_median": float(med), "abs_err_iqr": [float(q1), float(q3)],
+                "selected": self.selected()}
+
+
+def evaluate_split(m: Measured, split: str | None = None, *, test_fraction: float = 0.3,
+                   seed: int = 0, **kw: Any) -> SplitScore:
+    """Score the per-kernel model on a device's stored measurements ``m`` by held-out splits,
+    nested like :func:`held_out` (each fit selects its rule on its training configs only):
+    ``paper`` tests the measured paper configs (:func:`is_paper_config`) after fitting on the
+    others; ``random`` holds out a seeded ``test_fraction`` (:func:`held_out`); ``loo`` predicts
+    each config from all the others (at most :data:`LOO_MAX_CONFIGS` configs). ``split`` None:
+    :func:`default_split`. ``kw``: stat, variant, batch, spec."""
+    split = default_split(m) if split is None else check_choice("split", split, list(SPLITS))
+    n = m.y_ms.size
+    spec = network_key(kw.get("spec"))
+    if split == "random":
+        return SplitScore(split, [held_out(m, test_fraction=test_fraction, seed=seed, **kw)], spec)
+    idx = np.arange(n)
+    if split == "paper":
+        test = is_paper_config(m.alphas, m.resolutions)
+        if not test.any() or n - int(test.sum()) < 2 * FOLDS:
+            raise CostModelError(f"split 'paper' needs measured paper configs and at least "
+                                 f"{2 * FOLDS} others to fit on (found {int(test.sum())} of {n} "
+                                 f"inside); allowed: --split loo or random")
+        return SplitScore(split, [held_out_on(m, idx[~test], idx[test], **kw)], spec)
+    if n - 1 < 2 * FOLDS:
+        raise CostModelError(f"split 'loo' needs at least {2 * FOLDS + 1} measured configs, got "
+                             f"{n}; allowed: measure more (costmodel latency calibrate)")
+    if n > LOO_MAX_CONFIGS:
+        raise CostModelError(f"split 'loo' fits once per config: {n} configs is more than "
+                             f"{LOO_MAX_CONFIGS}; allowed: --split random or paper")
+    return SplitScore(split, [held_out_on(m, np.delete(idx, i), idx[i:i + 1], **kw)
+                              for i in range(n)], spec)
 
 
 MODEL_VERSION = 5  # bump when the design or the fit changes: old cached fits are then ignored
