@@ -401,9 +401,11 @@ def test_cuda_without_gpu_is_a_clear_error() -> None:
     (["latency", "predict", "--device-id", "no-such-cpu"], "device id 'no-such-cpu' is unknown"),
     (["latency", "evaluate", "--device-id", "pixel3", "--backend", "torch"],
      "backend 'torch' has no latency rows"),
+    (["latency", "evaluate", "--device-id", "pixel3", "--form", "sum"],
+     "--form 'sum' is no longer an option of `latency evaluate`"),
 ])
 def test_cli_bad_input_is_one_line_exit_2(args: list[str], words: str) -> None:
-    extra = {"bench": ["--no-save"], "evaluate": ["--form=sum"]}  # predict has no --form
+    extra = {"bench": ["--no-save"]}
     out = _cli(*args, *extra.get(args[0], extra.get(args[1], [])))
     assert out.returncode == 2
     assert out.stderr.count("\n") == 1 and words in out.stderr

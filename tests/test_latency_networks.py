@@ -295,23 +295,27 @@ def test_default_backend_is_one_the_network_was_measured_with(tmp_path: Path) ->
 
 
 def test_evaluate_split_reads_the_networks_rows(two_networks: Path, capsys: Any) -> None:
-    # the per-layer-type model's held-out evaluation (loo) on resnet18's 12 int configs only;
-    # mobilenet_v1's 8 int configs are another evaluation
-    from costmodel.latency import model as latency_model
+    # the per-kernel model's held-out evaluation (loo) on resnet18's 24 configs only (6 alphas
+    # x 2 resolutions x 2 roundings, each fit on the other 23); mobilenet_v1's 16 configs are
+    # another evaluation
+    from costmodel.latency import kernel
 
-    ev = latency_model.evaluate(DEV, backend="onnxruntime", threads=1, split="loo",
-                                spec="resnet18", data_dir=two_networks, form="sum",
-                                stat="median", pad=1)
-    assert ev.n_test == 12 and ev.n_train == 11
-    v1 = latency_model.evaluate(DEV, backend="onnxruntime", threads=1, split="loo",
-                                data_dir=two_networks, form="sum", stat="median", pad=1)
-    assert v1.n_test == 8
+    m = kernel.measured(DEV, backend="onnxruntime", threads=1, spec="resnet18",
+                        data_dir=two_networks)
+    ev = kernel.evaluate_split(m, "loo", spec="resnet18")
+    assert ev.n_test == 24 and ev.n_train == 23
+    assert {r["spec"] for r in ev.rows} == {"resnet18"}
+    v1 = kernel.measured(DEV, backend="onnxruntime", threads=1, data_dir=two_networks)
+    assert kernel.evaluate_split(v1, "loo").n_test == 16
     rc, out, _ = _run(["latency", "evaluate", "--model", "resnet18", "--device-id", DEV,
-                       "--data-dir", str(two_networks), "--split", "loo", "--form", "sum",
-                       "--stat", "median", "--pad", "1", "--format", "json"], capsys)
+                       "--data-dir", str(two_networks), "--split", "loo", "--format", "json"],
+                      capsys)
     import json
 
-    assert rc == 0 and json.loads(out)["n_test"] == 12
+    doc = json.loads(out)
+    assert rc == 0 and doc["n_test"] == 24 and doc["spec"] == "resnet18"
+    assert [r["predicted_ms"] for r in doc["rows"]] == pytest.approx(
+        [r["predicted_ms"] for r in ev.rows])
 
 
 def test_recommend_model_with_predicted_latency(user_device: Path) -> None:

@@ -352,9 +352,9 @@ def test_time_share_bar_draws_the_given_shares(tmp_path: Path) -> None:
 
 
 def test_prediction_plot_shows_held_out_predictions(tmp_path: Path) -> None:
-    from costmodel.latency import model as lm
+    from costmodel.latency import kernel
     pytest.importorskip("scipy", reason="the latency model fits with scipy")
-    ev = lm.evaluate("pixel3", backend="tflite-cpu")
+    ev = kernel.evaluate_split(kernel.measured("pixel3", backend="tflite-cpu"))
     fig = plots.prediction_plot({"pixel3 cpu": ev})
     _assert_readable(fig)
     left, right = fig.axes[:2]

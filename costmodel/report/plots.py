@@ -951,13 +951,14 @@ def _eval_get(ev: Any, key: str) -> Any:
 def prediction_plot(evaluations: Mapping[str, Any], *, title: str = "") -> Figure:
     """The latency model's held-out predictions against measurements.
 
-    ``evaluations``: {series label: :func:`costmodel.latency.model.evaluate` result (or its
-    dict)}. Left: predicted vs measured (log-log) with the +/-10% band. Right: each test
+    ``evaluations``: {series label: :func:`costmodel.latency.kernel.evaluate_split` result (or
+    a dict with ``rows``, ``within`` and ``baseline_within``)}. Left: predicted vs measured
+    (log-log) with the +/-10% band. Right: each test
     config's error against its measured latency, the model (filled) beside the baseline that
     assumes latency proportional to mult-adds (hollow); the legend gives each series' share
     within +/-10%."""
     if not evaluations:
-        raise CostModelError("no evaluations to plot; allowed: at least one evaluate() result")
+        raise CostModelError("no evaluations to plot; allowed: at least one evaluate_split() result")
     fig, (left, right) = new_figure(1, 2, width=WIDTH_IN, height=4.1 + 0.17 * len(evaluations),
                                     gridspec_kw={"width_ratios": [1.1, 1]})
     with style():
