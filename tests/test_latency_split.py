@@ -140,7 +140,7 @@ def test_cli_split_json_text_and_refused_options(grid_dir: Path, capsys: Any) ->
     assert head[1].startswith("rule chosen by cross-validation on the training configs only")
     assert head[2].startswith("within +/-10%: model 100.0%, baseline (latency = k * mult-adds)")
     assert "measured ms (median wall)" in head[3] and "k*MAdds ms" in head[3]
-    for opt, words in (("--form", "one form"), ("--pad", "channel block"),
+    for opt, words in (("--form", "chooses its form"), ("--pad", "channel block"),
                        ("--across", "median")):
         assert main([*base, opt, "8"]) == 2
         err = capsys.readouterr().err

@@ -433,8 +433,8 @@ def _calibrate_imported(args: argparse.Namespace, stat: str, seed: int) -> int:
 
 
 REMOVED_EVALUATE_OPTIONS = {
-    "form": "the per-kernel model has one form; its rule (align, block) is chosen by "
-            "cross-validation on the training configs",
+    "form": "the per-kernel model chooses its form (per-group, or per-layer where layer times "
+            "were read) and its rule (align, block) by cross-validation on the training configs",
     "pad": "the per-kernel model chooses its channel block (1, 8 or 16) with its rule, by "
            "cross-validation on the training configs",
     "across": "repeated passes of a config combine by their median",
