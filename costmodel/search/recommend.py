@@ -160,7 +160,7 @@ def recommend(max_latency_ms: Any = None, device: str | None = None, max_params_
     and needs ({budget: value needed}) when nothing fits; reason (one paragraph);
     budgets; considered; feasible; notes.
 
-    ``predicted_latency=True`` reads the device's latency from costmodel.latency.model (the
+    ``predicted_latency=True`` reads the device's latency from costmodel.latency.kernel (the
     ``latency_pred:<device>`` objective) instead of measurements, so every grid config is a
     candidate; points then carry ``latency_predicted`` True.
 
