@@ -481,3 +481,16 @@ def test_network_key_is_the_name_and_a_digest_of_each_part_of_the_content(tmp_pa
     assert network_option("resnet18") == "--model resnet18"
     assert network_option(p) == network_option(str(p)) == f"--spec {p}"
     assert network_option(base) == ""
+
+
+def test_expand_refuses_a_hand_built_description_over_the_size_limit():
+    from dataclasses import replace
+
+    from costmodel.core.grammar import MAX_LAYERS
+
+    big = replace(get_description({"name": "big", "layers": [LAYER]}), size=MAX_LAYERS + 1)
+    with pytest.raises(CostModelError) as e:
+        expand(big)
+    assert str(e.value) == (f"big: the description expands to {MAX_LAYERS + 1} or more layers "
+                            f"(repeats multiplied out); allowed: at most {MAX_LAYERS}")
+    assert len(expand(replace(big, size=MAX_LAYERS))) == 1  # the limit itself passes
