@@ -764,3 +764,20 @@ def test_a_hand_built_layer_fills_its_groups():
     # groups left out: a depthwise layer's is its channel count, any other layer's 1
     assert Layer(0, "d", Kind.DW, 3, 1, 32, 32, 8, 8).groups == 32
     assert Layer(0, "c", Kind.CONV, 3, 1, 32, 32, 8, 8).groups == 1
+
+
+def test_nesting_limit_is_inclusive():
+    # a conv inside MAX_DEPTH sequences sits at depth MAX_DEPTH (the top level is depth 0): read;
+    # one level more is refused, naming the path
+    def wrapped(k):
+        entry = {"type": "conv", "out": 8}
+        for _ in range(k):
+            entry = {"type": "sequence", "layers": [entry]}
+        return entry
+
+    assert get_description({"layers": [wrapped(MAX_DEPTH)]}).size == 1
+    with pytest.raises(CostModelError) as e:
+        get_description({"layers": [wrapped(MAX_DEPTH + 1)]})
+    assert str(e.value) == ("description: " + "layers[0]: " * (MAX_DEPTH + 2)
+                            + f"nesting is deeper than {MAX_DEPTH} levels; allowed: at most "
+                              f"{MAX_DEPTH}")
