@@ -316,6 +316,24 @@ def test_calibrate_stops_within_the_budget(tmp_path: Path, budget: float, rows: 
     assert len(set(keys)) == len(keys)
 
 
+def test_a_repeat_in_the_plan_is_not_counted_as_resumed(tmp_path: Path, monkeypatch: Any) -> None:
+    # a plan of 3 entries, the third a repeat of the first: a fresh folder measures 2 configs
+    # and resumes none (the repeat is skipped, but not reported as "already measured")
+    plan = [(0.5, 128, "int"), (0.75, 160, "int"), (0.5, 128, "int")]
+    monkeypatch.setattr(calibrate, "network_plan", lambda spec=None, seed=0: list(plan))
+    monkeypatch.setattr(calibrate, "_CostEstimate", _Constant)
+    clock = _FakeClock()
+    path = latency_data.latency_path(DEV, tmp_path)
+    cal = calibrate.calibrate(budget_s=100.0, device_id=DEV, path=path, progress=False,
+                              measure=_fake_measure(clock), clock=clock, reserve_s=0.0)
+    assert (len(cal.measured), cal.skipped, cal.stopped) == (2, 0, "plan done")
+    # a second run resumes both configs, each of the plan's three entries found in the file
+    clock2 = _FakeClock()
+    again = calibrate.calibrate(budget_s=100.0, device_id=DEV, path=path, progress=False,
+                                measure=_fake_measure(clock2), clock=clock2, reserve_s=0.0)
+    assert (len(again.measured), again.skipped) == (0, 3)
+
+
 def test_cost_estimate_closed_form() -> None:
     est = calibrate._CostEstimate()
     assert est(2e9) == pytest.approx(1.5 * (1.0 + 25 * 2e9 / 5e9))  # the prior

@@ -307,6 +307,7 @@ def calibrate(*, budget_s: float = 300.0, backend: str = "onnxruntime", threads:
     measure = measure or partial(_measure_with_layers if per_layer else _default_measure,
                                  data_dir=data_dir)
     have = latency_data.measured_counts(path)
+    in_file = {k for k, v in have.items() if v}  # resumed: measured before this run
     cal = Calibration(device_id, backend, threads, path, float(budget_s), precision, spec=spec)
     estimate = _CostEstimate()
     bar = tqdm(total=round(float(budget_s), 1), unit="s", desc="calibrate", file=sys.stderr,
@@ -317,7 +318,7 @@ def calibrate(*, budget_s: float = 300.0, backend: str = "onnxruntime", threads:
             opts = _options(backend, threads, rounding, precision, spec)
             key = planned_row_key(alpha, res, opts, device_id, fingerprint)
             if have.get(key, 0):
-                cal.skipped += 1
+                cal.skipped += key in in_file  # a repeat of this run's plan is not a resume
                 continue
             madds = _mult_adds(alpha, res, rounding, spec)
             if clock() - start + estimate(madds) > budget_s - reserve:
