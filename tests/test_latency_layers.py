@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from test_latency_kernel import _Constant  # the 1.5 s-per-config cost estimate
 
 from costmodel.io import latency_data
 from costmodel.latency import calibrate, kernel, layer_times
@@ -165,16 +166,6 @@ def _fake_measure(names: list[str]) -> Any:
                           "layer_ms": ";".join(f"{v:.9f}" for v in lm[0]), "date": "d"}
         return row
     return measure
-
-
-class _Constant:
-    """A cost estimate of 1.5 s per config."""
-
-    def add(self, mult_adds: float, seconds: float) -> None:
-        pass
-
-    def __call__(self, mult_adds: float) -> float:
-        return 1.5
 
 
 def test_calibrate_writes_layer_times_and_the_fit_uses_them(tmp_path: Path,

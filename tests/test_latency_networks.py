@@ -64,12 +64,17 @@ def _grid(alphas: tuple[float, ...], resolutions: tuple[int, ...]) -> list[tuple
 def two_networks(tmp_path: Path) -> Path:
     """One device with 24 resnet18 configs and 16 mobilenet_v1 configs (other truths: each
     network's own layers)."""
+    return _two_network_rows(tmp_path)
+
+
+def _two_network_rows(root: Path) -> Path:
+    """Write the two networks' rows on device DEV of the data folder ``root``; return ``root``."""
     kernel._fit_cached.cache_clear()
-    path = latency_data.latency_path(DEV, tmp_path)
+    path = latency_data.latency_path(DEV, root)
     path.parent.mkdir(parents=True, exist_ok=True)
     _write(path, "resnet18", _grid((0.25, 0.3, 0.5, 0.6, 0.75, 1.0), (96, 160)))
     _write(path, None, _grid((0.25, 0.5, 0.75, 1.0), (128, 224)))
-    return tmp_path
+    return root
 
 
 def test_network_key() -> None:
@@ -237,12 +242,7 @@ def test_calibrate_spec_file(tmp_path: Path, small_plan: None, capsys: Any) -> N
 @pytest.fixture
 def user_device(user_data: Path) -> Path:
     """The two networks' rows on a device of the test's user data folder."""
-    kernel._fit_cached.cache_clear()
-    path = latency_data.latency_path(DEV, user_data)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _write(path, "resnet18", _grid((0.25, 0.3, 0.5, 0.6, 0.75, 1.0), (96, 160)))
-    _write(path, None, _grid((0.25, 0.5, 0.75, 1.0), (128, 224)))
-    return user_data
+    return _two_network_rows(user_data)
 
 
 def test_pareto_latency_of_a_network(user_device: Path, capsys: Any) -> None:
