@@ -132,8 +132,7 @@ def network_ranges(desc: Any, rounding: str | None = None) -> Ranges:
     import numpy as np
 
     from costmodel.core.arch import get_description
-    from costmodel.core.sweep import resolve_arrays
-    from costmodel.search.networks import scaled_resolutions
+    from costmodel.core.sweep import least_resolution, resolve_arrays, scaled_resolutions
 
     desc = get_description(desc)
     rounding = rounding or desc.rounding
@@ -148,8 +147,10 @@ def network_ranges(desc: Any, rounding: str | None = None) -> Ranges:
             return False
         return True
 
-    rlo, rhi = (max(1, round(v * base / 224)) for v in (RES_MIN, RES_MAX))
-    lo = next((r for r in range(rlo, rhi + 1) if ok([1.0], r)), rhi)
+    scaled = scaled_resolutions((RES_MIN, RES_MAX), base)
+    rlo, rhi = scaled[0], scaled[-1]
+    found = least_resolution(desc, rlo, rhi, rounding)
+    lo = rhi if found is None else found
     grid = np.round(np.arange(round(ALPHA_MIN / ALPHA_STEP), round(ALPHA_MAX / ALPHA_STEP) + 1)
                     * ALPHA_STEP, 6)
     good = grid if ok(grid, lo) else np.asarray([a for a in grid if ok([a], lo)])

@@ -93,6 +93,27 @@ def resolve_arrays(alphas: np.ndarray, resolutions: np.ndarray, *, variant: str,
     return layers
 
 
+REFERENCE_BASE = 224  # the base resolution MobileNet-V1's ranges and defaults are written for
+
+
+def scaled_resolutions(values: Iterable[int], base: int) -> list[int]:
+    """``values`` (written for base 224) at the network's base resolution, unique, sorted."""
+    return sorted({max(1, round(v * base / REFERENCE_BASE)) for v in values})
+
+
+def least_resolution(desc: Description, lo: int, hi: int, rounding: str) -> int | None:
+    """The smallest resolution in ``lo..hi`` at which the network resolves at alpha 1 under
+    ``rounding`` (windowed pools and unpadded convs need a least size); None if none does."""
+    for r in range(lo, hi + 1):
+        try:
+            resolve_arrays(np.ones(1), np.full(1, r, dtype=np.int64), variant="mobilenet_v1",
+                           rounding=rounding, classes=1000, desc=desc)
+        except CostModelError:
+            continue
+        return r
+    return None
+
+
 def as_array(values: Iterable[Any] | Any, check: Any, dtype: Any) -> np.ndarray:
     """One value or an iterable of them as a 1-D array of ``dtype``, each passed through
     ``check`` (which raises CostModelError on a bad one); an empty grid is refused."""

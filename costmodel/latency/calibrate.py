@@ -115,10 +115,12 @@ def network_ranges(spec: Any = None) -> tuple[tuple[float, float], tuple[int, in
     if _is_v1(spec):
         return ALPHA_RANGE, RESOLUTION_RANGE
     from costmodel.core.arch import get_description
+    from costmodel.core.sweep import least_resolution, scaled_resolutions
 
-    base = get_description(spec).base_resolution
-    rlo, rhi = (round(v * base / 224) for v in RESOLUTION_RANGE)
-    lo = next((r for r in range(rlo, rhi + 1) if _resolves(spec, 1.0, r, "divisible8")), None)
+    desc = get_description(spec)
+    scaled = scaled_resolutions(RESOLUTION_RANGE, desc.base_resolution)
+    rlo, rhi = scaled[0], scaled[-1]
+    lo = least_resolution(desc, rlo, rhi, "divisible8")
     if lo is None:
         raise CostModelError(f"network {get_description(spec).name!r} resolves at no resolution "
                              f"in {rlo}..{rhi}; allowed: a network that takes images of "

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from costmodel.core.sweep import REFERENCE_BASE, scaled_resolutions  # noqa: F401 (re-exported)
 from costmodel.errors import CostModelError
 
 if TYPE_CHECKING:
@@ -38,12 +39,6 @@ if TYPE_CHECKING:
 
 DEFAULT_ALPHAS = (0.25, 0.5, 0.75, 1.0)
 DEFAULT_RESOLUTIONS = (128, 160, 192, 224)  # at base 224; scaled to the network's base
-REFERENCE_BASE = 224  # the base the default resolutions are written for
-
-
-def scaled_resolutions(values: Iterable[int], base: int) -> list[int]:
-    """``values`` (written for base 224) at the network's base resolution, unique, sorted."""
-    return sorted({max(1, round(v * base / REFERENCE_BASE)) for v in values})
 
 
 def network_objectives(spec: Any) -> list[str]:
