@@ -34,7 +34,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -248,14 +248,8 @@ def _design_one(layers: Sequence[Any], n: int, rule: Rule, conv: Any, batch: int
 # ------------------------------------------------------------------------------------------
 def fit_theta(x: np.ndarray, y_ms: np.ndarray) -> np.ndarray:
     """Non-negative coefficients (ms per unit of each column) minimizing the relative error."""
-    from scipy.optimize import nnls
-
     y = np.asarray(y_ms, dtype=float)
-    scale = np.abs(x).max(axis=0)
-    scale[scale == 0] = 1.0
-    w = 1.0 / y
-    theta, _ = nnls((x / scale) * w[:, None], y * w, maxiter=50 * x.shape[1])
-    return theta / scale
+    return _wnnls(x, y, 1.0 / y)
 
 
 def _wnnls(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -770,8 +764,9 @@ class SplitScore:
     folds: list[HeldOut]
     spec: str = "mobilenet_v1"
 
-    @property
+    @cached_property
     def rows(self) -> list[dict[str, Any]]:
+        """Every fold's rows, sorted once (within, summary and the CLI read them)."""
         rows = [{**r, "spec": self.spec} for h in self.folds for r in h.rows]
         return sorted(rows, key=lambda r: (r["alpha"], r["resolution"], r["rounding"]))
 
