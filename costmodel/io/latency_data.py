@@ -802,6 +802,11 @@ def load_latency(device_id: str | None = None, *, backend: str | None = None,
     return frame[cols].reset_index(drop=True)
 
 
+def _networks(frame: pd.DataFrame) -> pd.Series:
+    """Each row's network (its ``spec``; a row without one is MobileNet-V1's)."""
+    return frame["spec"].fillna("").replace("", "mobilenet_v1")
+
+
 def latency_table(device_id: str, *, backend: str | None = None, threads: int | None = None,
                   batch: int = 1, precision: str = DEFAULT_PRECISION, variant: str = "mobilenet_v1",
                   channels_last: bool = False, across: str = "median",
@@ -823,16 +828,18 @@ def latency_table(device_id: str, *, backend: str | None = None, threads: int | 
     the network, e.g. ``--model resnet18``).
     Columns: alpha, resolution, rounding, median_ms, min_ms, iqr_ms, cpu_ms (measured devices),
     rows (measurements of the key), backend, threads, published, source."""
-    frame = load_latency(device_id, batch=batch, precision=precision, data_dir=data_dir)
     if backend is None:  # the default among the backends this network was measured with
-        mine = (frame["spec"].fillna("").replace("", "mobilenet_v1") == network
-                if "spec" in frame else frame["backend"] == frame["backend"])
+        frame = load_latency(device_id, batch=batch, precision=precision, data_dir=data_dir)
+        mine = (_networks(frame) == network if "spec" in frame
+                else frame["backend"] == frame["backend"])
         have = set(frame.loc[mine, "backend"]) or set(frame["backend"])
         prefs = [DEFAULT_BACKEND.get(device_id, ""), *MEASURED_DEFAULT_BACKENDS, *sorted(have)]
         backend = next(b for b in prefs if b in have)
-    frame = load_latency(device_id, backend=backend, batch=batch, precision=precision,
-                         data_dir=data_dir)
-    nets = frame["spec"].fillna("").replace("", "mobilenet_v1") if "spec" in frame else None
+        frame = frame[frame["backend"].astype(str) == backend].reset_index(drop=True)
+    else:
+        frame = load_latency(device_id, backend=backend, batch=batch, precision=precision,
+                             data_dir=data_dir)
+    nets = _networks(frame) if "spec" in frame else None
     if nets is not None or network != "mobilenet_v1":
         on = nets == network if nets is not None else frame["variant"] != frame["variant"]
         if not on.any():
