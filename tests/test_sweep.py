@@ -54,3 +54,29 @@ def test_sweep_frame_and_types():
 def test_sweep_bad_input(alphas, resolutions, match):
     with pytest.raises(CostModelError, match=match):
         sweep(alphas, resolutions)
+
+
+@pytest.mark.parametrize("spec", ["mobilenet_v3_small", "efficientnet_b0"])
+def test_sweep_categories_equal_the_breakdown(spec):
+    """`sweep --by-type` and `breakdown` use one grouping (engine.category): a
+    squeeze-and-excitation's pool, 1x1 convs and scale sum under "SE", not under "Conv 1x1" and
+    "Avg Pool" (before, the sweep put the SE's 1x1 convs under Conv 1x1: 42.02 M vs the
+    breakdown's 41.56 M for mobilenet_v3_small 1.0-224)."""
+    alphas, resolutions = [0.75, 1.0], [160, 224]
+    s = sweep(alphas, resolutions, spec=spec)
+    for i, a in enumerate(alphas):
+        for j, r in enumerate(resolutions):
+            cats = layer_table(a, r, spec=spec).by_category()
+            assert "SE" in cats and list(s.by_category) == list(cats)
+            for key, v in cats.items():
+                assert s.by_category[key]["mult_adds"][i, j] == v["mult_adds"]
+                assert s.by_category[key]["params"][i, j] == v["params"]
+    df = s.to_frame()
+    assert "mult_adds[SE]" in df.columns
+    # the SE's layers are not also counted under their own types: the columns still sum to the total
+    parts = [c for c in df.columns if c.startswith("mult_adds[")]
+    assert (df[parts].sum(axis=1) == df["mult_adds"]).all()
+    se_convs = sum(int(v["mult_adds"][1, 1]) for t, v in s.by_type.items()
+                   if str(t) == "Conv 1x1") - int(s.by_category[next(
+                       t for t in s.by_category if str(t) == "Conv 1x1")]["mult_adds"][1, 1])
+    assert se_convs > 0  # the SE's 1x1 convs moved from Conv 1x1 to SE

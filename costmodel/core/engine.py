@@ -279,9 +279,16 @@ def layer_table(alpha: float = 1.0, resolution: int = 224, *, variant: str = "mo
     totals["peak_activation_bytes"] = peak_activation_bytes(layers)
     config = Config(float(alpha), int(resolution), variant, rounding, counting.name, classes,
                     desc.name)
-    categories = {layer.index: str(role) for layer in layers
-                  if (role := layer.option(ROLE)) is not None}
+    categories = {layer.index: c for layer in layers if isinstance(c := category(layer), str)}
     return LayerTable(config, rows, totals, categories)
+
+
+def category(layer: Layer) -> LayerType | str:
+    """A layer's breakdown category: its type, except a squeeze-and-excitation's layers (pool,
+    1x1 convs, scale), which share their role's name ("SE"). The one rule behind
+    LayerTable.by_category, the breakdown and ``sweep --by-type``."""
+    role = layer.option(ROLE)
+    return layer.type if role is None else str(role)
 
 
 def _rows(layers: list[Layer], counts: list[Count]) -> list[dict[str, Any]]:

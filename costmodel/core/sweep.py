@@ -28,7 +28,7 @@ from costmodel.core.arch import (
     resolve_shapes,
 )
 from costmodel.core.conventions import Convention, get_convention
-from costmodel.core.engine import BYTES_FP32, count_layer, live_per_layer
+from costmodel.core.engine import BYTES_FP32, category, count_layer, live_per_layer
 from costmodel.core.kinds import LayerType, type_name
 from costmodel.errors import CostModelError
 
@@ -46,6 +46,8 @@ class SweepResult:
     peak_activation_bytes: np.ndarray  # (A, R)
     by_type: dict[LayerType, dict[str, np.ndarray]]  # type -> {"mult_adds", "params": (A,R)}
     config: dict[str, Any]
+    # breakdown category (engine.category: the type, or "SE") -> {"mult_adds", "params": (A,R)}
+    by_category: dict[LayerType | str, dict[str, np.ndarray]]
 
     @property
     def weight_bytes(self) -> np.ndarray:
@@ -55,7 +57,9 @@ class SweepResult:
         return int(self.mult_adds.size)
 
     def to_frame(self) -> pd.DataFrame:
-        """Long format: one row per (alpha, resolution), per-type columns ``mult_adds[<type>]``."""
+        """Long format: one row per (alpha, resolution), per-category columns
+        ``mult_adds[<type>]`` and ``params[<type>]``: the breakdown's categories (a
+        squeeze-and-excitation's layers under "SE", as in ``costmodel breakdown``)."""
         import pandas as pd
 
         a, r = np.meshgrid(self.alphas, self.resolutions, indexing="ij")
@@ -65,10 +69,15 @@ class SweepResult:
             "weight_bytes": self.weight_bytes.ravel(), "activations": self.activations.ravel(),
             "peak_activation_bytes": self.peak_activation_bytes.ravel(),
         }
-        for t, d in self.by_type.items():
-            cols[f"mult_adds[{type_name(t)}]"] = d["mult_adds"].ravel()
-            cols[f"params[{type_name(t)}]"] = d["params"].ravel()
+        for t, d in self.by_category.items():
+            name = type_name(t) if isinstance(t, LayerType) else t
+            cols[f"mult_adds[{name}]"] = d["mult_adds"].ravel()
+            cols[f"params[{name}]"] = d["params"].ravel()
         return pd.DataFrame(cols)
+
+
+def _zero_sums(shape: tuple[int, int]) -> dict[str, np.ndarray]:
+    return {"mult_adds": np.zeros(shape, dtype=np.int64), "params": np.zeros(shape, dtype=np.int64)}
 
 
 def resolve_arrays(alphas: np.ndarray, resolutions: np.ndarray, *, variant: str,
@@ -142,6 +151,7 @@ def sweep(alphas: Iterable[Any] | Any, resolutions: Iterable[Any] | Any, *,
     acts = zeros.copy()
     peak = zeros.copy()
     by_type: dict[LayerType, dict[str, np.ndarray]] = {}
+    by_category: dict[LayerType | str, dict[str, np.ndarray]] = {}
     for layer, live in zip(layers, live_per_layer(layers)):
         c = count_layer(layer, counting)
         ma = zeros + c.mult_adds
@@ -150,9 +160,11 @@ def sweep(alphas: Iterable[Any] | Any, resolutions: Iterable[Any] | Any, *,
         params += p
         acts += layer.out_elements
         np.maximum(peak, live, out=peak)
-        t = by_type.setdefault(layer.type, {"mult_adds": zeros.copy(), "params": zeros.copy()})
-        t["mult_adds"] += ma
-        t["params"] += p
+        for sums in (by_type.setdefault(layer.type, _zero_sums(shape)),
+                     by_category.setdefault(category(layer), _zero_sums(shape))):
+            sums["mult_adds"] += ma
+            sums["params"] += p
     config = {"variant": variant, "rounding": rounding, "convention": counting.name,
               "classes": classes, "spec": desc.name}
-    return SweepResult(a, r, mult_adds, params, acts, peak * BYTES_FP32, by_type, config)
+    return SweepResult(a, r, mult_adds, params, acts, peak * BYTES_FP32, by_type, config,
+                       by_category)
