@@ -494,3 +494,28 @@ def test_expand_refuses_a_hand_built_description_over_the_size_limit():
     assert str(e.value) == (f"big: the description expands to {MAX_LAYERS + 1} or more layers "
                             f"(repeats multiplied out); allowed: at most {MAX_LAYERS}")
     assert len(expand(replace(big, size=MAX_LAYERS))) == 1  # the limit itself passes
+
+
+def test_canonical_variant_names_a_networks_own_layers_once():
+    """The network's own layer list has one stored name (BASE_VARIANT) however it is asked for,
+    so `bench --model mobilenet_v2 --variant mobilenet_v2` stores rows that every reader (which
+    defaults to mobilenet_v1) finds; other variants keep their names."""
+    import argparse
+
+    from costmodel.cli._common import config_kwargs
+    from costmodel.core.arch import BASE_VARIANT, canonical_variant
+
+    d = get_description(SPEC)  # its name is "mine"
+    assert BASE_VARIANT == "mobilenet_v1"
+    for asked in ("mine", "base", "mobilenet_v1"):
+        assert canonical_variant(d, asked) == BASE_VARIANT
+    assert canonical_variant(d, "short") == "short"
+    assert canonical_variant(d, "full_conv") == "full_conv"
+    with pytest.raises(CostModelError, match="variant 'long' is unknown; allowed: mobilenet_v1, "
+                                             "full_conv, short"):
+        canonical_variant(d, "long")
+    args = argparse.Namespace(spec="mobilenet_v2", variant="mobilenet_v2", rounding=None,
+                              convention="paper", classes="1000")
+    assert config_kwargs(args)["variant"] == BASE_VARIANT
+    args.variant = "full_conv"
+    assert config_kwargs(args)["variant"] == "full_conv"

@@ -238,18 +238,17 @@ def variant_part(c: Any) -> str:
 
 def config_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     """Keyword arguments for costmodel.core.engine.layer_table (validated there)."""
-    from costmodel.core.arch import ROUNDING_RULES
+    from costmodel.core.arch import ROUNDING_RULES, canonical_variant, get_description
     from costmodel.core.arch import check_choice as _check
 
+    desc = get_description(args.spec)
     rounding = args.rounding
     if rounding is None:  # the network's own rule (int for mobilenet_v1)
-        from costmodel.core.arch import get_description
-
-        rounding = get_description(args.spec).rounding
+        rounding = desc.rounding
     _check("rounding", rounding, list(ROUNDING_RULES))
     _check("convention", args.convention, list(CONVENTIONS))
     return {
-        "variant": args.variant,
+        "variant": canonical_variant(desc, args.variant),
         "rounding": rounding,
         "convention": args.convention,
         "classes": parse_classes(args.classes),

@@ -283,7 +283,7 @@ def run_import(args: argparse.Namespace) -> int:
 
 def _kernel_selection(args: argparse.Namespace) -> dict[str, Any]:
     from costmodel.cli.bench import int_list
-    from costmodel.core.arch import check_choice
+    from costmodel.core.arch import canonical_variant, check_choice, get_description
     from costmodel.io import latency_data
     from costmodel.latency import kernel
 
@@ -293,7 +293,8 @@ def _kernel_selection(args: argparse.Namespace) -> dict[str, Any]:
         threads=None if args.threads is None else int_list(args.threads, "threads")[0])
     args.device_id = spec.device_id  # the name's device (an alias or old id resolved)
     return {"backend": spec.backend, "threads": spec.threads, "precision": spec.precision,
-            "batch": int_list(args.batch, "batch")[0], "variant": args.variant,
+            "batch": int_list(args.batch, "batch")[0],
+            "variant": canonical_variant(get_description(args.spec), args.variant),
             "stat": check_choice("stat", stat, kernel.STATS), "data_dir": args.data_dir,
             "spec": args.spec}
 

@@ -31,7 +31,9 @@ def register(sub: Any) -> None:
     add_list_args(p, "0.25:1.0:0.25", None, resolution_note=(
         "default 128:224:32 at base resolution 224, scaled to the network's base_resolution, "
         "e.g. 171,214,256,299 for inception_v3"))
-    p.add_argument("--by-type", action="store_true", help="add per-layer-type mult-adds columns, grouped as breakdown groups them (SE layers under SE)")
+    p.add_argument("--by-type", action="store_true",
+                   help="add per-layer-type mult-adds columns, grouped as breakdown groups them "
+                        "(SE layers under SE)")
     add_format_arg(p, ("text", "csv", "json", "markdown"))
     p.set_defaults(func=run)
 

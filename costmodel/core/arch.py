@@ -349,13 +349,25 @@ def _shipped_description(name: str) -> Description:
 VARIANTS = ("mobilenet_v1", "full_conv", "shallow")
 
 
+BASE_VARIANT = "mobilenet_v1"  # the name of every network's own, unedited layer list
+
+
+def canonical_variant(desc: Description, variant: str) -> str:
+    """The one name of a variant: a network's own layer list is BASE_VARIANT, whether asked for
+    as ``mobilenet_v1``, ``base`` or the network's own name (so rows stored under it are found
+    by every reader); other variants keep their names. Unknown names raise CostModelError."""
+    allowed = [BASE_VARIANT, *GENERIC_VARIANTS, *desc.variants]
+    if variant in (BASE_VARIANT, "base", desc.name):
+        return BASE_VARIANT
+    if variant not in allowed:
+        raise CostModelError(f"variant {variant!r} is unknown; allowed: {', '.join(allowed)}")
+    return variant
+
+
 def expand(desc: Description, variant: str = "mobilenet_v1") -> list[LayerSpec]:
     """Unroll repeats, expand blocks and apply a variant; returns the named layer specs in
     topological order (see costmodel.core.lower)."""
-    base_names = ("mobilenet_v1", "base", desc.name)
-    allowed = ["mobilenet_v1", *GENERIC_VARIANTS, *desc.variants]
-    if variant not in allowed and variant not in base_names:
-        raise CostModelError(f"variant {variant!r} is unknown; allowed: {', '.join(allowed)}")
+    variant = canonical_variant(desc, variant)
     if desc.size > MAX_LAYERS:  # a Description built by hand, not by parse_description
         raise too_large(desc.name, desc.size)
     drop = set(desc.variants.get(variant, {}).get("drop_groups", []))

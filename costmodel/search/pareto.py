@@ -71,6 +71,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from costmodel.core.arch import BASE_VARIANT as BASE_VARIANT  # the one variant with accuracy
 from costmodel.errors import CostModelError
 from costmodel.io.files import files_stamp
 from costmodel.io.latency_data import DEVICE_ALIASES as DEVICE_ALIASES  # the vocabulary's
@@ -101,7 +102,6 @@ SIZE_COLUMNS = {"fp32": "size_fp32", "bf16": "size_bf16", "int8": "size_int8"}
 DEFAULT_GRID_ALPHAS = tuple(round(0.25 + 0.025 * i, 3) for i in range(31))  # 0.25 .. 1.0
 DEFAULT_GRID_RESOLUTIONS = tuple(range(128, 225, 4))  # 128 .. 224
 AUTO = "auto"
-BASE_VARIANT = "mobilenet_v1"  # the one variant with published and estimated accuracy
 
 
 # ------------------------------------------------------------------------------------------
