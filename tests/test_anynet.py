@@ -257,6 +257,9 @@ def test_hostile_file_is_one_line_exit_2(tmp_path):
                         f"layers (repeats multiplied out); allowed: at most {MAX_LAYERS}\n")
 
 
+PAIR = ", or a pair [height, width] of them"  # kernel, stride and padding take pairs
+
+
 def test_parse_description_still_rejects_bad_values():
     with pytest.raises(CostModelError, match=r"field 'padding' is -1; allowed: an integer >= 0"):
         parse_description({"layers": [{"type": "conv", "out": 8, "padding": -1}]})
@@ -533,8 +536,8 @@ ACTS = "relu, relu6, hswish, silu, swish, sigmoid, hsigmoid, tanh, gelu, none"
      ": field 'act' is 'x'; allowed: " + ACTS),
     ({"type": "ir", "out": 8, "se": 0.25, "se_gate": "x"},
      ": field 'gate' is 'x'; allowed: " + ACTS),
-    ({"type": "ir", "out": 8, "kernel": 0},
-     ": field 'kernel' is 0; allowed: an integer >= 1"),
+    ({"type": "ir", "out": 8, "kernel": 0},  # its depthwise conv's kernel: a pair is allowed
+     ": field 'kernel' is 0; allowed: an integer >= 1" + PAIR),
     ({"type": "ir", "out": 8, "act": "x"},
      ": field 'act' is 'x'; allowed: " + ACTS),
     ({"type": "residual", "act": "x", "body": [{"type": "bn"}]},
@@ -542,15 +545,15 @@ ACTS = "relu, relu6, hswish, silu, swish, sigmoid, hsigmoid, tanh, gelu, none"
     ({"type": "residual", "body": []},
      ': body is []; allowed: a non-empty list of layer entries'),
     ({"type": "conv", "out": 8, "padding": -1},
-     ": field 'padding' is -1; allowed: an integer >= 0"),
+     ": field 'padding' is -1; allowed: an integer >= 0" + PAIR),
     ({"type": "conv", "out": 8, "padding": [1]},
-     ": field 'padding' is [1]; allowed: an integer >= 0"),
+     ": field 'padding' is [1]; allowed: an integer >= 0" + PAIR),
     ({"type": "conv", "out": 8, "kernel": [3, 0]},
-     ": field 'kernel' is [3, 0]; allowed: an integer >= 1"),
+     ": field 'kernel' is [3, 0]; allowed: an integer >= 1" + PAIR),
     ({"type": "conv", "out": 8, "kernel": True},
-     ": field 'kernel' is True; allowed: an integer >= 1"),
+     ": field 'kernel' is True; allowed: an integer >= 1" + PAIR),
     ({"type": "conv", "out": 8, "stride": [2, True]},
-     ": field 'stride' is [2, True]; allowed: an integer >= 1"),
+     ": field 'stride' is [2, True]; allowed: an integer >= 1" + PAIR),
     ({"type": "slice", "part": 2, "parts": 2},
      ": field 'part' is 2; allowed: 0 to 1"),
     ({"type": "slice", "part": -1},

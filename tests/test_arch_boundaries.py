@@ -172,9 +172,9 @@ LAYER = {"type": "conv", "out": 8}
      "linear, bn, act, flatten, dropout, lrn, shuffle, add, mul, slice, residual, concat, sequence, "
      "se, ir, ds, cn, basic, bottleneck, fire, shuffle_unit"),
     ({"layers": [{"type": "conv", "out": 8, "kernel": 0}]},
-     "d: layers[0]: field 'kernel' is 0; allowed: an integer >= 1"),
+     "d: layers[0]: field 'kernel' is 0; allowed: an integer >= 1, or a pair [height, width] of them"),
     ({"layers": [{"type": "conv", "out": 8, "stride": True}]},
-     "d: layers[0]: field 'stride' is True; allowed: an integer >= 1"),
+     "d: layers[0]: field 'stride' is True; allowed: an integer >= 1, or a pair [height, width] of them"),
     ({"layers": [{"type": "conv", "out": 8, "repeat": -1}]},
      "d: layers[0]: field 'repeat' is -1; allowed: an integer >= 0"),
     ({"layers": [{"type": "conv", "out": 0}]}, "d: layers[0]: field 'out' is 0; allowed: an integer >= 1"),

@@ -104,11 +104,14 @@ def pos_int(entry: Mapping[str, Any], name: str, where: str, default: int | None
 
 
 def _int_or_pair(entry: Mapping[str, Any], name: str, where: str, minimum: int) -> None:
-    v = entry.get(name)
-    if isinstance(v, list | tuple) and len(v) == 2 and all(
-            isinstance(x, int) and not isinstance(x, bool) and x >= minimum for x in v):
+    """An integer >= minimum, or a pair [height, width] of them."""
+    if name not in entry:
         return
-    pos_int(entry, name, where, None, minimum)
+    v = entry[name]
+    values = v if isinstance(v, list | tuple) and len(v) == 2 else [v]
+    if not all(isinstance(x, int) and not isinstance(x, bool) and x >= minimum for x in values):
+        raise field_error(where, name, v, f"an integer >= {minimum}, or a pair [height, width] "
+                                          f"of them")
 
 
 def _check_bool(entry: Mapping[str, Any], name: str, where: str) -> None:
