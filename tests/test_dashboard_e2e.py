@@ -144,8 +144,12 @@ def test_alpha_slider_changes_totals_and_table(browser: Any, server: str) -> Non
     assert cell(browser, "conv1", "out_shape") == "80x80x24"  # int(32 * 0.75) = 24
     thumb = browser.find_element(By.CSS_SELECTOR, "#alpha [role='slider']")
     thumb.click()
-    for _ in range(5):  # step 0.01: 0.75 -> 0.70
-        thumb.send_keys(Keys.ARROW_LEFT)
+    # step 0.01: 0.75 -> 0.70, one key at a time, each waited for (under load, keys sent while
+    # the page redraws could land on a re-rendered slider and be lost)
+    for step in ("0.74", "0.73", "0.72", "0.71", "0.7"):
+        browser.find_element(By.CSS_SELECTOR, "#alpha [role='slider']").send_keys(Keys.ARROW_LEFT)
+        wait_for(browser, lambda d, v=step: d.find_element(By.CSS_SELECTOR, "#alpha [role='slider']")
+                 .get_attribute("aria-valuenow") == v, f"the slider at {step}")
     wait_for(browser, lambda d: "alpha=0.7&" in d.current_url, "the URL to follow the slider")
     wait_for(browser, lambda d: "0.7 MobileNet-160" in text(d, "#config-title"), "the new title")
     # int(32 * 0.7) = 22 channels out of conv1; totals are the engine's for 0.7-160
