@@ -134,11 +134,22 @@ def test_googlenet_table1_rows(table1):
     assert table1[("row 5", "ops")].agree and table1[("row 5", "ops")].computed == w3a * 784 / 1e6
     p = table1[("row 5", "params")]
     assert p.kind == R.OTHER_COUNT and "units of 1024, cut" in p.explanation
-    # conv1: 7*7*3*64 = 9408 weights x 112^2 = 118.01 M; the printed 34M is the printed 2.7K x 112^2
+    # conv1: 7*7*3*64 = 9408 weights x 112^2 = 118.01 M. The printed 2.7K / 34M are a separable
+    # 7x7 (TF-slim inception_v2.py's Conv2d_1a_7x7, depth multiplier min(int(64/3), 8) = 8):
+    # depthwise 7*7*3*8 = 1176 + pointwise 24*64 = 1536 -> 2712 weights ("2.7K"), x 112^2 =
+    # 34,019,328 ops ("34M"), not only the printed params x pixels (2.7K x 12544 = 33.87M)
+    sep = 7 * 7 * 3 * 8 + 3 * 8 * 64
+    assert sep == 2712 and sep * 112 * 112 == 34_019_328
     c1 = table1[("row 1", "ops")]
     assert c1.computed == pytest.approx(9408 * 112 * 112 / 1e6)
-    assert c1.kind == R.OTHER_COUNT and "printed params x its 12544 output pixels" in c1.explanation
-    assert table1[("row 1", "params")].kind == R.UNEXPLAINED
+    assert c1.kind == R.OTHER_COUNT and R.SEPARABLE_STEM in c1.explanation
+    assert f"({sep * 112 * 112 / 1e6:.2f})" in c1.explanation
+    p1 = table1[("row 1", "params")]
+    assert p1.kind == R.OTHER_COUNT and R.SEPARABLE_STEM in p1.explanation
+    assert f"({sep / 1e3:.3f})" in p1.explanation
+    # only row 1 changes with the stem: the other rows keep their explanations
+    assert not any(R.SEPARABLE_STEM in c.explanation for k, c in table1.items()
+                   if k[0] != "row 1")
     # the linear layer: 1024 x 1000 = 1,024,000 = 1000 K of 1024
     assert table1[("row 18", "params")].kind == R.OTHER_COUNT
 
@@ -148,9 +159,14 @@ def test_googlenet_table1_column_totals(table1):
     # 34+360+128+304+73+88+100+119+170+54+71+1 = 1502 (the paper's "1.5 billion")
     assert ops.published == "1502" and ops.kind == R.COLUMN_SUM
     assert ops.computed == pytest.approx(1582.671872)
-    # rows 1 and 14 replaced: 1502 - 34 + 118.014 - 54 + 51.079 = 1583.1
-    assert "(row 1, row 14)" in ops.explanation and "1583.1" in ops.explanation
+    # row 1 is the separable stem: the layout with it counts 1582.672 - 118.014 + 34.019 =
+    # 1498.677; only row 14 is no count of its layers: 1502 - 54 + 51.079 = 1499.1
+    assert "1498.7 with row 1's separable first layer" in ops.explanation
+    assert "(row 14)" in ops.explanation and "1499.1" in ops.explanation
     assert params.published == "6797.7" and params.computed == pytest.approx(6990.272)
+    # 6990.272 - 9.408 + 2.712 = 6983.576 K with the separable stem; 8 rows stay unexplained
+    assert "6983.6 with row 1's separable first layer" in params.explanation
+    assert "8 of 12 rows" in params.explanation and "row 1," not in params.explanation
 
 
 @pytest.fixture(scope="module")
