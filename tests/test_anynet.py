@@ -784,3 +784,117 @@ def test_nesting_limit_is_inclusive():
     assert str(e.value) == ("description: " + "layers[0]: " * (MAX_DEPTH + 2)
                             + f"nesting is deeper than {MAX_DEPTH} levels; allowed: at most "
                               f"{MAX_DEPTH}")
+
+
+# ------------------------------------ found by mutation testing: lowering (core/lower.py)
+def test_fc_out_scale_rounding_and_act():
+    # at alpha 0.5: an fc's out is thinned like a conv's (int(100 * 0.5) = 50) unless scale is
+    # false (10); its own rounding wins (divisible8: 10 * 0.5 = 5 -> max(floor(5 + 4) // 8 * 8,
+    # 8) = 8, int would give 5); act defaults to none; an fc without out is as wide as the classes
+    d = get_description({"input_channels": 16, "layers": [
+        {"type": "avgpool"}, {"type": "fc", "out": 100}, {"type": "fc", "out": 10, "scale": False},
+        {"type": "fc", "out": 10, "rounding": "divisible8"}, {"type": "fc", "out": 20, "act": "relu"},
+        {"type": "linear"}]})
+    rows = resolve(d, alpha=0.5, resolution=8, classes=7)
+    assert [(x.name, x.in_channels, x.out_channels, x.act) for x in rows] == [
+        ("avg_pool", 16, 16, "none"), ("fc", 16, 50, "none"), ("fc2", 50, 10, "none"),
+        ("fc3", 10, 8, "none"), ("fc4", 8, 10, "relu"), ("fc5", 10, 7, "none")]
+
+
+def test_a_block_fed_from_any_layer_reads_its_width_at_alpha_1():
+    # a macro's residual add needs its input as wide as its out at alpha 1 (stride 1): the width
+    # of the layer it reads, whatever kind: a separable's dw (16, the input's), an SE's expand
+    # (16) and reduce (int(64 * 0.25) = 16; divisible8: int(64 * 0.1) = 6 -> 8), an fc's out
+    def adds(layers, input_channels=16):
+        d = get_description({"input_channels": input_channels, "layers": layers})
+        return [s.name for s in expand(d) if s.kind == Kind.ADD]
+
+    ir = {"type": "ir", "expand": 1, "name": "blk"}
+    assert adds([{"type": "separable", "out": 8, "name": "s"},
+                 {**ir, "out": 16, "from": "s.dw"}]) == ["blk.add"]
+    assert adds([{"type": "se"}, {**ir, "out": 16, "from": "se1.expand"}]) == ["blk.add"]
+    assert adds([{"type": "se"}, {**ir, "out": 16, "from": "se1.reduce"}],
+                input_channels=64) == ["blk.add"]
+    assert adds([{"type": "se", "ratio": 0.1, "round": "divisible8"},
+                 {**ir, "out": 8, "from": "se1.reduce"}], input_channels=64) == ["blk.add"]
+    assert adds([{"type": "avgpool"}, {"type": "fc", "out": 16}, {**ir, "out": 16}]) == ["blk.add"]
+    # a width that differs: no add (the reduce is 16 wide, not 15)
+    assert adds([{"type": "se"}, {**ir, "out": 15, "from": "se1.reduce"}], input_channels=64) == []
+
+
+def test_separable_act_reaches_both_halves_and_named_blocks_prefix_their_layers():
+    d = get_description({"input_channels": 16, "layers": [
+        {"type": "separable", "out": 8, "act": "hswish"},
+        {"type": "ir", "out": 8, "expand": 1, "name": "blk"}]})
+    assert [(s.name, str(s.kind), s.act) for s in expand(d)] == [
+        ("conv_dw_1", "dw", "hswish"), ("conv_pw_1", "pw", "hswish"),
+        ("blk.conv_dw", "dw", "relu"), ("blk.conv_pwl", "conv", "none"), ("blk.add", "add", "none")]
+
+
+def test_simple_rows_pools_and_conv_bias():
+    # a max pool is named maxpool<n>; a 3x1 window with stride (2, 1) and padding (1, 0) on 8x8:
+    # floor((8 + 2 - 3) / 2) + 1 = 4 high, floor((8 - 1) / 1) + 1 = 8 wide; LRN keeps its
+    # settings; a slice without parts is one part (all 16 channels); a simple op `from` an
+    # earlier layer reads it (bn1 <- maxpool1, index 0); a conv's bias: true with BN is kept,
+    # false without BN is kept (the defaults are the other way round)
+    d = get_description({"input_channels": 16, "layers": [
+        {"type": "maxpool", "kernel": [3, 1], "stride": [2, 1], "padding": [1, 0]},
+        {"type": "lrn", "size": 5, "alpha": 1e-4, "beta": 0.75, "k": 2}, {"type": "slice"},
+        {"type": "bn", "from": "maxpool1"}, {"type": "conv", "out": 8, "bias": True},
+        {"type": "conv", "out": 8, "bias": False, "bn": False}]})
+    rows = resolve(d, resolution=8)
+    assert [(x.name, x.stride, x.stride_w, x.in_shape, x.out_shape, x.inputs, x.bias)
+            for x in rows] == [
+        ("maxpool1", 2, 1, (8, 8, 16), (4, 8, 16), (-1,), False),
+        ("lrn1", 1, 1, (4, 8, 16), (4, 8, 16), (0,), False),
+        ("slice1", 1, 1, (4, 8, 16), (4, 8, 16), (1,), False),
+        ("bn1", 1, 1, (4, 8, 16), (4, 8, 16), (0,), False),
+        ("conv1", 1, 1, (4, 8, 16), (4, 8, 8), (3,), True),
+        ("conv2", 1, 1, (4, 8, 8), (4, 8, 8), (4,), False)]
+    assert [rows[1].option(k) for k in ("size", "alpha", "beta", "k")] == [5, 1e-4, 0.75, 2]
+
+
+@pytest.mark.parametrize("layers, message", [
+    # only the width differs: 1x3 unpadded, 8 - 3 + 1 = 6 wide
+    ([{"type": "residual", "body": [{"type": "conv", "kernel": [1, 3], "padding": 0,
+                                     "out": "same"}]}],
+     "layer residual1.add: residual add of unequal shapes at alpha 1, resolution 8 (8x6x16 and "
+     "8x8x16); allowed: equal shapes (tie a body's last width to its input with out: same)"),
+    ([{"type": "concat", "branches": [[{"type": "conv", "stride": 2, "out": 8}],
+                                      [{"type": "conv", "out": 8}]]}],
+     "layer concat1.concat: concatenation of unequal sizes at alpha 1, resolution 8 (4x4x8 and "
+     "8x8x8); allowed: equal sizes (every branch's output as high and as wide)"),
+])
+def test_merge_errors_name_the_shapes(layers, message):
+    with pytest.raises(CostModelError) as e:
+        layer_table(1.0, 8, spec={"input_channels": 16, "layers": layers})
+    assert str(e.value) == message
+
+
+def test_grid_errors_name_the_first_bad_config_and_its_shapes():
+    # a sweep refuses naming the first (alpha, resolution) that fails and the shapes there: the
+    # body's last conv keeps 16 channels, its input is thinned to int(16 * 0.5) = 8 at alpha 0.5
+    spec = {"input_channels": 16, "layers": [
+        {"type": "conv", "out": 16},
+        {"type": "residual", "body": [{"type": "conv", "out": 16, "scale": False}]}]}
+    for resolutions in ([8], [8, 9]):
+        with pytest.raises(CostModelError) as e:
+            sweep([1.0, 0.5], resolutions, spec=spec)
+        assert str(e.value) == (
+            "layer residual1.add: residual add of unequal shapes at alpha 0.5, resolution 8 "
+            "(8x8x16 and 8x8x8); allowed: equal shapes (tie a body's last width to its input "
+            "with out: same)")
+    # a check that depends on alpha only (groups of a shuffle: int(8 * 0.75) = 6 is no multiple
+    # of 4), on a grid of two resolutions, and on one resolution with several alphas
+    spec = {"input_channels": 16, "layers": [{"type": "conv", "out": 8},
+                                             {"type": "shuffle", "groups": 4}]}
+    message = ("layer shuffle1: 4 groups do not divide its channels at alpha 0.75, resolution 9; "
+               "allowed: an alpha and rounding that keep them a multiple of 4")
+    with pytest.raises(CostModelError) as e:
+        sweep([0.5, 0.75], [9, 10], spec=spec)
+    assert str(e.value) == message
+    from costmodel.core.lower import resolve_shapes
+
+    with pytest.raises(CostModelError) as e:
+        resolve_shapes(expand(get_description(spec)), np.array([0.5, 0.75]), 9, "int", 10, 16)
+    assert str(e.value) == message

@@ -333,7 +333,8 @@ def _se(e: Mapping[str, Any], inner: _Scope, block_input: int, cur: int, st: _St
                   st.nom(cur))
     sq = ("squeeze", basis, float(e.get("ratio", 0.25)), e.get("round", "int"))
     red = st.add(LayerSpec(p + "reduce", Kind.CONV, 1, 1, None, False, width=sq, bias=True,
-                           bn=False, act=e.get("act", "relu"), options=se), (pool,), 1)
+                           bn=False, act=e.get("act", "relu"), options=se), (pool,),
+                 _squeeze(st.nom(basis), sq[2], sq[3]))
     gate = st.add(LayerSpec(p + "expand", Kind.CONV, 1, 1, None, False, width=("tie", cur),
                             bias=True, bn=False, act=e.get("gate", "sigmoid"), options=se),
                   (red,), st.nom(cur))
@@ -462,16 +463,19 @@ class _Ctx:
     def shape(self, j: int) -> tuple[Any, Any, Any]:
         return self.input_shape if j < 0 else self.shapes[j]
 
-    def where(self, bad: Any) -> str:
-        """'alpha A, resolution R' of the first config where ``bad`` holds."""
+    def at(self, v: Any, bad: Any) -> Any:
+        """``v`` (a value of the grid, or one number) at the first config where ``bad`` holds.
+        ``bad`` may vary with alpha only, ``v`` with resolution only: both are read on the whole
+        grid."""
         import numpy as np
 
-        a = np.broadcast_to(self.alpha, np.shape(bad)) if hasattr(bad, "shape") else self.alpha
-        res = np.broadcast_to(self.resolution, np.shape(bad)) if hasattr(bad, "shape") \
-            else self.resolution
-        if hasattr(bad, "shape"):
-            a, res = a[bad].flat[0], res[bad].flat[0]
-        return f"alpha {float(a):g}, resolution {int(res)}"
+        grid = np.broadcast_shapes(np.shape(self.alpha), np.shape(self.resolution), np.shape(bad))
+        return np.broadcast_to(v, grid).flat[int(np.argmax(np.broadcast_to(bad, grid)))]
+
+    def where(self, bad: Any) -> str:
+        """'alpha A, resolution R' of the first config where ``bad`` holds."""
+        return f"alpha {float(self.at(self.alpha, bad)):g}, resolution " \
+               f"{int(self.at(self.resolution, bad))}"
 
 
 def _refuse(bad: Any, ctx: _Ctx, message: str) -> None:
@@ -561,19 +565,26 @@ def _merge(sp: LayerSpec, inputs: tuple[int, ...], ctx: _Ctx) -> tuple[Any, Any,
         else:
             bad = (oc != c) | (oh != h) | (ow != w)
             what = "residual add of unequal shapes"
-        _refuse(bad, ctx, f"layer {sp.name}: {what} at {{where}} ({_text(shapes)}); allowed: "
-                          f"equal {'sizes' if sp.kind == Kind.CONCAT else 'shapes'} (tie a "
-                          f"body's last width to its input with out: same)")
+        if any_true(bad):
+            raise CostModelError(
+                f"layer {sp.name}: {what} at {ctx.where(bad)} ({_text(shapes, bad, ctx)}); "
+                f"allowed: " + ("equal sizes (every branch's output as high and as wide)"
+                                if sp.kind == Kind.CONCAT else "equal shapes (tie a body's last "
+                                                               "width to its input with out: same)"))
     if sp.kind == Kind.CONCAT:
         return sum(s[0] for s in shapes), h, w
     return c, h, w
 
 
-def _text(shapes: list[tuple[Any, Any, Any]]) -> str:
-    def one(v: Any) -> str:
-        return str(v) if not hasattr(v, "shape") else str(v.flat[0]) + "..."
+def _text(shapes: list[tuple[Any, Any, Any]], bad: Any, ctx: _Ctx) -> str:
+    """The shapes (HxWxC) at the config the error names: the first where ``bad`` holds."""
+    return " and ".join("x".join(str(ctx.at(v, bad)) for v in (h, w, c)) for c, h, w in shapes)
 
-    return " and ".join("x".join(one(v) for v in (h, w, c)) for c, h, w in shapes)
+
+def _squeeze(basis: Any, ratio: float, rounding: str) -> Any:
+    """An SE's squeeze width: int(basis x ratio), at least 1 ("int"), or made divisible by 8."""
+    squeeze = round_int(basis, ratio)
+    return elementwise_max(squeeze, 1) if rounding == "int" else round_divisible8(squeeze, 1)
 
 
 def _width(sp: LayerSpec, c_in: Any, ctx: _Ctx) -> Any:
@@ -587,8 +598,7 @@ def _width(sp: LayerSpec, c_in: Any, ctx: _Ctx) -> Any:
             return basis
         if sp.width[0] == "times":
             return rule(basis, sp.width[2])
-        squeeze = round_int(basis, sp.width[2])
-        return elementwise_max(squeeze, 1) if sp.width[3] == "int" else round_divisible8(squeeze, 1)
+        return _squeeze(basis, sp.width[2], sp.width[3])
     if sp.out is None:
         return ctx.classes if sp.kind == Kind.FC else c_in
     if sp.scale is False:
