@@ -75,6 +75,23 @@ def test_googlenet_mult_adds_lie_between_its_two_layouts(nets):
     assert c.kind == R.UNEXPLAINED and "no count tried gives 1550" in c.explanation
     assert f"{1498.376192 + extra / 1e6:.2f} of GoogLeNet as its paper prints it" in c.explanation
     assert "above" in c.explanation and "below" in c.explanation
+    # no input size gives it: ceil-mode pools make the count jump from 1517.74 M at 230x230 to
+    # 1561.27 M at 231x231 (231 -> 116 -> 58 -> 29 -> 15 -> 8, where 230 stops at 7x7)
+    assert ("no input size from 128 to 512 gives it (input 230x230: 1517.74, 231x231: 1561.27)"
+            in c.explanation)
+
+
+def test_googlenet_tfslim_and_separable_stem_tried():
+    # Tried for 1550 and 6.8, neither gives them. TF-slim's inception_v1 (research/slim/nets/
+    # inception_v1.py: 3x3 third branch, SAME padding) is torchvision's layout at 224, plus a
+    # 1001st logit: 1024 MACs, 1024 + 1 weights, and BN as 3 vectors per conv channel; the
+    # paper's layout with Table 1's separable stem: 1582.671872 - 118.013952 + 34.019328 M
+    ma = R._comparison_alternatives("googlenet", 224, "mult_adds")
+    (slim,) = [v for k, v in ma.items() if k.startswith("of TF-slim's inception_v1")]
+    assert slim == pytest.approx(1498.376192 + 1024 / 1e6)
+    (sep,) = [v for k, v in ma.items() if "separable first layer" in k]
+    assert sep == pytest.approx(1582.671872 - 9408 * 12544 / 1e6 + 2712 * 12544 / 1e6)
+    assert round(sep, 3) == 1498.677 and not R.agrees(sep, "1550") and not R.agrees(slim, "1550")
 
 
 def test_inception_v3_five_billion_is_the_count_cut_to_one_figure(nets):
@@ -93,6 +110,16 @@ def test_inception_v3_params_solved_for_the_head(nets):
     assert c.kind == R.UNEXPLAINED
     assert "a head of 684..731 outputs" in c.explanation
     assert R.head_range(21_751_136, 2048, "23.2", 1e6) == (684, 731)
+    # TF-slim's inception_v3 (research/slim/nets/inception_v3.py, the same layout) under the
+    # tfslim convention, tried too: + 2048 (the 1001st logit) + 1001 logit biases + 3 BN vectors
+    # x 17,216 conv channels = 23,853,833 -- further from 23.2, not nearer. The channels: stem
+    # 32+32+64+80+192 = 400; Mixed_5b 464, 5c/5d 496 each; 6a 384+64+96+96 = 640; 6b 1536,
+    # 6c/6d 1728 each, 6e 1920 (192 + 2 c7 + 192 + 4 c7 + 192 + 192); 7a 320+192 + 4*192 =
+    # 1280; 7b/7c 320 + 3*384 + 448 + 3*384 + 192 = 3264 each
+    assert 400 + 464 + 2 * 496 + 640 + 1536 + 2 * 1728 + 1920 + 1280 + 2 * 3264 == 17_216
+    alts = R._comparison_alternatives("inception_v3", 299, "params")
+    (slim,) = [v for k, v in alts.items() if k.startswith("of TF-slim's inception_v3")]
+    assert slim == pytest.approx((23_799_136 + 2048 + 1001 + 3 * 17_216) / 1e6)
 
 
 def test_head_range_closed_form():

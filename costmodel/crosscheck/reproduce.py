@@ -526,6 +526,11 @@ def _comparison_alternatives(name: str, res: int, key: str) -> dict[str, float]:
             total(spec=googlenet_paper(), convention="fvcore")
         alts["of the paper's layout with its two auxiliary classifiers (training only)"] = \
             paper + aux_heads(name, key)
+        alts["of the paper's layout with its Table 1's separable first layer (TF-slim "
+             "inception_v2.py's Conv2d_1a_7x7)"] = total(spec=googlenet_separable_stem())
+        alts["of TF-slim's inception_v1 (this 3x3 layout, whose SAME padding gives the same "
+             "sizes at 224; the tfslim convention: 1001-way logits, BatchNorm as 3 vectors)"] = \
+            total(convention="tfslim")
         column, scale = ("ops_M", 1.0) if key == "mult_adds" else ("params_K", 1e-3)
         alts["summed from Szegedy et al.'s Table 1 column as printed, row by row "
              f"({table1_column_total(column):g}{column[-1]})"] = \
@@ -534,6 +539,9 @@ def _comparison_alternatives(name: str, res: int, key: str) -> dict[str, float]:
         alts["with the auxiliary classifier (torchvision's aux_logits=True)"] = \
             total() + aux_heads(name, key)
         alts["with TF-slim's 1001 classes"] = total(classes=1001)
+        alts["of TF-slim's inception_v3 (this layout; the tfslim convention: 1001-way logits "
+             "with bias, BatchNorm as beta and moving mean and variance)"] = \
+            total(convention="tfslim")
     if name == "shufflenet_v2":
         alts["of the authors' code (stage 2's first unit split 24 | 92, not torchvision's "
              "58 | 58)"] = total(spec=shufflenet_v2_official())
@@ -543,13 +551,21 @@ def _comparison_alternatives(name: str, res: int, key: str) -> dict[str, float]:
     return alts
 
 
+INPUT_SIZES = range(128, 513)  # the input sizes an unexplained mult-add figure is scanned over
+
+
+@functools.cache
+def _input_counts(name: str) -> tuple[float, ...]:
+    """A built-in's mult-adds (M) at alpha 1 at each of :data:`INPUT_SIZES`."""
+    from costmodel.core.sweep import sweep
+
+    return tuple(float(v) / 1e6 for v in sweep([1.0], list(INPUT_SIZES), spec=name).mult_adds[0])
+
+
 def _nearest_input(name: str, res: int) -> Callable[[str], str | None]:
     """A lead for an unexplained mult-add figure: the input size whose count prints as it."""
     def find(printed: str) -> str | None:
-        from costmodel.core.sweep import sweep
-
-        sizes = list(range(128, 513))
-        counts = [float(v) / 1e6 for v in sweep([1.0], sizes, spec=name).mult_adds[0]]
+        sizes, counts = list(INPUT_SIZES), _input_counts(name)
         n = significant(printed)
         hits = [r for r, v in zip(sizes, counts)
                 if (round_significant(v, n) == float(printed) if n else agrees(v, printed))]
@@ -560,6 +576,20 @@ def _nearest_input(name: str, res: int) -> Callable[[str], str | None]:
                 f"need input {near}x{near} (not {res}x{res})")
 
     return find
+
+
+def _input_gap(name: str, printed: str) -> str:
+    """Where no input size gives an unexplained mult-add figure: the two neighbouring sizes
+    whose counts step over it (pools and strides make the count jump between sizes)."""
+    p = float(printed)
+    pairs = list(zip(INPUT_SIZES, _input_counts(name)))
+    below = [(r, v) for r, v in pairs if v < p]
+    above = [(r, v) for r, v in pairs if v > p]
+    if not below or not above:
+        return ""
+    (r0, v0), (r1, v1) = below[-1], above[0]
+    return (f"; no input size from {INPUT_SIZES[0]} to {INPUT_SIZES[-1]} gives it (input "
+            f"{r0}x{r0}: {v0:.2f}, {r1}x{r1}: {v1:.2f})")
 
 
 def _bracket(computed: float, printed: str, alternatives: dict[str, float]) -> str:
@@ -594,12 +624,13 @@ def _head_lead(t: LayerTable, printed: str) -> str:
 def _comparison_check(source: str, item: str, quantity: str, computed: float, printed: str,
                       alternatives: dict[str, float],
                       nearest: Callable[[str], str | None] | None = None,
-                      head: Callable[[str], str] | None = None) -> Check:
+                      more: Callable[[str], str] | None = None) -> Check:
     """A check at the printed precision: decimals, or significant figures for a whole number
     printed with trailing zeros (15300 is 15,346.6 to 3 figures). In order: an alternative
     count that prints as the figure; the count cut (not rounded) to those figures; an
     alternative cut to them; the decimal explanations of :func:`classify`; an input-size lead;
-    else the nearest counts tried (and, for params, the head size that would give the figure)."""
+    else the nearest counts tried and ``more``'s lead (for params, the head size that would give
+    the figure; for mult-adds, the input sizes whose counts step over it)."""
     n = significant(printed)
     if n is not None and round_significant(computed, n) == float(printed):
         return Check(source, item, quantity, computed, printed, True)
@@ -625,7 +656,7 @@ def _comparison_check(source: str, item: str, quantity: str, computed: float, pr
 
     def lead(p: str) -> str | None:
         found = nearest(p) if nearest else None
-        return found or _bracket(computed, p, raw) + (head(p) if head else "")
+        return found or _bracket(computed, p, raw) + (more(p) if more else "")
 
     return check(source, item, quantity, computed, printed, alternatives, lead)
 
@@ -649,7 +680,8 @@ def comparison_checks() -> list[Check]:
                 f"Table {r['table']}", f"{r['model']} ({name}, {res}x{res})", quantity,
                 t.totals[key] / 1e6, printed, _comparison_alternatives(name, res, key),
                 _nearest_input(name, res) if key == "mult_adds" else None,
-                None if key == "mult_adds" else functools.partial(_head_lead, t)))
+                functools.partial(_input_gap, name) if key == "mult_adds"
+                else functools.partial(_head_lead, t)))
     return out
 
 
@@ -781,7 +813,8 @@ def network_checks() -> list[Check]:
             "published", f"{name} ({res}x{res}): {p['source'].split(',')[0]}", quantity,
             t.totals[key] / 1e6, printed, _comparison_alternatives(name, res, key),
             _nearest_input(name, res) if key == "mult_adds" else None,
-            None if key == "mult_adds" else functools.partial(_head_lead, t)))
+            functools.partial(_input_gap, name) if key == "mult_adds"
+            else functools.partial(_head_lead, t)))
     return out
 
 
