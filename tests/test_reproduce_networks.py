@@ -272,6 +272,53 @@ def test_tfslim_v3_small_stays_unexplained(v3):
     c = v3[("v3-small_224_1.0_float", "mult-adds")]
     assert c.kind == R.UNEXPLAINED and "nearest: 56.51 the full count below" in c.explanation
     assert not any(k[0].endswith("uint8") for k in v3)  # the uint8 rows repeat the float figures
+    # what 66 would imply: an input of 229..232 (SAME padding: ceil(229 / 32) = 8, the last
+    # grid 8x8 where 224's is 7x7); the engine's own counts bracket it
+    assert "66 would be the count at input 229x229 to 232x232 (not 224x224)" in c.explanation
+    count = {r: R.layer_table(1.0, r, spec="mobilenet_v3_small", convention="tfslim")
+             .totals["mult_adds"] / 1e6 for r in (228, 229, 232, 233)}
+    assert R.agrees(count[229], "66") and R.agrees(count[232], "66")
+    assert not R.agrees(count[228], "66") and not R.agrees(count[233], "66")
+    # 2.9 M params: the logits are 1024 + 1 (bias) per output under the tfslim convention
+    p = v3[("v3-small_224_1.0_float", "params")]
+    assert p.kind == R.UNEXPLAINED and "1025 per output" in p.explanation
+    # body 2,549,937 - 1025 * 1001 = 1,523,912; 2.85..2.95 M -> (1.326088e6 / 1025 = 1293.7,
+    # 1.426088e6 / 1025 = 1391.3]: 1294..1391 outputs
+    assert 2_549_937 - 1025 * 1001 == 1_523_912
+    assert R.head_range(1_523_912, 1025, "2.9", 1e6) == (1294, 1391)
+    assert "a head of 1294..1391 outputs" in p.explanation
+
+
+def test_tfslim_v3_minimalistic(v3):
+    # TF-slim's minimalistic models (mobilenet_v3.py V3_*_MINIMALISTIC): the built-ins less the
+    # SE blocks and with every 5x5 depthwise kernel 3x3 (ReLU changes no count). Large:
+    # 5x5 depthwise at 28x28 on 72 + 120 + 120 channels and at 7x7 on 672 + 960 + 960:
+    # 16 of 25 taps saved: 16 * 312 * 784 + 16 * 2592 * 49 = 5,945,856 MACs (16 * 2904 = 46,464
+    # weights); SE (squeeze make_divisible(c / 4, 8)): sum of c * squeeze = 72*24 + 2*120*32 +
+    # 480*120 + 2*672*168 + 2*960*240 = 753,600, twice (reduce and expand) = 1,507,200 MACs and
+    # weights, + 5,080 biases (the squeezes and expansions, 696 + 4384)
+    dw, se = 16 * 312 * 784 + 16 * 2592 * 49, 2 * (72 * 24 + 2 * 120 * 32 + 480 * 120
+                                                  + 2 * 672 * 168 + 2 * 960 * 240)
+    assert dw == 5_945_856 and se == 1_507_200
+    large = R.layer_table(1.0, 224, spec="mobilenet_v3_large", convention="tfslim").totals
+    ma = v3[("v3-large-minimalistic_224_1.0_float", "mult-adds")]
+    p = v3[("v3-large-minimalistic_224_1.0_float", "params")]
+    assert ma.computed == (large["mult_adds"] - dw - se) / 1e6  # 209.14 -> "209"
+    assert p.computed == (large["params"] - 16 * 2904 - se - 5_080) / 1e6  # 3.938 -> "3.9"
+    assert ma.agree and p.agree
+    # Small: 5x5 depthwise at 14x14 on 96+240+240+120+144 = 840 channels and at 7x7 on
+    # 288+576+576 = 1440: 16 * 840 * 196 + 16 * 1440 * 49 = 3,763,200; SE 2 * (16*8 + 96*24 +
+    # 2*240*64 + 120*32 + 144*40 + 288*72 + 2*576*144) = 458,752: 56,511,424 - 4,221,952
+    small_dw = 16 * 840 * 196 + 16 * 1440 * 49
+    small_se = 2 * (16 * 8 + 96 * 24 + 2 * 240 * 64 + 120 * 32 + 144 * 40 + 288 * 72
+                    + 2 * 576 * 144)
+    assert small_dw + small_se == 4_221_952
+    sm = v3[("v3-small-minimalistic_224_1.0_float", "mult-adds")]
+    assert sm.computed == (56_511_424 - 4_221_952) / 1e6
+    # the README's 65 M is no input size's count either (the small family's MACs disagree at
+    # 1.0 both with and without SE and 5x5, where the large family's agree)
+    assert sm.kind == R.UNEXPLAINED and "no input size from 128 to 512 gives it" in sm.explanation
+    assert v3[("v3-small-minimalistic_224_1.0_float", "params")].kind == R.OTHER_COUNT  # 2.03
 
 
 def test_googlenet_paper_layout_builds_and_verifies():
@@ -285,3 +332,14 @@ def test_googlenet_paper_layout_builds_and_verifies():
     assert v.mismatches() == [] and v.agree
     t = R.layer_table(1.0, 224, spec=R.googlenet_paper(), convention="fvcore")
     assert t.totals["params"] == 6_990_272 + 7_280 + 1_000
+
+
+@pytest.mark.parametrize("spec", [R.googlenet_separable_stem, lambda: R.minimalistic(
+    "mobilenet_v3_small")], ids=["googlenet_separable_stem", "v3_small_minimalistic"])
+def test_derived_layouts_build_and_verify(spec):
+    # the layouts reproduce derives (a 3 -> 24 grouped 7x7 conv, groups = 3; the V3 blocks
+    # without SE) build as torch models whose per-layer counts fvcore agrees with
+    from costmodel.crosscheck import verify as V
+
+    v = V.verify(1.0, 224, spec=spec(), counters=[])
+    assert v.mismatches() == [] and v.agree

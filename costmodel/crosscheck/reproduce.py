@@ -554,12 +554,19 @@ def _comparison_alternatives(name: str, res: int, key: str) -> dict[str, float]:
 INPUT_SIZES = range(128, 513)  # the input sizes an unexplained mult-add figure is scanned over
 
 
+def _counts_over_inputs(spec: str | dict[str, Any], alpha: float = 1.0,
+                        convention: str = "paper") -> tuple[float, ...]:
+    """A description's mult-adds (M) at each of :data:`INPUT_SIZES` (one vectorised sweep)."""
+    from costmodel.core.sweep import sweep
+
+    s = sweep([alpha], list(INPUT_SIZES), spec=spec, convention=convention)
+    return tuple(float(v) / 1e6 for v in s.mult_adds[0])
+
+
 @functools.cache
 def _input_counts(name: str) -> tuple[float, ...]:
     """A built-in's mult-adds (M) at alpha 1 at each of :data:`INPUT_SIZES`."""
-    from costmodel.core.sweep import sweep
-
-    return tuple(float(v) / 1e6 for v in sweep([1.0], list(INPUT_SIZES), spec=name).mult_adds[0])
+    return _counts_over_inputs(name)
 
 
 def _nearest_input(name: str, res: int) -> Callable[[str], str | None]:
@@ -578,11 +585,11 @@ def _nearest_input(name: str, res: int) -> Callable[[str], str | None]:
     return find
 
 
-def _input_gap(name: str, printed: str) -> str:
-    """Where no input size gives an unexplained mult-add figure: the two neighbouring sizes
-    whose counts step over it (pools and strides make the count jump between sizes)."""
+def _gap_text(counts: tuple[float, ...], printed: str) -> str:
+    """Where no input size gives a mult-add figure: the two neighbouring sizes whose counts step
+    over it (pools and strides make the count jump between sizes); "" outside the scan."""
     p = float(printed)
-    pairs = list(zip(INPUT_SIZES, _input_counts(name)))
+    pairs = list(zip(INPUT_SIZES, counts))
     below = [(r, v) for r, v in pairs if v < p]
     above = [(r, v) for r, v in pairs if v > p]
     if not below or not above:
@@ -590,6 +597,21 @@ def _input_gap(name: str, printed: str) -> str:
     (r0, v0), (r1, v1) = below[-1], above[0]
     return (f"; no input size from {INPUT_SIZES[0]} to {INPUT_SIZES[-1]} gives it (input "
             f"{r0}x{r0}: {v0:.2f}, {r1}x{r1}: {v1:.2f})")
+
+
+def _input_gap(name: str, printed: str) -> str:
+    """:func:`_gap_text` for a built-in at alpha 1."""
+    return _gap_text(_input_counts(name), printed)
+
+
+def _input_text(counts: tuple[float, ...], res: int, printed: str) -> str:
+    """The input sizes whose count prints as a mult-add figure (at its decimals), or where none
+    does, the sizes whose counts step over it."""
+    hits = [r for r, v in zip(INPUT_SIZES, counts) if agrees(v, printed)]
+    if not hits:
+        return _gap_text(counts, printed)
+    span = f"{hits[0]}x{hits[0]}" + (f" to {hits[-1]}x{hits[-1]}" if len(hits) > 1 else "")
+    return f"; {printed} would be the count at input {span} (not {res}x{res})"
 
 
 def _bracket(computed: float, printed: str, alternatives: dict[str, float]) -> str:
@@ -611,14 +633,16 @@ def _bracket(computed: float, printed: str, alternatives: dict[str, float]) -> s
 
 
 def _head_lead(t: LayerTable, printed: str) -> str:
-    """The head sizes (outputs of the last FC) whose params count prints as ``printed``."""
-    fc_in = int(t.rows[-1]["in_channels"])
-    body = t.totals["params"] - int(t.rows[-1]["params"])
-    lo, hi = head_range(body, fc_in, printed, 1e6)
+    """The head sizes (outputs of the last FC) whose params count prints as ``printed``; each
+    output costs the FC's inputs, plus its bias where the convention counts one."""
+    last = t.rows[-1]
+    per = int(last["params"]) // int(last["out_channels"])
+    body = t.totals["params"] - int(last["params"])
+    lo, hi = head_range(body, per, printed, 1e6)
     if lo > hi:
         return f"; no head size gives it (the body alone is {body / 1e6:.3f})"
     return (f"; a head of {lo}..{hi} outputs would give it (body {body / 1e6:.3f} + "
-            f"{fc_in} per output)")
+            f"{per} per output)")
 
 
 def _comparison_check(source: str, item: str, quantity: str, computed: float, printed: str,
@@ -740,36 +764,74 @@ def googlenet_table1_checks() -> list[Check]:
     return out
 
 
-def last_layer_kept(name: str) -> dict[str, Any]:
-    """A MobileNetV3 built-in whose last 1x1 layer (the 1280- or 1024-wide head) is not thinned
-    below alpha 1 (``scale: grow``): TF-slim's ``finegrain_classification_mode`` (mobilenet_v3.py:
-    "keep the last layer large even for small multipliers"), as MobileNetV2 always does."""
-    desc = _builtin_yaml(name)
+def last_layer_kept(name: str | dict[str, Any]) -> dict[str, Any]:
+    """A MobileNetV3 description (a built-in's name, or a description) whose last 1x1 layer
+    (the 1280- or 1024-wide head) is not thinned below alpha 1 (``scale: grow``): TF-slim's
+    ``finegrain_classification_mode`` (mobilenet_v3.py: "keep the last layer large even for
+    small multipliers"), as MobileNetV2 always does."""
+    desc = _builtin_yaml(name) if isinstance(name, str) else name
     layers = [dict(e) if isinstance(e, dict) else e for e in desc["layers"]]
     head = [e for e in layers if isinstance(e, dict) and e.get("type") == "linear"][-1]
     head["scale"] = "grow"
-    return {**desc, "name": f"{name}_last_layer_kept", "layers": layers}
+    return {**desc, "name": f"{desc['name']}_last_layer_kept", "layers": layers}
+
+
+def minimalistic(name: str) -> dict[str, Any]:
+    """TF-slim's minimalistic MobileNetV3 (tensorflow/models research/slim/nets/mobilenet/
+    mobilenet_v3.py, V3_LARGE_MINIMALISTIC and V3_SMALL_MINIMALISTIC, commit 03cdc5fe) from the
+    built-in of the same family: the same widths, expansions and strides, but every depthwise
+    kernel 3x3, no squeeze-excite and ReLU throughout (the stem and the last 1x1 layer too),
+    as its README says: "no squeeze-and-excite units, hard-swish, and 5x5 convolutions"."""
+    desc = _builtin_yaml(name)
+    layers: list[Any] = []
+    for e in desc["layers"]:
+        if isinstance(e, str):  # a timm block string: drop the SE, the ReLU override, the 5x5
+            e = e.replace("_k5", "_k3").replace("_se0.25", "").replace("_nre", "")
+        elif e.get("act") == "hswish":
+            e = {**e, "act": "relu"}
+        layers.append(e)
+    relu = {"act": "relu"}
+    return {**desc, "name": f"{name}_minimalistic", "layers": layers,
+            "defaults": {"ir": relu, "ds": relu, "cn": relu}}
+
+
+TFSLIM_V3_FAMILIES = ("mobilenet_v3_large", "mobilenet_v3_small",
+                      "mobilenet_v3_large_minimalistic", "mobilenet_v3_small_minimalistic")
+
+
+def _v3_spec(family: str) -> str | dict[str, Any]:
+    """A TF-slim MobileNetV3 family's description: the built-in, or its minimalistic form."""
+    base = family.removesuffix("_minimalistic")
+    return minimalistic(base) if base != family else base
+
+
+def _fixed_lead(text: str) -> Callable[[str], str]:
+    """A lead already worked out for its figure."""
+    return lambda _printed: text
 
 
 def tfslim_v3_checks() -> list[Check]:
     """The TF-slim MobileNetV3 checkpoints (data/reference/tfslim_mobilenet_v3.csv, float rows
-    of the two built-in families) under the tfslim convention (1001 logits, BN as 3 vectors);
-    the width rule is the built-ins' own, TF-slim's ``_make_divisible(v, 8)`` (min 8, never
-    below 90%), expansions from the thinned input. A disagreement is tried against the paper
-    convention and TF-slim's finegrain mode (the last 1x1 layer kept at full width)."""
+    of the two built-in families and their minimalistic forms, :func:`minimalistic`) under the
+    tfslim convention (1001 logits, BN as 3 vectors); the width rule is the built-ins' own,
+    TF-slim's ``_make_divisible(v, 8)`` (min 8, never below 90%), expansions from the thinned
+    input. A disagreement is tried against the paper convention and TF-slim's finegrain mode
+    (the last 1x1 layer kept at full width); one nothing explains is given the input sizes
+    whose count would print as it (mult-adds) or the head size (params)."""
     out = []
     for r in read_reference("tfslim_mobilenet_v3.csv"):
         name = r["family"]
-        if name not in ("mobilenet_v3_large", "mobilenet_v3_small") or r["precision"] != "float32":
+        if name not in TFSLIM_V3_FAMILIES or r["precision"] != "float32":
             continue
+        spec = _v3_spec(name)
         a, res = float(r["depth_multiplier"]), int(r["resolution"])
-        t = layer_table(a, res, spec=name, convention="tfslim")
+        t = layer_table(a, res, spec=spec, convention="tfslim")
         for quantity, key, printed in (("mult-adds (M)", "mult_adds", r["macs_M"]),
                                        ("params (M)", "params", r["params_M"])):
             alts = {
-                "under the paper convention": layer_table(a, res, spec=name).totals[key] / 1e6,
+                "under the paper convention": layer_table(a, res, spec=spec).totals[key] / 1e6,
                 "with the last 1x1 layer kept at full width (TF-slim's finegrain mode)":
-                    layer_table(a, res, spec=last_layer_kept(name),
+                    layer_table(a, res, spec=last_layer_kept(spec),
                                 convention="tfslim").totals[key] / 1e6}
             computed = t.totals[key] / 1e6
             other = None if agrees(computed, printed) else _alternatives(computed, printed, alts)
@@ -777,8 +839,13 @@ def tfslim_v3_checks() -> list[Check]:
                 out.append(Check("TF-slim v3", r["checkpoint"], quantity, computed, printed,
                                  False, other[1], other[0]))
                 continue
+            lead = None
+            if not agrees(computed, printed):  # the nearest counts, then what would give it
+                lead = _bracket(computed, printed, alts) + (
+                    _input_text(_counts_over_inputs(spec, a, "tfslim"), res, printed)
+                    if key == "mult_adds" else _head_lead(t, printed))
             out.append(check("TF-slim v3", r["checkpoint"], quantity, computed, printed, alts,
-                             functools.partial(_bracket, computed, alternatives=alts)))
+                             _fixed_lead(lead) if lead else None))
     return out
 
 
