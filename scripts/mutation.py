@@ -22,7 +22,6 @@ import hashlib
 import json
 import math
 import os
-import random
 import shutil
 import subprocess
 import sys
@@ -82,21 +81,42 @@ def _sha(name: str) -> str:
 
 
 def sample_of(name: str, n: int, seed: int) -> list[str]:
-    """A seeded random sample of n of the module's mutants (all of them when it has fewer)."""
+    """A seeded random sample of n of the module's mutants (all of them when it has fewer): the n
+    whose names hash lowest with the seed. A larger n extends the sample; a change to one function
+    (mutmut numbers mutants per function) changes the picks among its mutants and can push out
+    as many others, but brings no other mutant in: the rest of the sample and its results stay."""
     meta = ROOT / "mutants" / (MODULES[name] + ".meta")
     if not meta.exists():
         sys.exit(f"mutation: no mutants of {name} yet; allowed: --sample after one mutmut run of "
                  f"any module (mutmut generates every module's mutants)")
-    keys = sorted(json.loads(meta.read_text())["exit_code_by_key"])
-    return sorted(random.Random(seed).sample(keys, min(n, len(keys))))
+    keys = json.loads(meta.read_text())["exit_code_by_key"]
+    return sorted(sorted(keys, key=lambda k: hashlib.sha256(f"{seed}:{k}".encode()).digest())[:n])
 
 
-def run_module(name: str, max_children: int, everything: bool, sample: list[str] | None = None
-               ) -> float:
+def run_sample(name: str, n: int, seed: int, max_children: int) -> tuple[list[str], float]:
+    """Test the sample's open mutants. The sample is drawn from mutmut's list of the module's
+    mutants, which mutmut remakes at the start of a run when the source changed: draw again
+    after a run until the list is the one the run tested (at most one more run)."""
+    sample, took = sample_of(name, n, seed), 0.0
+    stamp = ROOT / "mutants" / f"made-{name}.sha"  # the source mutmut last made mutants of
+    stale = not stamp.exists() or stamp.read_text() != _sha(name)
+    while True:
+        took += run_module(name, max_children, False, sample, force=stale)
+        stamp.write_text(_sha(name))
+        again = sample_of(name, n, seed)
+        if again == sample:
+            return sample, took
+        sample, stale = again, False
+
+
+def run_module(name: str, max_children: int, everything: bool, sample: list[str] | None = None,
+               force: bool = False) -> float:
     path = MODULES[name]
     if sample is not None:  # the sample's mutants not killed yet; never stamps a full run
         codes = json.loads((ROOT / "mutants" / (path + ".meta")).read_text())["exit_code_by_key"]
         todo: list[str] | None = [k for k in sample if codes.get(k) not in KILLED | TIMEOUT]
+        if force and not todo:  # stale mutants: one run remakes them (re-tests the sample)
+            todo = sample
     else:
         todo = None if everything else open_mutants(name)
     if todo == []:
@@ -184,9 +204,15 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--sample {args.sample} is out of range; allowed: an integer >= 1")
     if args.fresh and not args.report_only:
         shutil.rmtree(ROOT / "mutants", ignore_errors=True)
-    samples = {n: (sample_of(n, args.sample, args.seed) if args.sample else None) for n in names}
-    took = {n: (0.0 if args.report_only else run_module(n, args.max_children, args.all, samples[n]))
-            for n in names}
+    samples: dict[str, list[str] | None] = {}
+    took: dict[str, float] = {}
+    for n in names:
+        if args.report_only:
+            samples[n], took[n] = (sample_of(n, args.sample, args.seed) if args.sample else None), 0.0
+        elif args.sample:
+            samples[n], took[n] = run_sample(n, args.sample, args.seed, args.max_children)
+        else:
+            samples[n], took[n] = None, run_module(n, args.max_children, args.all)
     print(f"{'module':<32} {'killed':>7} {'survived':>8} {'no tests':>8} {'total':>6} {'score':>7} "
           f"{'time':>6}")
     low = False
