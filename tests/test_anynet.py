@@ -9,6 +9,7 @@ count k_h*k_w*(C_in/groups)*C_out*H_out*W_out.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -818,6 +819,15 @@ def test_a_block_fed_from_any_layer_reads_its_width_at_alpha_1():
     assert adds([{"type": "se", "ratio": 0.1, "round": "divisible8"},
                  {**ir, "out": 8, "from": "se1.reduce"}], input_channels=64) == ["blk.add"]
     assert adds([{"type": "avgpool"}, {"type": "fc", "out": 16}, {**ir, "out": 16}]) == ["blk.add"]
+    # an SE's pool (16, its input's); a reduce with int rounding: int(48 * 0.25) = 12 (not 16, as
+    # divisible8 would give); a graph-form concat (8 + 8 = 16); a shuffle keeps its width (16 in
+    # 2 groups, not 16 / 2: only a slice takes a part)
+    assert adds([{"type": "se"}, {**ir, "out": 16, "from": "se1.pool"}]) == ["blk.add"]
+    assert adds([{"type": "se"}, {**ir, "out": 12, "from": "se1.reduce"}],
+                input_channels=48) == ["blk.add"]
+    assert adds([{"type": "conv", "out": 8, "name": "a"}, {"type": "conv", "out": 8, "name": "b"},
+                 {"type": "concat", "from": ["a", "b"]}, {**ir, "out": 16}]) == ["blk.add"]
+    assert adds([{"type": "shuffle", "groups": 2}, {**ir, "out": 16}]) == ["blk.add"]
     # a width that differs: no add (the reduce is 16 wide, not 15)
     assert adds([{"type": "se"}, {**ir, "out": 15, "from": "se1.reduce"}], input_channels=64) == []
 
@@ -898,3 +908,64 @@ def test_grid_errors_name_the_first_bad_config_and_its_shapes():
     with pytest.raises(CostModelError) as e:
         resolve_shapes(expand(get_description(spec)), np.array([0.5, 0.75]), 9, "int", 10, 16)
     assert str(e.value) == message
+
+
+def test_graph_form_composites_and_named_repeats_feed_and_name_their_layers():
+    # s reads a (index 0), not b: its dw's producer is 0; a named pool and a named composite
+    # repeated (q_1, q_2) keep their names; dropout keeps p; a concat with both `from` and
+    # branches runs its branches from a (a composite, not a graph-form merge of a)
+    d = get_description({"input_channels": 16, "layers": [
+        {"type": "conv", "out": 8, "name": "a"}, {"type": "conv", "out": 8, "name": "b"},
+        {"type": "separable", "out": 8, "name": "s", "from": "a"},
+        {"type": "maxpool", "kernel": 2, "name": "mp"}, {"type": "dropout", "p": 0.2},
+        {"type": "sequence", "name": "q", "repeat": 2, "layers": [{"type": "conv", "out": 8}]},
+        {"type": "concat", "from": "a", "branches": [[{"type": "bn"}], [{"type": "bn"}]]}]})
+    rows = resolve(d, resolution=8)
+    assert [(x.name, str(x.kind), x.inputs, x.out_shape) for x in rows] == [
+        ("a", "conv", (-1,), (8, 8, 8)), ("b", "conv", (0,), (8, 8, 8)),
+        ("s.dw", "dw", (0,), (8, 8, 8)), ("s.pw", "pw", (2,), (8, 8, 8)),
+        ("mp", "maxpool", (3,), (4, 4, 8)),  # floor((8 - 2) / 2) + 1 = 4
+        ("dropout1", "dropout", (4,), (4, 4, 8)), ("q_1.conv1", "conv", (5,), (4, 4, 8)),
+        ("q_2.conv1", "conv", (6,), (4, 4, 8)), ("concat1.b0.bn1", "bn", (0,), (8, 8, 8)),
+        ("concat1.b1.bn1", "bn", (0,), (8, 8, 8)), ("concat1.concat", "concat", (8, 9), (8, 8, 16))]
+    assert rows[5].option("p") == 0.2
+    # a block's name that repeats a layer's (its own layers' names are new) is refused
+    with pytest.raises(CostModelError) as e:
+        expand(get_description({"layers": [
+            {"type": "conv", "out": 8, "name": "b"},
+            {"type": "sequence", "name": "b", "layers": [{"type": "conv", "out": 8}]}]}))
+    assert str(e.value) == "description 'custom': layer name 'b' repeats; allowed: unique layer names"
+
+
+def test_hand_built_layer_reads_the_layer_before_and_a_split_does_not_bound_alpha():
+    from costmodel.core.arch import min_alpha
+    from costmodel.core.lower import Layer
+
+    assert Layer(3, "c", Kind.CONV, 3, 1, 8, 8, 8, 8).inputs == (2,)
+    # min_alpha (int rounding) = 1 / the narrowest scaled out: 1 / 4; a split's parts have no
+    # out of their own (they follow their input)
+    d = get_description({"input_channels": 16, "layers": [
+        {"type": "conv", "out": 16},
+        {"type": "concat", "split": True, "branches": [[{"type": "conv", "out": 8}],
+                                                       [{"type": "conv", "out": 4}]]}]})
+    assert min_alpha(expand(d), "int") == 0.25
+
+
+def test_a_sweep_too_small_for_a_layer_is_one_line_naming_the_first_config(capsys, tmp_path):
+    # the output size depends on the resolution only, the grid also spans alphas: 3x3 stride 2
+    # unpadded at resolution 2: floor((2 - 3) / 2) + 1 = 0 (at 17: 8); the first failing config
+    # in alpha-major order is (0.5, 2)
+    spec = {"layers": [{"type": "conv", "kernel": 3, "stride": 2, "padding": 0, "out": 8},
+                       {"type": "avgpool"}, {"type": "fc"}]}
+    message = ("layer conv1: alpha 0.5, resolution 2 gives it an output smaller than 1x1; "
+               "allowed: a resolution at which every layer's output is at least 1x1")
+    with pytest.raises(CostModelError) as e:
+        sweep([0.5, 1.0], [17, 2], spec=spec)
+    assert str(e.value) == message
+    from costmodel.cli import main
+
+    path = tmp_path / "net.json"
+    path.write_text(json.dumps(spec))
+    rc = main(["sweep", "--spec", str(path), "--alpha", "0.5,1.0", "--resolution", "2,17"])
+    out, err = capsys.readouterr()
+    assert (rc, out, err) == (2, "", f"costmodel: error: {message}\n")
