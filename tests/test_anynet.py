@@ -828,6 +828,19 @@ def test_a_block_fed_from_any_layer_reads_its_width_at_alpha_1():
     assert adds([{"type": "conv", "out": 8, "name": "a"}, {"type": "conv", "out": 8, "name": "b"},
                  {"type": "concat", "from": ["a", "b"]}, {**ir, "out": 16}]) == ["blk.add"]
     assert adds([{"type": "shuffle", "groups": 2}, {**ir, "out": 16}]) == ["blk.add"]
+    # out: same is the block's input width (16 here, not the 32 before it)
+    assert adds([{"type": "residual", "body": [{"type": "conv", "out": 32},
+                                               {"type": "conv", "out": "same"},
+                                               {**ir, "out": 16}]}]) == ["residual1.blk.add",
+                                                                         "residual1.add"]
+    # a classifier's width (out: classes; an fc without out) is unknown before the shapes: no
+    # block after it is taken as as wide (here 10 classes, and the block in 16 or 1 wide; an add
+    # would be refused)
+    d = get_description({"input_channels": 16, "layers": [
+        {"type": "separable", "out": "classes"}, {**ir, "out": 16}]})
+    assert [(x.name, x.out_channels) for x in resolve(d, resolution=8, classes=10)] == [
+        ("conv_dw_1", 16), ("conv_pw_1", 10), ("blk.conv_dw", 10), ("blk.conv_pwl", 16)]
+    assert adds([{"type": "avgpool"}, {"type": "fc"}, {**ir, "out": 1}]) == []
     # a width that differs: no add (the reduce is 16 wide, not 15)
     assert adds([{"type": "se"}, {**ir, "out": 15, "from": "se1.reduce"}], input_channels=64) == []
 
@@ -928,7 +941,11 @@ def test_graph_form_composites_and_named_repeats_feed_and_name_their_layers():
         ("dropout1", "dropout", (4,), (4, 4, 8)), ("q_1.conv1", "conv", (5,), (4, 4, 8)),
         ("q_2.conv1", "conv", (6,), (4, 4, 8)), ("concat1.b0.bn1", "bn", (0,), (8, 8, 8)),
         ("concat1.b1.bn1", "bn", (0,), (8, 8, 8)), ("concat1.concat", "concat", (8, 9), (8, 8, 16))]
-    assert rows[5].option("p") == 0.2
+    assert rows[5].option("p") == 0.2 and rows[5].option("size", 3) == 3  # a default if unset
+    # a named fc keeps its name (not head_1: it is not repeated)
+    d = get_description({"input_channels": 16, "layers": [{"type": "avgpool"},
+                                                          {"type": "fc", "name": "head"}]})
+    assert [s.name for s in expand(d)] == ["avg_pool", "head"]
     # a block's name that repeats a layer's (its own layers' names are new) is refused
     with pytest.raises(CostModelError) as e:
         expand(get_description({"layers": [
@@ -942,10 +959,10 @@ def test_hand_built_layer_reads_the_layer_before_and_a_split_does_not_bound_alph
     from costmodel.core.lower import Layer
 
     assert Layer(3, "c", Kind.CONV, 3, 1, 8, 8, 8, 8).inputs == (2,)
-    # min_alpha (int rounding) = 1 / the narrowest scaled out: 1 / 4; a split's parts have no
-    # out of their own (they follow their input)
+    # min_alpha (int rounding) = 1 / the narrowest scaled out: 1 / 4; a split's parts and an
+    # SE's layers have no out of their own (they follow their input)
     d = get_description({"input_channels": 16, "layers": [
-        {"type": "conv", "out": 16},
+        {"type": "conv", "out": 16}, {"type": "se"},
         {"type": "concat", "split": True, "branches": [[{"type": "conv", "out": 8}],
                                                        [{"type": "conv", "out": 4}]]}]})
     assert min_alpha(expand(d), "int") == 0.25

@@ -363,7 +363,8 @@ def _primitive(e: Mapping[str, Any], t: str, r: int, copies: int, scope: _Scope,
                               f"{dw_name}.dw", Kind.DW, k, e.get("stride", 1), None, scale,
                               act=e.get("act", "relu")), (cur,), st.nom(cur))
         pw_name = f"{scope.prefix}conv_pw_{base}" if not e.get("name") else f"{dw_name}.pw"
-        return st.add(_conv_spec(e, pw_name, Kind.PW, 1, 1, scope), (dw,), _nominal(e, st, cur))
+        return st.add(_conv_spec(e, pw_name, Kind.PW, 1, 1, scope), (dw,),
+                      _nominal(e, st, cur, scope))
     if t in ("conv", "separable", "dw", "pw"):
         return _conv(e, t, r, copies, scope, cur, st)
     if t in ("avgpool", "maxpool"):
@@ -398,13 +399,18 @@ def _padding(e: Mapping[str, Any], default: tuple[int, int] | None) -> tuple[int
     return None if p == "same" else _pair(p, 0)
 
 
-def _nominal(e: Mapping[str, Any], st: _State, cur: int) -> int:
+def _nominal(e: Mapping[str, Any], st: _State, cur: int, scope: _Scope) -> int:
+    """A conv's width at alpha 1, as :func:`_conv_spec` sets it: ``same`` and a macro's
+    ``("x", ratio)`` follow the block's input, ``classes`` the class count (not known before
+    the shapes: 0, as an fc's without out), no out the input's."""
     out = e.get("out")
     if isinstance(out, int):
         return out
     if isinstance(out, tuple):
-        return int(st.nom(cur) * out[1])
-    return st.nom(cur)
+        return int(st.nom(scope.block_input) * out[1])
+    if out == "same":
+        return st.nom(scope.block_input)
+    return 0 if out == "classes" else st.nom(cur)
 
 
 def _conv_spec(e: Mapping[str, Any], name: str, kind: Kind, k: Any, s: Any, scope: _Scope,
@@ -444,7 +450,7 @@ def _conv(e: Mapping[str, Any], t: str, r: int, copies: int, scope: _Scope, cur:
     spec = _conv_spec(e, n, kind, k, e.get("stride", 1), scope, g)
     if kind == Kind.DW:
         spec = _replace(spec, out=None, width=())
-    nominal = st.nom(cur) if kind == Kind.DW else _nominal(e, st, cur)
+    nominal = st.nom(cur) if kind == Kind.DW else _nominal(e, st, cur, scope)
     return st.add(spec, (cur,), nominal)
 
 
