@@ -833,6 +833,10 @@ def test_a_block_fed_from_any_layer_reads_its_width_at_alpha_1():
                                                {"type": "conv", "out": "same"},
                                                {**ir, "out": 16}]}]) == ["residual1.blk.add",
                                                                          "residual1.add"]
+    assert adds([{"type": "residual", "body": [{"type": "conv", "out": 32},
+                                               {"type": "separable", "out": "same"},
+                                               {**ir, "out": 16}]}]) == ["residual1.blk.add",
+                                                                         "residual1.add"]
     # a classifier's width (out: classes; an fc without out) is unknown before the shapes: no
     # block after it is taken as as wide (here 10 classes, and the block in 16 or 1 wide; an add
     # would be refused)
@@ -875,6 +879,10 @@ def test_simple_rows_pools_and_conv_bias():
         ("conv1", 1, 1, (4, 8, 16), (4, 8, 8), (3,), True),
         ("conv2", 1, 1, (4, 8, 8), (4, 8, 8), (4,), False)]
     assert [rows[1].option(k) for k in ("size", "alpha", "beta", "k")] == [5, 1e-4, 0.75, 2]
+    # a slice keeps which part it takes: the second half of 16 channels, 8 wide
+    d = get_description({"input_channels": 16, "layers": [{"type": "slice", "part": 1, "parts": 2}]})
+    [row] = resolve(d, resolution=8)
+    assert (row.option("part"), row.groups, row.out_channels) == (1, 2, 8)
 
 
 @pytest.mark.parametrize("layers, message", [

@@ -364,7 +364,7 @@ def _primitive(e: Mapping[str, Any], t: str, r: int, copies: int, scope: _Scope,
                               act=e.get("act", "relu")), (cur,), st.nom(cur))
         pw_name = f"{scope.prefix}conv_pw_{base}" if not e.get("name") else f"{dw_name}.pw"
         return st.add(_conv_spec(e, pw_name, Kind.PW, 1, 1, scope), (dw,),
-                      _nominal(e, st, cur, scope))
+                      _nominal(e, st, scope))
     if t in ("conv", "separable", "dw", "pw"):
         return _conv(e, t, r, copies, scope, cur, st)
     if t in ("avgpool", "maxpool"):
@@ -399,18 +399,17 @@ def _padding(e: Mapping[str, Any], default: tuple[int, int] | None) -> tuple[int
     return None if p == "same" else _pair(p, 0)
 
 
-def _nominal(e: Mapping[str, Any], st: _State, cur: int, scope: _Scope) -> int:
-    """A conv's width at alpha 1, as :func:`_conv_spec` sets it: ``same`` and a macro's
-    ``("x", ratio)`` follow the block's input, ``classes`` the class count (not known before
-    the shapes: 0, as an fc's without out), no out the input's."""
+def _nominal(e: Mapping[str, Any], st: _State, scope: _Scope) -> int:
+    """A conv's or pw's width at alpha 1 (its ``out``, which the grammar requires), as
+    :func:`_conv_spec` sets it: ``same`` and a macro's ``("x", ratio)`` follow the block's
+    input; ``classes``, the class count, is not known before the shapes: 0, as an fc's
+    without out."""
     out = e.get("out")
     if isinstance(out, int):
         return out
     if isinstance(out, tuple):
         return int(st.nom(scope.block_input) * out[1])
-    if out == "same":
-        return st.nom(scope.block_input)
-    return 0 if out == "classes" else st.nom(cur)
+    return st.nom(scope.block_input) if out == "same" else 0
 
 
 def _conv_spec(e: Mapping[str, Any], name: str, kind: Kind, k: Any, s: Any, scope: _Scope,
@@ -450,7 +449,7 @@ def _conv(e: Mapping[str, Any], t: str, r: int, copies: int, scope: _Scope, cur:
     spec = _conv_spec(e, n, kind, k, e.get("stride", 1), scope, g)
     if kind == Kind.DW:
         spec = _replace(spec, out=None, width=())
-    nominal = st.nom(cur) if kind == Kind.DW else _nominal(e, st, cur, scope)
+    nominal = st.nom(cur) if kind == Kind.DW else _nominal(e, st, scope)
     return st.add(spec, (cur,), nominal)
 
 
