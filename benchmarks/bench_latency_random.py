@@ -36,7 +36,8 @@ sys.path.insert(0, str(ROOT))
 
 
 def one(backend: str, threads: int, *, budget: float, n: int, seed: int, data_dir: Path,
-        device_id: str, layer_times: bool = False, precision: str = "fp32") -> dict:
+        device_id: str, layer_times: bool = False, precision: str = "fp32",
+        children: int = 1) -> dict:
     from costmodel.io import latency_data
     from costmodel.latency import calibrate, kernel
     from costmodel.latency.bench import device_info
@@ -46,7 +47,7 @@ def one(backend: str, threads: int, *, budget: float, n: int, seed: int, data_di
     cal = calibrate.calibrate(budget_s=budget, backend=backend, threads=threads,
                               device_id=device_id, path=path, data_dir=data_dir,
                               fingerprint=device_info("cpu", data_dir)["fingerprint"],
-                              layer_times=layer_times, precision=precision)
+                              layer_times=layer_times, precision=precision, children=children)
     stats = ["median", "cpu"] if threads == 1 else ["median"]
     fits = {}
     for stat in stats:
@@ -61,10 +62,10 @@ def one(backend: str, threads: int, *, budget: float, n: int, seed: int, data_di
                 "held_out": kernel.held_out(m, stat=stat)}
     calib_s = time.monotonic() - t0
     rows = calibrate.measure_random(n, backend=backend, threads=threads, seed=seed,
-                                    data_dir=data_dir, precision=precision)
+                                    data_dir=data_dir, precision=precision, children=children)
     out = {"backend": backend, "threads": threads, "precision": precision, "budget_s": budget,
            "calibrate_wall_s": round(calib_s, 1), "configs_measured": len(cal.measured),
-           "configs_resumed": cal.skipped, "layer_times": layer_times}
+           "configs_resumed": cal.skipped, "layer_times": layer_times, "children": children}
     for (stat, which), f in fits.items():
         s = calibrate.score_measured(f["model"], rows)
         ho = f["held_out"]
@@ -104,6 +105,8 @@ def main() -> None:
     p.add_argument("--json", default=None, help="write the figures here")
     p.add_argument("--layer-times", action="store_true",
                    help="calibrate with per-layer times (latency calibrate --layer-times)")
+    p.add_argument("--children", type=int, default=1,
+                   help="forked children per config, the median one kept (calibrate.isolated)")
     args = p.parse_args()
     data_dir = Path(args.data_dir or tempfile.mkdtemp(prefix="costmodel-bench-"))
     results = []
@@ -111,7 +114,8 @@ def main() -> None:
         backend, threads, *rest = item.split(":")
         results.append(one(backend, int(threads), budget=args.budget_s, n=args.random,
                            seed=args.seed, data_dir=data_dir, device_id=args.device_id,
-                           layer_times=args.layer_times, precision=rest[0] if rest else "fp32"))
+                           layer_times=args.layer_times, precision=rest[0] if rest else "fp32",
+                           children=args.children))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
 

@@ -93,3 +93,59 @@ def test_calibrate_and_evaluate_measure_in_children(tmp_path: Path, monkeypatch:
     assert [(r["alpha"], r["resolution"]) for r in rows] == \
         [(a, r) for a, r, _ in calibrate.random_configs(3, 2)]
     assert pids == [] and prepared == ["onnxruntime", "onnxruntime"]
+
+
+COUNTER: list[Path] = []  # a file the children count their calls in (they share no memory)
+
+
+def _counted(alpha: float, resolution: int, opts: Any) -> dict[str, Any]:
+    path = COUNTER[0]
+    calls = len(path.read_text()) if path.exists() else 0
+    path.write_text("x" * (calls + 1))
+    # the children's figures in call order: 5, 3, 9, 7 ms; each row names its child
+    return {"median_ms": [5.0, 3.0, 9.0, 7.0][calls], "cpu_ms": 10.0 + calls, "child": calls}
+
+
+@pytest.mark.parametrize(("children", "kept", "calls"), [
+    (1, 0, 1),  # the first child's row
+    (2, 1, 2),  # 5, 3: the lower middle one, 3 ms (child 1)
+    (3, 0, 3),  # 5, 3, 9: the median, 5 ms (child 0)
+    (4, 0, 4),  # 5, 3, 9, 7: sorted 3, 5, 7, 9: the lower middle one, 5 ms (child 0)
+])
+def test_children_keep_the_median_childs_row(tmp_path: Path, children: int, kept: int,
+                                             calls: int) -> None:
+    COUNTER[:] = [tmp_path / "calls"]
+    row = calibrate.isolated(_counted, children)(0.5, 128, OPTS)
+    assert row["child"] == kept and row["cpu_ms"] == 10.0 + kept  # one child's row, not a mix
+    assert len(COUNTER[0].read_text()) == calls  # each child measured once, in its own process
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True, "2"])
+def test_children_bad_input(bad: object) -> None:
+    with pytest.raises(CostModelError, match=rf"^children {bad!r} is out of range; allowed: "
+                                             r"an integer >= 1$"):
+        calibrate.isolated(_stateful, bad)  # type: ignore[arg-type]
+
+
+def test_calibrate_and_evaluate_pass_children_on(tmp_path: Path, monkeypatch: Any) -> None:
+    sys.path.insert(0, str(Path(__file__).parent))
+    import test_latency_kernel as t
+
+    fake, log = t._fake_measure(None), tmp_path / "children.log"
+
+    def measure(alpha: float, resolution: int, opts: Any, data_dir: Any = None) -> dict:
+        with log.open("a") as f:  # one line per child, from the child
+            f.write(f"{os.getpid()}\n")
+        return fake(alpha, resolution, opts)
+
+    monkeypatch.setattr(calibrate, "_default_measure", measure)
+    monkeypatch.setattr(calibrate, "_prepare_parent", lambda *a, **k: None)
+    full = calibrate.network_plan
+    monkeypatch.setattr(calibrate, "network_plan", lambda spec, n=5, seed=0: full(spec, 5, seed))
+    path = latency_data.latency_path(t.DEV, tmp_path)
+    cal = calibrate.calibrate(budget_s=600, device_id=t.DEV, path=path, progress=False,
+                              reserve_s=0.0, children=2)
+    assert len(cal.measured) == 5 and len(latency_data.read_rows(path)) == 5  # one row a config
+    calibrate.measure_random(2, backend="onnxruntime", threads=1, progress=False, children=3)
+    pids = log.read_text().split()
+    assert len(pids) == 5 * 2 + 2 * 3 and len(set(pids)) == len(pids)  # each in its own child

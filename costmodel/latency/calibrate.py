@@ -265,22 +265,34 @@ class Calibration:
 MeasureFn = Callable[[float, int, Any], dict[str, Any]]
 
 
-def isolated(fn: MeasureFn) -> MeasureFn:
+def isolated(fn: MeasureFn, children: int = 1) -> MeasureFn:
     """``fn`` run in a child process forked for each config (on Linux; elsewhere in this
-    process), so that every measurement starts from the same process state.
+    process), so that every measurement starts from the same process state. ``children`` > 1:
+    each config is measured in that many children, one after another, and the row of the
+    child with the median ``median_ms`` is kept (the lower middle one for an even count).
 
     Why: a process that has run hundreds of configs runs the next one slower than a fresh
     process does. Measured on the Intel Xeon of the README (torch 2.13 bf16, 1 thread, CPU 1
-    at high priority): 8 fixed configs ran 12-23% slower (median over the 8, five runs) after
-    150-600 other configs in the same process; 3-4% when each config ran in its own forked
+    at high priority): 8 fixed configs ran 12-15% slower (median over the 8, three runs) after
+    150-600 other configs in the same process; 0-4% when each config ran in its own forked
     child. The state is torch/oneDNN's (the primitive cache: capacity 256 halved the effect)
     and the heap's; page faults it is not (fewer after, not more). A calibration in one
     process therefore fitted a mix of fast early and slow late rows, and the fresh configs
     measured after it ran in the slow state: 11 of 40 were 10-20% slower than predicted, all
     the same sign. The parent must not have run a model itself (a child inherits its state)."""
-    if not sys.platform.startswith("linux"):
-        return fn
-    return partial(_in_child, fn)
+    if isinstance(children, bool) or not isinstance(children, int) or children < 1:
+        raise CostModelError(f"children {children!r} is out of range; allowed: an integer >= 1")
+    one = fn if not sys.platform.startswith("linux") else partial(_in_child, fn)
+    return one if children == 1 else partial(_median_of, one, children)
+
+
+def _median_of(run: MeasureFn, children: int, alpha: float, resolution: int,
+               opts: Any) -> dict[str, Any]:
+    """The row of the median child of ``children`` measurements of one config (see
+    :func:`isolated`): one child's figures, never a mix of several."""
+    rows = sorted((run(alpha, resolution, opts) for _ in range(children)),
+                  key=lambda r: float(r["median_ms"]))
+    return rows[(children - 1) // 2]
 
 
 def _prepare_parent(backend: str, data_dir: Any, precision: str = "fp32") -> None:
@@ -377,7 +389,7 @@ def calibrate(*, budget_s: float = 300.0, backend: str = "onnxruntime", threads:
               seed: int = 0, measure: MeasureFn | None = None, progress: bool = True,
               clock: Callable[[], float] = time.monotonic,
               reserve_s: float | None = None, precision: str = "fp32",
-              spec: Any = None, layer_times: bool = False) -> Calibration:
+              spec: Any = None, layer_times: bool = False, children: int = 1) -> Calibration:
     """Measure planned configs until the budget (less ``reserve_s`` for the fit, default 5% of
     it, at most 15 s) is spent, writing each row to ``path`` at once (:func:`finish` then scores
     and fits). ``fingerprint``: this machine's (resume skips only its rows); ``data_dir``: the
@@ -386,7 +398,8 @@ def calibrate(*, budget_s: float = 300.0, backend: str = "onnxruntime", threads:
     ``spec``: the network measured (its own plan, rows and fit; None: MobileNet-V1);
     ``layer_times``: also read each config's per-layer times from the runtime
     (:mod:`costmodel.latency.layer_times`; MobileNet-V1 in fp32 on onnxruntime or torch), stored
-    beside the rows, so the fit may choose the per-layer form (it costs calibration time)."""
+    beside the rows, so the fit may choose the per-layer form (it costs calibration time);
+    ``children``: forked children per config, the median one's row kept (:func:`isolated`)."""
     from tqdm import tqdm
 
     from costmodel.io import latency_data
@@ -402,7 +415,7 @@ def calibrate(*, budget_s: float = 300.0, backend: str = "onnxruntime", threads:
     if measure is None:
         _prepare_parent(backend, data_dir, precision)
         measure = isolated(partial(_measure_with_layers if per_layer else _default_measure,
-                                   data_dir=data_dir))
+                                   data_dir=data_dir), children)
     have = latency_data.measured_counts(path)
     in_file = {k for k, v in have.items() if v}  # resumed: measured before this run
     cal = Calibration(device_id, backend, threads, path, float(budget_s), precision, spec=spec)
@@ -457,14 +470,14 @@ def finish(cal: Calibration, *, stat: str, data_dir: Any, seed: int = 0) -> Cali
 def measure_random(n: int, *, backend: str, threads: int, seed: int = 0,
                    measure: MeasureFn | None = None, progress: bool = True,
                    data_dir: Any = None, precision: str = "fp32",
-                   spec: Any = None) -> list[dict[str, Any]]:
-    """Measure ``n`` fresh random configs of the network ``spec`` now (:func:`random_configs`);
-    nothing is saved."""
+                   spec: Any = None, children: int = 1) -> list[dict[str, Any]]:
+    """Measure ``n`` fresh random configs of the network ``spec`` now (:func:`random_configs`),
+    each in ``children`` forked children (:func:`isolated`); nothing is saved."""
     from tqdm import tqdm
 
     if measure is None:
         _prepare_parent(backend, data_dir, precision)
-        measure = isolated(partial(_default_measure, data_dir=data_dir))
+        measure = isolated(partial(_default_measure, data_dir=data_dir), children)
     return [measure(alpha, res, _options(backend, threads, rounding, precision, spec))
             for alpha, res, rounding in tqdm(random_configs(n, seed, spec), desc="evaluate",
                                              unit="config", file=sys.stderr,
