@@ -13,6 +13,7 @@ Run on a quiet machine; on a shared one the wall-time figures are noisy (see REA
     .venv/bin/python benchmarks/bench_latency_random.py --runs onnxruntime:1,torch:1,onnxruntime:2
     .venv/bin/python benchmarks/bench_latency_random.py --runs onnxruntime:1:int8,openvino:1:bf16
     .venv/bin/python benchmarks/bench_latency_random.py --data-dir /tmp/cm --random 40 --json out.json
+    .venv/bin/python benchmarks/bench_latency_random.py --runs torch:1:bf16 --children 3  # median of 3
 
 The equivalent commands, per backend (``--stat cpu`` for the CPU-time figures):
 
