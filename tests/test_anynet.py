@@ -994,3 +994,86 @@ def test_a_sweep_too_small_for_a_layer_is_one_line_naming_the_first_config(capsy
     rc = main(["sweep", "--spec", str(path), "--alpha", "0.5,1.0", "--resolution", "2,17"])
     out, err = capsys.readouterr()
     assert (rc, out, err) == (2, "", f"costmodel: error: {message}\n")
+
+
+# ------------------------------------ found by mutation testing: the grammar (core/grammar.py)
+@pytest.mark.parametrize("raw, message", [
+    ({"layers": [{"type": "mul"}]},
+     "layers[0]: type 'mul' needs field 'from' (the layers it reads)"),
+    ({"blocks": {"t": {"params": {"a": None, "b": None}, "layers": [{"type": "conv", "out": "$a"}]}},
+      "layers": [{"type": "t"}]}, "layers[0]: block template 't' needs field(s) a, b"),
+    ({"blocks": {"t": {"params": {"w": 8, "x": 1}, "layers": [{"type": "conv", "out": "$y"}]}},
+      "layers": [{"type": "t"}]}, "layers[0] (t): '$y' names no parameter; allowed: $w, $x"),
+    # parts defaults to 1: part 0 only
+    ({"layers": [{"type": "slice", "part": 1}]}, "layers[0]: field 'part' is 1; allowed: 0 to 0"),
+    # the bounds of an LRN setting: > -1e9 (open) and <= 1e9 (closed)
+    ({"layers": [{"type": "lrn", "alpha": -1e9}]},
+     "layers[0]: field 'alpha' is -1000000000.0; allowed: a number > -1e+09 and <= 1e+09"),
+    ({"layers": [{"type": "lrn", "k": 1e9 + 1}]},
+     "layers[0]: field 'k' is 1000000001.0; allowed: a number > -1e+09 and <= 1e+09"),
+])
+def test_grammar_messages_found_by_mutation_testing(raw, message):
+    with pytest.raises(CostModelError) as e:
+        get_description(raw)
+    assert str(e.value) == "description: " + message
+
+
+def _nested(value, n):
+    for _ in range(n):
+        value = [value]
+    return value
+
+
+def test_template_values_repeat_nesting_and_sharing():
+    # an adaptive max pool needs no kernel
+    assert get_description({"layers": [{"type": "maxpool", "output": 2}]}).size == 1
+    # a template's list values are its own per reference (not the first reference's); a
+    # repeated reference expands its copies (t3, t4)
+    tmpl = {"t": {"params": {"k": None}, "layers": [{"type": "conv", "out": 8, "kernel": "$k"}]}}
+    d = get_description({"blocks": tmpl, "layers": [{"type": "t", "k": [1, 3]},
+                                                    {"type": "t", "k": [3, 1]},
+                                                    {"type": "t", "k": 3, "repeat": 2}]})
+    assert [(s.name, s.kernel, s.kernel_w) for s in expand(d)] == [
+        ("t1.conv1", 1, 3), ("t2.conv1", 3, 1), ("t3.conv1", 3, None), ("t4.conv1", 3, None)]
+    # a template's layers nest from depth 1 (the reference at 0): a conv inside 15 sequences sits
+    # at depth 16, read; inside 16, refused
+    def wrapped(k):
+        entry = {"type": "conv", "out": 8}
+        for _ in range(k):
+            entry = {"type": "sequence", "layers": [entry]}
+        return entry
+
+    def with_template(k):
+        return {"blocks": {"t": {"layers": [wrapped(k)]}}, "layers": [{"type": "t"}]}
+
+    assert get_description(with_template(MAX_DEPTH - 1)).size == 1
+    with pytest.raises(CostModelError, match=f"nesting is deeper than {MAX_DEPTH} levels"):
+        get_description(with_template(MAX_DEPTH))
+    # substituting walks at most 4 x 16 = 64 levels: the layers list is level 0, the entry 1,
+    # its kernel 2, so a value inside 62 lists sits at 64 (then the kernel is refused as a
+    # kernel), inside 63 at 65 (refused as too deep)
+    def kernel_in(n):
+        return {"blocks": {"t": {"layers": [{"type": "conv", "out": 8, "kernel": _nested(3, n)}]}},
+                "layers": [{"type": "t"}]}
+
+    with pytest.raises(CostModelError) as e:
+        get_description(kernel_in(4 * MAX_DEPTH - 2))
+    assert str(e.value).startswith("description: layers[0] (t): layers[0]: field 'kernel' is ")
+    with pytest.raises(CostModelError) as e:
+        get_description(kernel_in(4 * MAX_DEPTH - 1))
+    assert str(e.value) == (f"description: layers[0] (t): nesting is deeper than {MAX_DEPTH} "
+                            f"levels; allowed: at most {MAX_DEPTH}")
+    # one object used twice in a template stays one object (substituted and validated once), and
+    # two references with equal values share the validated layers (ints parsed apart, as from a
+    # file, are equal but not the same object)
+    shared = {"type": "conv", "out": "$w"}
+    d = get_description({"blocks": {"t": {"params": {"w": 8}, "layers": [shared, shared]}},
+                         "layers": [{"type": "t", "w": int("1000")}, {"type": "t", "w": int("1000")}]})
+    first, second = d.layers
+    assert first["layers"][0] is first["layers"][1]
+    assert first["layers"] is second["layers"]
+    # ... also under two fields of one entry (a residual's body and shortcut)
+    d = get_description({"blocks": {"t": {"params": {"w": 8}, "layers": [
+        {"type": "residual", "body": [shared], "shortcut": [shared]}]}}, "layers": [{"type": "t"}]})
+    [res] = d.layers[0]["layers"]
+    assert res["body"][0] is res["shortcut"][0]
