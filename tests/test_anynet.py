@@ -1000,6 +1000,9 @@ def test_a_sweep_too_small_for_a_layer_is_one_line_naming_the_first_config(capsy
 @pytest.mark.parametrize("raw, message", [
     ({"layers": [{"type": "mul"}]},
      "layers[0]: type 'mul' needs field 'from' (the layers it reads)"),
+    ({"layers": [{"type": "maxpool", "kernel": 2, "out": 8}]},
+     "layers[0]: type 'maxpool' takes no field 'out' (its width follows its input or the class "
+     "count)"),
     ({"blocks": {"t": {"params": {"a": None, "b": None}, "layers": [{"type": "conv", "out": "$a"}]}},
       "layers": [{"type": "t"}]}, "layers[0]: block template 't' needs field(s) a, b"),
     ({"blocks": {"t": {"params": {"w": 8, "x": 1}, "layers": [{"type": "conv", "out": "$y"}]}},
