@@ -1000,6 +1000,9 @@ def test_a_sweep_too_small_for_a_layer_is_one_line_naming_the_first_config(capsy
 @pytest.mark.parametrize("raw, message", [
     ({"layers": [{"type": "mul"}]},
      "layers[0]: type 'mul' needs field 'from' (the layers it reads)"),
+    # an entry's repeat is checked with its common fields, before its own (out here)
+    ({"layers": [{"type": "conv", "out": 0, "repeat": -1}]},
+     "layers[0]: field 'repeat' is -1; allowed: an integer >= 0"),
     ({"layers": [{"type": "maxpool", "kernel": 2, "out": 8}]},
      "layers[0]: type 'maxpool' takes no field 'out' (its width follows its input or the class "
      "count)"),
