@@ -1083,3 +1083,47 @@ def test_template_values_repeat_nesting_and_sharing():
         {"type": "residual", "body": [shared], "shortcut": [shared]}]}}, "layers": [{"type": "t"}]})
     [res] = d.layers[0]["layers"]
     assert res["body"][0] is res["shortcut"][0]
+
+
+def _net(*entries):
+    """A stem, the entries, a pooled classifier: 3 layer nodes besides the entries."""
+    return {"name": "n", "layers": [{"type": "conv", "out": 8, "stride": 2}, *entries,
+                                    {"type": "avgpool"}, {"type": "fc"}]}
+
+
+@pytest.mark.parametrize("field, value, allowed", [
+    ("stride", 0, "an integer >= 1, or a pair [height, width] of them"),
+    ("out", 0, "an integer >= 1"),
+    ("rounding", "x", "int, slim, divisible8"),
+])
+def test_a_macros_conv_fields_are_checked_as_a_convs(field, value, allowed):
+    """A macro's kernel/stride/act/out/rounding go through the primitive checks (grammar
+    survivors _walk_builtin_type 47 51 53 54: a field left out of that check passed)."""
+    entry = {"type": "ir", "out": 8, field: value}
+    with pytest.raises(CostModelError) as e:
+        parse_description(_net(entry))
+    assert str(e.value) == f"description: layers[1]: field {field!r} is {value!r}; allowed: {allowed}"
+
+
+def test_a_concat_counts_its_branches_nodes_and_nests_like_a_sequence():
+    """The size of a description counts every node: a concat is 1 node, plus 1 per branch,
+    plus its branches' nodes (2 + 3 pw layers): 1 + 2 + 2 + 3 = 8 beside the 3 of _net
+    (survivor _walk_builtin_type 230: only the last branch's nodes counted). Its branches nest
+    one level, as a sequence's layers do: MAX_DEPTH (16) levels of either are read, one more is
+    refused (survivor 227: a branch counted two levels)."""
+    pw = {"type": "pw", "out": 4}
+    cat = {"type": "concat", "branches": [[pw, pw], [pw, pw, pw]]}
+    assert parse_description(_net()).size == 3
+    assert parse_description(_net(cat)).size == 3 + 8
+
+    def nest(k: int, kind: str) -> dict:
+        e = pw
+        for _ in range(k):
+            e = {"type": "sequence", "layers": [e]} if kind == "sequence" else \
+                {"type": "concat", "branches": [[e], [pw]]}
+        return e
+
+    for kind in ("sequence", "concat"):
+        parse_description(_net(nest(MAX_DEPTH, kind)))
+        with pytest.raises(CostModelError, match=f"nesting is deeper than {MAX_DEPTH} levels"):
+            parse_description(_net(nest(MAX_DEPTH + 1, kind)))
