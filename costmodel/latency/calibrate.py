@@ -122,7 +122,7 @@ def network_ranges(spec: Any = None) -> tuple[tuple[float, float], tuple[int, in
     rlo, rhi = scaled[0], scaled[-1]
     lo = least_resolution(desc, rlo, rhi, "divisible8")
     if lo is None:
-        raise CostModelError(f"network {get_description(spec).name!r} resolves at no resolution "
+        raise CostModelError(f"network {desc.name!r} resolves at no resolution "
                              f"in {rlo}..{rhi}; allowed: a network that takes images of "
                              f"{rlo}..{rhi} px")
     return ALPHA_RANGE, (lo, rhi)
@@ -316,6 +316,14 @@ def _prepare_parent(backend: str, data_dir: Any, precision: str = "fp32") -> Non
     device_info("cpu", data_dir)
 
 
+def _isolated_default(backend: str, data_dir: Any, precision: str, children: int,
+                      fn: Callable[..., dict[str, Any]] | None = None) -> MeasureFn:
+    """The measurement calibrate and measure_random use unless given one: ``fn`` (default
+    :func:`_default_measure`) in forked children (:func:`isolated`), the parent prepared once."""
+    _prepare_parent(backend, data_dir, precision)
+    return isolated(partial(fn or _default_measure, data_dir=data_dir), children)
+
+
 def _in_child(fn: MeasureFn, alpha: float, resolution: int, opts: Any) -> dict[str, Any]:
     import os
     import pickle
@@ -412,10 +420,8 @@ def calibrate(*, budget_s: float = 300.0, backend: str = "onnxruntime", threads:
     from costmodel.latency import layer_times as lt
 
     per_layer = layer_times and spec is None
-    if measure is None:
-        _prepare_parent(backend, data_dir, precision)
-        measure = isolated(partial(_measure_with_layers if per_layer else _default_measure,
-                                   data_dir=data_dir), children)
+    measure = measure or _isolated_default(backend, data_dir, precision, children,
+                                           _measure_with_layers if per_layer else _default_measure)
     have = latency_data.measured_counts(path)
     in_file = {k for k, v in have.items() if v}  # resumed: measured before this run
     cal = Calibration(device_id, backend, threads, path, float(budget_s), precision, spec=spec)
@@ -475,9 +481,7 @@ def measure_random(n: int, *, backend: str, threads: int, seed: int = 0,
     each in ``children`` forked children (:func:`isolated`); nothing is saved."""
     from tqdm import tqdm
 
-    if measure is None:
-        _prepare_parent(backend, data_dir, precision)
-        measure = isolated(partial(_default_measure, data_dir=data_dir), children)
+    measure = measure or _isolated_default(backend, data_dir, precision, children)
     return [measure(alpha, res, _options(backend, threads, rounding, precision, spec))
             for alpha, res, rounding in tqdm(random_configs(n, seed, spec), desc="evaluate",
                                              unit="config", file=sys.stderr,

@@ -750,8 +750,13 @@ def is_paper_config(alphas: Any, resolutions: Any) -> np.ndarray:
 def default_split(m: Measured) -> str:
     """``paper`` when some measured configs are paper configs and enough others remain to
     select a rule on (2 * FOLDS), else ``loo``."""
-    inside = int(is_paper_config(m.alphas, m.resolutions).sum())
-    return "paper" if inside > 0 and m.y_ms.size - inside >= 2 * FOLDS else "loo"
+    return "paper" if _paper_split_fits(is_paper_config(m.alphas, m.resolutions)) else "loo"
+
+
+def _paper_split_fits(test: np.ndarray) -> bool:
+    """Some configs are paper configs (``test``) and enough others remain to select a rule on."""
+    inside = int(test.sum())
+    return inside > 0 and test.size - inside >= 2 * FOLDS
 
 
 @dataclass
@@ -829,7 +834,7 @@ def evaluate_split(m: Measured, split: str | None = None, *, test_fraction: floa
     idx = np.arange(n)
     if split == "paper":
         test = is_paper_config(m.alphas, m.resolutions)
-        if not test.any() or n - int(test.sum()) < 2 * FOLDS:
+        if not _paper_split_fits(test):
             raise CostModelError(f"split 'paper' needs measured paper configs and at least "
                                  f"{2 * FOLDS} others to fit on (found {int(test.sum())} of {n} "
                                  f"inside); allowed: --split loo or random")
