@@ -132,24 +132,16 @@ def network_ranges(desc: Any, rounding: str | None = None) -> Ranges:
     import numpy as np
 
     from costmodel.core.arch import get_description
-    from costmodel.core.sweep import least_resolution, resolve_arrays, scaled_resolutions
+    from costmodel.core.sweep import resolution_span, resolves, scaled_resolutions
 
     desc = get_description(desc)
     rounding = rounding or desc.rounding
     base = desc.base_resolution
 
     def ok(alphas: Any, r: int) -> bool:
-        a = np.atleast_1d(np.asarray(alphas, dtype=np.float64))
-        try:
-            resolve_arrays(a, np.full(a.size, r, dtype=np.int64), variant="mobilenet_v1",
-                           rounding=rounding, classes=1000, desc=desc)
-        except CostModelError:
-            return False
-        return True
+        return resolves(desc, alphas, r, rounding)
 
-    scaled = scaled_resolutions((RES_MIN, RES_MAX), base)
-    rlo, rhi = scaled[0], scaled[-1]
-    found = least_resolution(desc, rlo, rhi, rounding)
+    _, rhi, found = resolution_span(desc, RES_MIN, RES_MAX, rounding)
     lo = rhi if found is None else found
     grid = np.round(np.arange(round(ALPHA_MIN / ALPHA_STEP), round(ALPHA_MAX / ALPHA_STEP) + 1)
                     * ALPHA_STEP, 6)

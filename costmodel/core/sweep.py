@@ -110,17 +110,30 @@ def scaled_resolutions(values: Iterable[int], base: int) -> list[int]:
     return sorted({max(1, round(v * base / REFERENCE_BASE)) for v in values})
 
 
+def resolves(desc: Description, alphas: Iterable[float], resolution: int, rounding: str) -> bool:
+    """Does the network resolve (every shape and group check passes) at each of ``alphas`` at
+    ``resolution`` under ``rounding``? One vectorised pass for all the alphas."""
+    a = np.atleast_1d(np.asarray(list(alphas), dtype=np.float64))
+    try:
+        resolve_arrays(a, np.full(a.size, resolution, dtype=np.int64), variant="mobilenet_v1",
+                       rounding=rounding, classes=1000, desc=desc)
+    except CostModelError:
+        return False
+    return True
+
+
 def least_resolution(desc: Description, lo: int, hi: int, rounding: str) -> int | None:
     """The smallest resolution in ``lo..hi`` at which the network resolves at alpha 1 under
     ``rounding`` (windowed pools and unpadded convs need a least size); None if none does."""
-    for r in range(lo, hi + 1):
-        try:
-            resolve_arrays(np.ones(1), np.full(1, r, dtype=np.int64), variant="mobilenet_v1",
-                           rounding=rounding, classes=1000, desc=desc)
-        except CostModelError:
-            continue
-        return r
-    return None
+    return next((r for r in range(lo, hi + 1) if resolves(desc, [1.0], r, rounding)), None)
+
+
+def resolution_span(desc: Description, lo: int, hi: int, rounding: str
+                    ) -> tuple[int, int, int | None]:
+    """A range ``lo..hi`` written for base 224 at the network's base resolution, as (low, high),
+    and the least resolution in it at which the network resolves (None if none does)."""
+    scaled = scaled_resolutions((lo, hi), desc.base_resolution)
+    return scaled[0], scaled[-1], least_resolution(desc, scaled[0], scaled[-1], rounding)
 
 
 def as_array(values: Iterable[Any] | Any, check: Any, dtype: Any) -> np.ndarray:

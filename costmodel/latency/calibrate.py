@@ -99,13 +99,10 @@ def _is_v1(spec: Any) -> bool:
 
 
 def _resolves(spec: Any, alpha: float, resolution: int, rounding: str) -> bool:
-    from costmodel.core.arch import get_description, resolve
+    from costmodel.core.arch import get_description
+    from costmodel.core.sweep import resolves
 
-    try:
-        resolve(get_description(spec), alpha=alpha, resolution=resolution, rounding=rounding)
-    except CostModelError:
-        return False
-    return True
+    return resolves(get_description(spec), [alpha], resolution, rounding)
 
 
 def network_ranges(spec: Any = None) -> tuple[tuple[float, float], tuple[int, int]]:
@@ -115,12 +112,10 @@ def network_ranges(spec: Any = None) -> tuple[tuple[float, float], tuple[int, in
     if _is_v1(spec):
         return ALPHA_RANGE, RESOLUTION_RANGE
     from costmodel.core.arch import get_description
-    from costmodel.core.sweep import least_resolution, scaled_resolutions
+    from costmodel.core.sweep import resolution_span
 
     desc = get_description(spec)
-    scaled = scaled_resolutions(RESOLUTION_RANGE, desc.base_resolution)
-    rlo, rhi = scaled[0], scaled[-1]
-    lo = least_resolution(desc, rlo, rhi, "divisible8")
+    rlo, rhi, lo = resolution_span(desc, *RESOLUTION_RANGE, "divisible8")
     if lo is None:
         raise CostModelError(f"network {desc.name!r} resolves at no resolution "
                              f"in {rlo}..{rhi}; allowed: a network that takes images of "
