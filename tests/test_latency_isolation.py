@@ -149,3 +149,36 @@ def test_calibrate_and_evaluate_pass_children_on(tmp_path: Path, monkeypatch: An
     calibrate.measure_random(2, backend="onnxruntime", threads=1, progress=False, children=3)
     pids = log.read_text().split()
     assert len(pids) == 5 * 2 + 2 * 3 and len(set(pids)) == len(pids)  # each in its own child
+
+
+def _bench_row(alpha: float, resolution: int, opts: Any, **kw: Any) -> dict[str, Any]:
+    """A stand-in for bench.measure: a row that says which process measured it."""
+    STATE.append(resolution)
+    return {"pid": os.getpid(), "seen": list(STATE), "alpha": alpha, "resolution": resolution,
+            "backend": opts.backend, "precision": opts.precision, "threads": opts.threads,
+            "median_ms": 1.0, "onnx_dir": kw.get("onnx_dir")}
+
+
+def test_bench_grid_measures_each_row_in_its_own_child(monkeypatch: Any) -> None:
+    """costmodel bench (run_grid) isolates like calibrate: every (config, backend, precision)
+    row comes from a fresh child; --in-process (isolate=False) keeps them all here."""
+    from costmodel.latency import bench, isolation
+
+    prepared: list[tuple[str, str]] = []
+    monkeypatch.setattr(bench, "measure", _bench_row)
+    monkeypatch.setattr(isolation, "prepare_parent",
+                        lambda backend, data_dir, precision="fp32": prepared.append(
+                            (backend, precision)))
+    opts = [bench.BenchOptions(backend="torch"), bench.BenchOptions(backend="torch",
+                                                                    precision="bf16")]
+    STATE.clear()
+    got = bench.run_grid([(0.5, 32), (0.75, 32)], opts, output_csv=None, progress=False)
+    pids = [r["pid"] for r in got.rows]
+    assert len(pids) == 4 and os.getpid() not in pids and len(set(pids)) == 4
+    assert [r["seen"] for r in got.rows] == [[32]] * 4 and STATE == []
+    assert sorted(prepared) == [("torch", "bf16"), ("torch", "fp32")]  # once per kind, here
+    assert len({r["onnx_dir"] for r in got.rows}) == 1  # one export folder the children share
+    here = bench.run_grid([(0.5, 32), (0.75, 32)], opts[:1], output_csv=None, progress=False,
+                          isolate=False)
+    assert [r["pid"] for r in here.rows] == [os.getpid()] * 2 and STATE == [32, 32]
+    STATE.clear()

@@ -122,6 +122,9 @@ def register(sub: Any) -> None:
     g.add_argument("--min-time", default="1.0",
                    help="at least this many timed seconds per measurement (default 1.0)")
     g.add_argument("--warmup", default="3", help="untimed calls first (default 3)")
+    g.add_argument("--in-process", action="store_true",
+                   help="measure every config in this process instead of a child forked per "
+                        "measurement (cpu; a long run in one process drifts slower, see README)")
     g.add_argument("--channels-last", action="store_true",
                    help="torch: channels_last memory format for model and input")
     g = p.add_argument_group("grid")
@@ -202,7 +205,8 @@ def run(args: argparse.Namespace) -> int:
         resume=not args.no_resume, passes=int_list(args.passes, "passes")[0],
         progress=not args.no_progress, per_layer=args.per_layer,
         profile_runs=int_list(args.profile_runs, "profile-runs")[0],
-        convention=config_kwargs(args)["convention"], roofline=args.roofline)
+        convention=config_kwargs(args)["convention"], roofline=args.roofline,
+        isolate=not args.in_process)
     report.notes[:0] = skipped_notes
     measured = report.grid.rows
     rows = bench.summary_columns(measured)

@@ -39,6 +39,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -404,7 +405,8 @@ def run_grid(configs: Iterable[tuple[Any, Any]], options: Sequence[BenchOptions]
              output_csv: str | Path | None = None, device_id: str | None = None,
              resume: bool = True, progress: bool = True, passes: int = 1,
              data_dir: str | Path | None = None,
-             on_row: Callable[[dict[str, Any]], None] | None = None) -> GridResult:
+             on_row: Callable[[dict[str, Any]], None] | None = None,
+             isolate: bool = True) -> GridResult:
     """Measure every (config, options) pair ``passes`` times; each finished row is written to
     ``output_csv`` at once (atomically). With ``resume``, a pair that already has ``passes`` rows
     of this machine (same fingerprint, see :mod:`costmodel.latency.fingerprint`) there is
@@ -413,8 +415,16 @@ def run_grid(configs: Iterable[tuple[Any, Any]], options: Sequence[BenchOptions]
 
     Order: pass by pass, configs outer, backends/threads inner, so a burst of other load on a
     shared machine hits one pass of a few neighbouring rows, not every measurement of a key;
-    readers combine the passes of each key (latency_data.latency_table)."""
+    readers combine the passes of each key (latency_data.latency_table).
+
+    ``isolate`` (cpu): each measurement runs in a child forked from this process, which has
+    imported the backends but run no model (:mod:`costmodel.latency.isolation`): a process
+    that has measured hundreds of configs runs the next one slower (torch bf16: 12-15%), so
+    in one process a grid's late rows would be slow ones. On cuda every row runs here (a
+    forked child cannot use the parent's CUDA context); so does ``isolate=False``."""
     from tqdm import tqdm
+
+    from costmodel.latency.isolation import isolated, prepare_parent
 
     _positive_int("passes", passes)
     opts_list = [o.checked() for o in options]
@@ -433,18 +443,26 @@ def run_grid(configs: Iterable[tuple[Any, Any]], options: Sequence[BenchOptions]
     bar = tqdm(todo, desc="bench", unit="run", disable=not progress or not todo,
                file=sys.stderr, dynamic_ncols=True)
     built: tuple[Any, Any] = (None, None)  # the model of the config being measured
+    in_child = isolate and all(o.device == "cpu" for o in opts_list)
+    if in_child and todo:
+        for o in {(o.backend, o.precision): o for o in opts_list}.values():
+            prepare_parent(o.backend, data_dir, o.precision)
     with tempfile.TemporaryDirectory(prefix="costmodel-onnx-") as onnx_dir:
+        child = isolated(partial(measure, onnx_dir=onnx_dir, data_dir=data_dir))
         for item in bar:
             o = item["opts"]
             bar.set_postfix_str(f"pass {item['pass'] + 1} {o.backend} {o.precision} {o.threads}t "
                                 f"{item['alpha']:g}-{item['resolution']}")
-            mkey = (item["alpha"], item["resolution"], o.variant, o.rounding, o.classes,
-                    str(o.spec))
-            if built[0] != mkey:
-                built = (None, None)  # free the previous model first
-                built = (mkey, _build(item["alpha"], item["resolution"], o))
-            row = measure(item["alpha"], item["resolution"], o, model=built[1],
-                          onnx_dir=onnx_dir, data_dir=data_dir)
+            if in_child:
+                row = child(item["alpha"], item["resolution"], o)
+            else:
+                mkey = (item["alpha"], item["resolution"], o.variant, o.rounding, o.classes,
+                        str(o.spec))
+                if built[0] != mkey:
+                    built = (None, None)  # free the previous model first
+                    built = (mkey, _build(item["alpha"], item["resolution"], o))
+                row = measure(item["alpha"], item["resolution"], o, model=built[1],
+                              onnx_dir=onnx_dir, data_dir=data_dir)
             info = infos[o.device]  # the machine this grid checked the file against
             row.update(fingerprint=info["fingerprint"], device_id=info["device_id"])
             if device_id:
@@ -526,7 +544,7 @@ def run_bench(configs: Iterable[tuple[Any, Any]], options: Sequence[BenchOptions
               device_id: str | None = None, data_dir: str | Path | None = None,
               resume: bool = True, passes: int = 1, progress: bool = True,
               per_layer: bool = False, profile_runs: int = 10, convention: str = "paper",
-              roofline: bool = False) -> BenchReport:
+              roofline: bool = False, isolate: bool = True) -> BenchReport:
     """Measure ``configs`` x ``options`` on this machine (one device kind) and append each row
     to its CSV in the user data folder (``output_csv`` overrides the file; ``save=False``
     stores nothing). Everything that can be refused is refused before any measurement: bad
@@ -548,7 +566,7 @@ def run_bench(configs: Iterable[tuple[Any, Any]], options: Sequence[BenchOptions
     csv = None if not save else (latency_data.check_writable(output_csv) if output_csv else
                                  latency_data.writable_latency_path(dev_id, data_dir))
     grid = run_grid(cfgs, opts, output_csv=csv, device_id=device_id, resume=resume,
-                    progress=progress, passes=passes, data_dir=data_dir)
+                    progress=progress, passes=passes, data_dir=data_dir, isolate=isolate)
     report = BenchReport(dev_id, info["device"], csv, grid, device)
     report.notes.append(
         f"wrote {len(grid.rows)} row(s) to {csv}; {len(grid.skipped)} already measured there on "
