@@ -84,25 +84,31 @@ def test_design_mult_adds_and_paths_closed_form() -> None:
 
 def test_columns_are_typed_and_named_only_in_the_stored_model() -> None:
     # MobileNet at rule (4, 1): conv1, dw and pw convs split into blocked/plain, pool and FC one
-    # path each: (3 * 2 + 2) groups x 4 terms + 3 layout-conversion columns = 35, keyed by
-    # LayerType; the stored JSON names them as Table 2 does.
+    # path each: (3 * 2 + 2) groups x 4 terms + 3 layout-conversion columns + the spill column
+    # = 36, keyed by LayerType; the stored JSON names them as Table 2 does.
     from costmodel.core.kinds import AVG_POOL, CONV3X3, DW3X3
 
     d = kernel.design([1.0], [224], ["int"], rule=kernel.Rule(4, 1))
-    assert len(d.columns) == 35
+    assert len(d.columns) == 36
     assert d.columns[:5] == [kernel.Col(CONV3X3, "blocked", t) for t in kernel.TERMS] + [
         kernel.Col(CONV3X3, "plain", "M")]
     assert kernel.Col(DW3X3, "plain", "N") in d.columns and kernel.Col(AVG_POOL, "all", "B") in d.columns
-    assert d.columns[-3:] == [kernel.Col(None, "", r) for r in kernel.REORDER]
+    assert d.columns[-4:] == [kernel.Col(None, "", r) for r in (*kernel.REORDER, kernel.SPILL)]
     names = [kernel.column_name(c) for c in d.columns]
-    assert names[:2] == ["Conv 3x3|blocked|M", "Conv 3x3|blocked|B"] and names[-1] == "reorders"
+    assert names[:2] == ["Conv 3x3|blocked|M", "Conv 3x3|blocked|B"]
+    assert names[-2:] == ["reorders", "mult-adds beyond cache"]
     assert "Conv DW 3x3|plain|N" in names and "Avg Pool|all|B" in names
-    model = kernel.KernelModel(kernel.Rule(4, 1), d.columns, np.arange(35.0),
+    rule = kernel.Rule(4, 1, 4 * kernel.MIB)
+    model = kernel.KernelModel(rule, d.columns, np.arange(36.0),
                                untrained=[kernel.Col(DW3X3, "plain", "M")])
     stored = json.loads(json.dumps(model.to_json()))
     assert stored["columns"] == names and stored["untrained"] == ["Conv DW 3x3|plain|M"]
+    assert stored["rule"] == [4, 1, 4 * 2**20]
     back = kernel.KernelModel.from_json(stored)
-    assert back.columns == d.columns and back.untrained == model.untrained
+    assert back.columns == d.columns and back.untrained == model.untrained and back.rule == rule
+    # a model stored before the cache existed ([align, block]) reads back with cache 0
+    assert kernel.KernelModel.from_json({**stored, "rule": [4, 1]}).rule == kernel.Rule(4, 1, 0)
+    assert rule.label == "align 4, block 1, cache 4 MiB" and kernel.Rule(4, 1).label == "align 4, block 1"
     for bad in ("Conv DW 3x3|sideways|M", "Conv 3x3|blocked", "Pool|all|M"):
         with pytest.raises(ValueError):
             kernel.parse_column(bad)
@@ -114,6 +120,62 @@ def test_block_padding_counts_padded_channels() -> None:
     d = kernel.design([0.375], [224], ["int"], rule=kernel.Rule(4, 16))
     col = {kernel.column_name(c): d.x[0, i] for i, c in enumerate(d.columns)}
     assert col["Conv 3x3|blocked|M"] == 27 * 16 * 112 * 112
+
+
+def test_spill_column_closed_form() -> None:
+    # 1.0-224 (paper convention, fp32 bytes): a layer spills when weights + input + output
+    # exceed the cache (4 MiB = 4,194,304 B). pw1: 32*64 weights + 112^2*32 in + 112^2*64 out
+    # = 1,206,272 elements = 4,825,088 B; pw13: 1024*1024 + 7^2*1024 * 2 = 1,148,928 elements
+    # = 4,595,712 B. Just under: dw2 (576 + 112^2*64 + 56^2*64 = 4,016,384 B) and the FC
+    # (1024*1000 + 1024 + 1000 = 4,104,096 B); every other layer is smaller. So at 4 MiB the
+    # spill column is pw1's + pw13's mult-adds: 112^2*32*64 + 7^2*1024*1024.
+    col = kernel.column_name
+    d4 = kernel.design([1.0], [224], ["int"], rule=kernel.Rule(4, 1, 4 * kernel.MIB))
+    x4 = {col(c): d4.x[0, i] for i, c in enumerate(d4.columns)}
+    assert x4[kernel.SPILL] == 112**2 * 32 * 64 + 7**2 * 1024 * 1024
+    # at 2 MiB (2,097,152 B) also conv1 (864 + 224^2*3 + 112^2*32 = 2,211,200 B), dw1 (288 +
+    # 112^2*32 * 2 = 3,212,416 B), dw2, pw2 (8192 + 56^2*64 + 56^2*128 = 2,441,216 B), dw3
+    # (1152 + 56^2*128 * 2 = 3,215,872 B), pw3 (16384 + 56^2*128 * 2 = 3,276,800 B), pw12
+    # (512*1024 + 7^2*512 + 7^2*1024 = 2,398,208 B) and the FC; dw4 (1152 + 56^2*128 +
+    # 28^2*128 = 2,011,648 B) and the 512->512 layers (1,126,400 B) stay under.
+    d2 = kernel.design([1.0], [224], ["int"], rule=kernel.Rule(4, 1, 2 * kernel.MIB))
+    x2 = {col(c): d2.x[0, i] for i, c in enumerate(d2.columns)}
+    expected = (112**2 * 27 * 32 + 112**2 * 9 * 32 + 112**2 * 32 * 64 + 56**2 * 9 * 64
+                + 56**2 * 64 * 128 + 56**2 * 9 * 128 + 56**2 * 128 * 128
+                + 7**2 * 512 * 1024 + 7**2 * 1024 * 1024 + 1024 * 1000)
+    assert x2[kernel.SPILL] == expected
+    # cache 0: no spill term at all; a cache above every layer's working set: zero too
+    spill = kernel.Col(None, "", kernel.SPILL)
+    none = kernel.design([1.0], [224], ["int"], rule=kernel.Rule(4, 1))
+    assert none.x[0, none.columns.index(spill)] == 0
+    big = kernel.design([1.0], [224], ["int"], rule=kernel.Rule(4, 1, 8 * kernel.MIB))
+    assert big.x[0, big.columns.index(spill)] == 0
+    # the boundary: a working set equal to the cache does not spill (strictly beyond it)
+    at = kernel.design([1.0], [224], ["int"], rule=kernel.Rule(4, 1, 4_825_088))
+    assert at.x[0, at.columns.index(spill)] == 0
+    below = kernel.design([1.0], [224], ["int"], rule=kernel.Rule(4, 1, 4_825_087))
+    assert below.x[0, below.columns.index(spill)] == 112**2 * 32 * 64
+
+
+def test_fit_recovers_a_known_cache_spill() -> None:
+    # Truth: the alignment model plus 1 ms per 40 M mult-adds of layers beyond 4 MiB.
+    rule = kernel.Rule(TRUE_RULE.align, TRUE_RULE.block, 4 * kernel.MIB)
+    cols, theta = _truth(rule)
+    theta[cols.index(kernel.Col(None, "", kernel.SPILL))] = 1 / 40e6
+
+    def truth(a: Any, r: Any, rd: Any) -> np.ndarray:
+        return kernel.design(a, r, rd, rule=rule).x @ theta
+
+    a, r, rd = _configs(80, seed=4)
+    model = kernel.fit_model(a, r, rd, truth(a, r, rd))
+    assert model.rule == rule  # chosen by cross-validation among every cache, 0 included
+    ta, tr, trd = _configs(40, seed=5)
+    assert np.abs(model.predict_configs(ta, tr, trd) / truth(ta, tr, trd) - 1).max() < 0.01
+    gone = kernel.fit_model(a, r, rd, truth(a, r, rd), rule=TRUE_RULE)  # no spill column
+    assert np.abs(gone.predict_configs(ta, tr, trd) / truth(ta, tr, trd) - 1).max() > 0.02
+    # without the spill in the truth, the rule without it is chosen (ties go to cache 0)
+    plain = kernel.fit_model(a, r, rd, _true_ms(a, r, rd))
+    assert plain.rule.cache == 0
 
 
 # ------------------------------------------------------------------------------------------

@@ -20,13 +20,20 @@ The model, per layer ``l`` of a config (shapes from the engine's own resolver):
 * a layout conversion wherever the path changes between consecutive conv layers (and after the
   last blocked conv): its bytes, in and out separately, and a count.
 
-``T = sum_g (a_g * sum M + b_g * sum B + c_g * count) + r_in * B_in + r_out * B_out + r_c * n``,
-linear in its coefficients (all >= 0), fitted by ``scipy.optimize.nnls`` on relative error.
-The rule ``(align, block)`` is a choice among :data:`ALIGNS` x :data:`BLOCKS`, made by k-fold
-cross-validation on the training configs only (:func:`select_rule`); ``align 1`` puts every
-layer on one path, which is the plain per-type model, so a backend without steps (torch eager)
-is served by the same selection. Fitting is one small least-squares problem, so a whole
-selection takes well under a second and a prediction is a matrix product.
+``T = sum_g (a_g * sum M + b_g * sum B + c_g * count) + r_in * B_in + r_out * B_out + r_c * n
++ s * M_spill``, linear in its coefficients (all >= 0), fitted by ``scipy.optimize.nnls`` on
+relative error. ``M_spill`` is the mult-adds of the layers whose working set (weight + input +
+output bytes, counted in fp32) exceeds the rule's ``cache``: such a layer streams from memory
+beyond the core's cache and runs slower per mult-add. Measured on the Intel Xeon of the README
+(2 MiB L2 per core, torch 2.13 bf16, 1 thread), the largest configs ran 5-9% slower than the
+model without it; cross-validation chose a 4 MiB fp32 working set (2 MiB in bf16) on each of
+three calibrations (torch bf16 twice, onnxruntime int8).
+The rule ``(align, block, cache)`` is a choice among :data:`ALIGNS` x :data:`BLOCKS` x
+:data:`CACHES`, made by k-fold cross-validation on the training configs only
+(:func:`select_rule`); ``align 1`` puts every layer on one path, which is the plain per-type
+model, so a backend without steps (torch eager) is served by the same selection, and ``cache 0``
+leaves the spill term out (ties go to the rule without it). Fitting is one small least-squares
+problem, so a whole selection takes about a second and a prediction is a matrix product.
 """
 
 from __future__ import annotations
@@ -60,6 +67,9 @@ ALIGNS = (1, 4, 8, 16)  # input-channel multiple that puts a conv on the blocked
 BLOCKS = (1, 8, 16)  # channel multiple the blocked path computes (pads) to
 SPLIT_KINDS = CONV_KINDS  # kinds whose kernel path depends on channel alignment
 REORDER = ("reorder in bytes", "reorder out bytes", "reorders")
+SPILL = "mult-adds beyond cache"  # mult-adds of layers whose working set exceeds the rule's cache
+MIB = 1 << 20
+CACHES = (0, 2 * MIB, 4 * MIB, 8 * MIB)  # fp32 working-set bytes beyond which a layer spills
 TERMS = ("M", "B", "C", "N")  # mult-adds, bytes, channel x rows (one kernel row each), layers
 PATHS = ("blocked", "plain", "all")  # kernel paths: split kinds take one of the first two
 
@@ -86,7 +96,7 @@ def column_name(c: Col) -> str:
 
 def parse_column(name: str) -> Col:
     """Read :func:`column_name`'s text back (ValueError or CostModelError if it is not one)."""
-    if name in REORDER:
+    if name in REORDER or name == SPILL:
         return Col(None, "", name)
     t, path, term = str(name).split("|")
     if path not in PATHS or term not in TERMS:
@@ -111,15 +121,21 @@ def worst_alignment(alphas: Any, resolutions: Any, roundings: Any, **kw: Any) ->
 
 @dataclass(frozen=True)
 class Rule:
+    """The layout rule (``align``, ``block``: see the module docstring) and ``cache``: the
+    working set (a layer's weight + input + output bytes, fp32) beyond which a layer's
+    mult-adds also count in the :data:`SPILL` column (0: no such column term)."""
+
     align: int = 1
     block: int = 1
+    cache: int = 0
 
     @property
     def label(self) -> str:
-        return f"align {self.align}, block {self.block}"
+        spill = f", cache {self.cache / MIB:g} MiB" if self.cache else ""
+        return f"align {self.align}, block {self.block}{spill}"
 
 
-RULES = tuple(Rule(a, b) for a in ALIGNS for b in BLOCKS)
+RULES = tuple(Rule(a, b, c) for a in ALIGNS for b in BLOCKS for c in CACHES)
 
 
 def _check_roundings(roundings: Any, n: int) -> np.ndarray:
@@ -156,7 +172,7 @@ def _columns(types: Sequence[LayerType], kinds: Sequence[str]) -> list[Col]:
             if (t, path) not in groups:
                 groups.append((t, path))
     return ([Col(t, path, term) for t, path in groups for term in TERMS]
-            + [Col(None, "", r) for r in REORDER])
+            + [Col(None, "", r) for r in REORDER] + [Col(None, "", SPILL)])
 
 
 def design(alphas: Any, resolutions: Any, roundings: Any, *, rule: Rule = Rule(),
@@ -232,6 +248,9 @@ def _design_one(layers: Sequence[Any], n: int, rule: Rule, conv: Any, batch: int
             x[:, pos[Col(t, "all", "B")]] += traffic
             x[:, pos[Col(t, "all", "C")]] += rows
             x[:, pos[Col(t, "all", "N")]] += 1
+        if rule.cache:
+            x[:, pos[Col(None, "", SPILL)]] += np.where(traffic > rule.cache,
+                                                        c.mult_adds * batch, 0.0)
         if prev_blocked is not None:
             into, out_of = blocked & ~prev_blocked & ~nchw_in, prev_blocked & ~blocked
             x[:, pos[Col(None, "", REORDER[0])]] += np.where(into, in_bytes, 0.0)
@@ -351,7 +370,8 @@ class RuleChoice:
     scores: list[dict[str, Any]] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
-        return {"align": self.rule.align, "block": self.rule.block, "inner_within": self.within,
+        return {"align": self.rule.align, "block": self.rule.block, "cache": self.rule.cache,
+                "inner_within": self.within,
                 "inner_mape": self.mape, "n_inner": self.n}
 
 
@@ -369,10 +389,12 @@ def select_rule(alphas: Any, resolutions: Any, roundings: Any, y_ms: Any, *,
     for rule in rules:
         err = np.abs(cv_errors(design(alphas, resolutions, roundings, rule=rule, **kw).x, y,
                                folds=folds, seed=seed))
-        scores.append({"align": rule.align, "block": rule.block,
+        scores.append({"align": rule.align, "block": rule.block, "cache": rule.cache,
                        "within": float((err <= WITHIN + 1e-12).mean()), "mape": float(err.mean())})
-    best = min(scores, key=lambda s: (-s["within"], round(s["mape"], 9), s["align"], s["block"]))
-    return RuleChoice(Rule(int(best["align"]), int(best["block"])), float(best["within"]),
+    best = min(scores, key=lambda s: (-s["within"], round(s["mape"], 9), s["cache"], s["align"],
+                                      s["block"]))
+    return RuleChoice(Rule(int(best["align"]), int(best["block"]), int(best["cache"])),
+                      float(best["within"]),
                       float(best["mape"]), int(y.size), scores)
 
 
@@ -478,7 +500,7 @@ class KernelModel:
         return out
 
     def to_json(self) -> dict[str, Any]:
-        return {"rule": [self.rule.align, self.rule.block],
+        return {"rule": [self.rule.align, self.rule.block, self.rule.cache],
                 "columns": [column_name(c) for c in self.columns],
                 "theta": [float(v) for v in self.theta], "stat": self.stat,
                 "variant": self.variant, "classes": self.classes, "batch": self.batch,
@@ -511,7 +533,9 @@ class KernelModel:
             group, term = c.group, c.term
             if c.type is None:  # a layout conversion column: bytes into / out of blocked, or a count
                 group, term = {REORDER[0]: ("layout conversion into blocked", "B"),
-                               REORDER[1]: ("layout conversion out of blocked", "B")}.get(
+                               REORDER[1]: ("layout conversion out of blocked", "B"),
+                               SPILL: (f"layers beyond the cache (working set > "
+                                       f"{self.rule.cache / MIB:g} MiB fp32), extra", "M")}.get(
                                    c.term, ("layout conversions", "N"))
             row = out.setdefault(group, {"group": group, "gmacs": None, "gbs": None,
                                          "row_us": None, "fixed_us": None})
@@ -849,7 +873,7 @@ def evaluate_split(m: Measured, split: str | None = None, *, test_fraction: floa
                               for i in range(n)], spec)
 
 
-MODEL_VERSION = 5  # bump when the design or the fit changes: old cached fits are then ignored
+MODEL_VERSION = 6  # bump when the design or the fit changes: old cached fits are then ignored
 
 
 def _cache_dir(data_dir: Any) -> Any:
