@@ -91,11 +91,29 @@ def test_reference_device_is_named_dated_and_read_only() -> None:
     assert ld.load_hardware("intel-xeon-processor-cpu")["limits"]["cpu:1"]["peak_gflops"] == 108.525
 
 
+def test_precision_reference_device_holds_every_precision_side_by_side() -> None:
+    """reference-xeon-amx-2c: 42 configs x 2 passes of each backend x precision it runs (torch
+    fp32/bf16, onnxruntime fp32/int8, openvino fp32/bf16/int8), 1 thread, from one run; its
+    rows carry no fingerprint, so it is never this machine."""
+    meta = ld.reference_devices()["reference-xeon-amx-2c"]
+    assert "2026-12-02" in meta["measured"] and "AMX" in meta["machine"]
+    frame = ld.load_latency("reference-xeon-amx-2c")
+    kinds = frame.groupby(["backend", "precision"]).size().to_dict()
+    assert kinds == {("onnxruntime", "float32"): 84, ("onnxruntime", "int8"): 84,
+                     ("openvino", "bfloat16"): 84, ("openvino", "float32"): 84,
+                     ("openvino", "int8"): 84, ("torch", "bfloat16"): 84,
+                     ("torch", "float32"): 84}
+    assert set(frame["threads"]) == {1} and frame["reference"].all()
+    assert frame["fingerprint"].fillna("").eq("").all()
+    assert len(frame.drop_duplicates(["alpha", "resolution"])) == 42
+
+
 def test_user_folder_is_merged_with_the_reference(user_data: Path) -> None:
     fp = fpm.identify(FACTS, user_data)
     ld.append_row(ld.writable_latency_path(fp.device_id), _row(fp))
     ids = ld.device_ids()
-    assert ids[:2] == sorted([fp.device_id, "reference-xeon-2c"]) and ids[2:] == ["pixel3", "pixel2"]
+    assert ids[:3] == sorted([fp.device_id, "reference-xeon-2c", "reference-xeon-amx-2c"])
+    assert ids[3:] == ["pixel3", "pixel2"]
     devs = ld.list_devices()
     mine = devs[devs["device_id"] == fp.device_id]
     assert list(mine["fingerprint"]) == [fp.fingerprint] and not mine["reference"].any()
