@@ -294,6 +294,9 @@ def test_predict_json_and_labels(device_dir: Path, capsys: Any) -> None:
     out = json.loads(capsys.readouterr().out)
     slow, fast = (p["predicted_ms"] for p in out["predictions"])
     assert out["stat"] == "median" and slow > fast  # the step, as in the truth
+    # the truth has no cache term: the rule chosen carries none, in every key of the JSON
+    assert out["rule"] == {"align": TRUE_RULE.align, "block": TRUE_RULE.block, "cache_bytes": 0,
+                           "label": TRUE_RULE.label}
     t_slow, t_fast = _true_ms([0.9875, 1.0], [200, 200], ["int", "int"])
     assert slow == pytest.approx(t_slow, rel=0.02) and fast == pytest.approx(t_fast, rel=0.02)
     assert main([*base, "--alpha", "0.9875", "--resolution", "200", "--rounding",

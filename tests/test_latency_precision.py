@@ -104,8 +104,13 @@ def test_stored_precision_runs_and_their_figure() -> None:
     from costmodel.report import plots
 
     runs = latency_data.load_precision_runs()
-    # 4 configs x (torch fp32, bf16; onnxruntime fp32, int8; openvino fp32, bf16, int8)
-    assert len(runs) == 28
+    # the precision reference device's 4 configs (alpha 0.5, 1 x resolution 128, 224) x (torch
+    # fp32, bf16; onnxruntime fp32, int8; openvino fp32, bf16, int8), each the median of 2 passes
+    assert len(runs) == 28 and set(runs["rows"]) == {2}
+    assert sorted(set(zip(runs["alpha"], runs["resolution"], strict=True))) == [
+        (0.5, 128), (0.5, 224), (1.0, 128), (1.0, 224)]
+    every = latency_data.load_precision_runs(alphas=None, resolutions=None)
+    assert len(every) == 7 * 42  # 7 alphas x 6 resolutions, every backend x precision
     have = {b: sorted(set(runs.loc[runs["backend"] == b, "precision"])) for b in set(runs["backend"])}
     assert have == {"torch": ["bf16", "fp32"], "onnxruntime": ["fp32", "int8"],
                     "openvino": ["bf16", "fp32", "int8"]}

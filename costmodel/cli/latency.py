@@ -347,7 +347,8 @@ def run_predict(args: argparse.Namespace) -> int:
         meta = {k: v for k, v in model.meta.items() if k != "measured"}
         text = render("json", rows, cols, json_obj={
             "device_id": device_id, "stat": model.stat, "stat_label": res.stat_label,
-            "rule": {"align": model.rule.align, "block": model.rule.block}, "meta": meta,
+            "rule": {"align": model.rule.align, "block": model.rule.block,
+                     "cache_bytes": model.rule.cache, "label": model.rule.label}, "meta": meta,
             "terms": terms, "hardware": res.limits, "extrapolated": res.extrapolated,
             "predictions": rows})
     else:
@@ -465,8 +466,7 @@ def _split_head(device_id: str, sel: dict[str, Any], m: Any, ev: Any) -> str:
     net = "" if network_key(sel["spec"]) == "mobilenet_v1" else f" of {network_key(sel['spec'])}"
     fits = len(ev.folds)
     rules = "; ".join(
-        f"align {c['align']}, block {c['block']}"
-        + (f" in {c['folds']} of {fits} fits" if fits > 1 else "")
+        c["label"] + (f" in {c['folds']} of {fits} fits" if fits > 1 else "")
         + f" (inner {kernel.FOLDS}-fold CV over {c['n_inner']} configs: "
           f"{100 * c['inner_within']:.1f}% within +/-10%, mean |error| "
           f"{100 * c['inner_mape']:.1f}%)" for c in s["selected"])

@@ -1016,14 +1016,23 @@ def _measured_summary(path: Path, keys: list[str]) -> pd.DataFrame:
     return pd.DataFrame(agg).sort_values(keys).reset_index(drop=True)
 
 
-def load_precision_runs(path: str | Path | None = None) -> pd.DataFrame:
-    """The stored precision measurements (``data/measured/precision.csv``, ``costmodel bench
-    --precision fp32,int8,bf16 --backend torch,onnxruntime,openvino`` rows): one row per (device,
-    backend, precision, threads, alpha, resolution) as :func:`load_alignment_steps`, precision
-    by its short name (fp32, bf16, int8)."""
-    from costmodel.io.paths import PRECISION_CSV
+def load_precision_runs(path: str | Path | None = None, *,
+                        alphas: Sequence[float] | None = (0.5, 1.0),
+                        resolutions: Sequence[int] | None = (128, 224)) -> pd.DataFrame:
+    """Stored precision measurements (``costmodel bench --precision fp32,bf16,int8 --backend
+    torch,onnxruntime,openvino`` rows; default: the shipped precision reference device,
+    ``paths.PRECISION_DEVICE``): one row per (device, backend, precision, threads, alpha,
+    resolution) as :func:`load_alignment_steps`, precision by its short name (fp32, bf16, int8),
+    the configs at ``alphas`` x ``resolutions`` (None: all of them)."""
+    from costmodel.io.paths import PRECISION_DEVICE
 
-    out = _measured_summary(Path(path) if path is not None else PRECISION_CSV,
+    out = _measured_summary(Path(path) if path is not None else
+                            SHIPPED_LATENCY_DIR / f"{PRECISION_DEVICE}.csv",
                             ["device", "backend", "precision", "threads", "alpha", "resolution"])
+    if alphas is not None:
+        out = out[out["alpha"].isin([float(a) for a in alphas])]
+    if resolutions is not None:
+        out = out[out["resolution"].isin([int(r) for r in resolutions])]
+    out = out.reset_index(drop=True)
     out["precision"] = out["precision"].map(precision_name)
     return out

@@ -27,9 +27,9 @@ SHIPPED_LATENCY_DIR = SHIPPED_DATA_DIR / "latency"
 # bench rows of whole networks at alpha 0.85..1.0 step 0.0125, resolution 200, rounding int and
 # divisible8: the channel-alignment steps notebook 03 and the README show (see its README)
 ALIGNMENT_STEPS_CSV = SHIPPED_DATA_DIR / "measured" / "alignment_steps.csv"
-# bench rows of 4 configs x torch/onnxruntime/openvino x fp32/bf16/int8 on this machine (issue
-# #13): notebook 03's precision figure (see its README)
-PRECISION_CSV = SHIPPED_DATA_DIR / "measured" / "precision.csv"
+# the reference device of the precisions (data/latency/<it>.*, issue #13): torch/onnxruntime/
+# openvino x fp32/bf16/int8 side by side; notebook 03's precision figure reads 4 of its configs
+PRECISION_DEVICE = "reference-xeon-amx-2c"  # the shipped reference device of the precisions
 
 DATA_DIR_ENV = "COSTMODEL_DATA_DIR"
 LATENCY_SUBDIR = "latency"

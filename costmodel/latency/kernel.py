@@ -821,11 +821,13 @@ class SplitScore:
     def selected(self) -> list[dict[str, Any]]:
         """Distinct rules the fits chose, with how many fits chose each (most first) and their
         inner cross-validated scores averaged over those fits."""
-        groups: dict[tuple[int, int], list[dict[str, Any]]] = {}
+        groups: dict[Rule, list[dict[str, Any]]] = {}
         for h in self.folds:
-            sel = h.selection or {"align": h.rule.align, "block": h.rule.block}
-            groups.setdefault((h.rule.align, h.rule.block), []).append(sel)
-        out = [{"align": k[0], "block": k[1], "folds": len(v),
+            sel = h.selection or {"align": h.rule.align, "block": h.rule.block,
+                                  "cache": h.rule.cache}
+            groups.setdefault(h.rule, []).append(sel)
+        out = [{"align": k.align, "block": k.block, "cache": k.cache, "label": k.label,
+                "folds": len(v),
                 "inner_within": float(np.mean([s.get("inner_within", np.nan) for s in v])),
                 "inner_mape": float(np.mean([s.get("inner_mape", np.nan) for s in v])),
                 "n_inner": int(v[0].get("n_inner", 0))} for k, v in groups.items()]
