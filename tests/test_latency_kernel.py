@@ -84,13 +84,13 @@ def test_design_mult_adds_and_paths_closed_form() -> None:
 
 def test_columns_are_typed_and_named_only_in_the_stored_model() -> None:
     # MobileNet at rule (4, 1): conv1, dw and pw convs split into blocked/plain, pool and FC one
-    # path each: (3 * 2 + 2) groups x 4 terms + 3 layout-conversion columns + the spill column
-    # = 36, keyed by LayerType; the stored JSON names them as Table 2 does.
+    # path each: (3 * 2 + 2) groups x 5 terms + 3 layout-conversion columns + the spill column
+    # = 44, keyed by LayerType; the stored JSON names them as Table 2 does.
     from costmodel.core.kinds import AVG_POOL, CONV3X3, DW3X3
 
     d = kernel.design([1.0], [224], ["int"], rule=kernel.Rule(4, 1))
-    assert len(d.columns) == 36
-    assert d.columns[:5] == [kernel.Col(CONV3X3, "blocked", t) for t in kernel.TERMS] + [
+    assert len(d.columns) == 44
+    assert d.columns[:6] == [kernel.Col(CONV3X3, "blocked", t) for t in kernel.TERMS] + [
         kernel.Col(CONV3X3, "plain", "M")]
     assert kernel.Col(DW3X3, "plain", "N") in d.columns and kernel.Col(AVG_POOL, "all", "B") in d.columns
     assert d.columns[-4:] == [kernel.Col(None, "", r) for r in (*kernel.REORDER, kernel.SPILL)]
@@ -99,7 +99,7 @@ def test_columns_are_typed_and_named_only_in_the_stored_model() -> None:
     assert names[-2:] == ["reorders", "mult-adds beyond cache"]
     assert "Conv DW 3x3|plain|N" in names and "Avg Pool|all|B" in names
     rule = kernel.Rule(4, 1, 4 * kernel.MIB)
-    model = kernel.KernelModel(rule, d.columns, np.arange(36.0),
+    model = kernel.KernelModel(rule, d.columns, np.arange(44.0),
                                untrained=[kernel.Col(DW3X3, "plain", "M")])
     stored = json.loads(json.dumps(model.to_json()))
     assert stored["columns"] == names and stored["untrained"] == ["Conv DW 3x3|plain|M"]
@@ -120,6 +120,65 @@ def test_block_padding_counts_padded_channels() -> None:
     d = kernel.design([0.375], [224], ["int"], rule=kernel.Rule(4, 16))
     col = {kernel.column_name(c): d.x[0, i] for i, c in enumerate(d.columns)}
     assert col["Conv 3x3|blocked|M"] == 27 * 16 * 112 * 112
+
+
+def test_part_filled_block_term_closed_form() -> None:
+    # alpha 0.375, int, 224, rule (8, 16): conv1 12 outputs, dw1 12 (input 12: not a multiple
+    # of 8 -> plain), pw1 24 (input 12 < 16: a full conv reads it as it is -> blocked), dw2 24
+    # (input 24: blocked; 24 outputs leave the second block of 16 half-filled) ... The T term
+    # of a blocked group is its padded mult-adds where the output channels are not a multiple
+    # of 16; 0 where they are.
+    col = kernel.column_name
+    d = kernel.design([0.375], [224], ["int"], rule=kernel.Rule(8, 16), layers=True)
+    lays = layer_table(0.375, 224, rounding="int").rows
+    ti = {c: i for i, c in enumerate(d.columns)}
+    outs = [r["out_channels"] for r in lays]
+    assert outs[:6] == [12, 12, 24, 24, 48, 48]
+    # dw2 (layer 3): 24 channels padded to 32, 3x3, 56x56 output: 9 * 32 * 56^2
+    dw_t = d.per_layer[3, 0, ti[kernel.parse_column("Conv DW 3x3|blocked|T")]]
+    assert dw_t == 9 * 32 * 56 * 56
+    # pw1: 12 inputs kept, 24 outputs padded to 32, 112x112; dw1 is plain: no T, its M as is
+    assert d.per_layer[2, 0, ti[kernel.parse_column("Conv 1x1|blocked|T")]] == 12 * 32 * 112**2
+    assert d.per_layer[1, 0, ti[kernel.parse_column("Conv DW 3x3|plain|T")]] == 0
+    assert d.per_layer[1, 0, ti[kernel.parse_column("Conv DW 3x3|plain|M")]] == 9 * 12 * 112**2
+    # pw2 (layer 4): 24 -> 48 at 56x56, both multiples of 16? 48 is, so no T; dw3 (48) neither
+    assert d.per_layer[4, 0, ti[kernel.parse_column("Conv 1x1|blocked|T")]] == 0
+    assert d.per_layer[5, 0, ti[kernel.parse_column("Conv DW 3x3|blocked|T")]] == 0
+    # conv1 (12 outputs, 3 inputs read as they are): blocked, 12 -> 16 padded outputs, part-filled
+    x = {col(c): d.x[0, i] for i, c in enumerate(d.columns)}
+    assert d.per_layer[0, 0, ti[kernel.parse_column("Conv 3x3|blocked|T")]] == 27 * 16 * 112 * 112
+    # the T column of a group sums its layers; plain and block-1 designs have none
+    assert x["Conv DW 3x3|blocked|T"] == sum(
+        d.per_layer[i, 0, ti[kernel.parse_column("Conv DW 3x3|blocked|T")]] for i in range(len(lays)))
+    assert all(v == 0 for k, v in x.items() if k.endswith("|plain|T") or k.endswith("|all|T"))
+    one = kernel.design([0.375], [224], ["int"], rule=kernel.Rule(8, 1))
+    assert all(one.x[0, i] == 0 for i, c in enumerate(one.columns) if c.term == "T")
+    # divisible8 at alpha 1: every channel count is a multiple of 16 -> no part-filled block
+    full = kernel.design([1.0], [224], ["divisible8"], rule=kernel.Rule(8, 16))
+    assert all(full.x[0, i] == 0 for i, c in enumerate(full.columns) if c.term == "T")
+
+
+def test_fit_recovers_a_part_filled_block_penalty() -> None:
+    # Truth: the alignment model plus a depthwise remainder path as slow again per mult-add
+    # (ms per padded mult-add of a blocked DW layer whose channels leave a block part-filled).
+    cols, theta = _truth()
+    theta[cols.index(kernel.parse_column("Conv DW 3x3|blocked|T"))] = 1 / 8e6
+
+    def truth(a: Any, r: Any, rd: Any) -> np.ndarray:
+        return kernel.design(a, r, rd, rule=TRUE_RULE).x @ theta
+
+    a, r, rd = _configs(80, seed=6)
+    model = kernel.fit_model(a, r, rd, truth(a, r, rd), rule=TRUE_RULE)
+    ta, tr, trd = _configs(40, seed=7)
+    assert np.abs(model.predict_configs(ta, tr, trd) / truth(ta, tr, trd) - 1).max() < 0.01
+    # the same fit with the T columns zeroed (the model before them) misses the penalty
+    tcols = [i for i, c in enumerate(cols) if c.term == "T"]
+    x = kernel.design(a, r, rd, rule=TRUE_RULE).x
+    x[:, tcols] = 0
+    tx = kernel.design(ta, tr, trd, rule=TRUE_RULE).x
+    tx[:, tcols] = 0
+    blind = tx @ kernel.fit_theta(x, truth(a, r, rd)) / truth(ta, tr, trd) - 1
+    assert np.abs(blind).max() > 0.02
 
 
 def test_spill_column_closed_form() -> None:

@@ -106,6 +106,7 @@ RATE_COLUMNS = (
     Column("gbs", "GB/s", _f(2)),
     Column("row_us", "us per channel row", _f(4)),
     Column("fixed_us", "fixed us", _f(2)),
+    Column("tail_gmacs", "part-filled block GMAC/s (extra)", _f(2)),
 )
 
 

@@ -16,18 +16,24 @@ The model, per layer ``l`` of a config (shapes from the engine's own resolver):
   count is a multiple of ``align`` (or below it: the image input), else ``plain``; pooling and FC
   layers have one path;
 * terms: compute ``M_l`` (mult-adds; on the blocked path with channels padded up to ``block``),
-  memory ``B_l`` (weight + input + output bytes, fp32), and a fixed cost per layer;
+  memory ``B_l`` (weight + input + output bytes, fp32), a cost per channel row, a fixed cost
+  per layer, and ``T_l``: on the blocked path, the padded mult-adds again where the output
+  channels are not a multiple of ``block`` (the last block part-filled: a kernel's remainder
+  path). Measured on the Intel Xeon of the README (onnxruntime 1.32 int8, 1 thread): fresh
+  ``divisible8`` configs with 20-28 layers of 8 (mod 16) channels ran 11-17% slower than the
+  model without ``T`` predicted; with it, 78.8% of 80 fresh configs within +/-10% became 92.5%
+  (and 93.8% on a second calibration);
 * a layout conversion wherever the path changes between consecutive conv layers (and after the
   last blocked conv): its bytes, in and out separately, and a count.
 
-``T = sum_g (a_g * sum M + b_g * sum B + c_g * count) + r_in * B_in + r_out * B_out + r_c * n
-+ s * M_spill``, linear in its coefficients (all >= 0), fitted by ``scipy.optimize.nnls`` on
-relative error. ``M_spill`` is the mult-adds of the layers whose working set (weight + input +
-output bytes, counted in fp32) exceeds the rule's ``cache``: such a layer streams from memory
-beyond the core's cache and runs slower per mult-add. Measured on the Intel Xeon of the README
-(2 MiB L2 per core, torch 2.13 bf16, 1 thread), the largest configs ran 5-9% slower than the
-model without it; cross-validation chose a 4 MiB fp32 working set (2 MiB in bf16) on each of
-three calibrations (torch bf16 twice, onnxruntime int8).
+``time = sum_g (a_g * sum M + b_g * sum B + c_g * sum rows + d_g * count + t_g * sum T)
++ r_in * B_in + r_out * B_out + r_c * n + s * M_spill``, linear in its coefficients (all >= 0),
+fitted by ``scipy.optimize.nnls`` on relative error. ``M_spill`` is the mult-adds of the layers
+whose working set (weight + input + output bytes, counted in fp32) exceeds the rule's
+``cache``: such a layer streams from beyond the core's cache and runs slower per mult-add.
+Measured on the Intel Xeon of the README (2 MiB L2 per core, torch 2.13 bf16, 1 thread), the
+largest configs ran 5-9% slower than the model without it; cross-validation chose a 4 MiB fp32
+working set (2 MiB in bf16) on each of three calibrations (torch bf16 twice, onnxruntime int8).
 The rule ``(align, block, cache)`` is a choice among :data:`ALIGNS` x :data:`BLOCKS` x
 :data:`CACHES`, made by k-fold cross-validation on the training configs only
 (:func:`select_rule`); ``align 1`` puts every layer on one path, which is the plain per-type
@@ -70,7 +76,9 @@ REORDER = ("reorder in bytes", "reorder out bytes", "reorders")
 SPILL = "mult-adds beyond cache"  # mult-adds of layers whose working set exceeds the rule's cache
 MIB = 1 << 20
 CACHES = (0, 2 * MIB, 4 * MIB, 8 * MIB)  # fp32 working-set bytes beyond which a layer spills
-TERMS = ("M", "B", "C", "N")  # mult-adds, bytes, channel x rows (one kernel row each), layers
+# mult-adds, bytes, channel x rows (one kernel row each), layers, and the mult-adds of blocked
+# layers whose output channels leave the last block part-filled (a kernel's remainder path)
+TERMS = ("M", "B", "C", "N", "T")
 PATHS = ("blocked", "plain", "all")  # kernel paths: split kinds take one of the first two
 
 
@@ -242,6 +250,9 @@ def _design_one(layers: Sequence[Any], n: int, rule: Rule, conv: Any, batch: int
                 x[:, pos[Col(t, path, "B")]] += np.where(mask, traffic, 0.0)
                 x[:, pos[Col(t, path, "C")]] += np.where(mask, rows, 0.0)
                 x[:, pos[Col(t, path, "N")]] += mask
+            if padded is not None:  # blocked, output channels not a multiple of the block
+                part = blocked & ((zeros + lay.out_channels) % rule.block != 0)
+                x[:, pos[Col(t, "blocked", "T")]] += np.where(part, padded, 0.0)
         else:
             blocked = np.zeros(n, dtype=bool)
             x[:, pos[Col(t, "all", "M")]] += c.mult_adds * batch
@@ -527,7 +538,8 @@ class KernelModel:
 
     def terms(self) -> list[dict[str, Any]]:
         """Readable coefficients per group (layer type | kernel path, or a layout conversion):
-        effective GMAC/s and GB/s (None: the term is zero), us per channel row, fixed us."""
+        effective GMAC/s and GB/s (None: the term is zero), us per channel row, fixed us, and
+        the GMAC/s of the extra cost of part-filled output blocks (``tail_gmacs``)."""
         out: dict[str, dict[str, Any]] = {}
         for c, v in zip(self.columns, self.theta, strict=True):
             group, term = c.group, c.term
@@ -538,9 +550,10 @@ class KernelModel:
                                        f"{self.rule.cache / MIB:g} MiB fp32), extra", "M")}.get(
                                    c.term, ("layout conversions", "N"))
             row = out.setdefault(group, {"group": group, "gmacs": None, "gbs": None,
-                                         "row_us": None, "fixed_us": None})
-            if term in ("M", "B"):
-                row["gmacs" if term == "M" else "gbs"] = 1e-6 / v if v > 0 else None
+                                         "row_us": None, "fixed_us": None, "tail_gmacs": None})
+            if term in ("M", "B", "T"):
+                row[{"M": "gmacs", "B": "gbs", "T": "tail_gmacs"}[term]] = (1e-6 / v if v > 0
+                                                                          else None)
             else:
                 row["row_us" if term == "C" else "fixed_us"] = float(v) * 1e3
         return list(out.values())
@@ -875,7 +888,7 @@ def evaluate_split(m: Measured, split: str | None = None, *, test_fraction: floa
                               for i in range(n)], spec)
 
 
-MODEL_VERSION = 6  # bump when the design or the fit changes: old cached fits are then ignored
+MODEL_VERSION = 7  # bump when the design or the fit changes: old cached fits are then ignored
 
 
 def _cache_dir(data_dir: Any) -> Any:
