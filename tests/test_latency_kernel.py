@@ -127,7 +127,8 @@ def test_part_filled_block_term_closed_form() -> None:
     # of 8 -> plain), pw1 24 (input 12 < 16: a full conv reads it as it is -> blocked), dw2 24
     # (input 24: blocked; 24 outputs leave the second block of 16 half-filled) ... The T term
     # of a blocked group is its padded mult-adds where the output channels are not a multiple
-    # of 16; 0 where they are.
+    # of 16, 0 where they are; of a plain group, the mult-adds of its C mod 16 remainder
+    # channels.
     col = kernel.column_name
     d = kernel.design([0.375], [224], ["int"], rule=kernel.Rule(8, 16), layers=True)
     lays = layer_table(0.375, 224, rounding="int").rows
@@ -137,10 +138,18 @@ def test_part_filled_block_term_closed_form() -> None:
     # dw2 (layer 3): 24 channels padded to 32, 3x3, 56x56 output: 9 * 32 * 56^2
     dw_t = d.per_layer[3, 0, ti[kernel.parse_column("Conv DW 3x3|blocked|T")]]
     assert dw_t == 9 * 32 * 56 * 56
-    # pw1: 12 inputs kept, 24 outputs padded to 32, 112x112; dw1 is plain: no T, its M as is
+    # pw1: 12 inputs kept, 24 outputs padded to 32, 112x112; dw1 is plain, its M as is, and all
+    # of its 12 channels are the remainder (12 mod 16 = 12): T = M
     assert d.per_layer[2, 0, ti[kernel.parse_column("Conv 1x1|blocked|T")]] == 12 * 32 * 112**2
-    assert d.per_layer[1, 0, ti[kernel.parse_column("Conv DW 3x3|plain|T")]] == 0
     assert d.per_layer[1, 0, ti[kernel.parse_column("Conv DW 3x3|plain|M")]] == 9 * 12 * 112**2
+    assert d.per_layer[1, 0, ti[kernel.parse_column("Conv DW 3x3|plain|T")]] == 9 * 12 * 112**2
+    # 0.9-200 int: dw2 has 57 channels, input 57 -> plain; 57 mod 16 = 9 remainder channels of
+    # its 3x3 depthwise at 50x50: T = 9 * 9 * 50^2 (M = 9 * 57 * 50^2)
+    d9 = kernel.design([0.9], [200], ["int"], rule=kernel.Rule(8, 16), layers=True)
+    assert layer_table(0.9, 200, rounding="int").rows[3]["out_channels"] == 57
+    t9 = {c: i for i, c in enumerate(d9.columns)}
+    assert d9.per_layer[3, 0, t9[kernel.parse_column("Conv DW 3x3|plain|M")]] == 9 * 57 * 50**2
+    assert d9.per_layer[3, 0, t9[kernel.parse_column("Conv DW 3x3|plain|T")]] == 9 * 9 * 50**2
     # pw2 (layer 4): 24 -> 48 at 56x56, both multiples of 16? 48 is, so no T; dw3 (48) neither
     assert d.per_layer[4, 0, ti[kernel.parse_column("Conv 1x1|blocked|T")]] == 0
     assert d.per_layer[5, 0, ti[kernel.parse_column("Conv DW 3x3|blocked|T")]] == 0
@@ -150,7 +159,7 @@ def test_part_filled_block_term_closed_form() -> None:
     # the T column of a group sums its layers; plain and block-1 designs have none
     assert x["Conv DW 3x3|blocked|T"] == sum(
         d.per_layer[i, 0, ti[kernel.parse_column("Conv DW 3x3|blocked|T")]] for i in range(len(lays)))
-    assert all(v == 0 for k, v in x.items() if k.endswith("|plain|T") or k.endswith("|all|T"))
+    assert all(v == 0 for k, v in x.items() if k.endswith("|all|T"))
     one = kernel.design([0.375], [224], ["int"], rule=kernel.Rule(8, 1))
     assert all(one.x[0, i] == 0 for i, c in enumerate(one.columns) if c.term == "T")
     # divisible8 at alpha 1: every channel count is a multiple of 16 -> no part-filled block

@@ -17,12 +17,13 @@ The model, per layer ``l`` of a config (shapes from the engine's own resolver):
   layers have one path;
 * terms: compute ``M_l`` (mult-adds; on the blocked path with channels padded up to ``block``),
   memory ``B_l`` (weight + input + output bytes, fp32), a cost per channel row, a fixed cost
-  per layer, and ``T_l``: on the blocked path, the padded mult-adds again where the output
-  channels are not a multiple of ``block`` (the last block part-filled: a kernel's remainder
-  path). Measured on the Intel Xeon of the README (onnxruntime 1.32 int8, 1 thread): fresh
-  ``divisible8`` configs with 20-28 layers of 8 (mod 16) channels ran 11-17% slower than the
-  model without ``T`` predicted; with it, 78.8% of 80 fresh configs within +/-10% became 92.5%
-  (and 93.8% on a second calibration);
+  per layer, and ``T_l``, the work of a part-filled last block of output channels (a kernel's
+  remainder path): on the blocked path the padded mult-adds again where the output channels
+  are not a multiple of ``block``, on the plain path the mult-adds of the ``C_out mod block``
+  remainder channels. Measured on the Intel Xeon of the README (onnxruntime 1.32 int8, 1
+  thread): fresh ``divisible8`` configs with 20-28 layers of 8 (mod 16) channels ran 11-17%
+  slower than the model without ``T`` predicted; with both parts, 78.8% of 80 fresh configs
+  within +/-10% became 100% (97.5% on a second calibration; fp32: 100% both ways);
 * a layout conversion wherever the path changes between consecutive conv layers (and after the
   last blocked conv): its bytes, in and out separately, and a count.
 
@@ -250,9 +251,13 @@ def _design_one(layers: Sequence[Any], n: int, rule: Rule, conv: Any, batch: int
                 x[:, pos[Col(t, path, "B")]] += np.where(mask, traffic, 0.0)
                 x[:, pos[Col(t, path, "C")]] += np.where(mask, rows, 0.0)
                 x[:, pos[Col(t, path, "N")]] += mask
-            if padded is not None:  # blocked, output channels not a multiple of the block
-                part = blocked & ((zeros + lay.out_channels) % rule.block != 0)
+            if padded is not None:  # the part-filled last block of the output channels
+                cout = zeros + lay.out_channels
+                part = blocked & (cout % rule.block != 0)  # blocked: the padded work
                 x[:, pos[Col(t, "blocked", "T")]] += np.where(part, padded, 0.0)
+                # plain: the remainder channels' own mult-adds (a scalar remainder loop)
+                x[:, pos[Col(t, "plain", "T")]] += np.where(
+                    ~blocked, c.mult_adds * batch * (cout % rule.block) / cout, 0.0)
         else:
             blocked = np.zeros(n, dtype=bool)
             x[:, pos[Col(t, "all", "M")]] += c.mult_adds * batch
