@@ -893,7 +893,7 @@ def evaluate_split(m: Measured, split: str | None = None, *, test_fraction: floa
                               for i in range(n)], spec)
 
 
-MODEL_VERSION = 7  # bump when the design or the fit changes: old cached fits are then ignored
+MODEL_VERSION = 8  # bump when the design or the fit changes: old cached fits are then ignored
 
 
 def _cache_dir(data_dir: Any) -> Any:
