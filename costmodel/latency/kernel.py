@@ -77,8 +77,8 @@ REORDER = ("reorder in bytes", "reorder out bytes", "reorders")
 SPILL = "mult-adds beyond cache"  # mult-adds of layers whose working set exceeds the rule's cache
 MIB = 1 << 20
 CACHES = (0, 2 * MIB, 4 * MIB, 8 * MIB)  # fp32 working-set bytes beyond which a layer spills
-# mult-adds, bytes, channel x rows (one kernel row each), layers, and the mult-adds of blocked
-# layers whose output channels leave the last block part-filled (a kernel's remainder path)
+# mult-adds, bytes, channel x rows (one kernel row each), layers, and the work of a part-filled
+# last block of output channels (a kernel's remainder path; see the module docstring)
 TERMS = ("M", "B", "C", "N", "T")
 PATHS = ("blocked", "plain", "all")  # kernel paths: split kinds take one of the first two
 
