@@ -160,8 +160,9 @@ def _bench_row(alpha: float, resolution: int, opts: Any, **kw: Any) -> dict[str,
 
 
 def test_bench_grid_measures_each_row_in_its_own_child(monkeypatch: Any) -> None:
-    """costmodel bench (run_grid) isolates like calibrate: every (config, backend, precision)
-    row comes from a fresh child; --in-process (isolate=False) keeps them all here."""
+    """costmodel bench (run_grid with isolate=True) isolates like calibrate: every (config,
+    backend, precision) row comes from a fresh child; --in-process and the library default
+    (isolate=False) keep them all here."""
     from costmodel.latency import bench, isolation
 
     prepared: list[tuple[str, str]] = []
@@ -172,13 +173,36 @@ def test_bench_grid_measures_each_row_in_its_own_child(monkeypatch: Any) -> None
     opts = [bench.BenchOptions(backend="torch"), bench.BenchOptions(backend="torch",
                                                                     precision="bf16")]
     STATE.clear()
-    got = bench.run_grid([(0.5, 32), (0.75, 32)], opts, output_csv=None, progress=False)
+    got = bench.run_grid([(0.5, 32), (0.75, 32)], opts, output_csv=None, progress=False,
+                         isolate=True)
     pids = [r["pid"] for r in got.rows]
     assert len(pids) == 4 and os.getpid() not in pids and len(set(pids)) == 4
     assert [r["seen"] for r in got.rows] == [[32]] * 4 and STATE == []
     assert sorted(prepared) == [("torch", "bf16"), ("torch", "fp32")]  # once per kind, here
     assert len({r["onnx_dir"] for r in got.rows}) == 1  # one export folder the children share
-    here = bench.run_grid([(0.5, 32), (0.75, 32)], opts[:1], output_csv=None, progress=False,
-                          isolate=False)
+    here = bench.run_grid([(0.5, 32), (0.75, 32)], opts[:1], output_csv=None, progress=False)
     assert [r["pid"] for r in here.rows] == [os.getpid()] * 2 and STATE == [32, 32]
     STATE.clear()
+
+
+def test_bench_command_isolates_unless_in_process(monkeypatch: Any, tmp_path: Path,
+                                                  capsys: Any) -> None:
+    """`costmodel bench` asks run_bench for forked children (a fresh command is a clean
+    parent); `--in-process` does not."""
+    from costmodel.cli import main
+    from costmodel.latency import bench
+
+    asked: list[bool] = []
+    real = bench.run_bench
+
+    def spy(*args: Any, isolate: bool = False, **kw: Any) -> Any:
+        asked.append(isolate)
+        return real(*args, isolate=False, **kw)  # measured here: this test process ran torch
+
+    monkeypatch.setattr(bench, "run_bench", spy)
+    base = ["bench", "--alpha", "0.25", "--resolution", "32", "--repeats", "2", "--min-time",
+            "0.01", "--warmup", "1", "--no-save", "--no-progress"]
+    assert main(base) == 0
+    assert main([*base, "--in-process"]) == 0
+    assert asked == [True, False]
+    assert "measured 1 row(s); not saved (--no-save)" in capsys.readouterr().out

@@ -96,10 +96,14 @@ def test_fits_are_per_network_and_never_mixed(two_networks: Path) -> None:
     v1 = kernel.fit_device(DEV, backend="onnxruntime", threads=1, data_dir=two_networks)
     assert r18.meta["n_train"] == 24 and v1.meta["n_train"] == 16
     assert r18.network == "resnet18" and v1.network == "mobilenet_v1"
-    # each fits its own network's truth (in the model's family: exact at its measured configs;
-    # had rows of the other network been mixed in, no one theta could fit both)
-    for spec, m, cfg in (("resnet18", r18, (0.3, 160, "int")), (None, v1, (0.75, 128, "int"))):
-        assert m.predict(*cfg) == pytest.approx(_true_ms(spec, *cfg), rel=1e-6)
+    # each fits its own network's truth at its measured configs: V1's 16 configs exactly (every
+    # rule that ties in cross-validation interpolates them); resnet18's 24 within 5% (of the 48
+    # rules, cross-validation on 24 configs prefers align 1, block 8 with its part-filled-block
+    # columns, mean CV error 1.4%, to the truth's align 8, block 1 at 8.7%); the n_train counts
+    # above show that no row of the other network took part
+    for spec, m, cfg, rel in (("resnet18", r18, (0.3, 160, "int"), 0.05),
+                              (None, v1, (0.75, 128, "int"), 1e-6)):
+        assert m.predict(*cfg) == pytest.approx(_true_ms(spec, *cfg), rel=rel)
     # a cached fit of one network is never the other's
     again = kernel.fit_device(DEV, backend="onnxruntime", threads=1, spec="resnet18",
                               data_dir=two_networks)
@@ -256,8 +260,11 @@ def test_pareto_latency_of_a_network(user_device: Path, capsys: Any) -> None:
     for a, r, ms in zip(f["alpha"], f["resolution"], f[f"latency:{DEV}"], strict=True):
         assert ms == pytest.approx(_true_ms("resnet18", a, r, "int"))
     p = points(["mult_adds", f"latency_pred:{DEV}"], spec="resnet18", configs=[(0.6, 160)])
+    # resnet18's own model (within 5%: see test_fits_are_per_network_and_never_mixed); the
+    # mobilenet_v1 truth at the same config is 3x smaller (31.7 vs 96.0 ms)
+    assert _true_ms(None, 0.6, 160, "int") < _true_ms("resnet18", 0.6, 160, "int") / 3
     assert p[f"latency_pred:{DEV}"].iloc[0] == pytest.approx(_true_ms("resnet18", 0.6, 160, "int"),
-                                                             rel=1e-6)
+                                                             rel=0.05)
     with pytest.raises(CostModelError, match="no latency rows of network 'vgg16'.*"
                                              "costmodel latency calibrate --model vgg16$"):
         points(["mult_adds", f"latency:{DEV}"], spec="vgg16")
@@ -351,7 +358,9 @@ def test_import_rows_of_another_network(tmp_path: Path, capsys: Any) -> None:
     m = kernel.fit_device("my-phone", spec="resnet18", data_dir=tmp_path)
     assert m.meta["n_train"] == 24 and m.meta["imported"]
     a, r, rd = cfgs[7]
-    assert m.predict(a, r, rd) == pytest.approx(_true_ms("resnet18", a, r, rd), rel=1e-5)
+    # resnet18's own model, within 5% (the rule chosen on 24 configs: see
+    # test_fits_are_per_network_and_never_mixed)
+    assert m.predict(a, r, rd) == pytest.approx(_true_ms("resnet18", a, r, rd), rel=0.05)
     bad = tmp_path / "bad.csv"
     bad.write_text("alpha,resolution,ms,model\n1.0,224,30,resnet19\n")
     with pytest.raises(CostModelError) as e:

@@ -406,7 +406,7 @@ def run_grid(configs: Iterable[tuple[Any, Any]], options: Sequence[BenchOptions]
              resume: bool = True, progress: bool = True, passes: int = 1,
              data_dir: str | Path | None = None,
              on_row: Callable[[dict[str, Any]], None] | None = None,
-             isolate: bool = True) -> GridResult:
+             isolate: bool = False) -> GridResult:
     """Measure every (config, options) pair ``passes`` times; each finished row is written to
     ``output_csv`` at once (atomically). With ``resume``, a pair that already has ``passes`` rows
     of this machine (same fingerprint, see :mod:`costmodel.latency.fingerprint`) there is
@@ -417,11 +417,14 @@ def run_grid(configs: Iterable[tuple[Any, Any]], options: Sequence[BenchOptions]
     shared machine hits one pass of a few neighbouring rows, not every measurement of a key;
     readers combine the passes of each key (latency_data.latency_table).
 
-    ``isolate`` (cpu): each measurement runs in a child forked from this process, which has
-    imported the backends but run no model (:mod:`costmodel.latency.isolation`): a process
+    ``isolate`` (cpu; ``costmodel bench`` sets it): each measurement runs in a child forked
+    from this process, which must have imported the backends but run no model or torch thread
+    pool (:mod:`costmodel.latency.isolation`; a fresh command is such a process): a process
     that has measured hundreds of configs runs the next one slower (torch bf16: 12-15%), so
-    in one process a grid's late rows would be slow ones. On cuda every row runs here (a
-    forked child cannot use the parent's CUDA context); so does ``isolate=False``."""
+    in one process a grid's late rows would be slow ones. A process whose torch threads are
+    running (a notebook, a test runner that ran models) may hold a lock a forked child then
+    waits on forever, so the library default is ``False``: every row here. On cuda every row
+    runs here too (a forked child cannot use the parent's CUDA context)."""
     from tqdm import tqdm
 
     from costmodel.latency.isolation import isolated, prepare_parent
@@ -544,7 +547,7 @@ def run_bench(configs: Iterable[tuple[Any, Any]], options: Sequence[BenchOptions
               device_id: str | None = None, data_dir: str | Path | None = None,
               resume: bool = True, passes: int = 1, progress: bool = True,
               per_layer: bool = False, profile_runs: int = 10, convention: str = "paper",
-              roofline: bool = False, isolate: bool = True) -> BenchReport:
+              roofline: bool = False, isolate: bool = False) -> BenchReport:
     """Measure ``configs`` x ``options`` on this machine (one device kind) and append each row
     to its CSV in the user data folder (``output_csv`` overrides the file; ``save=False``
     stores nothing). Everything that can be refused is refused before any measurement: bad
