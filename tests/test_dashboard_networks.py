@@ -242,7 +242,9 @@ def test_a_networks_own_latency_is_shown(user_data):
     rows = [r for r in data.latency_rows(sel) if r["device"] == dev]
     assert len(rows) == 1
     assert rows[0]["measured_ms"] == pytest.approx(_true_ms("resnet18", 0.5, 160, "int"))
-    assert rows[0]["predicted_ms"] == pytest.approx(rows[0]["measured_ms"], rel=1e-6)
+    # resnet18's own model at its measured config: within 5% (the rule chosen on its 24
+    # configs; see test_latency_networks.test_fits_are_per_network_and_never_mixed)
+    assert rows[0]["predicted_ms"] == pytest.approx(rows[0]["measured_ms"], rel=0.05)
     # mobilenet_v1 at the same config reads its own figure, another one
     v1 = replace(state.DEFAULT, alpha=0.5, resolution=160, device=dev)
     m = next(r for r in data.latency_rows(v1) if r["device"] == dev)["measured_ms"]

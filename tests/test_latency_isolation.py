@@ -185,12 +185,12 @@ def test_bench_grid_measures_each_row_in_its_own_child(monkeypatch: Any) -> None
     STATE.clear()
 
 
-def test_bench_command_isolates_unless_in_process(monkeypatch: Any, tmp_path: Path,
-                                                  capsys: Any) -> None:
-    """`costmodel bench` asks run_bench for forked children (a fresh command is a clean
-    parent); `--in-process` does not."""
+def test_bench_command_isolates_unless_in_process(monkeypatch: Any, capsys: Any) -> None:
+    """`costmodel bench` asks run_bench for forked children from a clean parent (no runtime
+    loaded yet: a fresh command); from a process that has loaded torch (this test runner) it
+    measures in process and says why; `--in-process` never forks."""
     from costmodel.cli import main
-    from costmodel.latency import bench
+    from costmodel.latency import bench, isolation
 
     asked: list[bool] = []
     real = bench.run_bench
@@ -202,7 +202,25 @@ def test_bench_command_isolates_unless_in_process(monkeypatch: Any, tmp_path: Pa
     monkeypatch.setattr(bench, "run_bench", spy)
     base = ["bench", "--alpha", "0.25", "--resolution", "32", "--repeats", "2", "--min-time",
             "0.01", "--warmup", "1", "--no-save", "--no-progress"]
+    assert "torch" in sys.modules and not isolation.parent_is_clean()
     assert main(base) == 0
+    out = capsys.readouterr()
+    assert "measured in this process, not in forked children: it had already loaded torch" in (
+        out.out + out.err)
     assert main([*base, "--in-process"]) == 0
-    assert asked == [True, False]
-    assert "measured 1 row(s); not saved (--no-save)" in capsys.readouterr().out
+    assert "forked children" not in "".join(capsys.readouterr())
+    monkeypatch.setattr(isolation, "parent_is_clean", lambda: True)  # as a fresh command
+    assert main(base) == 0
+    assert "forked children" not in "".join(capsys.readouterr())
+    assert asked == [False, False, True]
+
+
+def test_a_fresh_command_is_a_clean_parent() -> None:
+    """Nothing the CLI loads before measuring loads a runtime (checked in a new interpreter)."""
+    import subprocess
+
+    code = ("import sys; from costmodel.cli import main; import costmodel.cli.bench, "
+            "costmodel.latency.bench, costmodel.latency.isolation as i; "
+            "print(i.parent_is_clean())")
+    got = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert got.stdout.strip() == "True"

@@ -196,9 +196,16 @@ def _options(args: argparse.Namespace) -> tuple[list[Any], list[str]]:
 def run(args: argparse.Namespace) -> int:
     from costmodel.io import latency_data
     from costmodel.latency import bench
+    from costmodel.latency.isolation import RUNTIMES, parent_is_clean
 
+    clean = parent_is_clean()  # first: before anything here loads a runtime
     fmt = check_format(args)
     options, skipped_notes = _options(args)
+    isolate = not args.in_process and clean
+    if not args.in_process and not isolate:
+        skipped_notes.append(f"measured in this process, not in forked children: it had "
+                             f"already loaded {', '.join(m for m in RUNTIMES if m in sys.modules)} "
+                             f"(a forked child could wait forever on its thread pool's lock)")
     report = bench.run_bench(
         configs_from_args(args), options, save=not args.no_save,
         output_csv=args.output_csv, device_id=args.device_id, data_dir=args.data_dir,
@@ -206,7 +213,7 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.no_progress, per_layer=args.per_layer,
         profile_runs=int_list(args.profile_runs, "profile-runs")[0],
         convention=config_kwargs(args)["convention"], roofline=args.roofline,
-        isolate=not args.in_process)
+        isolate=isolate)
     report.notes[:0] = skipped_notes
     measured = report.grid.rows
     rows = bench.summary_columns(measured)
