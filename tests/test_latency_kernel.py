@@ -536,3 +536,21 @@ def test_evaluate_random_json(device_dir: Path, capsys: Any, monkeypatch: Any) -
 def test_random_configs_bad_input() -> None:
     with pytest.raises(CostModelError, match="random 0"):
         calibrate.random_configs(0)
+
+
+def test_an_unseen_remainder_term_is_not_an_unseen_path() -> None:
+    # Calibrated on alpha 0.5 and 1 (every channel count a multiple of 16 under both roundings):
+    # no config used a T column. alpha 0.75 under divisible8 (24, 48, ... channels: blocked, 8 of
+    # each 16 in a part-filled block) stays inside the calibrated range: its paths were seen; it
+    # is predicted without a remainder cost (T coefficient 0), not refused.
+    a = [0.5, 1.0] * 4
+    r = [128, 128, 160, 160, 192, 192, 224, 224]
+    y = _true_ms(a, r, ["divisible8"] * 8)
+    model = kernel.fit_model(a, r, ["divisible8"] * 8, y, rule=kernel.Rule(8, 16))
+    assert all(c.term != "T" for c in model.untrained)
+    d = model.design([0.75], [160], "divisible8")
+    assert d.x[0, [i for i, c in enumerate(d.columns) if c.term == "T"]].sum() > 0
+    assert model.outside(d, [0.75], [160]) == [None]
+    # what was never seen is still refused: 0.9-200 int has channel counts of gcd 4 and 1
+    d9 = model.design([0.9], [200], "int")
+    assert "gcd with 16: 4" in str(model.outside(d9, [0.9], [200])[0])

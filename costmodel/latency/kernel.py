@@ -621,8 +621,11 @@ def fit_model(alphas: Any, resolutions: Any, roundings: Any, y_ms: Any, *,
     return KernelModel(rule, d.columns, fit_theta(d.x, y), stat, variant, classes, batch,
                        (float(a.min()), float(a.max())), (int(r.min()), int(r.max())),
                        [int(v) for v in ch.min(axis=1)], [int(v) for v in ch.max(axis=1)],
+                       # a path no config used is untrained (outside() refuses it); a remainder
+                       # term (T) no config used is not: its path is calibrated, and the model
+                       # knows no extra cost for a part-filled block there (its coefficient 0)
                        [c for c, used in zip(d.columns, (d.x != 0).any(axis=0), strict=True)
-                        if not used],
+                        if not used and c.term != "T"],
                        sorted(int(v) for v in np.unique(alignment(d.channels))),
                        meta={"n_train": int(y.size),
                              "selection": None if sel is None else sel.summary(),
