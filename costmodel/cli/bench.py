@@ -196,7 +196,7 @@ def _options(args: argparse.Namespace) -> tuple[list[Any], list[str]]:
 def run(args: argparse.Namespace) -> int:
     from costmodel.io import latency_data
     from costmodel.latency import bench
-    from costmodel.latency.isolation import RUNTIMES, parent_is_clean
+    from costmodel.latency.isolation import loaded_runtimes, parent_is_clean
 
     clean = parent_is_clean()  # first: before anything here loads a runtime
     fmt = check_format(args)
@@ -204,7 +204,7 @@ def run(args: argparse.Namespace) -> int:
     isolate = not args.in_process and clean
     if not args.in_process and not isolate:
         skipped_notes.append(f"measured in this process, not in forked children: it had "
-                             f"already loaded {', '.join(m for m in RUNTIMES if m in sys.modules)} "
+                             f"already loaded {', '.join(loaded_runtimes())} "
                              f"(a forked child could wait forever on its thread pool's lock)")
     report = bench.run_bench(
         configs_from_args(args), options, save=not args.no_save,

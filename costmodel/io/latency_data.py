@@ -1026,8 +1026,7 @@ def load_precision_runs(path: str | Path | None = None, *,
     the configs at ``alphas`` x ``resolutions`` (None: all of them)."""
     from costmodel.io.paths import PRECISION_DEVICE
 
-    out = _measured_summary(Path(path) if path is not None else
-                            SHIPPED_LATENCY_DIR / f"{PRECISION_DEVICE}.csv",
+    out = _measured_summary(Path(path) if path is not None else latency_path(PRECISION_DEVICE),
                             ["device", "backend", "precision", "threads", "alpha", "resolution"])
     if alphas is not None:
         out = out[out["alpha"].isin([float(a) for a in alphas])]

@@ -29,7 +29,7 @@ SHIPPED_LATENCY_DIR = SHIPPED_DATA_DIR / "latency"
 ALIGNMENT_STEPS_CSV = SHIPPED_DATA_DIR / "measured" / "alignment_steps.csv"
 # the reference device of the precisions (data/latency/<it>.*, issue #13): torch/onnxruntime/
 # openvino x fp32/bf16/int8 side by side; notebook 03's precision figure reads 4 of its configs
-PRECISION_DEVICE = "reference-xeon-amx-2c"  # the shipped reference device of the precisions
+PRECISION_DEVICE = "reference-xeon-amx-2c"
 
 DATA_DIR_ENV = "COSTMODEL_DATA_DIR"
 LATENCY_SUBDIR = "latency"

@@ -451,12 +451,13 @@ def run_grid(configs: Iterable[tuple[Any, Any]], options: Sequence[BenchOptions]
         for o in {(o.backend, o.precision): o for o in opts_list}.values():
             prepare_parent(o.backend, data_dir, o.precision)
     with tempfile.TemporaryDirectory(prefix="costmodel-onnx-") as onnx_dir:
-        child = isolated(partial(measure, onnx_dir=onnx_dir, data_dir=data_dir))
+        child = isolated(partial(measure, onnx_dir=onnx_dir, data_dir=data_dir)) if in_child \
+            else None
         for item in bar:
             o = item["opts"]
             bar.set_postfix_str(f"pass {item['pass'] + 1} {o.backend} {o.precision} {o.threads}t "
                                 f"{item['alpha']:g}-{item['resolution']}")
-            if in_child:
+            if child is not None:
                 row = child(item["alpha"], item["resolution"], o)
             else:
                 mkey = (item["alpha"], item["resolution"], o.variant, o.rounding, o.classes,

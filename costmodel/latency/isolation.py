@@ -22,13 +22,18 @@ MeasureFn = Callable[[float, int, Any], dict[str, Any]]
 RUNTIMES = ("torch", "onnxruntime", "openvino")  # their thread pools are not fork-safe
 
 
+def loaded_runtimes() -> list[str]:
+    """The runtimes (:data:`RUNTIMES`) already loaded in this process."""
+    return [name for name in RUNTIMES if name in sys.modules]
+
+
 def parent_is_clean() -> bool:
     """True when no runtime (:data:`RUNTIMES`) is loaded in this process yet, so none of their
     thread pools can have run: forking a measurement from here is safe. A process that has
     run torch (a notebook, a test runner calling the CLI) can hold a lock of its thread pool
     that a forked child then waits on forever; there ``costmodel bench`` measures in process
     and says so. Call it before :func:`prepare_parent` (which loads them)."""
-    return not any(name in sys.modules for name in RUNTIMES)
+    return not loaded_runtimes()
 
 
 def isolated(fn: MeasureFn, children: int = 1) -> MeasureFn:

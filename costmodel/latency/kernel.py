@@ -407,11 +407,10 @@ def select_rule(alphas: Any, resolutions: Any, roundings: Any, y_ms: Any, *,
                                folds=folds, seed=seed))
         scores.append({"align": rule.align, "block": rule.block, "cache": rule.cache,
                        "within": float((err <= WITHIN + 1e-12).mean()), "mape": float(err.mean())})
-    best = min(scores, key=lambda s: (-s["within"], round(s["mape"], 9), s["cache"], s["align"],
-                                      s["block"]))
-    return RuleChoice(Rule(int(best["align"]), int(best["block"]), int(best["cache"])),
-                      float(best["within"]),
-                      float(best["mape"]), int(y.size), scores)
+    rule, best = min(zip(rules, scores, strict=True),
+                     key=lambda p: (-p[1]["within"], round(p[1]["mape"], 9), p[0].cache,
+                                    p[0].align, p[0].block))
+    return RuleChoice(rule, best["within"], best["mape"], int(y.size), scores)
 
 
 # ------------------------------------------------------------------------------------------
